@@ -1,0 +1,28 @@
+// Small file helpers: atomic writes (temporary file + fsync + rename, so a
+// reader never sees a half-written file) and exact number formatting.
+#pragma once
+
+#include <string>
+
+namespace tsgd {
+
+// Writes `content` to `path` atomically; throws std::runtime_error naming the
+// path on any failure (unwritable directory, disk full), leaving `path` as it was.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+// Reads a whole file; throws std::runtime_error naming the path.
+std::string read_file(const std::string& path);
+
+bool file_exists(const std::string& path);
+
+// Creates a directory and its parents; throws naming the path.
+void make_directories(const std::string& path);
+
+// Shortest decimal form that reads back to the same double ("nan", "inf",
+// "-inf" for non-finite values, as pandas reads them).
+std::string format_double(double x);
+
+// FNV-1a 64-bit hash of a string, as 16 hex digits (file checksums).
+std::string fnv1a_hex(const std::string& data);
+
+}  // namespace tsgd

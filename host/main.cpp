@@ -1,0 +1,130 @@
+// tsgd: the command-line interface. Only this file turns exceptions into exit
+// codes: 2 for bad input (configuration, arguments), 1 for other failures,
+// 128 + signal when interrupted.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "config.h"
+#include "runner.h"
+#include "tsgd_version.h"
+#ifdef TSGD_HAVE_CUDA
+#include "cuda_engine.h"
+#endif
+
+namespace {
+
+extern "C" void on_stop_signal(int sig) {
+  tsgd::g_stop_signal.store(sig);
+  tsgd::g_stop_requested.store(true);
+}
+
+std::string join_arguments(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+int validate(const tsgd::Experiment& e) {
+  const auto runs = static_cast<double>(e.points.size()) * e.seeds.count;
+  const double run_steps = tsgd::plan_run_steps(e);
+  double bytes = 0;
+  for (const auto& p : e.points) bytes = std::max(bytes, 8.0 * (p.K + p.M) * static_cast<double>(p.N));
+  std::printf("%s: valid\n", e.name.c_str());
+  std::printf("  grid points   %zu", e.points.size());
+  if (!e.swept.empty()) {
+    std::printf("  (swept:");
+    for (const auto& k : e.swept) std::printf(" %s", k.c_str());
+    std::printf(")");
+  }
+  std::printf("\n  seeds         %d (first %llu)\n", e.seeds.count, static_cast<unsigned long long>(e.seeds.first));
+  std::printf("  runs          %.0f\n", runs);
+  std::printf("  work          %.3g run-steps (SGD steps summed over runs)%s\n", run_steps,
+              e.simulate.enabled ? "" : " - simulation disabled");
+  std::printf("  memory        %.3g MB of weights per run in float64 (largest point)\n", bytes / 1e6);
+  std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
+  std::printf("  output        %s\n", e.output.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tsgd: online SGD of two-layer teacher-student networks, simulated and in theory"};
+  app.set_version_flag("--version", std::string("tsgd ") + TSGD_VERSION + " (" + TSGD_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+
+  tsgd::RunOptions options;
+  std::string config_path, backend;
+
+  auto add_run_flags = [&](CLI::App* cmd) {
+    cmd->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
+    cmd->add_option("--output,-o", options.output, "output directory (default: the config's \"output\")");
+    cmd->add_option("--threads,-j", options.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_flag("--quiet,-q", options.quiet, "no progress or summary");
+    cmd->add_flag("--force", options.force, "replace results of a different configuration in the output directory");
+  };
+  CLI::App* run = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
+  add_run_flags(run);
+  run->add_option("--backend", backend, "engine: auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  CLI::App* ode = app.add_subcommand("ode", "integrate the ODEs only");
+  add_run_flags(ode);
+  CLI::App* validate_cmd = app.add_subcommand("validate", "check a configuration and print the size of its grid");
+  validate_cmd->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
+  CLI::App* devices = app.add_subcommand("devices", "list the visible GPUs, or say why there are none");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*devices) {
+#ifdef TSGD_HAVE_CUDA
+      std::string why;
+      const auto gpus = tsgd::list_gpus(&why);
+      if (gpus.empty()) {
+        std::printf("no usable GPU: %s\n", why.c_str());
+        return 1;
+      }
+      for (const auto& g : gpus)
+        std::printf("%d: %s, %.1f GiB, compute capability %d.%d, %d SMs\n", g.index, g.name.c_str(),
+                    g.memory_bytes / 1073741824.0, g.major, g.minor, g.multiprocessors);
+      return 0;
+#else
+      std::printf("no usable GPU: this tsgd was built without the CUDA engine (nvcc was not found)\n");
+      return 1;
+#endif
+    }
+    tsgd::Experiment experiment;
+    try {
+      experiment = tsgd::load_experiment(config_path);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tsgd: error: %s\n", e.what());
+      return 2;
+    }
+    if (*validate_cmd) return validate(experiment);
+
+    options.ode_only = static_cast<bool>(*ode);
+    if (options.ode_only) {
+      if (!experiment.ode.enabled) {
+        std::fprintf(stderr, "tsgd: error: %s: ode.enabled is false\n", config_path.c_str());
+        return 2;
+      }
+      experiment.simulate.enabled = false;
+    }
+    if (backend == "cpu") options.backend = tsgd::Backend::cpu;
+    if (backend == "cuda") options.backend = tsgd::Backend::cuda;
+    if (backend == "auto") options.backend = tsgd::Backend::automatic;
+    options.command_line = join_arguments(argc, argv);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    return tsgd::run_experiment(experiment, options, std::cout);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tsgd: error: %s\n", e.what());
+    return 1;
+  }
+}

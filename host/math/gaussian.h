@@ -1,0 +1,108 @@
+// Gaussian numbers addressed by run identity (DESIGN.md contract 1).
+//
+// Every Gaussian tsgd uses is a float computed from Philox4x32-10 bits by the
+// Box-Muller transform below, on the CPU and on the GPU alike. The float64 CPU
+// engine promotes these floats, so every engine and precision sees the same
+// data; CPU and GPU differ at most by the rounding of the float transform.
+//
+// The transform is branch-free polynomial code (Cephes logf / sinf / cosf
+// coefficients) so that the CPU loop vectorises and nvcc emits the same math.
+// Resolution: 23 bits for the radius (|z| <= 5.77, tail mass 1e-8 cut off),
+// 24 bits for the angle.
+#pragma once
+
+#include "hd.h"
+#include "philox.h"
+
+namespace tsgd {
+
+// What a block of random numbers is for; part of the Philox counter.
+enum class Stream : std::uint32_t {
+  input = 0,        // x^mu, index = mu, block = coordinate / 4
+  label_noise = 1,  // zeta^mu, index = mu, block 0, lane 0
+  teacher_w = 2,    // w*_m, index = m, block = coordinate / 4
+  teacher_v = 3,    // v*_m, index 0, block = m / 4
+  student_w = 4,    // w_k, index = k, block = coordinate / 4
+  student_v = 5,    // v_k, index 0, block = k / 4
+};
+
+TSGD_HD TSGD_FORCEINLINE Philox4x32 random_block(std::uint64_t seed, Stream stream,
+                                                 std::uint64_t index, std::uint32_t block) {
+  const Philox4x32 counter{{block, static_cast<std::uint32_t>(index),
+                            static_cast<std::uint32_t>(index >> 32),
+                            static_cast<std::uint32_t>(stream)}};
+  return philox4x32_10(counter, static_cast<std::uint32_t>(seed),
+                       static_cast<std::uint32_t>(seed >> 32));
+}
+
+namespace detail {
+
+// ln(u) for u in (0, 1], about 1 ulp (Cephes logf).
+TSGD_HD TSGD_FORCEINLINE float log_unit(float u) {
+  const std::uint32_t bits = float_to_bits(u);
+  int e = static_cast<int>((bits >> 23) & 0xffu) - 127;
+  float m = bits_to_float((bits & 0x007fffffu) | 0x3f800000u);  // m in [1, 2)
+  const bool big = m > 1.41421356f;
+  m = big ? 0.5f * m : m;
+  e = big ? e + 1 : e;
+  const float x = m - 1.0f;  // in (-0.293, 0.415)
+  const float z = x * x;
+  float y = 7.0376836292e-2f;
+  y = y * x - 1.1514610310e-1f;
+  y = y * x + 1.1676998740e-1f;
+  y = y * x - 1.2420140846e-1f;
+  y = y * x + 1.4249322787e-1f;
+  y = y * x - 1.6668057665e-1f;
+  y = y * x + 2.0000714765e-1f;
+  y = y * x - 2.4999993993e-1f;
+  y = y * x + 3.3333331174e-1f;
+  y = y * x * z;
+  const float fe = static_cast<float>(e);
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  return x + y + 0.693359375f * fe;
+}
+
+// Box-Muller on one pair of 32-bit words: (r cos theta, r sin theta).
+TSGD_HD TSGD_FORCEINLINE void box_muller(std::uint32_t a, std::uint32_t b, float* z0, float* z1) {
+  // u = (k + 1/2) 2^-23 with k < 2^23: exact in float, never 0 or 1.
+  const float u = (static_cast<float>(a >> 9) + 0.5f) * 1.1920928955078125e-7f;
+  const float r = math_sqrt(-2.0f * log_unit(u));
+  // theta = (q + x) pi/2 with quadrant q (2 bits) and x in (0, 1) (22 bits).
+  const std::uint32_t q = b >> 30;
+  const float x = (static_cast<float>((b >> 8) & 0x3fffffu) + 0.5f) * 2.384185791015625e-7f;
+  const float y = (x - 0.5f) * 1.57079632679f;  // in (-pi/4, pi/4)
+  const float s2 = y * y;
+  const float sin_y =
+      y + y * s2 * (-1.6666654611e-1f + s2 * (8.3321608736e-3f + s2 * -1.9515295891e-4f));
+  const float cos_y = 1.0f - 0.5f * s2 +
+                      s2 * s2 * (4.166664568298827e-2f + s2 * (-1.388731625493765e-3f + s2 * 2.443315711809948e-5f));
+  // psi = y + pi/4, in (0, pi/2).
+  const float cos_psi = (cos_y - sin_y) * 0.70710678118f;
+  const float sin_psi = (cos_y + sin_y) * 0.70710678118f;
+  const bool swap = (q & 1u) != 0;
+  const float c = swap ? sin_psi : cos_psi;
+  const float s = swap ? cos_psi : sin_psi;
+  const bool neg_c = (((q + 1u) >> 1) & 1u) != 0;  // quadrants 1 and 2
+  const bool neg_s = (q >> 1) != 0;                 // quadrants 2 and 3
+  *z0 = r * (neg_c ? -c : c);
+  *z1 = r * (neg_s ? -s : s);
+}
+
+}  // namespace detail
+
+// Four standard Gaussians from one Philox block.
+TSGD_HD TSGD_FORCEINLINE void gaussian4(const Philox4x32& bits, float out[4]) {
+  detail::box_muller(bits.v[0], bits.v[1], &out[0], &out[1]);
+  detail::box_muller(bits.v[2], bits.v[3], &out[2], &out[3]);
+}
+
+// The Gaussian of one coordinate of (seed, stream, index).
+TSGD_HD inline float gaussian_at(std::uint64_t seed, Stream stream, std::uint64_t index,
+                                 std::uint32_t coordinate) {
+  float out[4];
+  gaussian4(random_block(seed, stream, index, coordinate / 4u), out);
+  return out[coordinate % 4u];
+}
+
+}  // namespace tsgd

@@ -1,0 +1,55 @@
+// Portability macros for headers read by both the host compiler and nvcc.
+//
+// Everything under host/math/ is written once and included by the CPU engine
+// and by the CUDA kernels (DESIGN.md: "math written once"). These headers may
+// only use plain C++ that nvcc accepts in device code: no STL containers, no
+// exceptions, no std:: math (use the C names, overloaded below).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <math.h>
+
+#if defined(__CUDACC__)
+#define TSGD_HD __host__ __device__
+#define TSGD_FORCEINLINE __forceinline__
+#else
+#define TSGD_HD
+#if defined(__GNUC__)
+#define TSGD_FORCEINLINE inline __attribute__((always_inline))
+#else
+#define TSGD_FORCEINLINE inline
+#endif
+#endif
+
+namespace tsgd {
+
+// Overloads that resolve to the float or double C function on both compilers.
+TSGD_HD TSGD_FORCEINLINE float math_erf(float x) { return erff(x); }
+TSGD_HD TSGD_FORCEINLINE double math_erf(double x) { return erf(x); }
+TSGD_HD TSGD_FORCEINLINE float math_exp(float x) { return expf(x); }
+TSGD_HD TSGD_FORCEINLINE double math_exp(double x) { return exp(x); }
+TSGD_HD TSGD_FORCEINLINE float math_sqrt(float x) { return sqrtf(x); }
+TSGD_HD TSGD_FORCEINLINE double math_sqrt(double x) { return sqrt(x); }
+
+TSGD_HD TSGD_FORCEINLINE float bits_to_float(std::uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+#endif
+}
+
+TSGD_HD TSGD_FORCEINLINE std::uint32_t float_to_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+#endif
+}
+
+}  // namespace tsgd

@@ -1,0 +1,61 @@
+// The per-sample SGD update of the two-layer network, for both engines.
+//
+// With local fields lambda_k = w_k.x/sqrt(N) (student) and rho_m = w*_m.x/sqrt(N)
+// (teacher), the error of one sample is
+//     Delta = sum_k v_k g(lambda_k) - sum_m v*_m g*(rho_m) - sigma zeta,
+// and one SGD step on a mini-batch of B fresh samples (MATH.md section 1) is
+//     w_k <- (1 - kappa_w/N) w_k - eta_w/(sqrt(N) B) sum_b v_k g'(lambda_k^b) Delta^b x^b
+//     v_k <- (1 - kappa_v/N) v_k - eta_v/(N B)       sum_b g(lambda_k^b) Delta^b
+// with all B samples' fields computed from the weights before the step. The
+// engines compute the fields and apply the rank-1 updates; this header holds
+// the arithmetic between the two, so that it is written once.
+#pragma once
+
+#include "activation.h"
+#include "hd.h"
+
+namespace tsgd {
+
+// Step constants of one run, precomputed in the engine's precision.
+template <typename Real>
+struct SgdConstants {
+  Activation student;     // g
+  Activation teacher;     // g*
+  Real w_rate;            // eta_w / (sqrt(N) B)
+  Real v_rate;            // eta_v / (N B), 0 when only the first layer is trained
+  Real w_keep;            // 1 - kappa_w / N
+  Real v_keep;            // 1 - kappa_v / N (1 when only the first layer is trained)
+  Real sigma;             // label noise
+  int K;
+  int M;
+};
+
+// Error Delta of one sample from its local fields and label noise zeta.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Real* lambda,
+                                           const Real* v, const Real* rho, const Real* vstar,
+                                           Real zeta) {
+  Real student = Real(0);
+  for (int k = 0; k < c.K; ++k) student += v[k] * activation(c.student, lambda[k]);
+  Real teacher = Real(0);
+  for (int m = 0; m < c.M; ++m) teacher += vstar[m] * activation(c.teacher, rho[m]);
+  return student - teacher - c.sigma * zeta;
+}
+
+// Accumulates one sample's contribution to the step:
+//   w_coefficient[k] += -w_rate v_k g'(lambda_k) Delta   (multiplies x in the rank-1 update)
+//   v_change[k]      += -v_rate g(lambda_k) Delta
+// Returns Delta.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real accumulate_sample(const SgdConstants<Real>& c, const Real* lambda,
+                                                const Real* v, const Real* rho, const Real* vstar,
+                                                Real zeta, Real* w_coefficient, Real* v_change) {
+  const Real delta = sample_error(c, lambda, v, rho, vstar, zeta);
+  for (int k = 0; k < c.K; ++k) {
+    w_coefficient[k] -= c.w_rate * v[k] * activation_derivative(c.student, lambda[k]) * delta;
+    v_change[k] -= c.v_rate * activation(c.student, lambda[k]) * delta;
+  }
+  return delta;
+}
+
+}  // namespace tsgd

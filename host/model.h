@@ -1,0 +1,83 @@
+// The parameters of one grid point and the order parameters of one run.
+// Plain types only: read by the CUDA engine's host code as well.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "math/activation.h"
+
+namespace tsgd {
+
+enum class TrainMode { first_layer, both_layers };
+enum class InitKind { large, small, mixed, informed, denoise };
+// Second-layer initialisation: every weight = value, value * N(0,1), or
+// value with the second half of the signs flipped (teacher only).
+enum class SecondLayerInit { uniform, gaussian, flip_half };
+// Output scaling of a committee: v_k *= 1, 1/K or 1/sqrt(K) (teacher: M).
+enum class OutputScaling { none, inverse, inverse_sqrt };
+enum class Precision { float32, float64 };
+
+// Every model and training parameter of one grid point (DESIGN.md: any
+// scalar under "model" or "training" may be swept).
+struct PointParams {
+  // model
+  Activation teacher_activation = Activation::erf;
+  Activation student_activation = Activation::erf;
+  int N = 500;
+  int M = 2;
+  int K = 2;
+  TrainMode train = TrainMode::first_layer;
+  double teacher_v = 1.0;
+  SecondLayerInit teacher_v_init = SecondLayerInit::uniform;
+  double student_v = 1.0;
+  SecondLayerInit student_v_init = SecondLayerInit::uniform;
+  OutputScaling output_scaling = OutputScaling::none;
+  // training
+  double lr = 0.1;             // eta_w
+  double lr2 = 0.1;            // eta_v (resolved: defaults to lr)
+  double sigma = 0.0;          // label noise
+  double weight_decay = 0.0;   // kappa_w
+  double weight_decay2 = 0.0;  // kappa_v (resolved: defaults to weight_decay)
+  int batch_size = 1;
+  double alpha = 10.0;         // training time: alpha * N SGD steps
+  InitKind init = InitKind::large;
+  double init_scale = 1e-3;    // std of "small" init and of the noise of informed/denoise
+
+  std::int64_t total_steps() const;
+};
+
+// One run: a grid point and a seed (DESIGN.md contract 1).
+struct RunSpec {
+  int point_id = 0;
+  std::uint64_t seed = 0;
+  PointParams params;
+};
+
+// Order parameters of one run: Q = W W^T / N, R = W W*^T / N, T = W* W*^T / N,
+// row-major, with the second layers v and v*.
+struct OrderParameters {
+  int K = 0;
+  int M = 0;
+  std::vector<double> Q;      // K x K
+  std::vector<double> R;      // K x M
+  std::vector<double> T;      // M x M
+  std::vector<double> v;      // K
+  std::vector<double> vstar;  // M
+
+  void resize(int k, int m);
+  double q(int i, int j) const { return Q[static_cast<std::size_t>(i) * K + j]; }
+  double r(int i, int n) const { return R[static_cast<std::size_t>(i) * M + n]; }
+  double t(int n, int m) const { return T[static_cast<std::size_t>(n) * M + m]; }
+  bool finite() const;
+};
+
+const char* to_string(Activation g);
+const char* to_string(TrainMode t);
+const char* to_string(InitKind i);
+const char* to_string(SecondLayerInit s);
+const char* to_string(OutputScaling s);
+const char* to_string(Precision p);
+
+}  // namespace tsgd

@@ -1,0 +1,77 @@
+// Result files (DESIGN.md contract 5) and the work units they are built from.
+//
+// While an experiment runs, each completed batch of runs is saved as one
+// work unit (work/sgd-*.jsonl, written atomically, ending in a checksum line).
+// Resuming loads the units and runs only what is missing. The result files
+// are then written from all trajectories, sorted by (point, seed), so that
+// they do not depend on how the work was split or interrupted.
+#pragma once
+
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "records.h"
+
+namespace tsgd {
+
+inline constexpr const char* kResultFiles[] = {
+    "points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl", "final_order_parameters.jsonl",
+    "ode.csv", "summary.json", "manifest.json", "fixed_points.csv"};
+
+// An ODE trajectory of a grid point, from one seed's initial weights or (seed
+// empty) from the expected or explicit initial state.
+struct OdeCurve {
+  int point_id = 0;
+  std::optional<std::uint64_t> seed;
+  std::vector<double> alpha, eg;
+  std::vector<OrderParameters> states;
+  bool diverged = false;
+  double diverged_alpha = 0;
+  std::string diverged_reason;
+};
+
+struct ResultSet {
+  const Experiment* experiment = nullptr;
+  std::vector<RunTrajectory> runs;  // sorted by (point_id, seed)
+  std::vector<OdeCurve> ode;        // sorted by (point_id, seed)
+};
+
+struct Manifest {
+  std::string command_line;
+  std::string backend = "none";
+  std::string precision = "none";
+  std::string device;
+  int threads = 0;
+  std::map<std::string, double> stage_seconds;
+};
+
+// Saves and loads work units of one output directory.
+class UnitStore {
+ public:
+  explicit UnitStore(std::string directory) : directory_(std::move(directory)) {}
+  void save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const;
+  // Every complete unit; throws std::runtime_error naming a corrupt file.
+  std::vector<RunTrajectory> load_all() const;
+
+ private:
+  std::string directory_;
+};
+
+// Writes points.csv, runs.csv, curves.csv, order_parameters.jsonl (when
+// record.order_parameters), final_order_parameters.jsonl, ode.csv (when
+// there are ODE curves) and summary.json.
+void write_results(const std::string& directory, const ResultSet& results);
+void write_manifest(const std::string& directory, const Manifest& manifest);
+void print_summary(std::ostream& out, const ResultSet& results, const std::string& directory);
+
+// The record times (alpha) of a grid point.
+std::vector<double> record_alphas(const Experiment& e, const PointParams& p);
+
+// JSON form of one grid point's parameters (also the columns of points.csv).
+nlohmann::json point_json(const PointParams& p);
+
+}  // namespace tsgd

@@ -1,0 +1,279 @@
+#include "runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <omp.h>
+
+#include "cpu_engine.h"
+#include "file_io.h"
+#include "records.h"
+#include "results.h"
+#include "tsgd_version.h"
+#ifdef TSGD_HAVE_CUDA
+#include "cuda_engine.h"
+#endif
+
+namespace tsgd {
+
+std::atomic<bool> g_stop_requested{false};
+std::atomic<int> g_stop_signal{0};
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::vector<RunSpec> plan_runs(const Experiment& e) {
+  std::vector<RunSpec> runs;
+  runs.reserve(e.points.size() * static_cast<std::size_t>(e.seeds.count));
+  for (std::size_t p = 0; p < e.points.size(); ++p)
+    for (int s = 0; s < e.seeds.count; ++s)
+      runs.push_back(RunSpec{static_cast<int>(p), e.seeds.first + static_cast<std::uint64_t>(s), e.points[p]});
+  return runs;
+}
+
+double plan_run_steps(const Experiment& e) {
+  double total = 0;
+  for (const auto& p : e.points) total += static_cast<double>(p.total_steps()) * e.seeds.count;
+  return total;
+}
+
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string human_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
+  return buf;
+}
+
+// Progress on stderr: a redrawn bar on a terminal, a line every 5 s otherwise.
+class Progress {
+ public:
+  Progress(bool quiet, double total_run_steps, std::size_t total_runs)
+      : quiet_(quiet), tty_(::isatty(2) != 0), total_(total_run_steps), runs_total_(total_runs) {}
+
+  void add(double run_steps, double alpha) {
+    done_ += run_steps;
+    alpha_ = alpha;
+    show(false);
+  }
+  void runs_finished(std::size_t n) {
+    runs_done_ += n;
+    show(true);
+  }
+  void finish() {
+    if (!quiet_ && tty_ && drawn_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  void show(bool force) {
+    if (quiet_) return;
+    const double now = seconds_since(start_);
+    const double every = tty_ ? 0.2 : 5.0;
+    if (!force && now - last_ < every) return;
+    if (!tty_ && force && now - last_ < every) return;
+    last_ = now;
+    const double rate = done_ / std::max(now, 1e-9);
+    const double eta = (total_ - done_) / std::max(rate, 1e-9);
+    const double fraction = total_ > 0 ? std::min(1.0, done_ / total_) : 1.0;
+    char line[200];
+    if (tty_) {
+      const int width = 24, filled = static_cast<int>(fraction * width);
+      std::string bar(filled, '#');
+      bar.resize(width, '.');
+      std::snprintf(line, sizeof line, "\r[%s] %3.0f%%  runs %zu/%zu  alpha %-9.4g %.3g run-steps/s  ETA %s   ",
+                    bar.c_str(), 100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
+      drawn_ = true;
+    } else {
+      std::snprintf(line, sizeof line, "tsgd: %3.0f%%  runs %zu/%zu  alpha %.4g  %.3g run-steps/s  ETA %s\n",
+                    100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
+    }
+    std::fputs(line, stderr);
+    std::fflush(stderr);
+  }
+
+  bool quiet_, tty_;
+  double total_, done_ = 0, alpha_ = 0, last_ = 0;
+  std::size_t runs_total_, runs_done_ = 0;
+  bool drawn_ = false;
+  Clock::time_point start_ = Clock::now();
+};
+
+std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, std::string* notice) {
+  const Backend backend = o.backend ? *o.backend : e.simulate.backend;
+  const auto precision_for = [&](bool gpu) {
+    return e.simulate.precision ? *e.simulate.precision : (gpu ? Precision::float32 : Precision::float64);
+  };
+#ifdef TSGD_HAVE_CUDA
+  if (backend != Backend::cpu) {
+    std::string why;
+    if (!list_gpus(&why).empty()) return make_cuda_engine(precision_for(true));
+    if (backend == Backend::cuda) throw std::runtime_error("--backend cuda: no usable GPU: " + why);
+    *notice = "tsgd: no usable GPU (" + why + "); running on the CPU";
+  }
+#else
+  if (backend == Backend::cuda)
+    throw std::runtime_error("--backend cuda: this tsgd was built without the CUDA engine");
+  if (backend == Backend::automatic) *notice = "";
+#endif
+  return make_cpu_engine(precision_for(false), o.threads);
+}
+
+// How many runs the engine gets at once (memory bound, and the unit of resume).
+std::size_t batch_capacity(const Engine& engine, const PointParams& p, int threads) {
+  const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
+                       (static_cast<double>(p.K) + p.M) * p.N;
+  const double budget = engine.name() == "cuda" ? 8e9 : 2e9;
+  const double by_memory = std::max(1.0, budget / std::max(bytes, 1.0));
+  const double wanted = engine.name() == "cuda" ? 65536.0 : std::max(64.0, 16.0 * threads);
+  return static_cast<std::size_t>(std::min(by_memory, wanted));
+}
+
+std::string unit_name(const RunSpec& first, std::size_t count) {
+  return "sgd-p" + std::to_string(first.point_id) + "-s" + std::to_string(first.seed) + "-n" +
+         std::to_string(count) + ".jsonl";
+}
+
+void install_fresh_directory(const std::string& dir, const json& resolved, bool force) {
+  const std::string config_path = dir + "/config.json";
+  if (file_exists(config_path)) {
+    json existing;
+    try {
+      existing = json::parse(read_file(config_path));
+    } catch (const json::exception&) {
+      if (!force)
+        throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " + dir);
+    }
+    json a = existing, b = resolved;
+    a.erase("output");
+    b.erase("output");
+    if (a != b) {
+      if (!force)
+        throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
+                                 "); use another --output or --force to replace them");
+      fs::remove_all(dir + "/work");
+      for (const char* f : kResultFiles) fs::remove(dir + "/" + f);
+    }
+  }
+  make_directories(dir + "/work");
+  write_file_atomic(config_path, resolved.dump(2) + "\n");
+}
+
+}  // namespace
+
+int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) {
+  const auto t_start = Clock::now();
+  const std::string dir = o.output ? *o.output : e.output;
+  json resolved = e.resolved;
+  resolved["output"] = dir;
+  install_fresh_directory(dir, resolved, o.force);
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+
+  Manifest manifest;
+  manifest.command_line = o.command_line;
+  manifest.threads = threads;
+
+  // ---- SGD ----
+  std::vector<RunTrajectory> trajectories;
+  bool stopped = false;
+  const bool simulate = e.simulate.enabled && !o.ode_only;
+  if (simulate) {
+    const auto t0 = Clock::now();
+    std::string notice;
+    auto engine = choose_engine(e, o, &notice);
+    if (!notice.empty() && !o.quiet) std::cerr << notice << "\n";
+    manifest.backend = engine->name();
+    manifest.precision = to_string(engine->precision());
+
+    UnitStore store(dir + "/work");
+    trajectories = store.load_all();  // throws naming a corrupt unit file
+    std::vector<char> done(e.points.size() * static_cast<std::size_t>(e.seeds.count), 0);
+    for (const auto& t : trajectories) done[t.point_id * static_cast<std::size_t>(e.seeds.count) + (t.seed - e.seeds.first)] = 1;
+
+    // Remaining runs, by record schedule (N, alpha), each class ordered by
+    // (seed, point) so that a batch holds runs sharing a seed (shared draws).
+    std::map<std::pair<int, double>, std::vector<RunSpec>> classes;
+    double total_steps = 0;
+    std::size_t remaining = 0;
+    for (const RunSpec& r : plan_runs(e)) {
+      if (done[r.point_id * static_cast<std::size_t>(e.seeds.count) + (r.seed - e.seeds.first)]) continue;
+      classes[{r.params.N, r.params.alpha}].push_back(r);
+      total_steps += static_cast<double>(r.params.total_steps());
+      ++remaining;
+    }
+    if (!o.quiet && !trajectories.empty())
+      std::cerr << "tsgd: resuming: " << trajectories.size() << " runs already complete in " << dir << "\n";
+    Progress progress(o.quiet, total_steps, remaining);
+    SimulationControl control;
+    control.keep_all_states = e.record.order_parameters;
+    control.diverge_eg = e.simulate.diverge_eg;
+    control.stop = &g_stop_requested;
+    control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
+    for (auto& [key, runs] : classes) {
+      std::stable_sort(runs.begin(), runs.end(), [](const RunSpec& a, const RunSpec& b) {
+        return a.seed != b.seed ? a.seed < b.seed : a.point_id < b.point_id;
+      });
+      const std::vector<std::int64_t> steps = record_steps(e.record, runs[0].params);
+      const std::size_t capacity = batch_capacity(*engine, runs[0].params, threads);
+      for (std::size_t begin = 0; begin < runs.size() && !stopped; begin += capacity) {
+        const std::vector<RunSpec> batch(runs.begin() + begin,
+                                         runs.begin() + std::min(runs.size(), begin + capacity));
+        std::vector<RunTrajectory> result;
+        if (!simulate_batch(*engine, batch, steps, control, result)) {
+          stopped = true;
+          break;
+        }
+        store.save(unit_name(batch[0], batch.size()), result, e.record.order_parameters);
+        progress.runs_finished(batch.size());
+        for (auto& t : result) trajectories.push_back(std::move(t));
+      }
+      if (stopped) break;
+    }
+    progress.finish();
+    manifest.stage_seconds["sgd"] = seconds_since(t0);
+  }
+  if (stopped) {
+    const int sig = g_stop_signal.load();
+    if (!o.quiet)
+      std::cerr << "tsgd: stopped by signal " << sig << "; completed runs are saved in " << dir
+                << "/work; rerun the same command to resume\n";
+    return 128 + sig;
+  }
+
+  // ---- results ----
+  const auto t_write = Clock::now();
+  std::sort(trajectories.begin(), trajectories.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
+    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
+  });
+  ResultSet results;
+  results.experiment = &e;
+  results.runs = std::move(trajectories);
+  write_results(dir, results);
+  manifest.stage_seconds["write"] = seconds_since(t_write);
+  manifest.stage_seconds["total"] = seconds_since(t_start);
+  write_manifest(dir, manifest);
+  if (!o.quiet) print_summary(out, results, dir);
+  return 0;
+}
+
+}  // namespace tsgd

@@ -1,0 +1,40 @@
+// `tsgd run` and `tsgd ode`: plan the runs of an experiment, resume from the
+// work already in its output directory, simulate what is missing (SGD engine
+// and ODE), and write the result files (DESIGN.md contract 5).
+#pragma once
+
+#include <atomic>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace tsgd {
+
+struct RunOptions {
+  std::optional<std::string> output;  // --output: overrides the config's "output"
+  std::optional<Backend> backend;     // --backend: overrides simulate.backend
+  int threads = 0;                    // 0: all cores
+  bool quiet = false;
+  bool force = false;                 // start over in a directory holding another config
+  bool ode_only = false;              // `tsgd ode`
+  std::string command_line;
+};
+
+// All runs of an experiment, ordered by (point_id, seed).
+std::vector<RunSpec> plan_runs(const Experiment& experiment);
+
+// Total SGD run-steps of an experiment (work estimate).
+double plan_run_steps(const Experiment& experiment);
+
+// Runs the experiment; returns the exit status (0, or 130/143 when stopped by
+// SIGINT/SIGTERM after saving what was complete). Throws on errors.
+int run_experiment(const Experiment& experiment, const RunOptions& options, std::ostream& out);
+
+// Set by the signal handlers of `tsgd run`: stop after the current chunk.
+extern std::atomic<bool> g_stop_requested;
+extern std::atomic<int> g_stop_signal;
+
+}  // namespace tsgd
