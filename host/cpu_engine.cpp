@@ -127,6 +127,14 @@ class CpuEngine final : public Engine {
 
   void freeze(std::size_t index) override { runs_.at(index).frozen = true; }
 
+  void weights(std::size_t index, InitialWeights& out) const {
+    const CpuRun<Real>& run = runs_.at(index);
+    out.w.assign(run.w.begin(), run.w.end());
+    out.wstar.assign(run.wstar.begin(), run.wstar.end());
+    out.v.assign(run.v.begin(), run.v.end());
+    out.vstar.assign(run.vstar.begin(), run.vstar.end());
+  }
+
  private:
   static CpuRun<Real> make_run(const RunSpec& spec) {
     const PointParams& p = spec.params;
@@ -272,6 +280,12 @@ class CpuEngine final : public Engine {
 };
 
 }  // namespace
+
+void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out) {
+  if (auto* e = dynamic_cast<CpuEngine<double>*>(&engine)) return e->weights(index, out);
+  if (auto* e = dynamic_cast<CpuEngine<float>*>(&engine)) return e->weights(index, out);
+  throw std::invalid_argument("cpu_engine_weights: not a CPU engine");
+}
 
 std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads) {
   if (precision == Precision::float32) return std::make_unique<CpuEngine<float>>(threads);

@@ -18,6 +18,11 @@ namespace tsgd {
 // threads <= 0: all available (OpenMP's default).
 std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0);
 
+// The current weights of run `index` of a CPU engine (tests, diagnostics);
+// throws std::invalid_argument for another engine.
+struct InitialWeights;
+void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out);
+
 // Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
 // (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
 void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out);

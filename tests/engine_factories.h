@@ -1,0 +1,68 @@
+// The engines every engine test runs against (STYLE.md: tests written once,
+// run on each backend). CUDA engines are listed when the CUDA engine is
+// built; their tests skip without a GPU, and fail instead when
+// TSGD_REQUIRE_GPU=1 asks for one.
+#pragma once
+
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cpu_engine.h"
+#include "engine.h"
+#ifdef TSGD_HAVE_CUDA
+#include "cuda_engine.h"
+#endif
+
+namespace tsgd::testing {
+
+struct EngineFactory {
+  std::string name;
+  Precision precision;
+  std::function<std::unique_ptr<Engine>()> make;
+  bool needs_gpu = false;
+};
+
+inline std::vector<EngineFactory> engine_factories() {
+  std::vector<EngineFactory> f = {
+      {"cpu_float64", Precision::float64, [] { return make_cpu_engine(Precision::float64, 2); }},
+      {"cpu_float32", Precision::float32, [] { return make_cpu_engine(Precision::float32, 2); }},
+  };
+#ifdef TSGD_HAVE_CUDA
+  f.push_back({"cuda_float32", Precision::float32, [] { return make_cuda_engine(Precision::float32); }, true});
+  f.push_back({"cuda_float64", Precision::float64, [] { return make_cuda_engine(Precision::float64); }, true});
+#endif
+  return f;
+}
+
+inline bool gpu_required() {
+  const char* v = std::getenv("TSGD_REQUIRE_GPU");
+  return v && std::string(v) == "1";
+}
+
+// Skips (or fails, when a GPU is required) a test whose engine needs a GPU
+// that is not there. Use as: if (skip_without_gpu(factory)) return;
+inline bool gpu_missing(const EngineFactory& f, std::string* why) {
+  if (!f.needs_gpu) return false;
+#ifdef TSGD_HAVE_CUDA
+  if (!list_gpus(why).empty()) return false;
+#else
+  *why = "CUDA engine not built";
+#endif
+  return true;
+}
+
+#define TSGD_SKIP_WITHOUT_GPU(factory)                                              \
+  do {                                                                              \
+    std::string why_;                                                               \
+    if (::tsgd::testing::gpu_missing(factory, &why_)) {                             \
+      if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why_; \
+      GTEST_SKIP() << "no GPU: " << why_;                                           \
+    }                                                                               \
+  } while (0)
+
+}  // namespace tsgd::testing

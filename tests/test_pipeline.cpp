@@ -1,0 +1,391 @@
+// End-to-end tests of `tsgd run`: the result files and their statistics, the
+// plateau of an erf committee machine, resume after SIGKILL and SIGINT,
+// determinism, and the bad-configuration corpus (each error names its key).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "config.h"
+#include "cpu_engine.h"
+#include "file_io.h"
+#include "generalisation_error.h"
+#include "initial_weights.h"
+#include "records.h"
+#include "runner.h"
+
+using namespace tsgd;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("tsgd_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string write_config(const std::string& dir, const json& config) {
+  const std::string path = dir + "/config_in.json";
+  std::ofstream(path) << config.dump(2);
+  return path;
+}
+
+// Runs the tsgd binary; returns its exit status, stderr into *err.
+int run_tsgd(const std::vector<std::string>& args, std::string* err = nullptr) {
+  std::string cmd = TSGD_BINARY;
+  for (const auto& a : args) cmd += " '" + a + "'";
+  const std::string err_file = fs::temp_directory_path() / ("tsgd_err_" + std::to_string(::getpid()));
+  cmd += " > /dev/null 2> " + err_file;
+  const int status = std::system(cmd.c_str());
+  if (err) *err = read_file(err_file);
+  fs::remove(err_file);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<std::vector<std::string>> read_csv(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(read_file(path));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> row;
+    std::string cell;
+    std::istringstream l(line);
+    while (std::getline(l, cell, ',')) row.push_back(cell);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+const std::vector<std::string> kCompared = {"points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl",
+                                            "final_order_parameters.jsonl", "summary.json", "config.json"};
+
+void expect_same_results(const std::string& a, const std::string& b) {
+  for (const auto& f : kCompared) {
+    const bool ea = fs::exists(a + "/" + f), eb = fs::exists(b + "/" + f);
+    ASSERT_EQ(ea, eb) << f;
+    if (!ea) continue;
+    std::string ta = read_file(a + "/" + f), tb = read_file(b + "/" + f);
+    if (f == "config.json") {  // the output path differs by construction
+      json ja = json::parse(ta), jb = json::parse(tb);
+      ja.erase("output");
+      jb.erase("output");
+      EXPECT_EQ(ja, jb) << f;
+    } else {
+      EXPECT_TRUE(ta == tb) << f << " differs between " << a << " and " << b;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(GeneralisationError, ClosedFormMatchesMonteCarloTestError) {
+  // A student trained for a while, then eps_g = <(phi - phi*)^2>/2 estimated on
+  // 1e6 fresh inputs from an independent generator: the closed form must lie
+  // within 4 standard errors of the estimate.
+  for (auto [student, teacher] : {std::pair{Activation::erf, Activation::erf},
+                                  std::pair{Activation::relu, Activation::relu},
+                                  std::pair{Activation::erf, Activation::sign}}) {
+    RunSpec spec{0, 9, PointParams{}};
+    spec.params.N = 100;
+    spec.params.K = 3;
+    spec.params.M = 2;
+    spec.params.lr = 0.3;
+    spec.params.student_activation = student;
+    spec.params.teacher_activation = teacher;
+    spec.params.train = TrainMode::both_layers;
+    auto engine = make_cpu_engine(Precision::float64, 1);
+    engine->load({spec});
+    engine->advance(3000);
+    std::vector<OrderParameters> op;
+    engine->order_parameters(op);
+    InitialWeights w;
+    cpu_engine_weights(*engine, 0, w);
+    const int N = 100, K = 3, M = 2, samples = 1000000;
+    std::mt19937_64 rng(2024);
+    std::normal_distribution<double> normal;
+    std::vector<double> x(N);
+    double sum = 0, sum2 = 0;
+    for (int s = 0; s < samples; ++s) {
+      for (double& xi : x) xi = normal(rng);
+      double out = 0;
+      for (int k = 0; k < K; ++k) {
+        double l = 0;
+        for (int i = 0; i < N; ++i) l += w.w[k * N + i] * x[i];
+        out += w.v[k] * activation<double>(student, l / std::sqrt(double(N)));
+      }
+      for (int m = 0; m < M; ++m) {
+        double r = 0;
+        for (int i = 0; i < N; ++i) r += w.wstar[m * N + i] * x[i];
+        out -= w.vstar[m] * activation<double>(teacher, r / std::sqrt(double(N)));
+      }
+      const double e = 0.5 * out * out;
+      sum += e;
+      sum2 += e * e;
+    }
+    const double mean = sum / samples, se = std::sqrt((sum2 / samples - mean * mean) / samples);
+    const double closed = generalisation_error(op[0], student, teacher);
+    EXPECT_NEAR(closed, mean, 4 * se) << to_string(student) << "/" << to_string(teacher) << " se " << se;
+    EXPECT_GT(mean, 10 * se);  // a non-trivial error, measured to better than 10%
+  }
+}
+
+TEST(Pipeline, PlateauStatisticsOfFortySeeds) {
+  // erf committee machine, N = 500, M = K = 2, eta = 0.5, sigma = 0, 40 seeds.
+  const std::string dir = temp_dir("plateau");
+  const json config = {{"name", "plateau"},
+                       {"model", {{"N", 500}, {"M", 2}, {"K", 2}}},
+                       {"training", {{"lr", 0.5}, {"sigma", 0.0}, {"alpha", 320}}},
+                       {"seeds", {{"count", 40}}},
+                       {"record", {{"points", 40}, {"alpha_min", 0.5}, {"order_parameters", false}}},
+                       {"simulate", {{"precision", "float32"}}},
+                       {"ode", {{"enabled", false}}},
+                       {"output", dir + "/out"}};
+  Experiment e = parse_experiment(config);
+  RunOptions options;
+  options.quiet = true;
+  std::ostringstream out;
+  ASSERT_EQ(run_experiment(e, options, out), 0);
+
+  // curves.csv equals a direct recomputation from runs.csv.
+  std::map<double, std::vector<double>> by_alpha;
+  const auto runs = read_csv(dir + "/out/runs.csv");
+  ASSERT_EQ(runs[0], (std::vector<std::string>{"point_id", "seed", "alpha", "eg", "diverged"}));
+  for (std::size_t i = 1; i < runs.size(); ++i) by_alpha[std::stod(runs[i][2])].push_back(std::stod(runs[i][3]));
+  const auto curves = read_csv(dir + "/out/curves.csv");
+  ASSERT_EQ(curves[0], (std::vector<std::string>{"point_id", "alpha", "n", "n_diverged", "eg_mean", "eg_std",
+                                                 "eg_sem", "eg_lo", "eg_hi"}));
+  ASSERT_EQ(curves.size() - 1, by_alpha.size());
+  // Student t 97.5% quantile, 39 degrees of freedom (checked by Simpson
+  // integration of the t density: CDF - 0.975 = 1e-14).
+  const double t39 = 2.0226909200367604;
+  double escape_alpha = -1, plateau = 0;
+  for (std::size_t i = 1; i < curves.size(); ++i) {
+    const double alpha = std::stod(curves[i][1]);
+    const auto& v = by_alpha.at(alpha);
+    ASSERT_EQ(v.size(), 40u);
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= v.size();
+    double ss = 0;
+    for (double x : v) ss += (x - mean) * (x - mean);
+    const double sd = std::sqrt(ss / (v.size() - 1)), sem = sd / std::sqrt(double(v.size()));
+    // Different but exact summation orders: agreement to 1e-13 relative.
+    EXPECT_EQ(std::stoi(curves[i][2]), 40);
+    EXPECT_EQ(std::stoi(curves[i][3]), 0);
+    EXPECT_NEAR(std::stod(curves[i][4]), mean, 1e-13 * mean);
+    EXPECT_NEAR(std::stod(curves[i][5]), sd, 1e-11 * sd);
+    EXPECT_NEAR(std::stod(curves[i][6]), sem, 1e-11 * sem);
+    EXPECT_NEAR(std::stod(curves[i][7]), mean - t39 * sem, 1e-11 * mean);
+    EXPECT_NEAR(std::stod(curves[i][8]), mean + t39 * sem, 1e-11 * mean);
+    if (alpha >= 20 && alpha <= 60) plateau = std::max(plateau, mean);
+    if (escape_alpha < 0 && mean < 1e-3) escape_alpha = alpha;
+  }
+  // The symmetric plateau (eps_g ~ 0.02 for these parameters, seen between
+  // alpha 10 and 100), then the escape to perfect learning.
+  EXPECT_GT(plateau, 0.01);
+  EXPECT_LT(plateau, 0.04);
+  EXPECT_GT(escape_alpha, 100);
+  EXPECT_LT(escape_alpha, 320);
+  std::cout << "[ plateau eps_g " << plateau << "; mean eps_g falls below 1e-3 at alpha = " << escape_alpha << " ]\n";
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, ResumeAfterKillGivesIdenticalFiles) {
+  // Four record schedules (N) give four work units. The run is killed with
+  // SIGKILL after the first unit is saved, then rerun; the files must equal
+  // those of an uninterrupted run.
+  const std::string dir = temp_dir("resume");
+  const json config = {{"name", "resume"},
+                       {"model", {{"N", {200, 210, 220, 230}}, {"M", 2}, {"K", {2, 3}}}},
+                       {"training", {{"lr", 0.5}, {"sigma", 0.05}, {"alpha", 40}}},
+                       {"seeds", {{"count", 4}}},
+                       {"record", {{"points", 20}}},
+                       {"ode", {{"enabled", false}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet", "--threads", "1"}), 0);
+
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::execl(TSGD_BINARY, TSGD_BINARY, "run", path.c_str(), "--output", (dir + "/killed").c_str(), "--quiet",
+            "--threads", "1", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  bool killed = false;
+  for (int i = 0; i < 6000 && !killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (fs::exists(dir + "/killed/work")) {
+      for (const auto& entry : fs::directory_iterator(dir + "/killed/work"))
+        if (entry.path().extension() == ".jsonl") {
+          ::kill(child, SIGKILL);
+          killed = true;
+          break;
+        }
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(killed) << "the run finished before it could be killed";
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_FALSE(fs::exists(dir + "/killed/summary.json"));  // no result files from a killed run
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/killed", "--threads", "2"}, &err), 0) << err;
+  EXPECT_NE(err.find("resuming"), std::string::npos) << err;
+  expect_same_results(dir + "/clean", dir + "/killed");
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, SigintStopsCleanlyAndResumes) {
+  const std::string dir = temp_dir("sigint");
+  const json config = {{"name", "sigint"},
+                       {"model", {{"N", {300, 310, 320}}, {"M", 2}, {"K", 2}}},
+                       {"training", {{"lr", 0.5}, {"alpha", 200}}},
+                       {"seeds", {{"count", 2}}},
+                       {"ode", {{"enabled", false}}}};
+  const std::string path = write_config(dir, config);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::execl(TSGD_BINARY, TSGD_BINARY, "run", path.c_str(), "--output", (dir + "/out").c_str(), "--quiet",
+            "--threads", "1", static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(child, SIGINT);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  for (const auto& entry : fs::directory_iterator(dir + "/out/work"))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet"}), 0);
+  expect_same_results(dir + "/clean", dir + "/out");
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, SameCommandTwiceGivesIdenticalFilesOnAnyThreadCount) {
+  const std::string dir = temp_dir("determinism");
+  const json config = {{"name", "det"},
+                       {"model", {{"N", 100}, {"M", 2}, {"K", {1, 2, 3}}, {"student_activation", {"erf", "relu"}},
+                                  {"teacher_activation", "erf"}}},
+                       {"training", {{"lr", {0.2, 0.9}}, {"sigma", 0.1}, {"alpha", 10}}},
+                       {"seeds", {{"count", 3}}},
+                       {"ode", {{"enabled", false}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/a", "--quiet", "--threads", "1"}), 0);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/b", "--quiet", "--threads", "2"}), 0);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/a", "--quiet", "--threads", "2"}), 0);  // rerun: resumes, rewrites
+  expect_same_results(dir + "/a", dir + "/b");
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, ADifferentConfigIsRefusedUnlessForced) {
+  const std::string dir = temp_dir("refuse");
+  json config = {{"name", "refuse"}, {"model", {{"N", 50}}}, {"training", {{"alpha", 2}}}, {"ode", {{"enabled", false}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
+  const std::string before = read_file(dir + "/out/summary.json");
+  config["training"]["lr"] = 0.3;
+  write_config(dir, config);
+  std::string err;
+  EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}, &err), 1);
+  EXPECT_NE(err.find("different configuration"), std::string::npos) << err;
+  EXPECT_EQ(read_file(dir + "/out/summary.json"), before);  // nothing lost
+  EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet", "--force"}), 0);
+  EXPECT_NE(read_file(dir + "/out/summary.json"), before);
+  fs::remove_all(dir);
+}
+
+TEST(Config, BadConfigurationCorpusNamesTheKey) {
+  const std::string corpus = std::string(TSGD_SOURCE_DIR) + "/tests/bad_configs";
+  std::istringstream expected(read_file(corpus + "/EXPECTED"));
+  std::string line;
+  int checked = 0;
+  while (std::getline(expected, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream l(line);
+    std::string file, key;
+    l >> file >> key;
+    const std::string path = corpus + "/" + file;
+    try {
+      load_experiment(path);
+      ADD_FAILURE() << file << ": accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.key_path(), key) << file << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(path + ": " + key + ": ", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      EXPECT_EQ(key, "-") << file << ": not a ConfigError: " << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 25);
+}
+
+TEST(Config, CliRejectsABadConfigWithOneLineAndExitCode2) {
+  const std::string dir = temp_dir("badcli");
+  const std::string bad = std::string(TSGD_SOURCE_DIR) + "/tests/bad_configs/lr_negative_in_list.json";
+  std::string err;
+  EXPECT_EQ(run_tsgd({"run", bad, "--output", dir + "/out"}, &err), 2);
+  EXPECT_NE(err.find("training.lr[2]"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(fs::exists(dir + "/out"));  // nothing written
+  EXPECT_EQ(run_tsgd({"validate", bad}, &err), 2);
+  fs::remove_all(dir);
+}
+
+TEST(Config, ShippedConfigsAreValid) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(TSGD_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    EXPECT_NO_THROW(load_experiment(entry.path().string())) << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 1);
+}
+
+TEST(Config, GridIsTheCartesianProductWithTheLastKeyFastest) {
+  const json config = {{"name", "grid"},
+                       {"model", {{"K", {2, 3}}, {"N", 10}}},
+                       {"training", {{"lr", {0.1, 0.2, 0.3}}, {"lr2", nullptr}, {"weight_decay", 0.1}}}};
+  const Experiment e = parse_experiment(config);
+  ASSERT_EQ(e.points.size(), 6u);
+  EXPECT_EQ(e.swept, (std::vector<std::string>{"model.K", "training.lr"}));
+  EXPECT_EQ(e.points[0].K, 2);
+  EXPECT_EQ(e.points[2].K, 2);
+  EXPECT_EQ(e.points[3].K, 3);
+  EXPECT_DOUBLE_EQ(e.points[4].lr, 0.2);
+  EXPECT_DOUBLE_EQ(e.points[4].lr2, 0.2);            // lr2 defaults to lr
+  EXPECT_DOUBLE_EQ(e.points[4].weight_decay2, 0.1);  // weight_decay2 defaults to weight_decay
+  EXPECT_EQ(e.resolved["training"]["lr"], json({0.1, 0.2, 0.3}));
+  EXPECT_EQ(e.resolved["model"]["M"], 2);  // defaults are filled in
+}
+
+TEST(Config, RecordStepsAreDistinctAndEndAtAlpha) {
+  PointParams p;
+  p.N = 100;
+  p.alpha = 50;
+  RecordSettings r;
+  r.points = 200;
+  r.alpha_min = 0.001;  // below one step: rounded up, duplicates dropped
+  const auto steps = record_steps(r, p);
+  EXPECT_EQ(steps.front(), 0);
+  EXPECT_EQ(steps.back(), 5000);
+  for (std::size_t i = 1; i < steps.size(); ++i) EXPECT_GT(steps[i], steps[i - 1]);
+  r.spacing = Spacing::lin;
+  r.points = 10;
+  const auto lin = record_steps(r, p);
+  ASSERT_EQ(lin.size(), 11u);
+  EXPECT_EQ(lin[1], 500);
+}
