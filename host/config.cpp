@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "ode_stage.h"
+
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -432,6 +434,7 @@ Experiment parse_experiment(const json& doc) {
 
   if (!e.simulate.enabled && !e.ode.enabled) fail("simulate.enabled", "nothing to do: both simulate and ode are disabled");
   e.resolved = resolved;
+  check_ode_supported(e);
   return e;
 }
 

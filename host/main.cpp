@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config.h"
+#include "ode_stage.h"
 #include "runner.h"
 #include "tsgd_version.h"
 #ifdef TSGD_HAVE_CUDA
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
   run->add_option("--backend", backend, "engine: auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   CLI::App* ode = app.add_subcommand("ode", "integrate the ODEs only");
   add_run_flags(ode);
+  CLI::App* fixed = app.add_subcommand("fixed-point", "Newton on the ODE from its end state: eps_g*, stability");
+  add_run_flags(fixed);
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a configuration and print the size of its grid");
   validate_cmd->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
   CLI::App* devices = app.add_subcommand("devices", "list the visible GPUs, or say why there are none");
@@ -108,6 +111,13 @@ int main(int argc, char** argv) {
     }
     if (*validate_cmd) return validate(experiment);
 
+    if (*fixed) {
+      if (!experiment.ode.enabled) {
+        std::fprintf(stderr, "tsgd: error: %s: ode.enabled is false\n", config_path.c_str());
+        return 2;
+      }
+      return tsgd::run_fixed_points(experiment, options, std::cout);
+    }
     options.ode_only = static_cast<bool>(*ode);
     if (options.ode_only) {
       if (!experiment.ode.enabled) {

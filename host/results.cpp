@@ -13,6 +13,7 @@
 
 #include "file_io.h"
 #include "statistics.h"
+#include "theory.h"
 #include "tsgd_version.h"
 
 namespace tsgd {
@@ -295,6 +296,10 @@ void write_results(const std::string& dir, const ResultSet& results) {
           reasons.push_back({{"seed", c.seed ? json(*c.seed) : json(nullptr)}, {"alpha", c.diverged_alpha}, {"reason", c.diverged_reason}});
       point["ode"]["diverged"] = reasons;
     }
+    json theory = json::array();
+    for (const TheoryPrediction& t : asymptotic_theory(e.points[p]))
+      theory.push_back({{"formula", t.formula}, {"eg", t.eg}, {"exact", t.exact}, {"conditions", t.conditions}});
+    point["theory"] = std::move(theory);
     summary_points.push_back(std::move(point));
   }
   write_file_atomic(dir + "/runs.csv", runs_csv.str());

@@ -17,6 +17,7 @@
 
 #include "cpu_engine.h"
 #include "file_io.h"
+#include "ode_stage.h"
 #include "records.h"
 #include "results.h"
 #include "tsgd_version.h"
@@ -252,6 +253,13 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     progress.finish();
     manifest.stage_seconds["sgd"] = seconds_since(t0);
   }
+  // ---- ODE ----
+  std::vector<OdeCurve> ode_curves;
+  if (!stopped && e.ode.enabled) {
+    const auto t0 = Clock::now();
+    stopped = !run_ode_stage(e, dir + "/work", threads, o.quiet, &g_stop_requested, ode_curves);
+    manifest.stage_seconds["ode"] = seconds_since(t0);
+  }
   if (stopped) {
     const int sig = g_stop_signal.load();
     if (!o.quiet)
@@ -268,6 +276,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   ResultSet results;
   results.experiment = &e;
   results.runs = std::move(trajectories);
+  results.ode = std::move(ode_curves);
   write_results(dir, results);
   manifest.stage_seconds["write"] = seconds_since(t_write);
   manifest.stage_seconds["total"] = seconds_since(t_start);
