@@ -127,6 +127,17 @@ class CpuEngine final : public Engine {
 
   void freeze(std::size_t index) override { runs_.at(index).frozen = true; }
 
+  void set_weights(std::size_t index, const InitialWeights& in) {
+    CpuRun<Real>& run = runs_.at(index);
+    if (in.w.size() != run.w.size() || in.wstar.size() != run.wstar.size() || in.v.size() != run.v.size() ||
+        in.vstar.size() != run.vstar.size())
+      throw std::invalid_argument("cpu_engine_set_weights: shapes differ");
+    run.w.assign(in.w.begin(), in.w.end());
+    run.wstar.assign(in.wstar.begin(), in.wstar.end());
+    run.v.assign(in.v.begin(), in.v.end());
+    run.vstar.assign(in.vstar.begin(), in.vstar.end());
+  }
+
   void weights(std::size_t index, InitialWeights& out) const {
     const CpuRun<Real>& run = runs_.at(index);
     out.w.assign(run.w.begin(), run.w.end());
@@ -285,6 +296,12 @@ void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out) 
   if (auto* e = dynamic_cast<CpuEngine<double>*>(&engine)) return e->weights(index, out);
   if (auto* e = dynamic_cast<CpuEngine<float>*>(&engine)) return e->weights(index, out);
   throw std::invalid_argument("cpu_engine_weights: not a CPU engine");
+}
+
+void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights) {
+  if (auto* e = dynamic_cast<CpuEngine<double>*>(&engine)) return e->set_weights(index, weights);
+  if (auto* e = dynamic_cast<CpuEngine<float>*>(&engine)) return e->set_weights(index, weights);
+  throw std::invalid_argument("cpu_engine_set_weights: not a CPU engine");
 }
 
 std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads) {

@@ -22,6 +22,11 @@ std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0);
 // throws std::invalid_argument for another engine.
 struct InitialWeights;
 void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out);
+// Replaces the weights of run `index` (same shapes), e.g. to apply many
+// independent samples to one state in a test of the ODE right-hand side. Runs
+// that share a seed share the teacher rows of one member (the teacher
+// depends only on the seed): give them the same teacher.
+void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights);
 
 // Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
 // (math/gaussian.h; out must have room for n rounded up to a multiple of 4).

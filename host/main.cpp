@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ode_stage.h"
 #include "runner.h"
+#include "slurm.h"
 #include "tsgd_version.h"
 #ifdef TSGD_HAVE_CUDA
 #include "cuda_engine.h"
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
   };
   CLI::App* run = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
   add_run_flags(run);
+  std::string shard;
+  run->add_option("--shard", shard, "run slice I of N (0 <= I < N) into DIR/shard-I-of-N; join with tsgd merge");
   run->add_option("--backend", backend, "engine: auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   CLI::App* ode = app.add_subcommand("ode", "integrate the ODEs only");
   add_run_flags(ode);
@@ -76,6 +79,21 @@ int main(int argc, char** argv) {
   add_run_flags(fixed);
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a configuration and print the size of its grid");
   validate_cmd->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
+  CLI::App* merge = app.add_subcommand("merge", "join the shards of a sharded run and recompute the statistics");
+  std::string merge_dir;
+  merge->add_option("DIR", merge_dir, "output directory holding shard-I-of-N subdirectories")->required();
+  merge->add_flag("--quiet,-q", options.quiet, "no summary");
+  CLI::App* slurm = app.add_subcommand("slurm", "write (and submit) an sbatch job array and its merge job");
+  tsgd::SlurmOptions slurm_options;
+  slurm->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
+  slurm->add_option("--tasks", slurm_options.tasks, "array tasks (shards)")->required()->check(CLI::PositiveNumber);
+  slurm->add_option("--partition", slurm_options.partition, "Slurm partition");
+  slurm->add_option("--time", slurm_options.time, "time limit per task (Slurm format)");
+  slurm->add_option("--gpus-per-task", slurm_options.gpus_per_task, "GPUs per task (default: 1 when a GPU may be used)")
+      ->check(CLI::NonNegativeNumber);
+  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "CPUs per task")->check(CLI::NonNegativeNumber);
+  slurm->add_option("--output,-o", slurm_options.output, "output directory (default: the config's \"output\")");
+  slurm->add_flag("--submit", slurm_options.submit, "submit both jobs with sbatch and print their ids");
   CLI::App* devices = app.add_subcommand("devices", "list the visible GPUs, or say why there are none");
 
   try {
@@ -102,6 +120,18 @@ int main(int argc, char** argv) {
       return 1;
 #endif
     }
+    options.command_line = join_arguments(argc, argv);
+    if (*merge) return tsgd::merge_shards(merge_dir, options, std::cout);
+    if (!shard.empty()) {
+      int index = -1, count = 0;
+      char tail = 0;
+      if (std::sscanf(shard.c_str(), "%d/%d%c", &index, &count, &tail) != 2 || count < 1 || index < 0 || index >= count) {
+        std::fprintf(stderr, "tsgd: error: --shard %s: expected I/N with 0 <= I < N\n", shard.c_str());
+        return 2;
+      }
+      options.shard_index = index;
+      options.shard_count = count;
+    }
     tsgd::Experiment experiment;
     try {
       experiment = tsgd::load_experiment(config_path);
@@ -110,6 +140,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (*validate_cmd) return validate(experiment);
+    if (*slurm) return tsgd::write_slurm_jobs(experiment, config_path, slurm_options, std::cout);
 
     if (*fixed) {
       if (!experiment.ode.enabled) {
@@ -129,7 +160,6 @@ int main(int argc, char** argv) {
     if (backend == "cpu") options.backend = tsgd::Backend::cpu;
     if (backend == "cuda") options.backend = tsgd::Backend::cuda;
     if (backend == "auto") options.backend = tsgd::Backend::automatic;
-    options.command_line = join_arguments(argc, argv);
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     return tsgd::run_experiment(experiment, options, std::cout);

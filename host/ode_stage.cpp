@@ -171,12 +171,26 @@ void check_ode_supported(const Experiment& e) {
   }
 }
 
+std::vector<OdeCurve> load_ode_units(const Experiment& e, const std::string& work_dir) {
+  std::vector<OdeCurve> out;
+  for (int p = 0; p < static_cast<int>(e.points.size()); ++p) {
+    const std::string path = unit_path(work_dir, p);
+    if (!file_exists(path)) continue;
+    for (auto& c : load_unit(path)) out.push_back(std::move(c));
+  }
+  return out;
+}
+
 bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads, bool quiet,
-                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out) {
+                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out, const std::vector<char>* include) {
   const int points = static_cast<int>(e.points.size());
   std::vector<std::vector<OdeCurve>> per_point(points);
   std::vector<char> done(points, 0);
   for (int p = 0; p < points; ++p) {
+    if (include && !(*include)[p]) {
+      done[p] = 1;
+      continue;
+    }
     const std::string path = unit_path(work_dir, p);
     if (file_exists(path)) {
       per_point[p] = load_unit(path);

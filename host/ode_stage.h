@@ -23,8 +23,14 @@ void check_ode_supported(const Experiment& e);
 
 // Integrates every grid point (in parallel over points), resuming from the
 // units in work_dir. Returns false when stopped through `stop`.
+// Only the points whose `include` entry is non-zero when `include` is given
+// (a shard's share).
 bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads, bool quiet,
-                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out);
+                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out,
+                   const std::vector<char>* include = nullptr);
+
+// Loads the ODE units in work_dir (all points that have one).
+std::vector<OdeCurve> load_ode_units(const Experiment& e, const std::string& work_dir);
 
 // `tsgd fixed-point`: for every grid point, Newton on the ODE right-hand side
 // from the ODE's end state; writes fixed_points.csv and prints a summary.

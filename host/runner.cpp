@@ -49,6 +49,33 @@ double plan_run_steps(const Experiment& e) {
   return total;
 }
 
+std::vector<int> shard_of_runs(const Experiment& e, int count) {
+  const std::vector<RunSpec> runs = plan_runs(e);
+  std::vector<std::size_t> order(runs.size());
+  std::vector<double> cost(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const PointParams& p = runs[i].params;
+    cost[i] = static_cast<double>(p.total_steps()) * p.batch_size * (p.K + p.M) * static_cast<double>(p.N);
+    order[i] = i;
+  }
+  // Longest processing time first; ties keep plan order (point, seed).
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  std::vector<double> load(count, 0.0);
+  std::vector<int> shard(runs.size(), 0);
+  for (std::size_t i : order) {
+    const int target = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    shard[i] = target;
+    load[target] += cost[i];
+  }
+  return shard;
+}
+
+int shard_of_point(int point, int count) { return point % count; }
+
+std::string shard_directory(const std::string& dir, int index, int count) {
+  return dir + "/shard-" + std::to_string(index) + "-of-" + std::to_string(count);
+}
+
 namespace {
 
 double seconds_since(Clock::time_point t0) {
@@ -184,9 +211,14 @@ void install_fresh_directory(const std::string& dir, const json& resolved, bool 
 
 int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) {
   const auto t_start = Clock::now();
-  const std::string dir = o.output ? *o.output : e.output;
+  const std::string base_dir = o.output ? *o.output : e.output;
+  const bool sharded = o.shard_count > 0;
+  if (sharded && (o.shard_index < 0 || o.shard_index >= o.shard_count))
+    throw std::invalid_argument("--shard: index " + std::to_string(o.shard_index) + " is not in 0.." +
+                                std::to_string(o.shard_count - 1));
+  const std::string dir = sharded ? shard_directory(base_dir, o.shard_index, o.shard_count) : base_dir;
   json resolved = e.resolved;
-  resolved["output"] = dir;
+  resolved["output"] = base_dir;
   install_fresh_directory(dir, resolved, o.force);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 
@@ -216,7 +248,11 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     std::map<std::pair<int, double>, std::vector<RunSpec>> classes;
     double total_steps = 0;
     std::size_t remaining = 0;
-    for (const RunSpec& r : plan_runs(e)) {
+    const std::vector<RunSpec> all_runs = plan_runs(e);
+    const std::vector<int> shard = sharded ? shard_of_runs(e, o.shard_count) : std::vector<int>();
+    for (std::size_t i = 0; i < all_runs.size(); ++i) {
+      const RunSpec& r = all_runs[i];
+      if (sharded && shard[i] != o.shard_index) continue;
       if (done[r.point_id * static_cast<std::size_t>(e.seeds.count) + (r.seed - e.seeds.first)]) continue;
       classes[{r.params.N, r.params.alpha}].push_back(r);
       total_steps += static_cast<double>(r.params.total_steps());
@@ -257,7 +293,11 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   std::vector<OdeCurve> ode_curves;
   if (!stopped && e.ode.enabled) {
     const auto t0 = Clock::now();
-    stopped = !run_ode_stage(e, dir + "/work", threads, o.quiet, &g_stop_requested, ode_curves);
+    std::vector<char> include(e.points.size(), 1);
+    if (sharded)
+      for (std::size_t p = 0; p < e.points.size(); ++p)
+        include[p] = shard_of_point(static_cast<int>(p), o.shard_count) == o.shard_index;
+    stopped = !run_ode_stage(e, dir + "/work", threads, o.quiet, &g_stop_requested, ode_curves, &include);
     manifest.stage_seconds["ode"] = seconds_since(t0);
   }
   if (stopped) {
@@ -266,6 +306,19 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
       std::cerr << "tsgd: stopped by signal " << sig << "; completed runs are saved in " << dir
                 << "/work; rerun the same command to resume\n";
     return 128 + sig;
+  }
+
+  if (sharded) {
+    std::size_t runs = trajectories.size();
+    write_file_atomic(dir + "/shard.json", json{{"shard", o.shard_index}, {"of", o.shard_count}, {"runs", runs},
+                                                {"ode_curves", ode_curves.size()}, {"complete", true}}
+                                               .dump(2) + "\n");
+    manifest.stage_seconds["total"] = seconds_since(t_start);
+    write_manifest(dir, manifest);
+    if (!o.quiet)
+      out << "shard " << o.shard_index << " of " << o.shard_count << ": " << runs << " runs complete in " << dir
+          << "; join the shards with: tsgd merge " << base_dir << "\n";
+    return 0;
   }
 
   // ---- results ----
@@ -280,6 +333,87 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   write_results(dir, results);
   manifest.stage_seconds["write"] = seconds_since(t_write);
   manifest.stage_seconds["total"] = seconds_since(t_start);
+  write_manifest(dir, manifest);
+  if (!o.quiet) print_summary(out, results, dir);
+  return 0;
+}
+
+int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out) {
+  const auto t_start = Clock::now();
+  // The shards present: DIR/shard-I-of-N.
+  std::map<int, std::string> shards;
+  int count = -1;
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": no such directory");
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    int index = 0, of = 0;
+    char tail = 0;
+    if (!entry.is_directory() || std::sscanf(name.c_str(), "shard-%d-of-%d%c", &index, &of, &tail) != 2) continue;
+    if (count >= 0 && of != count)
+      throw std::runtime_error(dir + ": shards of different splits (" + std::to_string(count) + " and " +
+                               std::to_string(of) + "): remove the stale ones");
+    count = of;
+    if (!shards.emplace(index, entry.path().string()).second)
+      throw std::runtime_error(dir + ": shard " + std::to_string(index) + " is duplicated");
+  }
+  if (count <= 0) throw std::runtime_error(dir + ": no shard directories (shard-I-of-N) to merge");
+  std::vector<std::string> missing;
+  for (int i = 0; i < count; ++i) {
+    const auto it = shards.find(i);
+    if (it == shards.end() || !file_exists(it->second + "/shard.json")) missing.push_back(std::to_string(i));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    throw std::runtime_error(dir + ": shard(s) " + list + " of " + std::to_string(count) +
+                             " missing or incomplete; run them with tsgd run CONFIG --shard I/" + std::to_string(count));
+  }
+  // One configuration for all.
+  const json reference = json::parse(read_file(shards.at(0) + "/config.json"));
+  for (const auto& [index, path] : shards) {
+    if (json::parse(read_file(path + "/config.json")) != reference)
+      throw std::runtime_error(path + "/config.json: shard " + std::to_string(index) +
+                               " belongs to a different configuration than shard 0");
+  }
+  Experiment e = parse_experiment(reference);
+  // Every run exactly once.
+  std::vector<RunTrajectory> trajectories;
+  std::vector<OdeCurve> ode;
+  for (const auto& [index, path] : shards) {
+    for (auto& t : UnitStore(path + "/work").load_all()) trajectories.push_back(std::move(t));
+    if (e.ode.enabled)
+      for (auto& c : load_ode_units(e, path + "/work")) ode.push_back(std::move(c));
+  }
+  const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
+  std::vector<int> seen(e.points.size() * seeds, 0);
+  for (const auto& t : trajectories) {
+    if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() || t.seed < e.seeds.first ||
+        t.seed - e.seeds.first >= seeds)
+      throw std::runtime_error(dir + ": a shard holds run (point " + std::to_string(t.point_id) + ", seed " +
+                               std::to_string(t.seed) + ") that is not in the configuration");
+    if (++seen[t.point_id * seeds + (t.seed - e.seeds.first)] > 1)
+      throw std::runtime_error(dir + ": run (point " + std::to_string(t.point_id) + ", seed " + std::to_string(t.seed) +
+                               ") appears in more than one shard");
+  }
+  if (e.simulate.enabled) {
+    const auto absent = std::count(seen.begin(), seen.end(), 0);
+    if (absent > 0)
+      throw std::runtime_error(dir + ": " + std::to_string(absent) + " run(s) missing from the shards");
+  }
+  std::sort(trajectories.begin(), trajectories.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
+    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
+  });
+  std::stable_sort(ode.begin(), ode.end(), [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
+  write_file_atomic(dir + "/config.json", reference.dump(2) + "\n");
+  ResultSet results;
+  results.experiment = &e;
+  results.runs = std::move(trajectories);
+  results.ode = std::move(ode);
+  write_results(dir, results);
+  Manifest manifest;
+  manifest.command_line = o.command_line;
+  manifest.backend = "merge of " + std::to_string(count) + " shards";
+  manifest.stage_seconds["merge"] = seconds_since(t_start);
   write_manifest(dir, manifest);
   if (!o.quiet) print_summary(out, results, dir);
   return 0;

@@ -20,6 +20,8 @@ struct RunOptions {
   bool quiet = false;
   bool force = false;                 // start over in a directory holding another config
   bool ode_only = false;              // `tsgd ode`
+  int shard_index = -1;               // --shard I/N: run slice I (0-based) of N
+  int shard_count = 0;
   std::string command_line;
 };
 
@@ -28,6 +30,20 @@ std::vector<RunSpec> plan_runs(const Experiment& experiment);
 
 // Total SGD run-steps of an experiment (work estimate).
 double plan_run_steps(const Experiment& experiment);
+
+// Shard (0 .. count-1) of every run of plan_runs(), by a deterministic
+// longest-processing-time rule on the cost (steps x (K + M) x N), ties broken
+// by (point, seed): the shards' costs differ by at most one run's cost.
+std::vector<int> shard_of_runs(const Experiment& experiment, int count);
+// Shard of each grid point's ODE (round robin over points).
+int shard_of_point(int point, int count);
+// Output subdirectory of a shard: DIR/shard-I-of-N.
+std::string shard_directory(const std::string& dir, int index, int count);
+
+// `tsgd merge DIR`: checks that DIR's shards belong to one configuration and
+// that none is missing, incomplete or duplicated, then writes the result files
+// into DIR from all of them (identical to an unsharded run's).
+int merge_shards(const std::string& dir, const RunOptions& options, std::ostream& out);
 
 // Runs the experiment; returns the exit status (0, or 130/143 when stopped by
 // SIGINT/SIGTERM after saving what was complete). Throws on errors.
