@@ -11,6 +11,7 @@
 #include "initial_weights.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
+#include "sgd_constants.h"
 
 namespace tsgd {
 
@@ -161,17 +162,7 @@ class CpuEngine final : public Engine {
     run.wstar.assign(init.wstar.begin(), init.wstar.end());
     run.v.assign(init.v.begin(), init.v.end());
     run.vstar.assign(init.vstar.begin(), init.vstar.end());
-    auto& c = run.constants;
-    c.student = p.student_activation;
-    c.teacher = p.teacher_activation;
-    c.w_rate = static_cast<Real>(p.lr / (std::sqrt(static_cast<double>(p.N)) * p.batch_size));
-    c.v_rate = run.train_second ? static_cast<Real>(p.lr2 / (static_cast<double>(p.N) * p.batch_size))
-                                : Real(0);
-    c.w_keep = static_cast<Real>(1.0 - p.weight_decay / p.N);
-    c.v_keep = run.train_second ? static_cast<Real>(1.0 - p.weight_decay2 / p.N) : Real(1);
-    c.sigma = static_cast<Real>(p.sigma);
-    c.K = p.K;
-    c.M = p.M;
+    run.constants = sgd_constants<Real>(p);
     return run;
   }
 

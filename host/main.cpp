@@ -32,8 +32,7 @@ std::string join_arguments(int argc, char** argv) {
 int validate(const tsgd::Experiment& e) {
   const auto runs = static_cast<double>(e.points.size()) * e.seeds.count;
   const double run_steps = tsgd::plan_run_steps(e);
-  double bytes = 0;
-  for (const auto& p : e.points) bytes = std::max(bytes, 8.0 * (p.K + p.M) * static_cast<double>(p.N));
+  const tsgd::ResourceEstimate r = tsgd::estimate_resources(e, 1);
   std::printf("%s: valid\n", e.name.c_str());
   std::printf("  grid points   %zu", e.points.size());
   if (!e.swept.empty()) {
@@ -45,7 +44,9 @@ int validate(const tsgd::Experiment& e) {
   std::printf("  runs          %.0f\n", runs);
   std::printf("  work          %.3g run-steps (SGD steps summed over runs)%s\n", run_steps,
               e.simulate.enabled ? "" : " - simulation disabled");
-  std::printf("  memory        %.3g MB of weights per run in float64 (largest point)\n", bytes / 1e6);
+  std::printf("  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
+              r.weights_bytes / 1e6, r.results_bytes / 1e6);
+  std::printf("  CPU time      about %.3g s on one thread (CPU engine estimate)\n", r.cpu_seconds);
   std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
   std::printf("  output        %s\n", e.output.c_str());
   return 0;

@@ -21,7 +21,7 @@ struct OdeSettings {
   bool enabled = true;
   OdeMethod method = OdeMethod::adaptive;
   double rtol = 1e-8;
-  double atol = 1e-10;
+  double atol = 1e-12;
   double dt = 0.01;             // fixed-step methods
   OdeInit init = OdeInit::measured;
   OdeExplicitState state;       // when init == explicit_state

@@ -225,7 +225,8 @@ void write_results(const std::string& dir, const ResultSet& results) {
     for (const OdeCurve* c : curves) {
       if (c->diverged) ++ode_diverged[p];
       for (std::size_t j = 0; j < n; ++j)
-        mean[j] += (j < c->eg.size() && !c->diverged ? c->eg[j] : std::numeric_limits<double>::quiet_NaN());
+        // A diverged curve's values stop where it diverged: NaN from there on.
+        mean[j] += j < c->eg.size() ? c->eg[j] : std::numeric_limits<double>::quiet_NaN();
     }
     for (double& m : mean) m /= static_cast<double>(curves.size());
     ode_mean[p] = std::move(mean);

@@ -72,6 +72,45 @@ std::vector<int> shard_of_runs(const Experiment& e, int count) {
 
 int shard_of_point(int point, int count) { return point % count; }
 
+ResourceEstimate estimate_resources(const Experiment& e, int threads) {
+  ResourceEstimate r;
+  r.memory_bytes = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  const double seeds = e.seeds.count;
+  for (const PointParams& p : e.points) {
+    const double K = p.K, M = p.M, N = p.N;
+    r.weights_bytes = std::max(r.weights_bytes, 8.0 * (K + M) * N);
+    const double records = static_cast<double>(record_steps(e.record, p).size());
+    const double state = 8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
+    const double kept = e.record.order_parameters ? records : 1.0;
+    r.results_bytes += seeds * (records * 60.0 + kept * state) * (e.ode.enabled ? 2.0 : 1.0);
+    // Per run-step: N Gaussians (~3 ns each), (K + M) dot products and K updates
+    // of length N (~0.25 ns per multiply-add): measured on the CPU engine.
+    const double per_step = p.batch_size * N * (3e-9 + 0.25e-9 * (2 * K + M));
+    if (e.simulate.enabled) r.cpu_seconds += seeds * static_cast<double>(p.total_steps()) * per_step;
+  }
+  r.cpu_seconds /= std::max(1, threads);
+  return r;
+}
+
+void check_resources(const Experiment& e, int threads, bool gpu) {
+  const ResourceEstimate r = estimate_resources(e, threads);
+  const auto gb = [](double b) { return format_double(std::round(b / 1e8) / 10) + " GB"; };
+  if (r.weights_bytes > 0.5 * r.memory_bytes)
+    throw std::runtime_error("model.N: one run's weights need " + gb(r.weights_bytes) +
+                             ", more than half of this machine's memory (" + gb(r.memory_bytes) + ")");
+  if (r.results_bytes > 0.5 * r.memory_bytes)
+    throw std::runtime_error("record.order_parameters: the records of this experiment need about " +
+                             gb(r.results_bytes) + " of memory, more than half of this machine's (" +
+                             gb(r.memory_bytes) +
+                             "); set record.order_parameters to false, lower record.points, or split the sweep "
+                             "with --shard / tsgd slurm");
+  if (!gpu && r.cpu_seconds > 30 * 86400.0)
+    throw std::runtime_error("the SGD runs would take about " + format_double(std::round(r.cpu_seconds / 86400)) +
+                             " days on " + std::to_string(threads) +
+                             " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
+                             "reduce training.alpha, model.N or seeds.count");
+}
+
 std::string shard_directory(const std::string& dir, int index, int count) {
   return dir + "/shard-" + std::to_string(index) + "-of-" + std::to_string(count);
 }
@@ -219,6 +258,15 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   const std::string dir = sharded ? shard_directory(base_dir, o.shard_index, o.shard_count) : base_dir;
   json resolved = e.resolved;
   resolved["output"] = base_dir;
+  {
+    const int threads_for_estimate = o.threads > 0 ? o.threads : omp_get_max_threads();
+    bool gpu = false;
+#ifdef TSGD_HAVE_CUDA
+    std::string why;
+    gpu = (o.backend ? *o.backend : e.simulate.backend) != Backend::cpu && !list_gpus(&why).empty();
+#endif
+    if (!o.ode_only) check_resources(e, threads_for_estimate, gpu);
+  }
   install_fresh_directory(dir, resolved, o.force);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 

@@ -45,6 +45,19 @@ std::string shard_directory(const std::string& dir, int index, int count);
 // into DIR from all of them (identical to an unsharded run's).
 int merge_shards(const std::string& dir, const RunOptions& options, std::ostream& out);
 
+// What an experiment needs, estimated before any work starts.
+struct ResourceEstimate {
+  double weights_bytes = 0;     // one run of the largest grid point, float64
+  double results_bytes = 0;     // trajectories held in memory until the result files are written
+  double cpu_seconds = 0;       // SGD on the CPU engine with `threads` threads
+  double memory_bytes = 0;      // this machine's physical memory
+};
+ResourceEstimate estimate_resources(const Experiment& experiment, int threads);
+// Throws std::runtime_error (naming the key to change) when the experiment
+// cannot fit this machine: a run's weights or the results beyond half of the
+// memory, or more than 30 days of CPU time without a GPU.
+void check_resources(const Experiment& experiment, int threads, bool gpu);
+
 // Runs the experiment; returns the exit status (0, or 130/143 when stopped by
 // SIGINT/SIGTERM after saving what was complete). Throws on errors.
 int run_experiment(const Experiment& experiment, const RunOptions& options, std::ostream& out);

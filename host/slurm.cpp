@@ -42,6 +42,17 @@ std::string capture(const std::string& command) {
   return output;
 }
 
+// The job id in sbatch --parsable output ("id" or "id;cluster"), which is its
+// last line: warnings that sbatch writes to stderr (merged by capture) come first.
+std::string parsable_job_id(const std::string& output) {
+  const std::size_t newline = output.rfind('\n');
+  std::string id = output.substr(newline == std::string::npos ? 0 : newline + 1);
+  id = id.substr(0, id.find(';'));
+  if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
+    throw std::runtime_error("sbatch --parsable: no job id in its output: " + output);
+  return id;
+}
+
 }  // namespace
 
 int write_slurm_jobs(const Experiment& e, const std::string& config_path, const SlurmOptions& o, std::ostream& out) {
@@ -50,6 +61,8 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
   const std::string config = fs::absolute(config_path).lexically_normal().string();
   const std::string tsgd = self_path();
   const std::string slurm_dir = dir + "/slurm";
+  if (dir.find_first_of(" \t\n'\"") != std::string::npos)
+    throw std::invalid_argument("--output: " + dir + ": #SBATCH lines cannot hold a path with spaces or quotes");
   make_directories(slurm_dir);
   int gpus = o.gpus_per_task;
   if (gpus < 0) {
@@ -92,11 +105,9 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
         << slurm_dir << "/merge.sbatch (or rerun with --submit)\n";
     return 0;
   }
-  std::string array_id = capture("sbatch --parsable " + quote(slurm_dir + "/array.sbatch"));
-  array_id = array_id.substr(0, array_id.find(';'));
-  std::string merge_id =
-      capture("sbatch --parsable --dependency=afterok:" + array_id + " " + quote(slurm_dir + "/merge.sbatch"));
-  merge_id = merge_id.substr(0, merge_id.find(';'));
+  const std::string array_id = parsable_job_id(capture("sbatch --parsable " + quote(slurm_dir + "/array.sbatch")));
+  const std::string merge_id = parsable_job_id(
+      capture("sbatch --parsable --dependency=afterok:" + array_id + " " + quote(slurm_dir + "/merge.sbatch")));
   out << "submitted: array job " << array_id << ", merge job " << merge_id << "\n";
   return 0;
 }

@@ -244,21 +244,28 @@ struct IndexPattern {
 
 double evaluate(Activation g, const Covariance& C, const IndexPattern& p) {
   switch (p.kind) {
-    case 2: return I2(g, C, p.a, p.b);
-    case 5: return J2(g, C, p.a, p.b);
-    case 3: return I3(g, C, p.a, p.b, p.c);
-    default: return I4(g, C, p.a, p.b, p.c, p.d);
+    case 2:
+      return I2(g, C, p.a, p.b);
+    case 5:
+      return J2(g, C, p.a, p.b);
+    case 3:
+      return I3(g, C, p.a, p.b, p.c);
+    default:
+      return I4(g, C, p.a, p.b, p.c, p.d);
   }
 }
 
-double sample(Activation g, const double* x, const IndexPattern& p) {
-  auto f = [g](double y) { return activation(g, y); };
-  auto df = [g](double y) { return activation_derivative(g, y); };
+// One Monte Carlo sample of a pattern from precomputed f = g(x), df = g'(x).
+double sample(const double* f, const double* df, const double* x, const IndexPattern& p) {
   switch (p.kind) {
-    case 2: return f(x[p.a]) * f(x[p.b]);
-    case 5: return df(x[p.a]) * df(x[p.b]);
-    case 3: return df(x[p.a]) * x[p.b] * f(x[p.c]);
-    default: return df(x[p.a]) * df(x[p.b]) * f(x[p.c]) * f(x[p.d]);
+    case 2:
+      return f[p.a] * f[p.b];
+    case 5:
+      return df[p.a] * df[p.b];
+    case 3:
+      return df[p.a] * x[p.b] * f[p.c];
+    default:
+      return df[p.a] * df[p.b] * f[p.c] * f[p.d];
   }
 }
 
@@ -274,10 +281,10 @@ std::string describe(const IndexPattern& p) {
 TEST(Integrals, MonteCarlo) {
   // Generic patterns and the coincidences that the ODE routes to closed forms.
   const IndexPattern patterns[] = {
-      {2, 0, 1, 0, 0}, {2, 2, 2, 0, 0}, {5, 0, 1, 0, 0}, {5, 3, 3, 0, 0}, {3, 0, 1, 2, 0},
-      {3, 1, 0, 3, 0}, {3, 0, 0, 2, 0}, {3, 0, 1, 0, 0}, {4, 0, 1, 2, 3}, {4, 2, 3, 0, 1},
-      {4, 0, 0, 2, 3}, {4, 0, 1, 2, 2}, {4, 0, 1, 0, 3}, {4, 0, 1, 2, 1}, {4, 1, 1, 1, 3},
-      {4, 0, 0, 3, 3}};
+      {2, 0, 1, 0, 0}, {2, 2, 2, 0, 0}, {5, 0, 1, 0, 0}, {5, 3, 3, 0, 0},
+      {3, 0, 1, 2, 0}, {3, 1, 0, 3, 0}, {3, 0, 0, 2, 0}, {3, 0, 1, 0, 0},
+      {4, 0, 1, 2, 3}, {4, 2, 3, 0, 1}, {4, 0, 0, 2, 3}, {4, 0, 1, 2, 2},
+      {4, 0, 1, 0, 3}, {4, 0, 1, 2, 1}, {4, 1, 1, 1, 3}, {4, 0, 0, 3, 3}};
   const Activation acts[] = {Activation::erf, Activation::relu, Activation::linear,
                              Activation::quad};
   constexpr int kPatterns = sizeof(patterns) / sizeof(patterns[0]);
@@ -295,8 +302,15 @@ TEST(Integrals, MonteCarlo) {
         x[i] = 0.0;
         for (int k = 0; k <= i; ++k) x[i] += L[i * 4 + k] * u[k];
       }
-      for (int gi = 0; gi < kActs; ++gi)
-        for (int p = 0; p < kPatterns; ++p) m[gi * kPatterns + p].add(sample(acts[gi], x, patterns[p]));
+      for (int gi = 0; gi < kActs; ++gi) {
+        double f[4], df[4];
+        for (int i = 0; i < 4; ++i) {
+          f[i] = activation(acts[gi], x[i]);
+          df[i] = activation_derivative(acts[gi], x[i]);
+        }
+        for (int p = 0; p < kPatterns; ++p)
+          m[gi * kPatterns + p].add(sample(f, df, x, patterns[p]));
+      }
     }
     for (int gi = 0; gi < kActs; ++gi)
       for (int p = 0; p < kPatterns; ++p) {
@@ -313,14 +327,14 @@ TEST(Integrals, MonteCarlo) {
 
 // ---- mixed pairs --------------------------------------------------------------------
 
-const Activation kAll[] = {Activation::erf, Activation::relu, Activation::linear,
-                           Activation::quad, Activation::sign};
+const Activation kAll[] = {Activation::erf, Activation::relu, Activation::linear, Activation::quad,
+                           Activation::sign};
 
 TEST(Integrals, MixedQuadratureMatchesClosedFormsForEqualActivations) {
   // (caa, cbb, cab): generic, strongly correlated, nearly identical, anti-correlated,
   // small and large variances.
-  const double covs[][3] = {{1.0, 0.8, 0.3},  {0.5, 2.0, 0.9},       {1.0, 1.0, 0.999999},
-                            {1.3, 0.7, -0.6}, {1e-3, 4.0, 0.02},     {9.0, 0.25, 1.2},
+  const double covs[][3] = {{1.0, 0.8, 0.3},  {0.5, 2.0, 0.9},      {1.0, 1.0, 0.999999},
+                            {1.3, 0.7, -0.6}, {1e-3, 4.0, 0.02},    {9.0, 0.25, 1.2},
                             {1.0, 1.0, 1.0},  {2.0, 0.5, -0.999999}};
   for (Activation g : kAll)
     for (const auto& c : covs) {
@@ -330,8 +344,7 @@ TEST(Integrals, MixedQuadratureMatchesClosedFormsForEqualActivations) {
       const double numeric = detail::I2_mixed_numerical(g, g, c[0], c[1], c[2]);
       // Target accuracy of the quadrature: 1e-10 relative to the scale of the
       // integrand, sqrt(<g(a)^2><g(b)^2>) = sqrt(I2(a,a) I2(b,b)).
-      const double scale =
-          std::sqrt(I2_pair(g, c[0], c[0], c[0]) * I2_pair(g, c[1], c[1], c[1]));
+      const double scale = std::sqrt(I2_pair(g, c[0], c[0], c[0]) * I2_pair(g, c[1], c[1], c[1]));
       EXPECT_NEAR(numeric, closed, 1e-10 * scale);
     }
 }
@@ -365,7 +378,8 @@ TEST(Integrals, MixedPairsClosedForms) {
         {Activation::quad, Activation::relu,
          caa * std::sqrt(cbb / (2.0 * kPi)) + cab * cab / std::sqrt(2.0 * kPi * cbb)},
         {Activation::erf, Activation::relu, cab / std::sqrt(2.0 * kPi * (1.0 + caa))},
-        {Activation::sign, Activation::erf, 2.0 / kPi * std::asin(cab / std::sqrt(caa * (1.0 + cbb)))},
+        {Activation::sign, Activation::erf,
+         2.0 / kPi * std::asin(cab / std::sqrt(caa * (1.0 + cbb)))},
         {Activation::quad, Activation::erf, 0.0},
     };
     for (const Case& k : cases) {

@@ -425,3 +425,43 @@ TEST(Pipeline, ShardsMergeToTheUnshardedFiles) {
   EXPECT_NE(err.find("different configuration"), std::string::npos) << err;
   fs::remove_all(dir);
 }
+
+TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
+  // Linear committee machine, K = M = 2: stable for eta (L + M) < 2, i.e.
+  // eta < 1 (MATH.md eq. 12); eta = 1.2 diverges, in SGD and in the ODE.
+  const std::string dir = temp_dir("diverge");
+  const json config = {{"name", "diverge"},
+                       {"model", {{"teacher_activation", "linear"}, {"student_activation", "linear"}, {"N", 100}, {"M", 2}, {"K", 2}}},
+                       {"training", {{"lr", {0.5, 1.2}}, {"sigma", 0.1}, {"alpha", 30}}},
+                       {"seeds", {{"count", 3}}},
+                       {"record", {{"points", 20}, {"alpha_min", 0.1}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  const json& stable = summary["points"][0];
+  const json& unstable = summary["points"][1];
+  EXPECT_EQ(stable["n_diverged"], 0);
+  EXPECT_EQ(stable["n"], 3);
+  // eq. (12) with K = 2, eta = 0.5, sigma = 0.1: eta sigma^2 K / (4 - 2 eta K) = 0.005, exact.
+  EXPECT_NEAR(stable["ode"]["eg_final"].get<double>(), 0.005, 1e-6);  // 30 alpha of relaxation at rate ~2
+  EXPECT_NEAR(stable["theory"][0]["eg"].get<double>(), 0.005, 1e-15);
+  EXPECT_EQ(unstable["n_diverged"], 3);
+  EXPECT_EQ(unstable["n"], 0);
+  EXPECT_TRUE(unstable["eg_final"]["mean"].is_null());  // no average of diverged runs
+  ASSERT_EQ(unstable["diverged_runs"].size(), 3u);
+  for (const auto& d : unstable["diverged_runs"]) EXPECT_GT(d["alpha"].get<double>(), 0.0);
+  EXPECT_EQ(unstable["ode"]["diverged_curves"], 3);
+  EXPECT_GT(unstable["ode"]["diverged"][0]["alpha"].get<double>(), 0.0);
+  EXPECT_FALSE(unstable["ode"]["diverged"][0]["reason"].get<std::string>().empty());
+  // curves.csv: the stable point never holds NaN; the unstable one counts its
+  // diverged runs and averages nothing.
+  for (const auto& row : read_csv(dir + "/out/curves.csv")) {
+    if (row[0] == "0") {
+      for (std::size_t c = 4; c < row.size(); ++c) EXPECT_NE(row[c], "nan") << "stable point, column " << c;
+    } else if (row[0] == "1") {
+      EXPECT_EQ(row[2], "0");
+      EXPECT_EQ(row[4], "nan");
+    }
+  }
+  fs::remove_all(dir);
+}

@@ -1,0 +1,116 @@
+// The CUDA engine: the GPU twin of the CPU reference engine (host/cpu_engine.h),
+// and the questions a host program asks about GPUs. A plain C++ header: host
+// .cpp files include it without nvcc; the kernels live in the .cu files beside it.
+//
+// Two paths advance the runs (docs/gpu.md):
+//   fused  - one thread block per run (or per few runs sharing a seed) keeps the
+//            weights in registers for a whole advance(); inputs drawn on chip.
+//            For N <= 2048, K + M <= 16 (float) or 8 (double), batch size <= 16.
+//   cublas - any shape: batched GEMMs for the local fields and the rank-B update.
+// Both give the CPU engine's numbers to float rounding.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "initial_weights.h"
+#include "math/gaussian.h"
+#include "model.h"
+
+namespace tsgd {
+
+// A failed CUDA or cuBLAS call: the call's text, the error text and file:line.
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class CudaPath {
+  automatic,  // fused where the batch fits it, else cublas; TSGD_CUDA_PATH=fused|cublas overrides
+  fused,      // fails (std::invalid_argument) on a batch the fused path cannot hold
+  cublas,
+};
+
+struct CudaOptions {
+  int device = 0;
+  CudaPath path = CudaPath::automatic;
+  // Fused path: a block advances several runs of one seed together and draws
+  // each input once for all of them (DESIGN.md "Performance shape").
+  // TSGD_CUDA_GROUP=0 turns it off.
+  bool group_by_seed = true;
+  // cuBLAS path: replay the step loop as a CUDA graph. TSGD_CUDA_GRAPH=0 turns it off.
+  bool use_graph = true;
+};
+
+// The engine's own face, beyond the Engine interface: what tests and
+// benchmarks ask of it (make_cuda_engine's result is one of these).
+class CudaEngine : public Engine {
+ public:
+  // The path the loaded batch runs on (fused or cublas, never automatic).
+  virtual CudaPath path() const = 0;
+  // Run `index`'s weights as the engine holds them, promoted to double, in the
+  // layout of InitialWeights (w K x N, w* M x N, v, v*): for bitwise checks.
+  virtual InitialWeights weights(std::size_t index) = 0;
+  // advance(steps), timed by CUDA events recorded on the engine's stream
+  // around it; waits for the steps to finish. Seconds (benchmarks).
+  virtual double timed_advance(std::int64_t steps) = 0;
+};
+
+namespace detail {
+using InitialWeightsFn = InitialWeights (*)(const RunSpec&);
+std::unique_ptr<Engine> create_cuda_engine(Precision precision, const CudaOptions& options,
+                                           InitialWeightsFn initial_weights);
+}  // namespace detail
+
+// The CUDA engine on GPU `options.device`. Throws CudaError when the device
+// cannot be used.
+//
+// Inline on purpose: tsgd_core links tsgd_cuda, so the CUDA library must not
+// call back into tsgd_core by name (a static library later on the link line
+// cannot resolve symbols for one earlier). The caller hands it initial_weights.
+inline std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions& options) {
+  return detail::create_cuda_engine(precision, options, &initial_weights);
+}
+inline std::unique_ptr<Engine> make_cuda_engine(Precision precision, int device = 0) {
+  CudaOptions options;
+  options.device = device;
+  return make_cuda_engine(precision, options);
+}
+
+struct GpuInfo {
+  int index = 0;
+  std::string name;
+  std::size_t memory_bytes = 0;
+  int major = 0;
+  int minor = 0;
+  int multiprocessors = 0;
+};
+
+// The usable GPUs; empty, with the reason in *why_none (if given), when there
+// are none (no driver, no device, an error). Never throws.
+std::vector<GpuInfo> list_gpus(std::string* why_none);
+
+// At least one usable GPU. Never throws.
+bool cuda_available();
+
+// The first `count` standard Gaussians of (seed, stream, index) as the GPU
+// draws them (math/gaussian.h), to check them against the host's bit for bit.
+std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
+                                  int device = 0);
+
+// Resource use of one compiled kernel (cudaFuncGetAttributes), for benchmarks.
+struct CudaKernelInfo {
+  std::string name;
+  int registers = 0;
+  std::size_t shared_bytes = 0;  // static shared memory per block
+  std::size_t local_bytes = 0;   // stack / spills per thread
+  int max_threads = 0;
+};
+std::vector<CudaKernelInfo> cuda_kernel_info();
+
+}  // namespace tsgd

@@ -1,0 +1,179 @@
+// GPU throughput of the CUDA engine, in run-steps per second (runs x SGD
+// steps / second, timed with CUDA events on the engine's stream after a
+// warm-up), for the shapes of the paper's figures and the cuBLAS path:
+//   (a) erf, N = 784, K = M = 4, eta = 0.2, sigma = 0.01, first layer,
+//       132 / 1056 / 16896 runs; independent seeds, then 4 grid points per
+//       seed with and without the fused path's grouping by seed
+//   (b) erf, N = 500, K = 5, M = 2, both layers, eta = 0.05, v* = 4
+//   (c) mini-batch 64 on the cuBLAS path
+//   (d) N = 10000, K = M = 8 on the cuBLAS path
+//   and case (a) on the cuBLAS path with batch size 1.
+// Prints each figure with the fraction of its target, and the kernels'
+// registers and memory. Usage: bench_gpu [seconds per case, default 1].
+#include <cstdio>
+#include <cstdlib>
+
+#ifdef TSGD_HAVE_CUDA
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cuda_engine.h"
+
+namespace {
+
+using namespace tsgd;
+
+struct Case {
+  std::string name;
+  PointParams params;
+  int runs;
+  int points_per_seed;  // runs that share a seed (grid points of one seed)
+  CudaPath path;
+  bool group_by_seed;
+  Precision precision;
+  double target;  // run-steps per second, 0: none
+};
+
+PointParams erf_784() {
+  PointParams p;
+  p.N = 784;
+  p.K = 4;
+  p.M = 4;
+  p.lr = 0.2;
+  p.sigma = 0.01;
+  return p;
+}
+
+PointParams erf_500_both_layers() {
+  PointParams p;
+  p.N = 500;
+  p.K = 5;
+  p.M = 2;
+  p.train = TrainMode::both_layers;
+  p.lr = 0.05;
+  p.lr2 = 0.05;
+  p.teacher_v = 4.0;
+  return p;
+}
+
+const char* path_name(CudaPath path) {
+  return path == CudaPath::fused ? "fused" : (path == CudaPath::cublas ? "cublas" : "auto");
+}
+
+void run_case(const Case& c, double seconds) {
+  std::vector<RunSpec> runs;
+  for (int r = 0; r < c.runs; ++r) {
+    RunSpec spec;
+    spec.point_id = r % c.points_per_seed;
+    spec.seed = static_cast<std::uint64_t>(r / c.points_per_seed);
+    spec.params = c.params;
+    runs.push_back(spec);
+  }
+  CudaOptions options;
+  options.path = c.path;
+  options.group_by_seed = c.group_by_seed;
+  auto engine = make_cuda_engine(c.precision, options);
+  auto& cuda = dynamic_cast<CudaEngine&>(*engine);
+  const auto load_start = std::chrono::steady_clock::now();
+  engine->load(runs);
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+
+  // Warm-up (task tables, CUDA graph, clocks), which also sizes the timed run.
+  std::int64_t steps = 64;
+  double elapsed = cuda.timed_advance(steps);
+  while (elapsed < 0.05 && steps < (1 << 22)) {
+    steps *= 4;
+    elapsed = cuda.timed_advance(steps);
+  }
+  const double rate_guess = static_cast<double>(steps) / elapsed;
+  steps = std::max<std::int64_t>(32, static_cast<std::int64_t>(rate_guess * seconds));
+  elapsed = cuda.timed_advance(steps);
+
+  std::vector<OrderParameters> op;
+  engine->order_parameters(op);
+  const bool finite = std::all_of(op.begin(), op.end(), [](const auto& o) { return o.finite(); });
+  const double rate = static_cast<double>(c.runs) * static_cast<double>(steps) / elapsed;
+  std::printf("%-44s %-6s %-7s %6d runs %8lld steps %7.3f s  %9.3e run-steps/s", c.name.c_str(),
+              path_name(cuda.path()), to_string(c.precision), c.runs, static_cast<long long>(steps),
+              elapsed, rate);
+  if (c.params.batch_size > 1) std::printf("  (%.3e samples/s)", rate * c.params.batch_size);
+  if (c.target > 0) std::printf("  %5.1f%% of %.0e", 100.0 * rate / c.target, c.target);
+  std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
+  std::string why;
+  const std::vector<GpuInfo> gpus = list_gpus(&why);
+  if (gpus.empty()) {
+    std::printf("bench_gpu: no usable GPU: %s\n", why.c_str());
+    return 1;
+  }
+  for (const GpuInfo& g : gpus)
+    std::printf("GPU %d: %s, compute capability %d.%d, %d multiprocessors, %.1f GiB\n", g.index,
+                g.name.c_str(), g.major, g.minor, g.multiprocessors,
+                static_cast<double>(g.memory_bytes) / (1u << 30));
+
+  try {
+    std::printf(
+        "\nkernel                               registers  static smem  local (spill) bytes\n");
+    for (const CudaKernelInfo& k : cuda_kernel_info())
+      std::printf("%-36s %9d  %11zu  %19zu\n", k.name.c_str(), k.registers, k.shared_bytes,
+                  k.local_bytes);
+    std::printf("\n");
+
+    PointParams minibatch = erf_784();
+    minibatch.batch_size = 64;
+    PointParams wide = erf_784();
+    wide.N = 10000;
+    wide.K = 8;
+    wide.M = 8;
+    const Case cases[] = {
+        {"(a) erf N=784 K=M=4", erf_784(), 132, 1, CudaPath::automatic, true, Precision::float32,
+         6e8},
+        {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float32,
+         6e8},
+        {"(a) erf N=784 K=M=4", erf_784(), 16896, 1, CudaPath::automatic, true, Precision::float32,
+         6e8},
+        {"(a) 4 points/seed, grouped", erf_784(), 16896, 4, CudaPath::fused, true,
+         Precision::float32, 6e8},
+        {"(a) 4 points/seed, not grouped", erf_784(), 16896, 4, CudaPath::fused, false,
+         Precision::float32, 6e8},
+        {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float64,
+         0},
+        {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 1056, 1, CudaPath::automatic,
+         true, Precision::float32, 8e8},
+        {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 16896, 1, CudaPath::automatic,
+         true, Precision::float32, 8e8},
+        {"(b) 2 points/seed, grouped", erf_500_both_layers(), 16896, 2, CudaPath::fused, true,
+         Precision::float32, 8e8},
+        {"cuBLAS B=1: (a) shape", erf_784(), 16896, 1, CudaPath::cublas, true, Precision::float32,
+         5e7},
+        {"(c) mini-batch 64, N=784 K=M=4", minibatch, 1056, 1, CudaPath::cublas, true,
+         Precision::float32, 0},
+        {"(d) N=10000 K=M=8", wide, 1056, 1, CudaPath::cublas, true, Precision::float32, 0},
+    };
+    for (const Case& c : cases) run_case(c, seconds);
+  } catch (const std::exception& e) {
+    std::printf("bench_gpu: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+#else
+
+int main() {
+  std::printf("bench_gpu: the CUDA engine is not built (configure with -DTSGD_CUDA=ON)\n");
+  return 0;
+}
+
+#endif

@@ -1,0 +1,64 @@
+// Fixed points of the order-parameter ODEs (ode.h) by Newton's method, and their
+// linear stability from the eigenvalues of the Jacobian.
+//
+// Newton runs on the independent variables of OdeSystem (Q_ik for i <= k, R, and v
+// when both layers are trained) with a central finite-difference Jacobian. The step
+// is the minimum-norm least-squares solution J^+ F (singular values below 1e-8 of the
+// largest dropped), because many fixed points are not isolated: in a linear network
+// the differences between students are conserved, so the fixed points form a
+// manifold and J is singular along it. A backtracking line search on |F| keeps the
+// iteration from overshooting far from the fixed point.
+#pragma once
+
+#include <complex>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "model.h"
+
+namespace tsgd {
+
+struct FixedPointSettings {
+  int max_iterations = 50;
+  // Converged when max_j |dy_j/dalpha| <= tolerance.
+  double tolerance = 1e-13;
+  // Relative finite-difference step of the Jacobian: h_j = fd_step max(1, |y_j|).
+  // Central differences: truncation ~h^2, rounding ~1e-16 / h; 1e-6 balances them.
+  double fd_step = 1e-6;
+};
+
+struct FixedPointResult {
+  bool converged = false;
+  int iterations = 0;
+  double residual = std::numeric_limits<double>::quiet_NaN();  // max |dy/dalpha| at `state`
+  OrderParameters state;
+  double eg = std::numeric_limits<double>::quiet_NaN();
+  // True when `state` is a possible state (the ODE's validity check passes) with eps_g >= 0;
+  // Newton also finds algebraic fixed points that no run can reach.
+  bool physical = false;
+  // Eigenvalues of the Jacobian at `state`; the fixed point is linearly stable when
+  // max_real_eigenvalue < 0 (zero real parts: marginal directions, e.g. conserved
+  // quantities, show up as |Re| of the order of the finite-difference error, ~1e-9).
+  std::vector<std::complex<double>> eigenvalues;
+  double max_real_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  std::string message;  // why Newton stopped when it did not converge
+};
+
+// Newton from `start` (e.g. the end state of an ODE integration). Throws
+// std::invalid_argument as OdeSystem does for an unsupported point.
+FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& start,
+                                  const FixedPointSettings& settings = {});
+
+// Jacobian d(dy/dalpha)/dy of OdeSystem's right-hand side at `state` by central
+// differences, row-major dim x dim with dim = OdeSystem::dimension().
+std::vector<double> ode_jacobian(const PointParams& p, const OrderParameters& state,
+                                 double fd_step = 1e-6);
+
+// Eigenvalues of a general real n x n matrix (row-major): balancing, reduction to
+// Hessenberg form by stabilised elementary similarity transformations, then the
+// Francis double-shift QR algorithm (EISPACK balanc/elmhes/hqr). Complex eigenvalues
+// come in conjugate pairs. Throws std::runtime_error if QR does not converge.
+std::vector<std::complex<double>> eigenvalues(std::vector<double> a, int n);
+
+}  // namespace tsgd

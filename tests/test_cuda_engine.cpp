@@ -1,0 +1,431 @@
+// Tests of the CUDA engine beyond the shared engine tests (test_engine.cpp):
+// the GPU's random draws against the host's, CPU vs GPU after 1000 steps in
+// both precisions, bitwise batch invariance in a batch of 1000 runs, the fused
+// path against the cuBLAS path (mini-batches, mixed shapes), frozen runs, the
+// CUDA graph, path selection. Without a usable GPU every test skips, or fails
+// when TSGD_REQUIRE_GPU=1 (scripts/gpu_check.sh sets it).
+//
+// CudaSanitize.* is the small, quick suite that scripts/gpu_check.sh runs
+// under compute-sanitizer (memcheck, racecheck): every kernel, both paths,
+// both precisions, an N that is not a multiple of 4.
+#ifdef TSGD_HAVE_CUDA
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "cpu_engine.h"
+#include "cuda_engine.h"
+#include "engine_factories.h"
+#include "initial_weights.h"
+#include "math/gaussian.h"
+
+namespace tsgd {
+namespace {
+
+#define TSGD_GPU_OR_SKIP()                                                           \
+  do {                                                                               \
+    std::string why_;                                                                \
+    if (list_gpus(&why_).empty()) {                                                  \
+      if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why_; \
+      GTEST_SKIP() << "no usable GPU: " << why_;                                     \
+    }                                                                                \
+  } while (0)
+
+RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
+  RunSpec spec;
+  spec.point_id = point;
+  spec.seed = seed;
+  spec.params.N = n;
+  spec.params.K = k;
+  spec.params.M = m;
+  return spec;
+}
+
+// A varied set of grid points at N: both training modes, three activations,
+// label noise, weight decay, mini-batch 4.
+std::vector<RunSpec> varied_runs(int n) {
+  std::vector<RunSpec> runs;
+  {
+    RunSpec r = make_spec(0, 11, n, 2, 2);  // the paper's SCM, erf
+    r.params.lr = 0.2;
+    r.params.sigma = 0.01;
+    runs.push_back(r);
+  }
+  {
+    RunSpec r = make_spec(1, 12, n, 5, 2);  // both layers, v* = 4
+    r.params.train = TrainMode::both_layers;
+    r.params.lr = 0.05;
+    r.params.lr2 = 0.05;
+    r.params.teacher_v = 4.0;
+    r.params.init = InitKind::mixed;
+    runs.push_back(r);
+  }
+  {
+    RunSpec r = make_spec(2, 13, n, 3, 2);  // ReLU with weight decay and noise
+    r.params.student_activation = Activation::relu;
+    r.params.teacher_activation = Activation::relu;
+    r.params.lr = 0.3;
+    r.params.sigma = 0.1;
+    r.params.weight_decay = 0.05;
+    runs.push_back(r);
+  }
+  {
+    RunSpec r = make_spec(3, 14, n, 4, 3);  // mini-batch
+    r.params.lr = 0.5;
+    r.params.batch_size = 4;
+    r.params.sigma = 0.05;
+    runs.push_back(r);
+  }
+  {
+    RunSpec r = make_spec(4, 11, n, 3, 2);  // shares run 0's seed; linear, both layers, decay
+    r.params.student_activation = Activation::linear;
+    r.params.teacher_activation = Activation::linear;
+    r.params.train = TrainMode::both_layers;
+    r.params.lr = 0.1;
+    r.params.lr2 = 0.05;
+    r.params.weight_decay = 0.02;
+    r.params.weight_decay2 = 0.01;
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+CudaEngine& as_cuda(Engine& engine) { return dynamic_cast<CudaEngine&>(engine); }
+
+std::unique_ptr<Engine> cuda_engine(Precision precision, CudaPath path, bool graph = true) {
+  CudaOptions options;
+  options.path = path;
+  options.use_graph = graph;
+  return make_cuda_engine(precision, options);
+}
+
+std::vector<OrderParameters> run_engine(Engine& engine, const std::vector<RunSpec>& runs,
+                                        std::int64_t steps) {
+  engine.load(runs);
+  engine.advance(steps / 3);
+  engine.advance(steps - steps / 3);  // the step counter carries over between calls
+  std::vector<OrderParameters> out;
+  engine.order_parameters(out);
+  return out;
+}
+
+// |a - b| <= tolerance max(1, |b|) entry by entry: with these initialisations
+// the order parameters are O(1) (R starts at O(1/sqrt(N)) and grows), so the
+// tolerance is relative for large entries and absolute at the O(1) scale.
+void expect_near(const OrderParameters& a, const OrderParameters& b, double tolerance,
+                 const std::string& what) {
+  ASSERT_EQ(a.K, b.K) << what;
+  ASSERT_EQ(a.M, b.M) << what;
+  ASSERT_TRUE(b.finite()) << what << ": the reference diverged; the test data is wrong";
+  auto compare = [&](const std::vector<double>& x, const std::vector<double>& y, const char* name) {
+    ASSERT_EQ(x.size(), y.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i])))
+          << what << ": " << name << "[" << i << "]";
+  };
+  compare(a.Q, b.Q, "Q");
+  compare(a.R, b.R, "R");
+  compare(a.T, b.T, "T");
+  compare(a.v, b.v, "v");
+  compare(a.vstar, b.vstar, "v*");
+}
+
+void expect_bitwise(const OrderParameters& a, const OrderParameters& b, const std::string& what) {
+  EXPECT_EQ(a.Q, b.Q) << what;
+  EXPECT_EQ(a.R, b.R) << what;
+  EXPECT_EQ(a.T, b.T) << what;
+  EXPECT_EQ(a.v, b.v) << what;
+  EXPECT_EQ(a.vstar, b.vstar) << what;
+}
+
+void expect_bitwise(const InitialWeights& a, const InitialWeights& b, const std::string& what) {
+  EXPECT_TRUE(a.w == b.w) << what << ": w";
+  EXPECT_TRUE(a.wstar == b.wstar) << what << ": w*";
+  EXPECT_TRUE(a.v == b.v) << what << ": v";
+  EXPECT_TRUE(a.vstar == b.vstar) << what << ": v*";
+}
+
+// float32, 1000 steps at N = 500: each local field is a 500-term float dot
+// product (rounding ~6e-8 per term, ~1e-6 relative for the sum, summed in a
+// different order on each side), and each update rounds the weights at ~6e-8.
+// Over 1000 steps these errors add up like a random walk to a few 1e-5
+// relative in the weights and order parameters; the dynamics at these
+// learning rates (alpha = 2, the plateau) do not amplify them much.
+// 1e-3 leaves a factor of about 30.
+constexpr double kFloatTolerance = 1e-3;
+// float64: the same error budget at 1.1e-16 per operation (plus an ulp of
+// erf/exp between libm and CUDA) is ~1e-13; 1e-9 leaves a wide margin.
+constexpr double kDoubleTolerance = 1e-9;
+
+}  // namespace
+
+TEST(CudaEngine, GpuDrawsEqualHostDraws) {
+  TSGD_GPU_OR_SKIP();
+  // Contract 1: the same Gaussians on every backend, bit for bit.
+  const int n = 1001;
+  for (std::uint64_t seed : {0ull, 42ull, 0x123456789abcdefull}) {
+    for (std::uint64_t mu : {0ull, 7ull, (1ull << 33) + 5}) {
+      const std::vector<float> gpu = cuda_gaussians(seed, Stream::input, mu, n);
+      std::vector<float> host((n + 3) / 4 * 4);
+      draw_input(seed, mu, n, host.data());
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(gpu[i], host[i]) << "input seed " << seed << " mu " << mu << " coordinate " << i;
+      const std::vector<float> noise = cuda_gaussians(seed, Stream::label_noise, mu, 1);
+      EXPECT_EQ(noise[0], gaussian_at(seed, Stream::label_noise, mu, 0)) << "label noise";
+    }
+  }
+}
+
+TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat32) {
+  TSGD_GPU_OR_SKIP();
+  const std::vector<RunSpec> runs = varied_runs(500);
+  auto cpu = make_cpu_engine(Precision::float32, 2);
+  const auto expected = run_engine(*cpu, runs, 1000);
+  for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
+    auto gpu = cuda_engine(Precision::float32, path);
+    const auto got = run_engine(*gpu, runs, 1000);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      expect_near(
+          got[r], expected[r], kFloatTolerance,
+          std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
+  }
+}
+
+TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat64) {
+  TSGD_GPU_OR_SKIP();
+  const std::vector<RunSpec> runs = varied_runs(500);
+  auto cpu = make_cpu_engine(Precision::float64, 2);
+  const auto expected = run_engine(*cpu, runs, 1000);
+  for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
+    auto gpu = cuda_engine(Precision::float64, path);
+    const auto got = run_engine(*gpu, runs, 1000);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      expect_near(
+          got[r], expected[r], kDoubleTolerance,
+          std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
+  }
+}
+
+TEST(CudaEngine, RunAloneEqualsRunInABatchOf1000Bitwise) {
+  TSGD_GPU_OR_SKIP();
+  // Contract 1 on the fused path: a run's numbers do not depend on its batch,
+  // not even on the runs of its seed that a block advances together with it.
+  RunSpec target = make_spec(7, 42, 500, 3, 2);
+  target.params.train = TrainMode::both_layers;
+  target.params.lr = 0.3;
+  target.params.lr2 = 0.2;
+  target.params.sigma = 0.05;
+  std::vector<RunSpec> batch;
+  for (int i = 0; i < 999; ++i) {
+    RunSpec r = make_spec(i, i % 40 == 0 ? 42 : 1000 + i, 500, 1 + i % 6, 1 + i % 4);
+    r.params.lr = 0.1 + 0.001 * i;
+    r.params.lr2 = r.params.lr;
+    r.params.sigma = i % 3 == 0 ? 0.0 : 0.02;
+    r.params.batch_size = i % 5 == 1 ? 2 : 1;  // the runs of seed 42 have B = 1, like the target
+    r.params.train = i % 2 == 0 ? TrainMode::first_layer : TrainMode::both_layers;
+    r.params.weight_decay = i % 7 == 0 ? 0.01 : 0.0;
+    if (i % 11 == 0) r.params.student_activation = Activation::relu;
+    batch.push_back(r);
+  }
+  const std::size_t where = 537;
+  batch.insert(batch.begin() + where, target);
+
+  auto alone = cuda_engine(Precision::float32, CudaPath::fused);
+  auto together = cuda_engine(Precision::float32, CudaPath::fused);
+  const auto a = run_engine(*alone, {target}, 1000);
+  const auto b = run_engine(*together, batch, 1000);
+  expect_bitwise(a[0], b[where], "order parameters");
+  expect_bitwise(as_cuda(*alone).weights(0), as_cuda(*together).weights(where), "weights");
+}
+
+TEST(CudaEngine, FusedAndCublasPathsAgree) {
+  TSGD_GPU_OR_SKIP();
+  // Mixed K, M, batch sizes (1, 2 and 4) and training modes in one batch: the
+  // cuBLAS path pads every run to the batch's largest K, M and B.
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 24; ++i) {
+    RunSpec r = make_spec(i, 500 + i / 2, 301, 1 + i % 5, 1 + i % 3);  // K + M <= 8: fits float64
+    r.params.lr = 0.1 + 0.02 * (i % 5);
+    r.params.lr2 = 0.1;
+    r.params.batch_size = i % 3 == 0 ? 4 : (i % 3 == 1 ? 1 : 2);
+    r.params.train = i % 2 == 0 ? TrainMode::first_layer : TrainMode::both_layers;
+    r.params.sigma = 0.03 * (i % 2);
+    r.params.weight_decay = i % 4 == 1 ? 0.05 : 0.0;
+    if (i % 5 == 2) r.params.student_activation = r.params.teacher_activation = Activation::relu;
+    runs.push_back(r);
+  }
+  for (Precision precision : {Precision::float32, Precision::float64}) {
+    auto fused = cuda_engine(precision, CudaPath::fused);
+    auto cublas = cuda_engine(precision, CudaPath::cublas);
+    const auto a = run_engine(*fused, runs, 1000);
+    const auto b = run_engine(*cublas, runs, 1000);
+    const double tolerance = precision == Precision::float32 ? kFloatTolerance : kDoubleTolerance;
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      expect_near(b[r], a[r], tolerance,
+                  std::string(to_string(precision)) + " run " + std::to_string(r));
+  }
+}
+
+TEST(CudaEngine, FrozenRunsDoNotMoveAndOthersDoNotNotice) {
+  TSGD_GPU_OR_SKIP();
+  // Three grid points of one seed (one fused block); freezing the middle one
+  // leaves the other two bit for bit where they would have been.
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 3; ++i) {
+    RunSpec r = make_spec(i, 9, 200, 2 + i, 2);
+    r.params.lr = 0.2 + 0.1 * i;
+    r.params.weight_decay = 0.1;  // a frozen run must not decay either
+    runs.push_back(r);
+  }
+  for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
+    const std::string what = path == CudaPath::fused ? "fused" : "cublas";
+    auto frozen = cuda_engine(Precision::float32, path);
+    auto reference = cuda_engine(Precision::float32, path);
+    frozen->load(runs);
+    reference->load(runs);
+    frozen->advance(50);
+    reference->advance(50);
+    const InitialWeights before = as_cuda(*frozen).weights(1);
+    const InitialWeights before_0 = as_cuda(*frozen).weights(0);
+    frozen->freeze(1);
+    frozen->advance(70);  // >= one CUDA graph of steps on the cuBLAS path
+    reference->advance(70);
+    expect_bitwise(as_cuda(*frozen).weights(1), before, what + ": frozen run");
+    expect_bitwise(as_cuda(*frozen).weights(0), as_cuda(*reference).weights(0), what + ": run 0");
+    expect_bitwise(as_cuda(*frozen).weights(2), as_cuda(*reference).weights(2), what + ": run 2");
+    EXPECT_FALSE(as_cuda(*frozen).weights(0).w == before_0.w) << what << ": run 0 moved";
+  }
+}
+
+TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
+  TSGD_GPU_OR_SKIP();
+  // The graph replays the same kernels and cuBLAS calls with the same shapes.
+  const std::vector<RunSpec> runs = varied_runs(300);
+  for (Precision precision : {Precision::float32, Precision::float64}) {
+    auto graph = cuda_engine(precision, CudaPath::cublas, true);
+    auto direct = cuda_engine(precision, CudaPath::cublas, false);
+    const auto a = run_engine(*graph, runs, 200);
+    const auto b = run_engine(*direct, runs, 200);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      expect_bitwise(a[r], b[r], std::string(to_string(precision)) + " run " + std::to_string(r));
+  }
+}
+
+TEST(CudaEngine, PathSelection) {
+  TSGD_GPU_OR_SKIP();
+  auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
+  engine->load({make_spec(0, 1, 784, 4, 4)});
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::fused);
+  engine->load({make_spec(0, 1, 5000, 4, 4)});  // N beyond the fused path
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
+  RunSpec wide = make_spec(0, 1, 100, 12, 8);  // K + M beyond the fused path
+  engine->load({wide});
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
+  RunSpec batched = make_spec(0, 1, 100, 2, 2);
+  batched.params.batch_size = 64;
+  engine->load({batched});
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
+
+  auto forced = cuda_engine(Precision::float32, CudaPath::fused);
+  EXPECT_THROW(forced->load({make_spec(0, 1, 5000, 2, 2)}), std::invalid_argument);
+}
+
+TEST(CudaEngine, PathFromEnvironment) {
+  TSGD_GPU_OR_SKIP();
+  const char* saved = std::getenv("TSGD_CUDA_PATH");
+  const std::string previous = saved ? saved : "";
+  setenv("TSGD_CUDA_PATH", "cublas", 1);
+  auto engine = make_cuda_engine(Precision::float32);
+  engine->load({make_spec(0, 1, 100, 2, 2)});
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
+  setenv("TSGD_CUDA_PATH", "sideways", 1);
+  EXPECT_THROW(make_cuda_engine(Precision::float32), std::invalid_argument);
+  if (saved) {
+    setenv("TSGD_CUDA_PATH", previous.c_str(), 1);
+  } else {
+    unsetenv("TSGD_CUDA_PATH");
+  }
+}
+
+TEST(CudaEngine, ListsGpusWithoutThrowing) {
+  std::string why;
+  const std::vector<GpuInfo> gpus = list_gpus(&why);
+  EXPECT_EQ(cuda_available(), !gpus.empty());
+  if (gpus.empty()) {
+    EXPECT_FALSE(why.empty());
+    if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why;
+  } else {
+    EXPECT_GT(gpus[0].memory_bytes, 0u);
+    EXPECT_GT(gpus[0].multiprocessors, 0);
+  }
+}
+
+TEST(CudaEngine, WithoutAGpuTheFactoryThrowsCudaError) {
+  if (!list_gpus(nullptr).empty()) return;  // nothing to check where a GPU is usable
+  try {
+    make_cuda_engine(Precision::float32);
+    FAIL() << "make_cuda_engine succeeded without a usable GPU";
+  } catch (const CudaError& e) {
+    // The failed call, the error text and file:line.
+    const std::string what = e.what();
+    EXPECT_NE(what.find("cudaSetDevice"), std::string::npos) << what;
+    EXPECT_NE(what.find("cuda_engine.cu:"), std::string::npos) << what;
+  }
+}
+
+TEST(CudaSanitize, EveryKernelOnASmallBatch) {
+  TSGD_GPU_OR_SKIP();
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 6; ++i) {
+    RunSpec r = make_spec(i, 3 + i / 3, 37, 1 + i % 3, 1 + i % 2);
+    r.params.batch_size = i % 2 == 0 ? 1 : 3;
+    r.params.train = i % 3 == 0 ? TrainMode::both_layers : TrainMode::first_layer;
+    r.params.weight_decay = i == 4 ? 0.1 : 0.0;
+    r.params.sigma = 0.1;
+    runs.push_back(r);
+  }
+  for (Precision precision : {Precision::float32, Precision::float64}) {
+    for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
+      auto engine = cuda_engine(precision, path);
+      engine->load(runs);
+      engine->advance(5);
+      engine->freeze(2);
+      engine->advance(40);  // a CUDA graph on the cuBLAS path, plus 8 direct steps
+      std::vector<OrderParameters> out;
+      engine->order_parameters(out);
+      ASSERT_EQ(out.size(), runs.size());
+      for (const OrderParameters& op : out) EXPECT_TRUE(op.finite());
+      const InitialWeights w = as_cuda(*engine).weights(5);
+      EXPECT_EQ(w.w.size(), static_cast<std::size_t>(runs[5].params.K) * 37u);
+      engine->load({});
+      engine->advance(3);
+      engine->order_parameters(out);
+      EXPECT_TRUE(out.empty());
+    }
+  }
+}
+
+TEST(CudaSanitize, InitialWeightsArriveUnchanged) {
+  TSGD_GPU_OR_SKIP();
+  // The device layout holds exactly the host's initial weights (in float32,
+  // rounded once).
+  std::vector<RunSpec> runs = {make_spec(0, 5, 37, 3, 2), make_spec(1, 6, 37, 1, 4)};
+  runs[1].params.train = TrainMode::both_layers;
+  runs[1].params.init = InitKind::small;
+  auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
+  engine->load(runs);
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    InitialWeights expected = initial_weights(runs[r]);
+    for (auto* values : {&expected.w, &expected.wstar, &expected.v, &expected.vstar})
+      for (double& x : *values) x = static_cast<float>(x);
+    expect_bitwise(as_cuda(*engine).weights(r), expected, "run " + std::to_string(r));
+  }
+}
+
+}  // namespace tsgd
+
+#endif  // TSGD_HAVE_CUDA
