@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "file_io.h"
 #include "ode_stage.h"
 
 #include <cctype>
@@ -348,9 +349,9 @@ Experiment parse_experiment(const json& doc) {
   if (e.seeds.first > std::numeric_limits<std::uint64_t>::max() - e.seeds.count)
     fail("seeds.first", "first + count overflows 64 bits");
   resolved["seeds"] = {{"count", e.seeds.count}, {"first", e.seeds.first}};
-  if (static_cast<double>(grid) * e.seeds.count > 1e9)
-    fail("seeds.count", "the experiment has " + std::to_string(static_cast<double>(grid) * e.seeds.count) +
-                            " runs; split it (at most 1e9)");
+  if (static_cast<double>(grid) * e.seeds.count >= 1e9)
+    fail("seeds.count", "the experiment has " + format_double(static_cast<double>(grid) * e.seeds.count) +
+                            " runs (grid points x seeds); split it into experiments of fewer than 1e9 runs");
 
   // ---- record ----
   if (doc.contains("record")) {

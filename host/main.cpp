@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
   add_run_flags(run);
   std::string shard;
+  run->add_flag("--plot", options.plot, "draw the figures (scripts/plot.py) at the end");
   run->add_option("--shard", shard, "run slice I of N (0 <= I < N) into DIR/shard-I-of-N; join with tsgd merge");
   run->add_option("--backend", backend, "engine: auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   CLI::App* ode = app.add_subcommand("ode", "integrate the ODEs only");

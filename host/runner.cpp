@@ -246,6 +246,44 @@ void install_fresh_directory(const std::string& dir, const json& resolved, bool 
   write_file_atomic(config_path, resolved.dump(2) + "\n");
 }
 
+// Result files that differ from the checksums of the manifest that wrote them
+// were changed (edited, truncated) since: say so. They are never read back:
+// the work units are the record, and the files are rewritten from them.
+void report_changed_results(const std::string& dir, bool quiet) {
+  const std::string manifest_path = dir + "/manifest.json";
+  if (!file_exists(manifest_path)) return;
+  json manifest;
+  try {
+    manifest = json::parse(read_file(manifest_path));
+  } catch (const json::exception&) {
+    std::cerr << "tsgd: warning: " << manifest_path << " is not valid JSON; the result files are rewritten\n";
+    return;
+  }
+  if (!manifest.contains("files") || !manifest["files"].is_object()) return;
+  for (auto it = manifest["files"].begin(); it != manifest["files"].end(); ++it) {
+    const std::string path = dir + "/" + it.key();
+    if (!file_exists(path)) continue;
+    if (!it->contains("fnv1a") || (*it)["fnv1a"] != fnv1a_hex(read_file(path)))
+      std::cerr << "tsgd: warning: " << path << " changed since tsgd wrote it (checksum in " << manifest_path
+                << "); it is rewritten from the work units\n";
+  }
+  (void)quiet;  // a changed result file is always worth a line
+}
+
+void run_plot_script(const std::string& dir, bool quiet) {
+  const std::string script = std::string(TSGD_SOURCE_DIR) + "/scripts/plot.py";
+  if (!file_exists(script) || !file_exists("/usr/bin/python3")) {
+    std::cerr << "tsgd: --plot: " << script << " or /usr/bin/python3 not found; no figures\n";
+    return;
+  }
+  if (std::system("/usr/bin/python3 -c 'import matplotlib, numpy' > /dev/null 2>&1") != 0) {
+    std::cerr << "tsgd: --plot: /usr/bin/python3 lacks matplotlib or numpy (scripts/setup.sh installs them); no figures\n";
+    return;
+  }
+  const std::string command = "/usr/bin/python3 '" + script + "' '" + dir + "'" + (quiet ? " > /dev/null" : "");
+  if (std::system(command.c_str()) != 0) std::cerr << "tsgd: --plot: the plot script failed\n";
+}
+
 }  // namespace
 
 int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) {
@@ -371,6 +409,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
 
   // ---- results ----
   const auto t_write = Clock::now();
+  report_changed_results(dir, o.quiet);
   std::sort(trajectories.begin(), trajectories.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
     return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
   });
@@ -383,6 +422,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   manifest.stage_seconds["total"] = seconds_since(t_start);
   write_manifest(dir, manifest);
   if (!o.quiet) print_summary(out, results, dir);
+  if (o.plot) run_plot_script(dir, o.quiet);
   return 0;
 }
 
@@ -453,6 +493,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   });
   std::stable_sort(ode.begin(), ode.end(), [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
   write_file_atomic(dir + "/config.json", reference.dump(2) + "\n");
+  report_changed_results(dir, o.quiet);
   ResultSet results;
   results.experiment = &e;
   results.runs = std::move(trajectories);

@@ -20,6 +20,7 @@ struct RunOptions {
   bool quiet = false;
   bool force = false;                 // start over in a directory holding another config
   bool ode_only = false;              // `tsgd ode`
+  bool plot = false;                  // --plot: scripts/plot.py on the results at the end
   int shard_index = -1;               // --shard I/N: run slice I (0-based) of N
   int shard_count = 0;
   std::string command_line;
