@@ -320,7 +320,7 @@ Experiment parse_experiment(const json& doc) {
   }
   std::size_t grid = 1;
   for (const auto& v : values) {
-    if (grid > 10000000 / v.size()) fail(e.swept.empty() ? "model" : e.swept.back(), "the grid has more than 1e7 points");
+    if (grid > 1000000 / v.size()) fail(e.swept.empty() ? "model" : e.swept.back(), "the grid has more than 1e6 points");
     grid *= v.size();
   }
   e.points.reserve(grid);

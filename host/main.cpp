@@ -55,6 +55,9 @@ int validate(const tsgd::Experiment& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: a SIGINT/SIGTERM at any moment stops cleanly (exit 128 + signal).
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   CLI::App app{"tsgd: online SGD of two-layer teacher-student networks, simulated and in theory"};
   app.set_version_flag("--version", std::string("tsgd ") + TSGD_VERSION + " (" + TSGD_GIT_COMMIT + ")");
   app.require_subcommand(1);
@@ -104,6 +107,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  if (!*run && !*ode) {
+    // Only run and ode save their work and stop cleanly; the rest stop at once.
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (tsgd::g_stop_requested.load()) std::raise(tsgd::g_stop_signal.load());
+  }
   try {
     if (*devices) {
 #ifdef TSGD_HAVE_CUDA
@@ -162,8 +171,6 @@ int main(int argc, char** argv) {
     if (backend == "cpu") options.backend = tsgd::Backend::cpu;
     if (backend == "cuda") options.backend = tsgd::Backend::cuda;
     if (backend == "auto") options.backend = tsgd::Backend::automatic;
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
     return tsgd::run_experiment(experiment, options, std::cout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tsgd: error: %s\n", e.what());

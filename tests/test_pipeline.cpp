@@ -260,7 +260,9 @@ TEST(Pipeline, SigintStopsCleanlyAndResumes) {
             "--threads", "1", static_cast<char*>(nullptr));
     std::_Exit(127);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Interrupt once the run is working (its work directory exists).
+  for (int i = 0; i < 6000 && !fs::exists(dir + "/out/work"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(child, SIGINT);
   int status = 0;
   ::waitpid(child, &status, 0);
