@@ -13,6 +13,7 @@
 #include "fixed_point.h"
 #include "ode.h"
 #include "records.h"
+#include "work_unit.h"
 
 namespace tsgd {
 
@@ -21,27 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-json state_to_json(const OrderParameters& op) {
-  return json{{"K", op.K}, {"M", op.M}, {"Q", op.Q}, {"R", op.R}, {"T", op.T}, {"v", op.v}, {"vstar", op.vstar}};
-}
-
 double number_or_nan(const json& x) {
   return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();
-}
-
-OrderParameters state_from_json(const json& j) {
-  OrderParameters op;
-  op.resize(j.at("K").get<int>(), j.at("M").get<int>());
-  auto fill = [](const json& a, std::vector<double>& v) {
-    if (a.size() != v.size()) throw std::runtime_error("bad shape");
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] = number_or_nan(a[i]);
-  };
-  fill(j.at("Q"), op.Q);
-  fill(j.at("R"), op.R);
-  fill(j.at("T"), op.T);
-  fill(j.at("v"), op.v);
-  fill(j.at("vstar"), op.vstar);
-  return op;
 }
 
 std::string unit_path(const std::string& work_dir, int point) {
@@ -49,44 +31,26 @@ std::string unit_path(const std::string& work_dir, int point) {
 }
 
 void save_unit(const std::string& path, const std::vector<OdeCurve>& curves) {
-  std::string body = json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}}.dump() + "\n";
+  std::vector<json> records;
   for (const auto& c : curves) {
     json states = json::array();
-    for (const auto& s : c.states) states.push_back(state_to_json(s));
-    body += json{{"point_id", c.point_id},
-                 {"seed", c.seed ? json(*c.seed) : json(nullptr)},
-                 {"alpha", c.alpha},
-                 {"eg", c.eg},
-                 {"diverged", c.diverged},
-                 {"diverged_alpha", c.diverged_alpha},
-                 {"diverged_reason", c.diverged_reason},
-                 {"states", states}}
-                .dump() +
-            "\n";
+    for (const auto& s : c.states) states.push_back(state_json(s));
+    records.push_back({{"point_id", c.point_id},
+                       {"seed", c.seed ? json(*c.seed) : json(nullptr)},
+                       {"alpha", c.alpha},
+                       {"eg", c.eg},
+                       {"diverged", c.diverged},
+                       {"diverged_alpha", c.diverged_alpha},
+                       {"diverged_reason", c.diverged_reason},
+                       {"states", states}});
   }
-  body += json{{"end", curves.size()}, {"fnv1a", fnv1a_hex(body)}}.dump() + "\n";
-  write_file_atomic(path, body);
+  write_work_unit(path, json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}}, records);
 }
 
 std::vector<OdeCurve> load_unit(const std::string& path) {
-  const std::string text = read_file(path);
-  const auto corrupt = [&](const std::string& why) {
-    return std::runtime_error(path + ": corrupt work unit (" + why +
-                              "); delete it to recompute it, or rerun with --force");
-  };
-  if (text.size() < 2 || text.back() != '\n') throw corrupt("truncated");
-  const std::size_t last_start = text.rfind('\n', text.size() - 2);
-  if (last_start == std::string::npos) throw corrupt("truncated");
-  const std::string body = text.substr(0, last_start + 1);
   std::vector<OdeCurve> curves;
   try {
-    const json end = json::parse(text.substr(last_start + 1));
-    if (!end.contains("fnv1a") || end["fnv1a"] != fnv1a_hex(body)) throw corrupt("checksum mismatch");
-    std::istringstream lines(body);
-    std::string line;
-    std::getline(lines, line);
-    while (std::getline(lines, line)) {
-      const json j = json::parse(line);
+    for (const json& j : read_work_unit(path)) {
       OdeCurve c;
       c.point_id = j.at("point_id").get<int>();
       if (!j.at("seed").is_null()) c.seed = j["seed"].get<std::uint64_t>();
@@ -95,15 +59,11 @@ std::vector<OdeCurve> load_unit(const std::string& path) {
       c.diverged = j.at("diverged").get<bool>();
       c.diverged_alpha = number_or_nan(j.at("diverged_alpha"));
       c.diverged_reason = j.at("diverged_reason").get<std::string>();
-      for (const auto& s : j.at("states")) c.states.push_back(state_from_json(s));
+      for (const auto& s : j.at("states")) c.states.push_back(state_from_json(s, path));
       curves.push_back(std::move(c));
     }
-    if (curves.size() != end.at("end").get<std::size_t>()) throw corrupt("curve count mismatch");
   } catch (const json::exception& err) {
-    throw corrupt(err.what());
-  } catch (const std::runtime_error& err) {
-    if (std::string(err.what()).find(path) == 0) throw;
-    throw corrupt(err.what());
+    throw corrupt_work_unit(path, err.what());
   }
   return curves;
 }
@@ -263,7 +223,7 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
     csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << "," << r.iterations << ","
         << format_double(r.residual) << "," << format_double(r.eg) << "," << format_double(r.max_real_eigenvalue)
         << "," << (stable ? 1 : 0) << "," << message << "\n";
-    if (ok) states << json{{"point_id", p}, {"converged", r.converged}, {"eg", r.eg}, {"state", state_to_json(r.state)}}.dump() << "\n";
+    if (ok) states << json{{"point_id", p}, {"converged", r.converged}, {"eg", r.eg}, {"state", state_json(r.state)}}.dump() << "\n";
     out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no") << std::setw(16)
         << std::setprecision(6) << r.eg << std::setw(20) << r.max_real_eigenvalue << (stable ? "yes" : "no");
     if (!message.empty()) out << "   (" << message << ")";

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "file_io.h"
+#include "work_unit.h"
 #include "statistics.h"
 #include "theory.h"
 #include "tsgd_version.h"
@@ -47,6 +48,20 @@ std::vector<double> matrix_from_json(const json& m, int rows, int cols, const st
   return a;
 }
 
+std::string state_line_fields(const OrderParameters& op) {
+  std::string s = state_json(op).dump();
+  return s.substr(1, s.size() - 2);  // without the braces, to append to an object
+}
+
+std::string iso_time_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
 json state_json(const OrderParameters& op) {
   return json{{"Q", matrix_json(op.Q, op.K, op.K)},
               {"R", matrix_json(op.R, op.K, op.M)},
@@ -66,20 +81,6 @@ OrderParameters state_from_json(const json& j, const std::string& where) {
   for (int m = 0; m < M; ++m) op.vstar[m] = number_or_nan(j["vstar"][m]);
   return op;
 }
-
-std::string state_line_fields(const OrderParameters& op) {
-  std::string s = state_json(op).dump();
-  return s.substr(1, s.size() - 2);  // without the braces, to append to an object
-}
-
-std::string iso_time_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
 
 json point_json(const PointParams& p) {
   return json{{"teacher_activation", to_string(p.teacher_activation)},
@@ -113,8 +114,7 @@ std::vector<double> record_alphas(const Experiment& e, const PointParams& p) {
 // ---- work units ----------------------------------------------------------------
 
 void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const {
-  std::string body;
-  body += json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}}.dump() + "\n";
+  std::vector<json> records;
   for (const auto& t : runs) {
     json j{{"point_id", t.point_id}, {"seed", t.seed}, {"diverged", t.diverged},
            {"diverged_alpha", t.diverged ? json(t.diverged_alpha) : json(nullptr)},
@@ -122,10 +122,9 @@ void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& 
     json states = json::array();
     for (const auto& op : t.states) states.push_back(state_json(op));
     j["states"] = std::move(states);
-    body += j.dump() + "\n";
+    records.push_back(std::move(j));
   }
-  body += json{{"end", runs.size()}, {"fnv1a", fnv1a_hex(body)}}.dump() + "\n";
-  write_file_atomic(directory_ + "/" + name, body);
+  write_work_unit(directory_ + "/" + name, json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}}, records);
 }
 
 std::vector<RunTrajectory> UnitStore::load_all() const {
@@ -142,25 +141,8 @@ std::vector<RunTrajectory> UnitStore::load_all() const {
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     const std::string path = directory_ + "/" + name;
-    const std::string text = read_file(path);
-    const auto corrupt = [&](const std::string& why) {
-      return std::runtime_error(path + ": corrupt work unit (" + why +
-                                "); delete it to recompute its runs, or rerun with --force");
-    };
-    const std::size_t last_start = text.rfind('\n', text.size() >= 2 ? text.size() - 2 : 0);
-    if (text.empty() || text.back() != '\n' || last_start == std::string::npos) throw corrupt("truncated");
-    const std::string body = text.substr(0, last_start + 1);
     try {
-      const json end = json::parse(text.substr(last_start + 1));
-      if (!end.contains("fnv1a") || end["fnv1a"] != fnv1a_hex(body)) throw corrupt("checksum mismatch");
-      std::istringstream lines(body);
-      std::string line;
-      std::getline(lines, line);
-      const json header = json::parse(line);
-      const std::size_t count = header.at("runs").get<std::size_t>();
-      std::size_t read = 0;
-      while (std::getline(lines, line)) {
-        const json j = json::parse(line);
+      for (const json& j : read_work_unit(path)) {
         RunTrajectory t;
         t.point_id = j.at("point_id").get<int>();
         t.seed = j.at("seed").get<std::uint64_t>();
@@ -170,11 +152,9 @@ std::vector<RunTrajectory> UnitStore::load_all() const {
         for (const auto& g : j.at("eg")) t.eg.push_back(number_or_nan(g));
         for (const auto& s : j.at("states")) t.states.push_back(state_from_json(s, path));
         out.push_back(std::move(t));
-        ++read;
       }
-      if (read != count || end.at("end").get<std::size_t>() != count) throw corrupt("run count mismatch");
     } catch (const json::exception& err) {
-      throw corrupt(err.what());
+      throw corrupt_work_unit(path, err.what());
     }
   }
   return out;

@@ -71,6 +71,11 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
 // The record times (alpha) of a grid point.
 std::vector<double> record_alphas(const Experiment& e, const PointParams& p);
 
+// JSON form of order parameters (matrices as lists of rows) and back; the
+// reader throws std::runtime_error naming `where` on a bad shape.
+nlohmann::json state_json(const OrderParameters& op);
+OrderParameters state_from_json(const nlohmann::json& j, const std::string& where);
+
 // JSON form of one grid point's parameters (also the columns of points.csv).
 nlohmann::json point_json(const PointParams& p);
 

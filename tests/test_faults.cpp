@@ -18,49 +18,14 @@
 #include <nlohmann/json.hpp>
 
 #include "file_io.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace tsgd::testing;
 using tsgd::read_file;
 
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("tsgd_fault_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
-std::string write_config(const std::string& dir, const json& config) {
-  const std::string path = dir + "/config_in.json";
-  std::ofstream(path) << config.dump(2);
-  return path;
-}
-
-int run_tsgd(const std::vector<std::string>& args, std::string* err = nullptr) {
-  std::string cmd = TSGD_BINARY;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const std::string err_file = fs::temp_directory_path() / ("tsgd_fault_err_" + std::to_string(::getpid()));
-  cmd += " > /dev/null 2> " + err_file;
-  const int status = std::system(cmd.c_str());
-  if (err) *err = read_file(err_file);
-  fs::remove(err_file);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-pid_t start_tsgd(const std::vector<std::string>& args) {
-  const pid_t child = ::fork();
-  if (child == 0) {
-    std::vector<char*> argv{const_cast<char*>(TSGD_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::freopen("/dev/null", "w", stderr);
-    ::execv(TSGD_BINARY, argv.data());
-    std::_Exit(127);
-  }
-  return child;
-}
 
 const char* kResults[] = {"points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl",
                           "final_order_parameters.jsonl", "summary.json", "ode.csv"};

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "cpu_engine.h"
 #include "file_io.h"
+#include "test_util.h"
 #include "generalisation_error.h"
 #include "initial_weights.h"
 #include "records.h"
@@ -26,33 +27,9 @@
 using namespace tsgd;
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace tsgd::testing;
 
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("tsgd_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
-std::string write_config(const std::string& dir, const json& config) {
-  const std::string path = dir + "/config_in.json";
-  std::ofstream(path) << config.dump(2);
-  return path;
-}
-
-// Runs the tsgd binary; returns its exit status, stderr into *err.
-int run_tsgd(const std::vector<std::string>& args, std::string* err = nullptr) {
-  std::string cmd = TSGD_BINARY;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const std::string err_file = fs::temp_directory_path() / ("tsgd_err_" + std::to_string(::getpid()));
-  cmd += " > /dev/null 2> " + err_file;
-  const int status = std::system(cmd.c_str());
-  if (err) *err = read_file(err_file);
-  fs::remove(err_file);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::vector<std::vector<std::string>> read_csv(const std::string& path) {
   std::vector<std::vector<std::string>> rows;
@@ -216,12 +193,7 @@ TEST(Pipeline, ResumeAfterKillGivesIdenticalFiles) {
   const std::string path = write_config(dir, config);
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet", "--threads", "1"}), 0);
 
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::execl(TSGD_BINARY, TSGD_BINARY, "run", path.c_str(), "--output", (dir + "/killed").c_str(), "--quiet",
-            "--threads", "1", static_cast<char*>(nullptr));
-    std::_Exit(127);
-  }
+  const pid_t child = start_tsgd({"run", path, "--output", dir + "/killed", "--quiet", "--threads", "1"});
   bool killed = false;
   for (int i = 0; i < 6000 && !killed; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -254,12 +226,7 @@ TEST(Pipeline, SigintStopsCleanlyAndResumes) {
                        {"seeds", {{"count", 2}}},
                        {"ode", {{"enabled", false}}}};
   const std::string path = write_config(dir, config);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::execl(TSGD_BINARY, TSGD_BINARY, "run", path.c_str(), "--output", (dir + "/out").c_str(), "--quiet",
-            "--threads", "1", static_cast<char*>(nullptr));
-    std::_Exit(127);
-  }
+  const pid_t child = start_tsgd({"run", path, "--output", dir + "/out", "--quiet", "--threads", "1"});
   // Interrupt once the run is working (its work directory exists).
   for (int i = 0; i < 6000 && !fs::exists(dir + "/out/work"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -1,0 +1,46 @@
+#include "work_unit.h"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "file_io.h"
+
+namespace tsgd {
+
+using nlohmann::json;
+
+std::runtime_error corrupt_work_unit(const std::string& path, const std::string& why) {
+  return std::runtime_error(path + ": corrupt work unit (" + why +
+                            "); delete it to recompute what it held, or rerun with --force");
+}
+
+void write_work_unit(const std::string& path, const json& header, const std::vector<json>& records) {
+  std::string body = header.dump() + "\n";
+  for (const json& r : records) body += r.dump() + "\n";
+  body += json{{"end", records.size()}, {"fnv1a", fnv1a_hex(body)}}.dump() + "\n";
+  write_file_atomic(path, body);
+}
+
+std::vector<json> read_work_unit(const std::string& path) {
+  const std::string text = read_file(path);
+  if (text.size() < 2 || text.back() != '\n') throw corrupt_work_unit(path, "truncated");
+  const std::size_t last_start = text.rfind('\n', text.size() - 2);
+  if (last_start == std::string::npos) throw corrupt_work_unit(path, "truncated");
+  const std::string body = text.substr(0, last_start + 1);
+  std::vector<json> records;
+  try {
+    const json end = json::parse(text.substr(last_start + 1));
+    if (!end.is_object() || !end.contains("fnv1a") || end["fnv1a"] != fnv1a_hex(body))
+      throw corrupt_work_unit(path, "checksum mismatch");
+    std::istringstream lines(body);
+    std::string line;
+    std::getline(lines, line);  // the header
+    while (std::getline(lines, line)) records.push_back(json::parse(line));
+    if (records.size() != end.at("end").get<std::size_t>()) throw corrupt_work_unit(path, "record count mismatch");
+  } catch (const json::exception& err) {
+    throw corrupt_work_unit(path, err.what());
+  }
+  return records;
+}
+
+}  // namespace tsgd
