@@ -299,6 +299,16 @@ void write_results(const std::string& dir, const ResultSet& results) {
         ode_csv << c.point_id << "," << (c.seed ? std::to_string(*c.seed) : std::string()) << ","
                 << format_double(c.alpha[j]) << "," << format_double(c.eg[j]) << "," << (c.diverged ? 1 : 0) << "\n";
     write_file_atomic(dir + "/ode.csv", ode_csv.str());
+    // The ODE's order parameters: at every record time (record.order_parameters), else the last.
+    std::ostringstream ode_states;
+    for (const auto& c : results.ode) {
+      const std::size_t first = c.states.size() == c.alpha.size() ? 0 : c.alpha.size() - c.states.size();
+      for (std::size_t j = 0; j < c.states.size(); ++j)
+        ode_states << "{\"point_id\":" << c.point_id << ",\"seed\":" << (c.seed ? std::to_string(*c.seed) : "null")
+                   << ",\"alpha\":" << json(c.alpha[first + j]).dump() << ",\"eg\":" << json(c.eg[first + j]).dump()
+                   << "," << state_line_fields(c.states[j]) << "}\n";
+    }
+    write_file_atomic(dir + "/ode_order_parameters.jsonl", ode_states.str());
   }
 
   json summary{{"name", e.name}, {"swept", e.swept}, {"seeds", e.seeds.count}, {"points", summary_points}};

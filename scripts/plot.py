@@ -39,6 +39,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 
 import matplotlib
@@ -66,7 +67,7 @@ PRETTY = {
 }
 # Parameters of the one-line description under a figure's title, in this order.
 DESCRIBED = ["teacher_activation", "student_activation", "train", "N", "M", "K", "lr", "lr2",
-             "sigma", "teacher_v", "student_v", "init", "init_scale", "output_scaling",
+             "sigma", "teacher_v", "teacher_v_init", "student_v", "student_v_init", "init", "init_scale", "output_scaling",
              "batch_size", "weight_decay", "alpha"]
 
 
@@ -237,7 +238,7 @@ def fmt_param(key, value):
     return f"{name} = {fmt_value(value)}"
 
 
-def describe_fixed(res, exclude):
+def describe_fixed(res, exclude, show_seeds=True):
     """One line naming the parameters shared by all grid points (those not swept)."""
     params = res.points[0]["params"]
     parts = []
@@ -257,6 +258,10 @@ def describe_fixed(res, exclude):
             continue
         if key == "output_scaling" and value == "none":
             continue
+        if key in ("teacher_v_init", "student_v_init"):
+            if value != "uniform":
+                parts.append(f"{'v*' if key == 'teacher_v_init' else 'v_0'} {value}")
+            continue
         if key == "batch_size" and value == 1:
             continue
         if key == "weight_decay" and value == 0:
@@ -269,9 +274,14 @@ def describe_fixed(res, exclude):
             parts.append(f"init {value}")
             continue
         parts.append(fmt_param(key, value).replace(" = ", "="))
-    if res.seeds:
+    if res.seeds and show_seeds:
         parts.append(f"{res.seeds} seed{'s' if res.seeds != 1 else ''}")
     return ", ".join(parts)
+
+
+def visible_len(text):
+    """Length of text as drawn: a mathtext command such as \\epsilon counts as one character."""
+    return len(re.sub(r"\\[a-zA-Z]+", "x", text).translate(str.maketrans("", "", "${}_^")))
 
 
 def wrap(text, width):
@@ -280,7 +290,7 @@ def wrap(text, width):
         return "\n".join(wrap(part, width) for part in text.split("\n"))
     lines, line = [], ""
     for word in text.split(" "):
-        if line and len(line) + 1 + len(word) > width:
+        if line and visible_len(line) + 1 + visible_len(word) > width:
             lines.append(line)
             line = word
         else:
@@ -395,6 +405,7 @@ def plot_eg_alpha(res, key, out_dir, ylim=None):
                      for p in res.points}, key=lambda s: sort_key(json.loads(s)) if key else int(s))
     colour_of = dict(zip(values, colours(len(values))))
     clipped_any = False
+    panel_labels = []
     for ax, (label, pts) in zip(axes.flat, panels):
         y_positive = []
         curves = []
@@ -422,7 +433,7 @@ def plot_eg_alpha(res, key, out_dir, ylim=None):
                 if band.any():
                     clipped_any |= bool((lo_k[band] <= floor).any())
                     ax.fill_between(a, np.clip(lo_k, floor, None), np.clip(hi_k, floor, None),
-                                    where=band, color=c, alpha=0.22, linewidth=0)
+                                    where=band, color=c, alpha=0.15, linewidth=0)
                 # Crosses for SGD as in the paper (at most ~40 of them), on a thin line.
                 every = max(1, int(math.ceil(ok.sum() / 40)))
                 ax.plot(a[ok], m[ok], color=c, linewidth=0.7, marker="x", markevery=every,
@@ -455,18 +466,24 @@ def plot_eg_alpha(res, key, out_dir, ylim=None):
                                     label="SGD" + (", mean over seeds" if (res.seeds or 1) > 1
                                                    else " (one run)")))
             if (res.seeds or 1) > 1:
-                style.append(matplotlib.patches.Patch(color="0.3", alpha=0.22,
+                style.append(matplotlib.patches.Patch(color="0.3", alpha=0.15,
                                                       label="95% interval"))
         if res.has_ode:
             style.append(plt.Line2D([], [], color="0.3", linewidth=1.8, label="ODE"))
+        panel_labels.append(tuple(labels))
         if handles or style:
             ax.legend(handles + style, labels + [s.get_label() for s in style], fontsize=8,
                       loc="best", framealpha=0.85)
+    # The same curves in every panel (colours are shared): one legend, in the first panel.
+    if n > 1 and len(set(panel_labels)) == 1:
+        for ax in list(axes.flat)[1:n]:
+            if ax.get_legend():
+                ax.get_legend().remove()
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     what = []
     if res.has_sgd:
-        what.append("SGD (mean, 95% band)")
+        what.append("SGD (mean, 95% band)" if (res.seeds or 1) > 1 else "SGD (one run per point)")
     if res.has_ode:
         what.append("ODE")
     title = f"{res.name}: " + r"$\epsilon_g(\alpha)$" + (f", {' and '.join(what)}" if what else "")
@@ -553,7 +570,9 @@ def draw_final(ax, series_list, key, categorical, error_bars="ci95"):
             yerr = np.vstack([np.clip(m - lo, 0, None), np.clip(hi - m, 0, None)])[:, ok]
             ax.errorbar(x[ok], m[ok], yerr=yerr, color=c, marker=markers[i % len(markers)],
                         linestyle="none", markersize=6, capsize=3, zorder=4,
-                        label=f"SGD{': ' + name if name else ''} ({ERROR_BARS[error_bars]})")
+                        label=f"SGD{': ' + name if name else ''}"
+                              + (f" ({ERROR_BARS[error_bars]})" if np.isfinite(s["lo"][ok]).any()
+                                 else " (one run: no error bar)"))
             ys.extend(m[ok])
             ys.extend(lo[ok][lo[ok] > 0])
             ys.extend(hi[ok])
@@ -604,6 +623,20 @@ def set_final_axes(ax, ys, key, categorical, over_sigma2, x_values):
     ax.grid(True, alpha=0.3)
 
 
+def place_legend(fig, ax, fontsize=8):
+    """Inside the axes when short; to the right of them (the figure widened) when long."""
+    handles, labels = ax.get_legend_handles_labels()
+    if len(handles) <= 6:
+        ax.legend(fontsize=fontsize, loc="best", framealpha=0.85)
+        return
+    width, height = fig.get_size_inches()
+    longest = max(len(l) for l in labels)
+    extra = min(6.0, 0.6 + 0.062 * longest)
+    fig.set_size_inches(width + extra, height)
+    ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.02, 1.0), framealpha=0.85,
+              borderaxespad=0.0)
+
+
 def categorical_values(values):
     """None when the values are numbers (a numeric axis), else their sorted list."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -618,7 +651,7 @@ def plot_eg_final(res, key, over_sigma2, error_bars, out_dir):
     fig, ax = plt.subplots(figsize=(7.5, 5.6))
     ys = draw_final(ax, [(s["label"], s) for s in series], key, categorical, error_bars)
     set_final_axes(ax, ys, key, categorical, over_sigma2, x_values)
-    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    place_legend(fig, ax)
     alpha_final = res.points[0].get("alpha_final")
     title = (f"{res.name}: final generalisation error"
              + (" at " + r"$\alpha$" + f" = {fmt_value(alpha_final)}" if alpha_final else ""))
@@ -641,12 +674,22 @@ def plot_compare(results, labels, key_request, over_sigma2, error_bars, out_dir)
             series_list.append((name, s))
             x_values.extend(s["x"])
     categorical = categorical_values(x_values)
-    fig, ax = plt.subplots(figsize=(7.8, 5.6))
+    fig, ax = plt.subplots(figsize=(7.5, 5.6))
     ys = draw_final(ax, series_list, key_used, categorical, error_bars)
     set_final_axes(ax, ys, key_used, categorical, over_sigma2, x_values)
-    ax.legend(fontsize=7.5, loc="best", framealpha=0.85)
-    ax.set_title("final generalisation error: " + ", ".join(labels), fontsize=11)
-    fig.tight_layout()
+    place_legend(fig, ax)
+    alpha_final = sorted({fmt_value(r.points[0].get("alpha_final")) for r in results})
+    title = ("final generalisation error" + (" at " + r"$\alpha$" + " = " + ", ".join(alpha_final))
+             + ": " + ", ".join(labels))
+    # The footer names only what all the experiments share.
+    differing = {k for k, v in results[0].points[0]["params"].items()
+                 if any(r.points[0]["params"].get(k) != v for r in results[1:])}
+    exclude = differing | {key_used} | {k for r in results for k in r.swept}
+    if "teacher_activation" in differing or "student_activation" in differing:
+        exclude |= {"teacher_activation", "student_activation"}
+    seeds = {r.seeds for r in results}
+    common = describe_fixed(results[0], exclude, show_seeds=len(seeds) == 1)
+    finish_layout(fig, title, common, title_size=11)
     path = os.path.join(out_dir, "compare_eg_final.png")
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -745,7 +788,12 @@ def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
     if record.get("diverged"):
         status = " (diverged; last record)"
     eg = record.get("eg")
-    eg_text = (", " + r"$\epsilon_g$" + f" = {eg:.3g}") if isinstance(eg, (int, float)) else ""
+    nbsp = "\u00a0"  # keeps "eps_g = value" on one line when the title wraps
+    eg_text = ""
+    if isinstance(eg, (int, float)):
+        # eps_g is a difference of O(1) terms: below ~1e-13 only rounding is left
+        value = f"{nbsp}={nbsp}{eg:.3g}" if abs(eg) >= 1e-13 else f"{nbsp}<{nbsp}1e-13"
+        eg_text = ", " + r"$\epsilon_g$" + value
     where = ", ".join(fmt_param(k, res.param(point, k)) for k in res.swept) or f"point {point_id}"
     which = "final order parameters" if at is None else "order parameters"
     title = (f"{res.name}: {which}, {where}, seed {seed}, "
@@ -792,7 +840,8 @@ def plot_results(res, args, out_dir):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="plot.py", description="PNG figures from tsgd results directories.")
+        prog="plot.py", description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", metavar="RESULTS_DIR",
                         help="output directory of `tsgd run` / `tsgd ode`")
     parser.add_argument("--out", metavar="DIR",
