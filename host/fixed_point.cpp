@@ -155,7 +155,8 @@ FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& s
   out.state = start;
   sys.unpack(y.data(), out.state);
   out.eg = generalisation_error(out.state, p.student_activation, p.teacher_activation);
-  out.physical = sys.invalid_reason(y.data()).empty() && out.eg >= 0.0;
+  // eps_g >= 0 up to rounding: at a perfect fixed point it is 0 to ~1e-16.
+  out.physical = sys.invalid_reason(y.data()).empty() && out.eg >= -1e-12;
   try {
     out.eigenvalues = eigenvalues(jacobian(sys, y, st.fd_step), n);
     out.max_real_eigenvalue = -std::numeric_limits<double>::infinity();

@@ -14,6 +14,7 @@
 #include "file_io.h"
 #include "work_unit.h"
 #include "statistics.h"
+#include "fixed_point.h"
 #include "theory.h"
 #include "tsgd_version.h"
 
@@ -280,6 +281,12 @@ void write_results(const std::string& dir, const ResultSet& results) {
     json theory = json::array();
     for (const TheoryPrediction& t : asymptotic_theory(e.points[p]))
       theory.push_back({{"formula", t.formula}, {"eg", t.eg}, {"exact", t.exact}, {"conditions", t.conditions}});
+    if (p < results.small_eta_rule.size() && results.small_eta_rule[p])
+      theory.push_back({{"formula", "small-eta rule (MATH.md 6)"},
+                        {"eg", *results.small_eta_rule[p]},
+                        {"exact", false},
+                        {"conditions", "leading order in eta: (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k) at the stable "
+                                       "noise-free fixed point reached by Newton from the ODE's end state"}});
     point["theory"] = std::move(theory);
     summary_points.push_back(std::move(point));
   }
@@ -313,6 +320,29 @@ void write_results(const std::string& dir, const ResultSet& results) {
 
   json summary{{"name", e.name}, {"swept", e.swept}, {"seeds", e.seeds.count}, {"points", summary_points}};
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+}
+
+std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode) {
+  std::vector<std::optional<double>> out(e.points.size());
+  std::vector<const OdeCurve*> first(e.points.size(), nullptr);
+  for (const auto& c : ode)
+    if (!first[c.point_id]) first[c.point_id] = &c;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t p = 0; p < e.points.size(); ++p) {
+    const OdeCurve* c = first[p];
+    if (!c || c->diverged || c->states.empty() || !(e.points[p].sigma > 0)) continue;
+    try {
+      PointParams noise_free = e.points[p];
+      noise_free.sigma = 0;
+      const FixedPointResult fp = find_fixed_point(noise_free, c->states.back());
+      // Only at a stable fixed point (the ODE may end on an unstable plateau);
+      // 1e-7 admits the marginal directions of conserved quantities.
+      if (fp.converged && fp.physical && fp.max_real_eigenvalue < 1e-7) out[p] = small_eta_rule(e.points[p], fp.state);
+    } catch (const std::exception&) {
+      // no prediction for this point (e.g. Newton left the valid states)
+    }
+  }
+  return out;
 }
 
 void write_manifest(const std::string& dir, const Manifest& m) {

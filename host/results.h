@@ -38,7 +38,15 @@ struct ResultSet {
   const Experiment* experiment = nullptr;
   std::vector<RunTrajectory> runs;  // sorted by (point_id, seed)
   std::vector<OdeCurve> ode;        // sorted by (point_id, seed)
+  // Per grid point (empty or one entry per point): the general small-eta rule
+  // of MATH.md 6 at the noise-free fixed point reached from the ODE's end state.
+  std::vector<std::optional<double>> small_eta_rule;
 };
+
+// The small-eta rule for each grid point with label noise and an ODE that
+// converged: Newton on the noise-free ODE from the end state of the point's
+// first ODE curve, and when that fixed point is stable, eps* = (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k).
+std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode);
 
 struct Manifest {
   std::string command_line;

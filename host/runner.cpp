@@ -417,6 +417,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   results.experiment = &e;
   results.runs = std::move(trajectories);
   results.ode = std::move(ode_curves);
+  results.small_eta_rule = small_eta_predictions(e, results.ode);
   write_results(dir, results);
   manifest.stage_seconds["write"] = seconds_since(t_write);
   manifest.stage_seconds["total"] = seconds_since(t_start);
@@ -498,6 +499,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   results.experiment = &e;
   results.runs = std::move(trajectories);
   results.ode = std::move(ode);
+  results.small_eta_rule = small_eta_predictions(e, results.ode);
   write_results(dir, results);
   Manifest manifest;
   manifest.command_line = o.command_line;
