@@ -414,6 +414,11 @@ TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // eq. (12) with K = 2, eta = 0.5, sigma = 0.1: eta sigma^2 K / (4 - 2 eta K) = 0.005, exact.
   EXPECT_NEAR(stable["ode"]["eg_final"].get<double>(), 0.005, 1e-6);  // 30 alpha of relaxation at rate ~2
   EXPECT_NEAR(stable["theory"][0]["eg"].get<double>(), 0.005, 1e-15);
+  // The general small-eta rule at the noise-free fixed point: eta K sigma^2 / 4 = 0.0025 (eq. 13).
+  bool rule = false;
+  for (const auto& t : stable["theory"])
+    if (t["formula"] == "small-eta rule (MATH.md 6)") rule = true, EXPECT_NEAR(t["eg"].get<double>(), 0.0025, 1e-12);
+  EXPECT_TRUE(rule);
   EXPECT_EQ(unstable["n_diverged"], 3);
   EXPECT_EQ(unstable["n"], 0);
   EXPECT_TRUE(unstable["eg_final"]["mean"].is_null());  // no average of diverged runs
