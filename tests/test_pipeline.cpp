@@ -417,7 +417,10 @@ TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // The general small-eta rule at the noise-free fixed point: eta K sigma^2 / 4 = 0.0025 (eq. 13).
   bool rule = false;
   for (const auto& t : stable["theory"])
-    if (t["formula"] == "small-eta rule (MATH.md 6)") rule = true, EXPECT_NEAR(t["eg"].get<double>(), 0.0025, 1e-12);
+    if (t["formula"] == "small-eta rule (MATH.md 6)") {
+      rule = true;
+      EXPECT_NEAR(t["eg"].get<double>(), 0.0025, 1e-12);
+    }
   EXPECT_TRUE(rule);
   EXPECT_EQ(unstable["n_diverged"], 3);
   EXPECT_EQ(unstable["n"], 0);
