@@ -41,8 +41,7 @@ print(config.get("output") or "results/" + config["name"])' "$config" 2>/dev/nul
 fi
 if [[ -n "$output" ]]; then
   [[ "$output" == /* ]] || output="$PWD/$output"
-  echo
-  echo "Results: $output"
+  # tsgd has printed the results directory; add how to draw them.
   if [[ -f scripts/plot.py ]]; then
     echo "Figures: /usr/bin/python3 scripts/plot.py $output"
   fi
