@@ -284,6 +284,21 @@ void run_plot_script(const std::string& dir, bool quiet) {
   if (std::system(command.c_str()) != 0) std::cerr << "tsgd: --plot: the plot script failed\n";
 }
 
+// The result set of an experiment: runs sorted by (point, seed), ODE curves by
+// point (each point's curves come from one place, in seed order), theory.
+ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
+  std::sort(runs.begin(), runs.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
+    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
+  });
+  std::stable_sort(ode.begin(), ode.end(), [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
+  ResultSet results;
+  results.experiment = &e;
+  results.runs = std::move(runs);
+  results.ode = std::move(ode);
+  results.small_eta_rule = small_eta_predictions(e, results.ode);
+  return results;
+}
+
 }  // namespace
 
 int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) {
@@ -410,14 +425,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   // ---- results ----
   const auto t_write = Clock::now();
   report_changed_results(dir, o.quiet);
-  std::sort(trajectories.begin(), trajectories.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
-    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
-  });
-  ResultSet results;
-  results.experiment = &e;
-  results.runs = std::move(trajectories);
-  results.ode = std::move(ode_curves);
-  results.small_eta_rule = small_eta_predictions(e, results.ode);
+  const ResultSet results = assemble_results(e, std::move(trajectories), std::move(ode_curves));
   write_results(dir, results);
   manifest.stage_seconds["write"] = seconds_since(t_write);
   manifest.stage_seconds["total"] = seconds_since(t_start);
@@ -489,17 +497,9 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
     if (absent > 0)
       throw std::runtime_error(dir + ": " + std::to_string(absent) + " run(s) missing from the shards");
   }
-  std::sort(trajectories.begin(), trajectories.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
-    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
-  });
-  std::stable_sort(ode.begin(), ode.end(), [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
   write_file_atomic(dir + "/config.json", reference.dump(2) + "\n");
   report_changed_results(dir, o.quiet);
-  ResultSet results;
-  results.experiment = &e;
-  results.runs = std::move(trajectories);
-  results.ode = std::move(ode);
-  results.small_eta_rule = small_eta_predictions(e, results.ode);
+  const ResultSet results = assemble_results(e, std::move(trajectories), std::move(ode));
   write_results(dir, results);
   Manifest manifest;
   manifest.command_line = o.command_line;
