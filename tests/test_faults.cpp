@@ -82,27 +82,31 @@ TEST(Faults, TenKillsAtRandomMomentsThenIdenticalFiles) {
   fs::remove_all(dir);
 }
 
-TEST(Faults, SigtermStopsWithExitStatus143AndKeepsCompleteUnits) {
-  const std::string dir = temp_dir("sigterm");
+TEST(Faults, SigintAndSigtermStopCleanlyKeepCompleteUnitsAndResume) {
+  // SIGINT -> 130, SIGTERM -> 143 (128 + signal), sent once the first unit is
+  // saved; no temporary file stays, and a rerun gives an uninterrupted run's files.
+  const std::string dir = temp_dir("signals");
   const std::string path = write_config(dir, multi_unit_config());
-  const pid_t child = start_tsgd({"run", path, "--output", dir + "/out", "--quiet", "--threads", "1"});
-  // Wait for the first unit, then stop.
-  for (int i = 0; i < 4000; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    bool any = false;
-    if (fs::exists(dir + "/out/work"))
-      for (const auto& e : fs::directory_iterator(dir + "/out/work")) any = any || e.path().extension() == ".jsonl";
-    if (any) break;
-  }
-  ::kill(child, SIGTERM);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 143);
-  expect_no_temporary_files(dir + "/out");
-  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet"}), 0);
-  expect_same_results(dir + "/clean", dir + "/out");
+  for (const auto& [sig, code] : {std::pair{SIGINT, 130}, std::pair{SIGTERM, 143}}) {
+    const std::string out = dir + "/out" + std::to_string(sig);
+    const pid_t child = start_tsgd({"run", path, "--output", out, "--quiet", "--threads", "1"});
+    for (int i = 0; i < 4000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      bool any = false;
+      if (fs::exists(out + "/work"))
+        for (const auto& e : fs::directory_iterator(out + "/work")) any = any || e.path().extension() == ".jsonl";
+      if (any) break;
+    }
+    ::kill(child, sig);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << sig;
+    EXPECT_EQ(WEXITSTATUS(status), code) << "signal " << sig;
+    expect_no_temporary_files(out);
+    ASSERT_EQ(run_tsgd({"run", path, "--output", out, "--quiet"}), 0);
+    expect_same_results(dir + "/clean", out);
+  }
   fs::remove_all(dir);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "generalisation_error.h"
+#include "math_sheet.h"
 #include "integrals.h"
 
 namespace tsgd {
@@ -416,17 +417,7 @@ TEST(Integrals, MixedPairsMonteCarlo) {
 
 // ---- generalisation error ---------------------------------------------------------
 
-// The state of MATH.md §7's right-hand-side test: K = M = 2.
-OrderParameters sheet_state() {
-  OrderParameters op;
-  op.resize(2, 2);
-  op.Q = {1.0, 0.2, 0.2, 0.7};
-  op.R = {0.6, 0.1, -0.1, 0.5};
-  op.T = {1.0, 0.0, 0.0, 1.0};
-  op.v = {0.9, 1.1};
-  op.vstar = {1.0, 0.8};
-  return op;
-}
+using tsgd::testing::sheet_state;
 
 TEST(GeneralisationError, MathSheetVectors) {
   const OrderParameters op = sheet_state();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fixed_point.h"
+#include "math_sheet.h"
 #include "generalisation_error.h"
 #include "initial_weights.h"
 #include "ode.h"
@@ -33,16 +34,7 @@ PointParams sheet_params(Activation g) {
   return p;
 }
 
-OrderParameters sheet_state() {
-  OrderParameters op;
-  op.resize(2, 2);
-  op.Q = {1.0, 0.2, 0.2, 0.7};
-  op.R = {0.6, 0.1, -0.1, 0.5};
-  op.T = {1.0, 0.0, 0.0, 1.0};
-  op.v = {0.9, 1.1};
-  op.vstar = {1.0, 0.8};
-  return op;
-}
+using tsgd::testing::sheet_state;
 
 // Order parameters of explicit random weight vectors in dimension D (always a valid state).
 OrderParameters random_state(int K, int M, unsigned seed, double teacher_v = 1.0) {

@@ -218,31 +218,6 @@ TEST(Pipeline, ResumeAfterKillGivesIdenticalFiles) {
   fs::remove_all(dir);
 }
 
-TEST(Pipeline, SigintStopsCleanlyAndResumes) {
-  const std::string dir = temp_dir("sigint");
-  const json config = {{"name", "sigint"},
-                       {"model", {{"N", {300, 310, 320}}, {"M", 2}, {"K", 2}}},
-                       {"training", {{"lr", 0.5}, {"alpha", 200}}},
-                       {"seeds", {{"count", 2}}},
-                       {"ode", {{"enabled", false}}}};
-  const std::string path = write_config(dir, config);
-  const pid_t child = start_tsgd({"run", path, "--output", dir + "/out", "--quiet", "--threads", "1"});
-  // Interrupt once the run is working (its work directory exists).
-  for (int i = 0; i < 6000 && !fs::exists(dir + "/out/work"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ::kill(child, SIGINT);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  for (const auto& entry : fs::directory_iterator(dir + "/out/work"))
-    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
-  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
-  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet"}), 0);
-  expect_same_results(dir + "/clean", dir + "/out");
-  fs::remove_all(dir);
-}
-
 TEST(Pipeline, SameCommandTwiceGivesIdenticalFilesOnAnyThreadCount) {
   const std::string dir = temp_dir("determinism");
   const json config = {{"name", "det"},
