@@ -86,6 +86,7 @@ struct GpuInfo {
   int index = 0;
   std::string name;
   std::size_t memory_bytes = 0;
+  std::size_t free_bytes = 0;  // free when listed (other processes hold the rest)
   int major = 0;
   int minor = 0;
   int multiprocessors = 0;
@@ -95,6 +96,19 @@ struct GpuInfo {
 // are none (no driver, no device, an error). Never throws.
 std::vector<GpuInfo> list_gpus(std::string* why_none);
 
+// Device memory the CUDA engine holds per run of a batch whose largest K, M
+// and mini-batch size are kmax, mmax and max_batch (batch_layout.cuh): the
+// weights and v of kmax + mmax rows, the run's parameters, the double Gram
+// matrix of its records, and the cuBLAS path's per-sample buffers (counted
+// whatever the path: it is chosen at load). Plain arithmetic, no GPU needed.
+inline double cuda_bytes_per_run(int n, int kmax, int mmax, int max_batch, Precision precision) {
+  const double real = precision == Precision::float32 ? 4.0 : 8.0;
+  const double units = static_cast<double>(kmax) + mmax;
+  const double per_sample = static_cast<double>(n) + units + kmax;  // x, fields, coefficients
+  return real * (units * n + units + static_cast<double>(max_batch) * per_sample + kmax) +
+         8.0 * units * units + 256.0;
+}
+
 // At least one usable GPU. Never throws.
 bool cuda_available();
 
@@ -102,6 +116,10 @@ bool cuda_available();
 // draws them (math/gaussian.h), to check them against the host's bit for bit.
 std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
                                   int device = 0);
+
+// Standard Gaussians per second GPU `device` draws as the SGD kernels draw
+// their inputs, and nothing else (benchmarks: the bound of the fused path).
+double cuda_gaussian_rate(int device = 0);
 
 // Resource use of one compiled kernel (cudaFuncGetAttributes), for benchmarks.
 struct CudaKernelInfo {

@@ -49,8 +49,13 @@ std::vector<GpuInfo> usable_gpus(std::string& why_none) {
                  "): " + error_text("kernel image check", error);
       continue;
     }
-    gpus.push_back(GpuInfo{index, properties.name, properties.totalGlobalMem, properties.major,
-                           properties.minor, properties.multiProcessorCount});
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) {
+      cudaGetLastError();
+      free_bytes = properties.totalGlobalMem;  // the estimate falls back to the card's size
+    }
+    gpus.push_back(GpuInfo{index, properties.name, properties.totalGlobalMem, free_bytes,
+                           properties.major, properties.minor, properties.multiProcessorCount});
   }
   cudaSetDevice(previous);
   if (gpus.empty()) why_none = reasons;

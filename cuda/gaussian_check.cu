@@ -17,7 +17,44 @@ __global__ void gaussians_kernel(std::uint64_t seed, Stream stream, std::uint64_
   for (int j = 0; j < 4 && 4 * block + j < count; ++j) out[4 * block + j] = z[j];
 }
 
+// Draws `blocks_per_thread` Philox blocks per thread as the SGD kernels draw
+// inputs (gaussian4(random_block(seed, input, mu, group))) and keeps a sum so
+// that nothing is optimised away: the rate of the draws alone.
+__global__ void gaussian_rate_kernel(std::uint64_t seed, int blocks_per_thread, float* sink) {
+  const std::uint32_t group = blockIdx.x * blockDim.x + threadIdx.x;
+  float sum = 0;
+  for (int mu = 0; mu < blocks_per_thread; ++mu) {
+    float z[4];
+    gaussian4(random_block(seed, Stream::input, static_cast<std::uint64_t>(mu), group), z);
+    sum += (z[0] + z[1]) + (z[2] + z[3]);
+  }
+  if (sum == 12345.678f) sink[0] = sum;  // practically never: keeps the draws alive
+}
+
 }  // namespace
+
+double cuda_gaussian_rate(int device) {
+  TSGD_CUDA_CHECK(cudaSetDevice(device));
+  int sms = 0;
+  TSGD_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  DeviceBuffer<float> sink(1);
+  CudaStream stream;
+  const int threads = 256, blocks = 32 * sms;  // many waves of blocks: the device full
+  int per_thread = 64;
+  double seconds = 0;
+  for (;;) {
+    CudaEvent start, stop;
+    start.record(stream.get());
+    gaussian_rate_kernel<<<blocks, threads, 0, stream.get()>>>(1, per_thread, sink.data());
+    TSGD_CUDA_CHECK_LAUNCH("gaussian_rate_kernel");
+    stop.record(stream.get());
+    stop.synchronize();
+    seconds = 1e-3 * stop.milliseconds_since(start);
+    if (seconds > 0.1 || per_thread >= (1 << 20)) break;
+    per_thread *= 4;
+  }
+  return 4.0 * blocks * threads * static_cast<double>(per_thread) / seconds;
+}
 
 std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
                                   int device) {

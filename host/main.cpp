@@ -1,6 +1,7 @@
 // tsgd: the command-line interface. Only this file turns exceptions into exit
 // codes: 2 for bad input (configuration, arguments), 1 for other failures,
 // 128 + signal when interrupted.
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config.h"
+#include "file_io.h"
 #include "ode_stage.h"
 #include "runner.h"
 #include "slurm.h"
@@ -47,6 +49,31 @@ int validate(const tsgd::Experiment& e) {
   std::printf("  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
               r.weights_bytes / 1e6, r.results_bytes / 1e6);
   std::printf("  CPU time      about %.3g s on one thread (CPU engine estimate)\n", r.cpu_seconds);
+  if (e.simulate.enabled) {
+    const tsgd::Precision precision = e.simulate.precision ? *e.simulate.precision : tsgd::Precision::float32;
+    std::vector<double> free_bytes;
+    std::string gpus;
+#ifdef TSGD_HAVE_CUDA
+    std::string why;
+    for (const auto& g : tsgd::list_gpus(&why)) {
+      free_bytes.push_back(static_cast<double>(g.free_bytes));
+      gpus += (gpus.empty() ? "" : ", ") + std::to_string(g.index) + ": " + g.name + " (" +
+              tsgd::format_double(std::round(g.free_bytes / 1e8) / 10) + " GB free)";
+    }
+    if (free_bytes.empty()) gpus = "none usable: " + why;
+#else
+    gpus = "none: this tsgd was built without the CUDA engine";
+#endif
+    const tsgd::GpuWaves w = tsgd::plan_gpu_waves(e, free_bytes, precision);
+    const double all_bytes = w.run_bytes * runs;
+    std::printf("  GPU memory    %.3g MB per run in %s (largest point); %.3g %s for all runs at once\n",
+                w.run_bytes / 1e6, tsgd::to_string(precision), all_bytes >= 1e9 ? all_bytes / 1e9 : all_bytes / 1e6,
+                all_bytes >= 1e9 ? "GB" : "MB");
+    std::printf("  GPUs          %s\n", gpus.c_str());
+    if (!free_bytes.empty())
+      std::printf("  GPU waves     %zu (largest %zu runs, at most %.0f%% of each GPU's free memory)\n", w.waves,
+                  w.largest_wave, 100 * tsgd::kGpuMemoryShare);
+  }
   std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
   std::printf("  output        %s\n", e.output.c_str());
   return 0;

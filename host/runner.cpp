@@ -16,14 +16,13 @@
 #include <omp.h>
 
 #include "cpu_engine.h"
+#include "cuda_engine.h"
 #include "file_io.h"
 #include "ode_stage.h"
 #include "records.h"
 #include "results.h"
+#include "split_engine.h"
 #include "tsgd_version.h"
-#ifdef TSGD_HAVE_CUDA
-#include "cuda_engine.h"
-#endif
 
 namespace tsgd {
 
@@ -72,9 +71,65 @@ std::vector<int> shard_of_runs(const Experiment& e, int count) {
 
 int shard_of_point(int point, int count) { return point % count; }
 
+namespace {
+std::string format_bytes(double bytes) {
+  char buf[32];
+  if (bytes >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.1f GB", bytes / 1e9);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  return buf;
+}
+}  // namespace
+
+double host_memory_bytes() {
+  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+}
+
+std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes) {
+  if (free_bytes.empty()) throw std::invalid_argument("gpu_batch_capacity: no GPU");
+  const double smallest = *std::min_element(free_bytes.begin(), free_bytes.end());
+  const double per_device = std::floor(kGpuMemoryShare * smallest / run_bytes);
+  if (per_device < 1)
+    throw std::runtime_error("model.N: one run needs " + format_bytes(run_bytes) + " of GPU memory, more than " +
+                             format_double(100 * kGpuMemoryShare) + "% of the " + format_bytes(smallest) +
+                             " free on the smallest GPU; lower model.N or model.K, or use --backend cpu");
+  const double devices = static_cast<double>(free_bytes.size());
+  const double by_host = std::floor(kHostMemoryShare * host_bytes / run_bytes);
+  const double runs = std::min(std::min(per_device, kGpuRunsPerDevice) * devices, std::max(1.0, by_host));
+  return static_cast<std::size_t>(runs);
+}
+
+GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_bytes, Precision precision) {
+  // The record classes of run_experiment: runs of one (N, alpha) share a batch.
+  struct Class {
+    int n = 1, kmax = 1, mmax = 1, max_batch = 1;
+    double runs = 0;
+  };
+  std::map<std::pair<int, double>, Class> classes;
+  for (const PointParams& p : e.points) {
+    Class& c = classes[{p.N, p.alpha}];
+    c.n = p.N;
+    c.kmax = std::max(c.kmax, p.K);
+    c.mmax = std::max(c.mmax, p.M);
+    c.max_batch = std::max(c.max_batch, p.batch_size);
+    c.runs += e.seeds.count;
+  }
+  GpuWaves w;
+  for (const auto& [key, c] : classes) {
+    const double bytes = cuda_bytes_per_run(c.n, c.kmax, c.mmax, c.max_batch, precision);
+    w.run_bytes = std::max(w.run_bytes, bytes);
+    if (free_bytes.empty()) continue;
+    const double capacity = static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
+    w.waves += static_cast<std::size_t>(std::ceil(c.runs / capacity));
+    w.largest_wave = std::max(w.largest_wave, static_cast<std::size_t>(std::min(c.runs, capacity)));
+  }
+  return w;
+}
+
 ResourceEstimate estimate_resources(const Experiment& e, int threads) {
   ResourceEstimate r;
-  r.memory_bytes = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  r.memory_bytes = host_memory_bytes();
   const double seeds = e.seeds.count;
   for (const PointParams& p : e.points) {
     const double K = p.K, M = p.M, N = p.N;
@@ -92,7 +147,8 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads) {
   return r;
 }
 
-void check_resources(const Experiment& e, int threads, bool gpu) {
+void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes) {
+  const bool gpu = !gpu_free_bytes.empty();
   const ResourceEstimate r = estimate_resources(e, threads);
   const auto gb = [](double b) { return format_double(std::round(b / 1e8) / 10) + " GB"; };
   if (r.weights_bytes > 0.5 * r.memory_bytes)
@@ -104,6 +160,11 @@ void check_resources(const Experiment& e, int threads, bool gpu) {
                              gb(r.memory_bytes) +
                              "); set record.order_parameters to false, lower record.points, or split the sweep "
                              "with --shard / tsgd slurm");
+  if (gpu) {
+    const Precision precision = e.simulate.precision ? *e.simulate.precision : Precision::float32;
+    for (const PointParams& p : e.points)  // throws when one run does not fit
+      gpu_batch_capacity(cuda_bytes_per_run(p.N, p.K, p.M, p.batch_size, precision), gpu_free_bytes, r.memory_bytes);
+  }
   if (!gpu && r.cpu_seconds > 30 * 86400.0)
     throw std::runtime_error("the SGD runs would take about " + format_double(std::round(r.cpu_seconds / 86400)) +
                              " days on " + std::to_string(threads) +
@@ -186,7 +247,11 @@ class Progress {
   Clock::time_point start_ = Clock::now();
 };
 
-std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, std::string* notice) {
+// The engine of `tsgd run`: every usable GPU (one CUDA engine each, joined by
+// a split engine), else the CPU with a one-line notice. `gpus` gets the free
+// memory of the GPUs used, `device` a description for the manifest.
+std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, std::string* notice,
+                                      std::vector<double>* gpus, std::string* device) {
   const Backend backend = o.backend ? *o.backend : e.simulate.backend;
   const auto precision_for = [&](bool gpu) {
     return e.simulate.precision ? *e.simulate.precision : (gpu ? Precision::float32 : Precision::float64);
@@ -194,25 +259,47 @@ std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, 
 #ifdef TSGD_HAVE_CUDA
   if (backend != Backend::cpu) {
     std::string why;
-    if (!list_gpus(&why).empty()) return make_cuda_engine(precision_for(true));
+    const std::vector<GpuInfo> found = list_gpus(&why);
+    if (!found.empty()) {
+      std::vector<std::unique_ptr<Engine>> parts;
+      for (const GpuInfo& g : found) {
+        parts.push_back(make_cuda_engine(precision_for(true), g.index));
+        gpus->push_back(static_cast<double>(g.free_bytes));
+        *device += (device->empty() ? "" : "; ") + std::string("GPU ") + std::to_string(g.index) + ": " + g.name;
+      }
+      return make_split_engine(std::move(parts));
+    }
     if (backend == Backend::cuda) throw std::runtime_error("--backend cuda: no usable GPU: " + why);
     *notice = "tsgd: no usable GPU (" + why + "); running on the CPU";
   }
 #else
+  (void)gpus;
   if (backend == Backend::cuda)
     throw std::runtime_error("--backend cuda: this tsgd was built without the CUDA engine");
   if (backend == Backend::automatic) *notice = "";
 #endif
+  *device = "CPU";
   return make_cpu_engine(precision_for(false), o.threads);
 }
 
-// How many runs the engine gets at once (memory bound, and the unit of resume).
-std::size_t batch_capacity(const Engine& engine, const PointParams& p, int threads) {
+// How many runs of one record class the engine gets at once (one wave: the
+// memory bound, and the unit of resume).
+std::size_t batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs, int threads,
+                           const std::vector<double>& gpus) {
+  int kmax = 1, mmax = 1, max_batch = 1;
+  for (const RunSpec& r : runs) {
+    kmax = std::max(kmax, r.params.K);
+    mmax = std::max(mmax, r.params.M);
+    max_batch = std::max(max_batch, r.params.batch_size);
+  }
+  const int n = runs.empty() ? 1 : runs.front().params.N;
+  if (engine.name() == "cuda")
+    return gpu_batch_capacity(cuda_bytes_per_run(n, kmax, mmax, max_batch, engine.precision()), gpus,
+                              host_memory_bytes());
   const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
-                       (static_cast<double>(p.K) + p.M) * p.N;
-  const double budget = engine.name() == "cuda" ? 8e9 : 2e9;
-  const double by_memory = std::max(1.0, budget / std::max(bytes, 1.0));
-  const double wanted = engine.name() == "cuda" ? 65536.0 : std::max(64.0, 16.0 * threads);
+                       (static_cast<double>(kmax) + mmax) * n;
+  const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));
+  const double wanted = std::max(64.0, 16.0 * threads);
   return static_cast<std::size_t>(std::min(by_memory, wanted));
 }
 
@@ -311,14 +398,15 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   const std::string dir = sharded ? shard_directory(base_dir, o.shard_index, o.shard_count) : base_dir;
   json resolved = e.resolved;
   resolved["output"] = base_dir;
+  // The engine first: its GPUs' memory bounds the experiment (checked before anything is written).
+  const bool simulate = e.simulate.enabled && !o.ode_only;
+  std::unique_ptr<Engine> engine;
+  std::vector<double> gpus;
+  std::string notice, device;
+  if (simulate) engine = choose_engine(e, o, &notice, &gpus, &device);
   {
     const int threads_for_estimate = o.threads > 0 ? o.threads : omp_get_max_threads();
-    bool gpu = false;
-#ifdef TSGD_HAVE_CUDA
-    std::string why;
-    gpu = (o.backend ? *o.backend : e.simulate.backend) != Backend::cpu && !list_gpus(&why).empty();
-#endif
-    if (!o.ode_only) check_resources(e, threads_for_estimate, gpu);
+    if (!o.ode_only) check_resources(e, threads_for_estimate, gpus);
   }
   install_fresh_directory(dir, resolved, o.force);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
@@ -330,13 +418,11 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   // ---- SGD ----
   std::vector<RunTrajectory> trajectories;
   bool stopped = false;
-  const bool simulate = e.simulate.enabled && !o.ode_only;
   if (simulate) {
     const auto t0 = Clock::now();
-    std::string notice;
-    auto engine = choose_engine(e, o, &notice);
     if (!notice.empty() && !o.quiet) std::cerr << notice << "\n";
     manifest.backend = engine->name();
+    manifest.device = device;
     manifest.precision = to_string(engine->precision());
 
     UnitStore store(dir + "/work");
@@ -372,7 +458,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
         return a.seed != b.seed ? a.seed < b.seed : a.point_id < b.point_id;
       });
       const std::vector<std::int64_t> steps = record_steps(e.record, runs[0].params);
-      const std::size_t capacity = batch_capacity(*engine, runs[0].params, threads);
+      const std::size_t capacity = batch_capacity(*engine, runs, threads, gpus);
       for (std::size_t begin = 0; begin < runs.size() && !stopped; begin += capacity) {
         const std::vector<RunSpec> batch(runs.begin() + begin,
                                          runs.begin() + std::min(runs.size(), begin + capacity));

@@ -56,8 +56,35 @@ struct ResourceEstimate {
 ResourceEstimate estimate_resources(const Experiment& experiment, int threads);
 // Throws std::runtime_error (naming the key to change) when the experiment
 // cannot fit this machine: a run's weights or the results beyond half of the
-// memory, or more than 30 days of CPU time without a GPU.
-void check_resources(const Experiment& experiment, int threads, bool gpu);
+// memory, one run beyond a GPU's memory, or more than 30 days of CPU time
+// without a GPU. `gpu_free_bytes`: free memory of each GPU the runs would use
+// (empty: the CPU engine).
+void check_resources(const Experiment& experiment, int threads, const std::vector<double>& gpu_free_bytes);
+
+// This machine's physical memory in bytes.
+double host_memory_bytes();
+
+// Waves on the GPU: a batch (one wave) holds at most kGpuMemoryShare of the
+// smallest GPU's free memory per GPU, at most kGpuRunsPerDevice runs per GPU
+// (enough to fill an H200), and its initial weights, built on the host, in at
+// most kHostMemoryShare of the host's memory. Runs of `run_bytes` device
+// memory each (cuda_bytes_per_run) on GPUs with `free_bytes` free: the runs
+// per wave, at least 1. Throws std::runtime_error naming model.N when one run
+// does not fit a GPU.
+constexpr double kGpuMemoryShare = 0.8;
+constexpr double kGpuRunsPerDevice = 65536;
+constexpr double kHostMemoryShare = 0.25;
+std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes);
+
+// The waves `tsgd run` makes of an experiment on GPUs with `free_bytes` free
+// (`tsgd validate`): the largest device memory of one run, and, with GPUs,
+// the number of waves and the largest.
+struct GpuWaves {
+  double run_bytes = 0;
+  std::size_t waves = 0;
+  std::size_t largest_wave = 0;
+};
+GpuWaves plan_gpu_waves(const Experiment& experiment, const std::vector<double>& free_bytes, Precision precision);
 
 // Runs the experiment; returns the exit status (0, or 130/143 when stopped by
 // SIGINT/SIGTERM after saving what was complete). Throws on errors.

@@ -14,6 +14,7 @@
 
 #include "cpu_engine.h"
 #include "engine.h"
+#include "split_engine.h"
 #ifdef TSGD_HAVE_CUDA
 #include "cuda_engine.h"
 #endif
@@ -31,10 +32,25 @@ inline std::vector<EngineFactory> engine_factories() {
   std::vector<EngineFactory> f = {
       {"cpu_float64", Precision::float64, [] { return make_cpu_engine(Precision::float64, 2); }},
       {"cpu_float32", Precision::float32, [] { return make_cpu_engine(Precision::float32, 2); }},
+      // Three CPU engines as one (the multi-GPU split, without GPUs).
+      {"split_cpu_float64", Precision::float64,
+       [] {
+         std::vector<std::unique_ptr<Engine>> parts;
+         for (int i = 0; i < 3; ++i) parts.push_back(make_cpu_engine(Precision::float64, 1));
+         return make_split_engine(std::move(parts));
+       }},
   };
 #ifdef TSGD_HAVE_CUDA
   f.push_back({"cuda_float32", Precision::float32, [] { return make_cuda_engine(Precision::float32); }, true});
   f.push_back({"cuda_float64", Precision::float64, [] { return make_cuda_engine(Precision::float64); }, true});
+  // Two CUDA engines on GPU 0 as one: the multi-GPU split on a single GPU.
+  f.push_back({"split_cuda_float32", Precision::float32,
+               [] {
+                 std::vector<std::unique_ptr<Engine>> parts;
+                 for (int i = 0; i < 2; ++i) parts.push_back(make_cuda_engine(Precision::float32));
+                 return make_split_engine(std::move(parts));
+               },
+               true});
 #endif
   return f;
 }

@@ -8,8 +8,9 @@
 //   (c) mini-batch 64 on the cuBLAS path
 //   (d) N = 10000, K = M = 8 on the cuBLAS path
 //   and case (a) on the cuBLAS path with batch size 1.
-// Prints each figure with the fraction of its target, and the kernels'
-// registers and memory. Usage: bench_gpu [seconds per case, default 1].
+// Prints each figure with the fraction of its target and of its RNG bound
+// (the rate of the Gaussian draws alone divided by the draws per run-step),
+// and the kernels' registers and memory. Usage: bench_gpu [seconds per case, default 1].
 #include <cstdio>
 #include <cstdlib>
 
@@ -64,6 +65,9 @@ const char* path_name(CudaPath path) {
   return path == CudaPath::fused ? "fused" : (path == CudaPath::cublas ? "cublas" : "auto");
 }
 
+// Gaussians per second of the draws alone (cuda_gaussian_rate), measured once.
+double g_gaussian_rate = 0;
+
 void run_case(const Case& c, double seconds) {
   std::vector<RunSpec> runs;
   for (int r = 0; r < c.runs; ++r) {
@@ -102,7 +106,13 @@ void run_case(const Case& c, double seconds) {
               path_name(cuda.path()), to_string(c.precision), c.runs, static_cast<long long>(steps),
               elapsed, rate);
   if (c.params.batch_size > 1) std::printf("  (%.3e samples/s)", rate * c.params.batch_size);
-  if (c.target > 0) std::printf("  %5.1f%% of %.0e", 100.0 * rate / c.target, c.target);
+  if (c.target > 0) std::printf("  %5.1f%% of target %.0e", 100.0 * rate / c.target, c.target);
+  // The RNG bound: every run-step draws B inputs of N (rounded up to 4)
+  // Gaussians, shared by the runs of a seed on the fused path with grouping.
+  const bool shared = cuda.path() == CudaPath::fused && c.group_by_seed;
+  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size / (shared ? c.points_per_seed : 1);
+  const double bound = g_gaussian_rate / draws;
+  std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
   std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
   std::fflush(stdout);
 }
@@ -128,7 +138,9 @@ int main(int argc, char** argv) {
     for (const CudaKernelInfo& k : cuda_kernel_info())
       std::printf("%-36s %9d  %11zu  %19zu\n", k.name.c_str(), k.registers, k.shared_bytes,
                   k.local_bytes);
-    std::printf("\n");
+    g_gaussian_rate = cuda_gaussian_rate(gpus.front().index);
+    std::printf("\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e /s\n\n",
+                g_gaussian_rate);
 
     PointParams minibatch = erf_784();
     minibatch.batch_size = 64;

@@ -1,0 +1,184 @@
+// The split engine (several engines as one, for several GPUs) and the waves
+// of the GPU runner: how batches are cut and sized. Tested with CPU engines,
+// which are batch invariant, so any cut must give the one engine's bits.
+#include <gtest/gtest.h>
+
+#include <numeric>
+#include <vector>
+
+#include "cpu_engine.h"
+#include "cuda_engine.h"
+#include "runner.h"
+#include "split_engine.h"
+
+using namespace tsgd;
+
+namespace {
+
+std::vector<RunSpec> mixed_batch(int count) {
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < count; ++i) {
+    RunSpec r{i % 5, static_cast<std::uint64_t>(i / 5), PointParams{}};  // 5 points per seed
+    r.params.N = 50;
+    r.params.K = 1 + i % 4;
+    r.params.M = 1 + i % 2;
+    r.params.lr = 0.2 + 0.05 * (i % 5);
+    r.params.sigma = 0.1;
+    r.params.batch_size = 1 + (i / 5) % 2;  // two mini-batch sizes
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+bool bitwise_equal(const OrderParameters& a, const OrderParameters& b) {
+  return a.Q == b.Q && a.R == b.R && a.T == b.T && a.v == b.v && a.vstar == b.vstar;
+}
+
+std::unique_ptr<Engine> split_cpu(int parts) {
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (int i = 0; i < parts; ++i) engines.push_back(make_cpu_engine(Precision::float64, 1));
+  return make_split_engine(std::move(engines));
+}
+
+}  // namespace
+
+TEST(SplitBatch, SlicesCoverTheBatchInOrderAndBalanceTheWork) {
+  const std::vector<RunSpec> runs = mixed_batch(103);
+  for (std::size_t parts : {1u, 2u, 3u, 7u}) {
+    const std::vector<std::size_t> sizes = split_batch(runs, parts);
+    ASSERT_EQ(sizes.size(), parts);
+    EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), runs.size());
+    // Balanced: each slice within one seed group (5 runs, slack 8 runs) of the
+    // mean number of runs; the work per run varies by at most 2x here.
+    for (std::size_t s : sizes) EXPECT_NEAR(static_cast<double>(s), 103.0 / parts, 0.5 * 103.0 / parts + 8) << parts;
+    // Cuts fall between seeds (a seed boundary is always within 8 runs here).
+    std::size_t first = 0;
+    for (std::size_t k = 0; k + 1 < parts; ++k) {
+      first += sizes[k];
+      ASSERT_LT(first, runs.size());
+      EXPECT_NE(runs[first].seed, runs[first - 1].seed) << "cut " << k << " of " << parts << " splits a seed";
+    }
+  }
+}
+
+TEST(SplitBatch, FewerRunsThanPartsLeavesTrailingPartsEmpty) {
+  const std::vector<RunSpec> runs = mixed_batch(2);
+  const std::vector<std::size_t> sizes = split_batch(runs, 4);
+  ASSERT_EQ(sizes.size(), 4u);
+  EXPECT_EQ(sizes[0] + sizes[1], 2u);
+  EXPECT_GT(sizes[0], 0u);
+  EXPECT_EQ(sizes[2], 0u);
+  EXPECT_EQ(sizes[3], 0u);
+  EXPECT_EQ(split_batch({}, 3), (std::vector<std::size_t>{0, 0, 0}));
+  EXPECT_THROW(split_batch(runs, 0), std::invalid_argument);
+}
+
+TEST(SplitEngine, EqualsOneEngineBitwiseThroughAdvanceAndFreeze) {
+  const std::vector<RunSpec> runs = mixed_batch(37);
+  auto one = make_cpu_engine(Precision::float64, 1);
+  for (int parts : {2, 3, 5}) {
+    auto split = split_cpu(parts);
+    EXPECT_EQ(split->name(), "cpu");
+    EXPECT_EQ(split->precision(), Precision::float64);
+    one->load(runs);
+    split->load(runs);
+    one->advance(20);
+    split->advance(20);
+    // Runs frozen in different slices stop in both engines alike.
+    for (std::size_t index : {0u, 9u, 21u, 36u}) {
+      one->freeze(index);
+      split->freeze(index);
+    }
+    one->advance(15);
+    split->advance(15);
+    std::vector<OrderParameters> a, b;
+    one->order_parameters(a);
+    split->order_parameters(b);
+    ASSERT_EQ(a.size(), runs.size());
+    ASSERT_EQ(b.size(), runs.size());
+    for (std::size_t r = 0; r < runs.size(); ++r) EXPECT_TRUE(bitwise_equal(a[r], b[r])) << parts << " parts, run " << r;
+    EXPECT_THROW(split->freeze(runs.size()), std::out_of_range);
+  }
+}
+
+TEST(SplitEngine, ReloadWithFewerRunsThanEngines) {
+  auto split = split_cpu(4);
+  split->load(mixed_batch(20));
+  split->advance(3);
+  const std::vector<RunSpec> two = mixed_batch(2);
+  split->load(two);  // parts 2 and 3 get empty batches
+  split->advance(5);
+  std::vector<OrderParameters> b;
+  split->order_parameters(b);
+  ASSERT_EQ(b.size(), 2u);
+  auto one = make_cpu_engine(Precision::float64, 1);
+  one->load(two);
+  one->advance(5);
+  std::vector<OrderParameters> a;
+  one->order_parameters(a);
+  EXPECT_TRUE(bitwise_equal(a[0], b[0]));
+  EXPECT_TRUE(bitwise_equal(a[1], b[1]));
+}
+
+TEST(SplitEngine, RefusesMixedEngines) {
+  std::vector<std::unique_ptr<Engine>> parts;
+  parts.push_back(make_cpu_engine(Precision::float64, 1));
+  parts.push_back(make_cpu_engine(Precision::float32, 1));
+  EXPECT_THROW(make_split_engine(std::move(parts)), std::invalid_argument);
+  EXPECT_THROW(make_split_engine({}), std::invalid_argument);
+}
+
+TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
+  const double gb = 1e9;
+  // 1 MB per run, 10 GB free: 80% -> 8000 runs per GPU; two GPUs, the smaller bounds both.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb}, 1000 * gb), 8000u);
+  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb, 20 * gb}, 1000 * gb), 16000u);
+  // Tiny runs: at most kGpuRunsPerDevice per GPU.
+  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb, 100 * gb}, 1000 * gb), static_cast<std::size_t>(2 * kGpuRunsPerDevice));
+  // The host builds a wave's weights: a quarter of 8 GB holds 2000 runs of 1 MB.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {100 * gb}, 8 * gb), 2000u);
+  // One run larger than 80% of the free memory: refused, naming the key.
+  try {
+    gpu_batch_capacity(9 * gb, {10 * gb}, 1000 * gb);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.N"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("GPU memory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GpuWaves, BytesPerRunCountTheDeviceLayout) {
+  // N = 784, K = M = 4, float32, B = 1: 8 rows of weights (25088 B), the
+  // per-sample buffers (784 + 8 + 4 floats), v, dv, the double Gram matrix (512 B).
+  const double bytes = cuda_bytes_per_run(784, 4, 4, 1, Precision::float32);
+  EXPECT_DOUBLE_EQ(bytes, 4.0 * (8 * 784 + 8 + 796 + 4) + 8.0 * 64 + 256);
+  // Doubles take twice the reals; a mini-batch multiplies the sample buffers.
+  EXPECT_GT(cuda_bytes_per_run(784, 4, 4, 1, Precision::float64), 1.9 * bytes);
+  EXPECT_NEAR(cuda_bytes_per_run(784, 4, 4, 64, Precision::float32) - bytes, 4.0 * 63 * 796, 1e-9);
+}
+
+TEST(GpuWaves, PlanCountsWavesPerRecordClass) {
+  Experiment e;
+  e.seeds.count = 1000;
+  PointParams p;
+  p.N = 1000;
+  p.K = 4;
+  p.M = 4;
+  p.alpha = 10;
+  e.points = {p, p};  // one class of 2000 runs
+  p.alpha = 20;
+  e.points.push_back(p);  // a second class of 1000 runs
+  const double run_bytes = cuda_bytes_per_run(1000, 4, 4, 1, Precision::float32);
+  // Free memory for exactly 600 runs per GPU (at 80%).
+  const double free_bytes = 600 * run_bytes / kGpuMemoryShare + 1;
+  const GpuWaves one = plan_gpu_waves(e, {free_bytes}, Precision::float32);
+  EXPECT_DOUBLE_EQ(one.run_bytes, run_bytes);
+  EXPECT_EQ(one.largest_wave, 600u);
+  EXPECT_EQ(one.waves, 4u + 2u);  // ceil(2000 / 600) + ceil(1000 / 600)
+  const GpuWaves two = plan_gpu_waves(e, {free_bytes, free_bytes}, Precision::float32);
+  EXPECT_EQ(two.largest_wave, 1200u);
+  EXPECT_EQ(two.waves, 2u + 1u);
+  const GpuWaves none = plan_gpu_waves(e, {}, Precision::float32);
+  EXPECT_EQ(none.waves, 0u);
+  EXPECT_DOUBLE_EQ(none.run_bytes, run_bytes);
+}
