@@ -42,36 +42,54 @@ __global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_bat
   }
 }
 
-// Thread per run: coef_b[k] for every sample, then v_k <- v_keep v_k + sum_b dv_b[k].
+// Thread per (run, sample b): coef_b[k] and dv_b[k] of that sample (zero for
+// frozen runs and for the padded samples b >= B of a run). Every thread reads
+// v before any changes it (second_layer_kernel runs after).
 template <typename Real>
 __global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace<Real> work,
                                         std::int64_t t) {
+  const std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (index >= static_cast<std::int64_t>(batch.nruns) * work.max_batch) return;
+  const int run = static_cast<int>(index / work.max_batch);
+  const int b = static_cast<int>(index % work.max_batch);
+  const RunParams<Real>& params = batch.runs[run];
+  const int kmax = work.kmax;
+  Real* const coef = work.coef + index * kmax;  // (run max_batch + b) kmax
+  Real* const dv = work.dv + index * kmax;
+  for (int k = 0; k < kmax; ++k) {
+    coef[k] = Real(0);
+    dv[k] = Real(0);
+  }
+  if (params.frozen || b >= params.batch) return;
+
+  const SgdConstants<Real> c = params.c;
+  const Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
+  const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
+  const Real* const field = work.fields + index * batch.units;
+  // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
+  const Real zeta = c.sigma != Real(0)
+                        ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, mu, 0))
+                        : Real(0);
+  accumulate_sample(c, field, v, field + batch.teacher_offset, v + batch.teacher_offset, zeta, coef,
+                    dv);
+}
+
+// Thread per run: v_k <- v_keep v_k + sum_b dv_b[k], the samples in order
+// (the CPU engine's sum: -d_0 - d_1 - ... is the same as (-d_0) + (-d_1) + ...).
+template <typename Real>
+__global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Real> work) {
   const int run = blockIdx.x * blockDim.x + threadIdx.x;
   if (run >= batch.nruns) return;
   const RunParams<Real>& params = batch.runs[run];
+  if (params.frozen || !params.train_v) return;
   const int kmax = work.kmax;
-  Real* const coef = work.coef + static_cast<std::size_t>(run) * work.max_batch * kmax;
-  for (int i = 0; i < work.max_batch * kmax; ++i) coef[i] = Real(0);  // frozen: no update
-  if (params.frozen) return;
-
-  const SgdConstants<Real> c = params.c;
-  Real* const dv = work.dv + static_cast<std::size_t>(run) * kmax;
-  for (int k = 0; k < c.K; ++k) dv[k] = Real(0);
+  const Real* const dv = work.dv + static_cast<std::size_t>(run) * work.max_batch * kmax;
   Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
-  const std::uint64_t first_sample = static_cast<std::uint64_t>(params.step + t) * params.batch;
-  for (int b = 0; b < params.batch; ++b) {
-    const Real* const field =
-        work.fields + (static_cast<std::size_t>(run) * work.max_batch + b) * batch.units;
-    // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
-    const Real zeta =
-        c.sigma != Real(0)
-            ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, first_sample + b, 0))
-            : Real(0);
-    accumulate_sample(c, field, v, field + batch.teacher_offset, v + batch.teacher_offset, zeta,
-                      coef + b * kmax, dv);
+  for (int k = 0; k < params.c.K; ++k) {
+    Real change = Real(0);
+    for (int b = 0; b < params.batch; ++b) change += dv[b * kmax + k];
+    v[k] = params.c.v_keep * v[k] + change;
   }
-  if (params.train_v)
-    for (int k = 0; k < c.K; ++k) v[k] = c.v_keep * v[k] + dv[k];
 }
 
 // Weight decay: W_students *= w_keep before the rank-B update adds C X.
@@ -131,9 +149,15 @@ void cublas_sgd_step(cublasHandle_t handle, const BatchLayout<Real>& batch,
                                          work.fields, units,
                                          static_cast<long long>(units) * max_batch, batch.nruns));
 
-  sgd_coefficients_kernel<<<(batch.nruns + kThreads - 1) / kThreads, kThreads, 0, stream>>>(
-      batch, work, t);
+  const std::int64_t samples = static_cast<std::int64_t>(batch.nruns) * max_batch;
+  sgd_coefficients_kernel<<<static_cast<unsigned>((samples + kThreads - 1) / kThreads), kThreads, 0,
+                            stream>>>(batch, work, t);
   TSGD_CUDA_CHECK_LAUNCH("sgd_coefficients_kernel");
+  if (work.train_v) {
+    second_layer_kernel<<<(batch.nruns + kThreads - 1) / kThreads, kThreads, 0, stream>>>(batch,
+                                                                                          work);
+    TSGD_CUDA_CHECK_LAUNCH("second_layer_kernel");
+  }
 
   if (work.decay) {
     decay_weights_kernel<<<grid_for(static_cast<std::int64_t>(batch.nruns) * kmax * n), kThreads, 0,
@@ -152,9 +176,11 @@ void cublas_sgd_step(cublasHandle_t handle, const BatchLayout<Real>& batch,
 std::vector<CudaKernelInfo> cublas_kernel_info() {
   return {kernel_attributes("fill_inputs_kernel<float>", fill_inputs_kernel<float>),
           kernel_attributes("sgd_coefficients_kernel<float>", sgd_coefficients_kernel<float>),
+          kernel_attributes("second_layer_kernel<float>", second_layer_kernel<float>),
           kernel_attributes("decay_weights_kernel<float>", decay_weights_kernel<float>),
           kernel_attributes("fill_inputs_kernel<double>", fill_inputs_kernel<double>),
           kernel_attributes("sgd_coefficients_kernel<double>", sgd_coefficients_kernel<double>),
+          kernel_attributes("second_layer_kernel<double>", second_layer_kernel<double>),
           kernel_attributes("decay_weights_kernel<double>", decay_weights_kernel<double>)};
 }
 

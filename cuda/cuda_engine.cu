@@ -49,6 +49,9 @@ void advance_step_counters(RunParams<Real>* runs, int nruns, std::int64_t steps,
 
 namespace {
 
+// cuda_bytes_per_run (cuda_engine.h) counts 256 bytes for a run's parameters.
+static_assert(sizeof(RunParams<double>) <= 256, "update cuda_bytes_per_run");
+
 // cuBLAS's own recommendation for Hopper; owned so graph capture never allocates.
 constexpr std::size_t kCublasWorkspaceBytes = 32u << 20;
 // Steps per CUDA graph of the cuBLAS path (each step is 4 or 5 nodes).
@@ -129,8 +132,8 @@ class CudaEngineImpl final : public CudaEngine {
     return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(), n_, units_, kmax_};
   }
   CublasWorkspace<Real> workspace() {
-    return CublasWorkspace<Real>{x_.data(),  fields_.data(), coef_.data(), dv_.data(),
-                                 max_batch_, kmax_,          decay_};
+    return CublasWorkspace<Real>{x_.data(), fields_.data(), coef_.data(), dv_.data(),
+                                 max_batch_, kmax_,         decay_,       train_v_};
   }
   void release_batch();
   void load_batch(const std::vector<RunSpec>& runs);
@@ -150,6 +153,7 @@ class CudaEngineImpl final : public CudaEngine {
   std::vector<RunParams<Real>> params_;
   int n_ = 0, kmax_ = 0, mmax_ = 0, units_ = 0, max_batch_ = 1;
   bool decay_ = false;
+  bool train_v_ = false;
   bool fused_ = true;
   DeviceBuffer<RunParams<Real>> runs_;
   DeviceBuffer<Real> weights_;  // nruns x units x n (batch_layout.cuh)
@@ -215,6 +219,7 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
   kmax_ = mmax_ = 0;
   max_batch_ = 1;
   decay_ = false;
+  train_v_ = false;
   for (const RunSpec& run : runs) {
     RunParams<Real> params;
     params.c = sgd_constants<Real>(run.params);
@@ -228,6 +233,7 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
     mmax_ = std::max(mmax_, run.params.M);
     max_batch_ = std::max(max_batch_, run.params.batch_size);
     decay_ = decay_ || params.c.w_keep != Real(1);
+    train_v_ = train_v_ || params.train_v;
   }
   units_ = kmax_ + mmax_;
 
@@ -277,7 +283,7 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
     x_ = DeviceBuffer<Real>(runs.size() * max_batch_ * n_);
     fields_ = DeviceBuffer<Real>(runs.size() * max_batch_ * units_);
     coef_ = DeviceBuffer<Real>(runs.size() * max_batch_ * kmax_);
-    dv_ = DeviceBuffer<Real>(runs.size() * kmax_);
+    dv_ = DeviceBuffer<Real>(runs.size() * max_batch_ * kmax_);
     x_.zero_async(stream_.get());  // sample rows past a run's own B stay zero
   }
   stream_.synchronize();  // the host vectors die here
@@ -414,8 +420,10 @@ void CudaEngineImpl<Real>::order_parameters(std::vector<OrderParameters>& out) {
   if (params_.empty()) return;
   use_device(device_);
   const std::size_t run_gram = static_cast<std::size_t>(units_) * units_;
-  if (gram_.size() != params_.size() * run_gram)
+  if (gram_.size() != params_.size() * run_gram) {
     gram_ = DeviceBuffer<double>(params_.size() * run_gram);
+    gram_.zero_async(stream_.get());  // every entry is written below; zeroed for initcheck
+  }
   gram_matrices(layout(), gram_.data(), stream_.get());
   std::vector<double> gram(gram_.size());
   std::vector<Real> v(v_.size());

@@ -104,9 +104,8 @@ std::vector<GpuInfo> list_gpus(std::string* why_none);
 inline double cuda_bytes_per_run(int n, int kmax, int mmax, int max_batch, Precision precision) {
   const double real = precision == Precision::float32 ? 4.0 : 8.0;
   const double units = static_cast<double>(kmax) + mmax;
-  const double per_sample = static_cast<double>(n) + units + kmax;  // x, fields, coefficients
-  return real * (units * n + units + static_cast<double>(max_batch) * per_sample + kmax) +
-         8.0 * units * units + 256.0;
+  const double per_sample = static_cast<double>(n) + units + 2.0 * kmax;  // x, fields, coef, dv
+  return real * (units * n + units + static_cast<double>(max_batch) * per_sample) + 8.0 * units * units + 256.0;
 }
 
 // At least one usable GPU. Never throws.

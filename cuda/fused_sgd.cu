@@ -20,6 +20,7 @@
 // of a butterfly holds the same bits); warps are summed in order.
 #include "cuda_check.cuh"
 #include "fused_sgd.cuh"
+#include "math/fused_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 
@@ -32,21 +33,6 @@ __device__ __forceinline__ float fused_fma(float a, float b, float c) { return _
 __device__ __forceinline__ double fused_fma(double a, double b, double c) {
   return __fma_rn(a, b, c);
 }
-
-// What one block knows about its task; thread 0 fills it once.
-template <typename Real, int P>
-struct TaskShared {
-  RunParams<Real> run[kFusedMaxRunsPerTask];
-  long long unit[P];  // row p is global unit run * units + unit-in-run
-  Real v[P];          // student rows: v_k (updated in place); teacher rows: v*_m
-  Real w_keep[P];     // student rows: 1 - kappa_w / N of their run
-  Real v_keep[P];
-  int run_start[kFusedMaxRunsPerTask + 1];  // first row of each run
-  int rows;
-  unsigned student_mask;  // bit p: row p is a student row
-  unsigned v_train_mask;  // bit p: row p is a student row whose run trains v
-  int decay;              // some student row has w_keep != 1
-};
 
 // The four input coordinates 4 group .. 4 group + 3 of sample mu (0 past N).
 template <typename Real>
@@ -87,7 +73,7 @@ template <typename Real, int P>
 __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<Real> a) {
   static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
   constexpr int kLanesPerValue = 32 / P;
-  __shared__ TaskShared<Real, P> task;
+  __shared__ FusedTaskState<Real, P> task;  // thread 0 fills it once
   extern __shared__ __align__(16) unsigned char fused_dynamic_shared[];
 
   const BatchLayout<Real>& batch = a.batch;
@@ -101,11 +87,17 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
     for (int r = 0; r < my.count; ++r) {
       const int run = a.task_runs[my.first + r];
       const RunParams<Real> params = batch.runs[run];
-      task.run[r] = params;
+      if (r == 0) {
+        task.seed = params.seed;
+        task.step = params.step;
+        task.batch = params.batch;
+      }
+      task.c[r] = params.c;
       task.run_start[r] = rows;
       const long long first_unit = static_cast<long long>(run) * batch.units;
       for (int k = 0; k < params.c.K; ++k, ++rows) {
         task.unit[rows] = first_unit + k;
+        task.row_run[rows] = r;
         task.v[rows] = batch.v[first_unit + k];
         task.w_keep[rows] = params.c.w_keep;
         task.v_keep[rows] = params.c.v_keep;
@@ -115,12 +107,14 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
       }
       for (int m = 0; m < params.c.M; ++m, ++rows) {
         task.unit[rows] = first_unit + batch.teacher_offset + m;
+        task.row_run[rows] = r;
         task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
         task.w_keep[rows] = Real(1);
         task.v_keep[rows] = Real(1);
       }
     }
     task.run_start[my.count] = rows;
+    task.nruns = my.count;
     task.rows = rows;
     task.student_mask = student_mask;
     task.v_train_mask = v_train_mask;
@@ -131,10 +125,10 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
   const int rows = task.rows;
   const unsigned student_mask = task.student_mask;
   const bool decay = task.decay != 0;
-  const int nruns = my.count;
-  const int B = task.run[0].batch;  // shared by the task's runs
-  const std::uint64_t seed = task.run[0].seed;
-  const std::int64_t first_step = task.run[0].step;
+  const int nruns = task.nruns;
+  const int B = task.batch;  // shared by the task's runs
+  const std::uint64_t seed = task.seed;
+  const std::int64_t first_step = task.step;
   const int group = threadIdx.x;  // this thread's Philox block of 4 coordinates
   const bool owner = 4 * group < n;
   const int warp = threadIdx.x / 32;
@@ -142,10 +136,17 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
   const int nwarps = blockDim.x / 32;
   const Real inv_sqrt_n = Real(1) / math_sqrt(static_cast<Real>(n));
 
-  Real* const s_partial = reinterpret_cast<Real*>(fused_dynamic_shared);  // [B][nwarps][P]
-  Real* const s_field = s_partial + B * nwarps * P;                       // [B][P]
-  Real* const s_coef = s_field + B * P;                                   // [B][P]
-  Real* const s_dv = s_coef + B * P;                                      // [B][P]
+  // Dynamic shared memory (fused_shared_bytes): the warps' partial fields
+  // [B][nwarps][P], then the coefficient stage's scratch (math/fused_step.h).
+  Real* const s_partial = reinterpret_cast<Real*>(fused_dynamic_shared);
+  FusedScratch<Real> scratch;
+  scratch.field = s_partial + B * nwarps * P;         // [B][P]
+  scratch.g = scratch.field + B * P;                  // [B][P]
+  scratch.dg = scratch.g + B * P;                     // [B][P]
+  scratch.coef = scratch.dg + B * P;                  // [B][P]
+  scratch.dv = scratch.coef + B * P;                  // [B][P]
+  scratch.delta = scratch.dv + B * P;                 // [B][kFusedMaxRunsPerTask]
+  const Real* const s_coef = scratch.coef;
 
   // The weights of this thread's coordinates, for the whole call.
   Real w[P][4];
@@ -183,37 +184,24 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
     }
     __syncthreads();
 
-    // B. the step's coefficients (warp 0).
+    // B. the step's coefficients (warp 0, math/fused_step.h): the rows'
+    // activations in parallel, one Delta per (run, sample), the coefficients
+    // in parallel, then the second layer.
     if (warp == 0) {
       for (int q = lane; q < B * P; q += 32) {
         const int b = q / P, p = q % P;
         Real sum = Real(0);
         for (int k = 0; k < nwarps; ++k) sum += s_partial[(b * nwarps + k) * P + p];
-        s_field[q] = sum * inv_sqrt_n;
-        s_coef[q] = Real(0);
-        s_dv[q] = Real(0);
+        scratch.field[q] = sum * inv_sqrt_n;
+        fused_row_activation(task, scratch, q);
       }
       __syncwarp();
-      for (int q = lane; q < nruns * B; q += 32) {
-        const int r = q / B, b = q % B;
-        const SgdConstants<Real> c = task.run[r].c;
-        const int start = task.run_start[r];
-        // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
-        const Real zeta =
-            c.sigma != Real(0)
-                ? static_cast<Real>(gaussian_at(seed, Stream::label_noise, first_sample + b, 0))
-                : Real(0);
-        Real* const field = s_field + b * P + start;
-        accumulate_sample(c, field, &task.v[start], field + c.K, &task.v[start + c.K], zeta,
-                          s_coef + b * P + start, s_dv + b * P + start);
-      }
+      for (int q = lane; q < nruns * B; q += 32) fused_sample_error(task, scratch, first_sample, q);
+      __syncwarp();
+      for (int q = lane; q < B * P; q += 32) fused_row_coefficients(task, scratch, q);
       __syncwarp();
       // v_k <- v_keep v_k + sum_b dv_b[k], after every sample has read v.
-      if (lane < rows && ((task.v_train_mask >> lane) & 1u) != 0) {
-        Real change = Real(0);
-        for (int b = 0; b < B; ++b) change += s_dv[b * P + lane];
-        task.v[lane] = task.v_keep[lane] * task.v[lane] + change;
-      }
+      if (lane < rows) fused_update_v(task, scratch, lane);
     }
     __syncthreads();
 
@@ -274,7 +262,9 @@ void launch_fused(const FusedArgs<Real>& args, int ntasks, cudaStream_t stream) 
 template <typename Real>
 std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
   const int nwarps = fused_threads(n) / 32;
-  return static_cast<std::size_t>(max_batch) * row_class * (nwarps + 3) * sizeof(Real);
+  // [B][nwarps][P] partial fields, five [B][P] arrays, [B][runs] errors.
+  return static_cast<std::size_t>(max_batch) *
+         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask) * sizeof(Real);
 }
 
 template <typename Real>

@@ -9,7 +9,8 @@
 // hold P x 4 weights per thread. Per step and sample: draw x in registers,
 // P partial dot products, a warp reduction and one shared-memory stage give
 // the local fields; warp 0 turns them into the update coefficients with
-// accumulate_sample (math/sgd_update.h); every thread updates its weights.
+// the stage functions of math/fused_step.h (the arithmetic of
+// accumulate_sample, spread over lanes); every thread updates its weights.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -19,13 +20,13 @@
 
 #include "batch_layout.cuh"
 #include "cuda_engine.h"
+#include "math/fused_step.h"  // kFusedMaxRunsPerTask: runs of one seed advanced by one block
 
 namespace tsgd {
 
 constexpr int kFusedMaxThreads = 512;
 constexpr int kFusedMaxN = 4 * kFusedMaxThreads;
 constexpr int kFusedMaxBatch = 16;       // bounds the shared memory (< 48 KB)
-constexpr int kFusedMaxRunsPerTask = 8;  // runs of one seed advanced by one block
 
 // Rows per task the registers hold: 16 in float, 8 in double (64 registers
 // of weights either way).

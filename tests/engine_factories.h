@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct EngineFactory {
   std::function<std::unique_ptr<Engine>()> make;
   bool needs_gpu = false;
 };
+
+// Test names and messages show the engine's name, not the object's bytes.
+inline void PrintTo(const EngineFactory& factory, std::ostream* os) { *os << factory.name; }
 
 inline std::vector<EngineFactory> engine_factories() {
   std::vector<EngineFactory> f = {

@@ -148,13 +148,14 @@ TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
 }
 
 TEST(GpuWaves, BytesPerRunCountTheDeviceLayout) {
-  // N = 784, K = M = 4, float32, B = 1: 8 rows of weights (25088 B), the
-  // per-sample buffers (784 + 8 + 4 floats), v, dv, the double Gram matrix (512 B).
+  // N = 784, K = M = 4, float32, B = 1: 8 rows of weights (25088 B), v, the
+  // per-sample buffers (x, fields, coef, dv: 784 + 8 + 4 + 4 floats), the
+  // double Gram matrix (512 B), the parameters (256 B at most).
   const double bytes = cuda_bytes_per_run(784, 4, 4, 1, Precision::float32);
-  EXPECT_DOUBLE_EQ(bytes, 4.0 * (8 * 784 + 8 + 796 + 4) + 8.0 * 64 + 256);
+  EXPECT_DOUBLE_EQ(bytes, 4.0 * (8 * 784 + 8 + 800) + 8.0 * 64 + 256);
   // Doubles take twice the reals; a mini-batch multiplies the sample buffers.
   EXPECT_GT(cuda_bytes_per_run(784, 4, 4, 1, Precision::float64), 1.9 * bytes);
-  EXPECT_NEAR(cuda_bytes_per_run(784, 4, 4, 64, Precision::float32) - bytes, 4.0 * 63 * 796, 1e-9);
+  EXPECT_NEAR(cuda_bytes_per_run(784, 4, 4, 64, Precision::float32) - bytes, 4.0 * 63 * 800, 1e-9);
 }
 
 TEST(GpuWaves, PlanCountsWavesPerRecordClass) {

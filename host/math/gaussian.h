@@ -6,7 +6,9 @@
 // data; CPU and GPU differ at most by the rounding of the float transform.
 //
 // The transform is branch-free polynomial code (Cephes logf / sinf / cosf
-// coefficients) so that the CPU loop vectorises and nvcc emits the same math.
+// coefficients) so that the CPU loop vectorises and nvcc emits the same math,
+// with every rounding spelled out (rn_fma / rn_mul / ... of hd.h): a compiler
+// that fused a different multiply-add would change an ulp here and there.
 // Resolution: 23 bits for the radius (|z| <= 5.77, tail mass 1e-8 cut off),
 // 24 bits for the angle.
 #pragma once
@@ -45,48 +47,52 @@ TSGD_HD TSGD_FORCEINLINE float log_unit(float u) {
   const bool big = m > 1.41421356f;
   m = big ? 0.5f * m : m;
   e = big ? e + 1 : e;
-  const float x = m - 1.0f;  // in (-0.293, 0.415)
-  const float z = x * x;
+  const float x = rn_sub(m, 1.0f);  // in (-0.293, 0.415)
+  const float z = rn_mul(x, x);
+  // Horner in fused multiply-adds (rounding spelled out: hd.h).
   float y = 7.0376836292e-2f;
-  y = y * x - 1.1514610310e-1f;
-  y = y * x + 1.1676998740e-1f;
-  y = y * x - 1.2420140846e-1f;
-  y = y * x + 1.4249322787e-1f;
-  y = y * x - 1.6668057665e-1f;
-  y = y * x + 2.0000714765e-1f;
-  y = y * x - 2.4999993993e-1f;
-  y = y * x + 3.3333331174e-1f;
-  y = y * x * z;
+  y = rn_fma(y, x, -1.1514610310e-1f);
+  y = rn_fma(y, x, 1.1676998740e-1f);
+  y = rn_fma(y, x, -1.2420140846e-1f);
+  y = rn_fma(y, x, 1.4249322787e-1f);
+  y = rn_fma(y, x, -1.6668057665e-1f);
+  y = rn_fma(y, x, 2.0000714765e-1f);
+  y = rn_fma(y, x, -2.4999993993e-1f);
+  y = rn_fma(y, x, 3.3333331174e-1f);
+  y = rn_mul(rn_mul(y, x), z);
   const float fe = static_cast<float>(e);
-  y += -2.12194440e-4f * fe;
-  y += -0.5f * z;
-  return x + y + 0.693359375f * fe;
+  y = rn_fma(-2.12194440e-4f, fe, y);
+  y = rn_fma(-0.5f, z, y);
+  return rn_fma(0.693359375f, fe, rn_add(x, y));
 }
 
 // Box-Muller on one pair of 32-bit words: (r cos theta, r sin theta).
 TSGD_HD TSGD_FORCEINLINE void box_muller(std::uint32_t a, std::uint32_t b, float* z0, float* z1) {
   // u = (k + 1/2) 2^-23 with k < 2^23: exact in float, never 0 or 1.
   const float u = (static_cast<float>(a >> 9) + 0.5f) * 1.1920928955078125e-7f;
-  const float r = math_sqrt(-2.0f * log_unit(u));
+  const float r = math_sqrt(rn_mul(-2.0f, log_unit(u)));  // sqrt: correctly rounded on both
   // theta = (q + x) pi/2 with quadrant q (2 bits) and x in (0, 1) (22 bits).
   const std::uint32_t q = b >> 30;
-  const float x = (static_cast<float>((b >> 8) & 0x3fffffu) + 0.5f) * 2.384185791015625e-7f;
-  const float y = (x - 0.5f) * 1.57079632679f;  // in (-pi/4, pi/4)
-  const float s2 = y * y;
-  const float sin_y =
-      y + y * s2 * (-1.6666654611e-1f + s2 * (8.3321608736e-3f + s2 * -1.9515295891e-4f));
-  const float cos_y = 1.0f - 0.5f * s2 +
-                      s2 * s2 * (4.166664568298827e-2f + s2 * (-1.388731625493765e-3f + s2 * 2.443315711809948e-5f));
+  const float x = (static_cast<float>((b >> 8) & 0x3fffffu) + 0.5f) * 2.384185791015625e-7f;  // exact
+  const float y = rn_mul(rn_sub(x, 0.5f), 1.57079632679f);  // in (-pi/4, pi/4)
+  const float s2 = rn_mul(y, y);
+  // sin y = y + y s2 (s1 + s2 (s3 + s2 s5)), cos y = 1 - s2/2 + s2^2 (c4 + s2 (c6 + s2 c8)).
+  float ps = rn_fma(s2, -1.9515295891e-4f, 8.3321608736e-3f);
+  ps = rn_fma(s2, ps, -1.6666654611e-1f);
+  const float sin_y = rn_fma(rn_mul(y, s2), ps, y);
+  float pc = rn_fma(s2, 2.443315711809948e-5f, -1.388731625493765e-3f);
+  pc = rn_fma(s2, pc, 4.166664568298827e-2f);
+  const float cos_y = rn_fma(rn_mul(s2, s2), pc, rn_fma(-0.5f, s2, 1.0f));
   // psi = y + pi/4, in (0, pi/2).
-  const float cos_psi = (cos_y - sin_y) * 0.70710678118f;
-  const float sin_psi = (cos_y + sin_y) * 0.70710678118f;
+  const float cos_psi = rn_mul(rn_sub(cos_y, sin_y), 0.70710678118f);
+  const float sin_psi = rn_mul(rn_add(cos_y, sin_y), 0.70710678118f);
   const bool swap = (q & 1u) != 0;
   const float c = swap ? sin_psi : cos_psi;
   const float s = swap ? cos_psi : sin_psi;
   const bool neg_c = (((q + 1u) >> 1) & 1u) != 0;  // quadrants 1 and 2
   const bool neg_s = (q >> 1) != 0;                 // quadrants 2 and 3
-  *z0 = r * (neg_c ? -c : c);
-  *z1 = r * (neg_s ? -s : s);
+  *z0 = rn_mul(r, neg_c ? -c : c);
+  *z1 = rn_mul(r, neg_s ? -s : s);
 }
 
 }  // namespace detail

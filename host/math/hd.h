@@ -32,6 +32,52 @@ TSGD_HD TSGD_FORCEINLINE double math_exp(double x) { return exp(x); }
 TSGD_HD TSGD_FORCEINLINE float math_sqrt(float x) { return sqrtf(x); }
 TSGD_HD TSGD_FORCEINLINE double math_sqrt(double x) { return sqrt(x); }
 
+// Float arithmetic with the rounding spelled out, for code whose bits must be
+// the same on the CPU and the GPU (the Gaussian transform): compilers may fuse
+// a * b + c into one FMA (rounded once) or not, each by its own rules, so the
+// code says which. rn_fma is one fused multiply-add on the GPU and on a host
+// built with FMA (x86 -march=native on any CPU since 2013); a host without it
+// rounds twice and may differ from the GPU by an ulp. rn_mul / rn_add /
+// rn_sub are never fused: on the GPU by the _rn intrinsics, on the host by
+// -ffp-contract=off (CMakeLists.txt).
+TSGD_HD TSGD_FORCEINLINE float rn_fma(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#elif defined(__FMA__)
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE float rn_mul(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE float rn_add(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE float rn_sub(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
+// True when rn_fma is one rounding on this host (tests: bitwise CPU = GPU).
+constexpr bool kHostHasFma =
+#if defined(__FMA__)
+    true;
+#else
+    false;
+#endif
+
 TSGD_HD TSGD_FORCEINLINE float bits_to_float(std::uint32_t u) {
 #if defined(__CUDA_ARCH__)
   return __uint_as_float(u);

@@ -1,0 +1,136 @@
+// The coefficient stage of the fused CUDA kernel (cuda/fused_sgd.cu), written
+// as plain functions of one index so that the lanes of a warp can share it
+// and a host test can run it lane by lane (tests/test_fused_step.cpp).
+//
+// A fused task is up to kFusedMaxRunsPerTask runs of one seed (they see the
+// same inputs), their K + M rows stacked: run r's students at rows
+// run_start[r] .. + K - 1, its teachers right after. Given the local fields
+// of every row for the B samples of a step (field[b * P + p]), the stage is
+//   1. per (sample, row):  g = activation(field), g' for student rows;
+//   2. per (run, sample):  Delta = sum_k v_k g_k - sum_m v*_m g*_m - sigma zeta;
+//   3. per (sample, row):  student rows: coef = -w_rate v g' Delta,
+//                          dv = -v_rate g Delta;
+//   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
+// These are the operations of accumulate_sample (math/sgd_update.h) in the
+// same order on the same values, so the numbers are those of the serial
+// code, bit for bit; spread over lanes, one step's K + M activations take the
+// time of one instead of K + M one after the other.
+#pragma once
+
+#include "gaussian.h"
+#include "hd.h"
+#include "sgd_update.h"
+
+namespace tsgd {
+
+// Runs of one seed advanced by one block of the fused kernel.
+constexpr int kFusedMaxRunsPerTask = 8;
+
+// What a block knows about its task (in shared memory on the device). P is
+// the compiled row bound (4, 8 or 16).
+template <typename Real, int P>
+struct FusedTaskState {
+  SgdConstants<Real> c[kFusedMaxRunsPerTask];
+  int run_start[kFusedMaxRunsPerTask + 1];  // first row of each run; run_start[nruns] = rows
+  long long unit[P];                        // row p's global unit: run * units + unit in run
+  int row_run[P];                           // the run of row p
+  Real v[P];       // student rows: v_k (updated in place); teacher rows: v*_m
+  Real w_keep[P];  // student rows: 1 - kappa_w / N of their run; teacher rows: 1
+  Real v_keep[P];
+  std::uint64_t seed;
+  long long step;  // SGD steps done (all runs of a task share it)
+  int batch;       // B, shared by the task's runs
+  int nruns;
+  int rows;
+  unsigned student_mask;  // bit p: row p is a student row
+  unsigned v_train_mask;  // bit p: row p is a student row whose run trains v
+  int decay;              // some student row has w_keep != 1
+};
+
+// One step's scratch, each array [B][P] but delta [B][kFusedMaxRunsPerTask].
+template <typename Real>
+struct FusedScratch {
+  Real* field;
+  Real* g;
+  Real* dg;
+  Real* delta;
+  Real* coef;
+  Real* dv;
+};
+
+// 1. q = b * P + p, q < B * P: row p's activation and derivative at its field
+// of sample b (0 for the rows past the task's own); clears coef and dv.
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>& task,
+                                                   const FusedScratch<Real>& s, int q) {
+  const int p = q % P;
+  Real g = Real(0), dg = Real(0);
+  if (p < task.rows) {
+    const SgdConstants<Real>& c = task.c[task.row_run[p]];
+    const Real field = s.field[q];
+    if ((task.student_mask >> p) & 1u) {
+      g = activation(c.student, field);
+      dg = activation_derivative(c.student, field);
+    } else {
+      g = activation(c.teacher, field);
+    }
+  }
+  s.g[q] = g;
+  s.dg[q] = dg;
+  s.coef[q] = Real(0);
+  s.dv[q] = Real(0);
+}
+
+// 2. q = r * B + b, q < nruns * B: Delta of run r's sample b, summed in the
+// order of sample_error. first_sample: mu of the step's sample 0.
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& task,
+                                                 const FusedScratch<Real>& s,
+                                                 std::uint64_t first_sample, int q) {
+  const int B = task.batch;
+  const int r = q / B, b = q % B;
+  const SgdConstants<Real>& c = task.c[r];
+  const int start = task.run_start[r];
+  const Real* const g = s.g + b * P + start;
+  const Real* const v = task.v + start;
+  Real student = Real(0);
+  for (int k = 0; k < c.K; ++k) student += v[k] * g[k];
+  Real teacher = Real(0);
+  for (int m = 0; m < c.M; ++m) teacher += v[c.K + m] * g[c.K + m];
+  // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
+  const Real zeta =
+      c.sigma != Real(0)
+          ? static_cast<Real>(gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0))
+          : Real(0);
+  s.delta[b * kFusedMaxRunsPerTask + r] = student - teacher - c.sigma * zeta;
+}
+
+// 3. q = b * P + p, q < B * P: the update coefficients of student row p for
+// sample b (accumulate_sample's "-=" on a zero).
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_row_coefficients(const FusedTaskState<Real, P>& task,
+                                                     const FusedScratch<Real>& s, int q) {
+  const int b = q / P, p = q % P;
+  if (p >= task.rows || ((task.student_mask >> p) & 1u) == 0) return;
+  const int r = task.row_run[p];
+  const SgdConstants<Real>& c = task.c[r];
+  const Real delta = s.delta[b * kFusedMaxRunsPerTask + r];
+  Real coef = Real(0), dv = Real(0);
+  coef -= c.w_rate * task.v[p] * s.dg[q] * delta;
+  dv -= c.v_rate * s.g[q] * delta;
+  s.coef[q] = coef;
+  s.dv[q] = dv;
+}
+
+// 4. p < rows, after every sample's coefficients (they read v): the second
+// layer of a trained student row.
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_update_v(FusedTaskState<Real, P>& task,
+                                             const FusedScratch<Real>& s, int p) {
+  if (((task.v_train_mask >> p) & 1u) == 0) return;
+  Real change = Real(0);
+  for (int b = 0; b < task.batch; ++b) change += s.dv[b * P + p];
+  task.v[p] = task.v_keep[p] * task.v[p] + change;
+}
+
+}  // namespace tsgd

@@ -1,0 +1,159 @@
+// The coefficient stage of the fused CUDA kernel (math/fused_step.h), run on
+// the host lane by lane as the kernel's warp runs it, against
+// accumulate_sample (math/sgd_update.h), which the CPU engine uses: the same
+// numbers bit for bit, in float and double, for tasks of several runs of
+// mixed shapes, activations and training modes. This checks the kernel's
+// indexing (rows, runs, samples) without a GPU; the kernel's loops and
+// barriers around these functions are checked on the GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "math/fused_step.h"
+
+using namespace tsgd;
+
+namespace {
+
+struct RunShape {
+  int K, M;
+  Activation student, teacher;
+  bool train_v;
+  double sigma, w_keep, v_keep;
+};
+
+template <typename Real>
+bool same_bits(Real a, Real b) {
+  return std::memcmp(&a, &b, sizeof(Real)) == 0;
+}
+
+// Builds a task of `shapes` (stacked rows, as the kernel's thread 0 does),
+// random fields for B samples, runs the four stages lane by lane in the
+// given lane order, and compares with accumulate_sample run by run.
+template <typename Real, int P>
+void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed, std::uint64_t first_sample,
+                bool reverse_lanes) {
+  std::mt19937_64 rng(seed * 7919 + static_cast<std::uint64_t>(B));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  FusedTaskState<Real, P> task{};
+  task.seed = seed;
+  task.step = 0;
+  task.batch = B;
+  task.nruns = static_cast<int>(shapes.size());
+  int rows = 0;
+  for (int r = 0; r < task.nruns; ++r) {
+    const RunShape& shape = shapes[r];
+    SgdConstants<Real>& c = task.c[r];
+    c.student = shape.student;
+    c.teacher = shape.teacher;
+    c.w_rate = static_cast<Real>(0.3 + 0.1 * r);
+    c.v_rate = static_cast<Real>(shape.train_v ? 0.02 + 0.01 * r : 0.0);
+    c.w_keep = static_cast<Real>(shape.w_keep);
+    c.v_keep = static_cast<Real>(shape.v_keep);
+    c.sigma = static_cast<Real>(shape.sigma);
+    c.K = shape.K;
+    c.M = shape.M;
+    task.run_start[r] = rows;
+    for (int k = 0; k < shape.K; ++k, ++rows) {
+      task.row_run[rows] = r;
+      task.v[rows] = static_cast<Real>(normal(rng));
+      task.w_keep[rows] = c.w_keep;
+      task.v_keep[rows] = c.v_keep;
+      task.student_mask |= 1u << rows;
+      if (shape.train_v) task.v_train_mask |= 1u << rows;
+    }
+    for (int m = 0; m < shape.M; ++m, ++rows) {
+      task.row_run[rows] = r;
+      task.v[rows] = static_cast<Real>(1 + normal(rng));
+      task.w_keep[rows] = Real(1);
+      task.v_keep[rows] = Real(1);
+    }
+  }
+  ASSERT_LE(rows, P);
+  task.run_start[task.nruns] = rows;
+  task.rows = rows;
+
+  std::vector<Real> field(B * P), g(B * P, Real(-7)), dg(B * P, Real(-7)), coef(B * P, Real(-7)),
+      dv(B * P, Real(-7)), delta(B * kFusedMaxRunsPerTask, Real(-7));
+  for (int b = 0; b < B; ++b)
+    for (int p = 0; p < P; ++p) field[b * P + p] = static_cast<Real>(p < rows ? 1.3 * normal(rng) : 0.0);
+  FusedScratch<Real> s{field.data(), g.data(), dg.data(), delta.data(), coef.data(), dv.data()};
+  const FusedTaskState<Real, P> before = task;
+
+  // The four stages, each a loop over "lanes" (any order: within a stage,
+  // lanes neither read what others write nor write the same place).
+  auto lanes = [&](int count, auto body) {
+    for (int i = 0; i < count; ++i) body(reverse_lanes ? count - 1 - i : i);
+  };
+  lanes(B * P, [&](int q) { fused_row_activation(task, s, q); });
+  lanes(task.nruns * B, [&](int q) { fused_sample_error(task, s, first_sample, q); });
+  lanes(B * P, [&](int q) { fused_row_coefficients(task, s, q); });
+  lanes(rows, [&](int p) { fused_update_v(task, s, p); });
+
+  // The reference: accumulate_sample per run and sample, as the CPU engine
+  // calls it (coefficients from zero per sample, v changes summed over samples).
+  for (int r = 0; r < task.nruns; ++r) {
+    const SgdConstants<Real>& c = before.c[r];
+    const int start = before.run_start[r];
+    std::vector<Real> v_change(c.K, Real(0));
+    for (int b = 0; b < B; ++b) {
+      const Real zeta = static_cast<Real>(gaussian_at(seed, Stream::label_noise, first_sample + b, 0));
+      std::vector<Real> w_coefficient(c.K, Real(0));
+      const Real* const fields = &field[b * P + start];
+      const Real expected_delta = accumulate_sample(c, fields, &before.v[start], fields + c.K,
+                                                    &before.v[start + c.K], zeta, w_coefficient.data(),
+                                                    v_change.data());
+      const std::string where = "run " + std::to_string(r) + " sample " + std::to_string(b);
+      EXPECT_TRUE(same_bits(delta[b * kFusedMaxRunsPerTask + r], expected_delta))
+          << where << ": Delta " << delta[b * kFusedMaxRunsPerTask + r] << " vs " << expected_delta;
+      for (int k = 0; k < c.K; ++k)
+        EXPECT_TRUE(same_bits(coef[b * P + start + k], w_coefficient[k]))
+            << where << " row " << k << ": coefficient " << coef[b * P + start + k] << " vs " << w_coefficient[k];
+      for (int m = 0; m < c.M; ++m) EXPECT_EQ(coef[b * P + start + c.K + m], Real(0)) << where << ": teacher row";
+    }
+    for (int k = 0; k < c.K; ++k) {
+      const Real expected = (before.v_train_mask >> (start + k)) & 1u
+                                ? c.v_keep * before.v[start + k] + v_change[k]
+                                : before.v[start + k];
+      EXPECT_TRUE(same_bits(task.v[start + k], expected))
+          << "run " << r << " v_" << k << ": " << task.v[start + k] << " vs " << expected;
+    }
+    for (int m = 0; m < c.M; ++m) EXPECT_EQ(task.v[start + c.K + m], before.v[start + c.K + m]) << "v* moved";
+  }
+  // Rows past the task's own: no update.
+  for (int b = 0; b < B; ++b)
+    for (int p = rows; p < P; ++p) EXPECT_EQ(coef[b * P + p], Real(0)) << "padding row " << p;
+}
+
+const std::vector<RunShape> kMixedTask = {
+    {2, 2, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0},
+    {3, 1, Activation::relu, Activation::relu, true, 0.1, 0.999, 0.998},
+    {1, 2, Activation::linear, Activation::linear, true, 0.0, 1.0, 0.99},
+    {2, 1, Activation::quad, Activation::erf, false, 0.3, 0.995, 1.0},
+    {1, 1, Activation::erf, Activation::sign, true, 0.05, 1.0, 1.0},
+};  // 16 rows
+
+}  // namespace
+
+TEST(FusedStep, MatchesAccumulateSampleBitwiseFloat) {
+  for (int B : {1, 2, 5, 16})
+    for (bool reverse : {false, true}) check_task<float, 16>(kMixedTask, B, 42, 1000 * B, reverse);
+}
+
+TEST(FusedStep, MatchesAccumulateSampleBitwiseDouble) {
+  const std::vector<RunShape> eight(kMixedTask.begin() + 1, kMixedTask.begin() + 3);  // 7 rows
+  for (int B : {1, 3, 16})
+    for (bool reverse : {false, true}) check_task<double, 8>(eight, B, 7, (1ull << 35) + B, reverse);
+}
+
+TEST(FusedStep, OneRunPerTaskInEveryRowClass) {
+  // The usual case: one run, K + M rows in a block of the next row class.
+  check_task<float, 4>({{2, 2, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 1, 3, 0, false);
+  check_task<float, 8>({{5, 2, Activation::erf, Activation::erf, true, 0.0, 1.0, 1.0}}, 1, 4, 99, false);
+  check_task<float, 16>({{8, 8, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 4, 5, 12, true);
+  check_task<double, 4>({{1, 1, Activation::relu, Activation::relu, true, 0.2, 0.9, 0.9}}, 2, 6, 7, false);
+}
