@@ -45,6 +45,11 @@ struct CudaOptions {
   bool group_by_seed = true;
   // cuBLAS path: replay the step loop as a CUDA graph. TSGD_CUDA_GRAPH=0 turns it off.
   bool use_graph = true;
+  // Fused path: steps per kernel launch; 0: about 2^24 block-steps per launch
+  // (tens of milliseconds on an H200), so that no launch runs into a display
+  // GPU's watchdog. The weights go to device memory between launches; a
+  // run's numbers do not depend on the split (tested).
+  std::int64_t fused_steps_per_launch = 0;
 };
 
 // The engine's own face, beyond the Engine interface: what tests and

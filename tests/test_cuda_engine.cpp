@@ -392,6 +392,24 @@ TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
   }
 }
 
+TEST(CudaEngine, FusedLaunchSplitDoesNotChangeResults) {
+  TSGD_GPU_OR_SKIP();
+  // The fused path splits a long advance into launches (the weights go to
+  // device memory and back in between): any split gives the same bits.
+  const std::vector<RunSpec> runs = varied_runs(300);
+  for (Precision precision : {Precision::float32, Precision::float64}) {
+    CudaOptions options;
+    options.path = CudaPath::fused;
+    auto whole = make_cuda_engine(precision, options);
+    options.fused_steps_per_launch = 7;
+    auto split = make_cuda_engine(precision, options);
+    const auto a = run_engine(*whole, runs, 200);
+    const auto b = run_engine(*split, runs, 200);
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      expect_bitwise(a[r], b[r], std::string(to_string(precision)) + " run " + std::to_string(r));
+  }
+}
+
 TEST(CudaEngine, PathSelection) {
   TSGD_GPU_OR_SKIP();
   auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
