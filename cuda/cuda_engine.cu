@@ -59,8 +59,9 @@ constexpr std::int64_t kGraphSteps = 32;
 // Automatic path choice: the fused path redraws the inputs for B > 1, so
 // beyond a few samples per step the GEMMs of the cuBLAS path win.
 constexpr int kFusedAutoMaxBatch = 8;
-// Fused path: block-steps per kernel launch when CudaOptions does not say
-// (a launch of 16896 tasks then does ~1000 steps, ~30 ms at 6e8 run-steps/s).
+// Fused path: block-steps per kernel launch (of blocks of N = 784, B = 1;
+// scaled by N B) when CudaOptions does not say: a launch of 16896 such tasks
+// does ~1000 steps, ~30 ms at 6e8 run-steps/s.
 constexpr std::int64_t kFusedBlockStepsPerLaunch = std::int64_t{1} << 24;
 // Shared memory a block may use without opting in.
 constexpr std::size_t kDefaultSharedLimit = 48u << 10;
@@ -375,7 +376,13 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     return;
   }
   std::int64_t per_launch = options_.fused_steps_per_launch;
-  if (per_launch <= 0) per_launch = std::clamp<std::int64_t>(kFusedBlockStepsPerLaunch / ntasks, 16, 4096);
+  if (per_launch <= 0) {
+    // Work of one launch-step: every task's B samples of N coordinates (the
+    // draws and dot products dominate), against the reference shape N = 784, B = 1.
+    const double step_work = static_cast<double>(ntasks) * max_batch_ * n_ / 784.0;
+    per_launch = static_cast<std::int64_t>(
+        std::clamp(static_cast<double>(kFusedBlockStepsPerLaunch) / step_work, 16.0, 4096.0));
+  }
   constexpr int kRowClass[3] = {4, 8, 16};
   for (std::int64_t done = 0; done < steps; done += per_launch) {
     const std::int64_t chunk = std::min(per_launch, steps - done);

@@ -6,8 +6,9 @@
 //      `thread` of sample mu = t B + b), forms the P partial dot products
 //      w_p . x over them, and the warp reduces them; lane 0.. of each warp
 //      writes the warp's sums to shared memory.                 __syncthreads
-//   B. warp 0: fields = sum over warps / sqrt(N); one lane per (run, sample)
-//      calls accumulate_sample; the lanes of trained v rows update v.
+//   B. warp 0, the stages of math/fused_step.h: fields = sum over warps /
+//      sqrt(N) and activations one lane per (sample, row); Delta one lane per
+//      (run, sample); coefficients one lane per (sample, row); trained v rows.
 //                                                               __syncthreads
 //   C. every thread: w_k <- w_keep w_k + sum_b coef_b[k] x^b on its coordinates
 //      (x^0 still in registers when B = 1, redrawn otherwise).

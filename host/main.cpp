@@ -49,7 +49,9 @@ int validate(const tsgd::Experiment& e) {
   std::printf("  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
               r.weights_bytes / 1e6, r.results_bytes / 1e6);
   std::printf("  CPU time      about %.3g s on one thread (CPU engine estimate)\n", r.cpu_seconds);
-  if (e.simulate.enabled) {
+  if (e.simulate.enabled && e.simulate.backend == tsgd::Backend::cpu) {
+    std::printf("  GPUs          not used (simulate.backend is \"cpu\")\n");
+  } else if (e.simulate.enabled) {
     const tsgd::Precision precision = e.simulate.precision ? *e.simulate.precision : tsgd::Precision::float32;
     std::vector<double> free_bytes;
     std::string gpus;
@@ -64,15 +66,21 @@ int validate(const tsgd::Experiment& e) {
 #else
     gpus = "none: this tsgd was built without the CUDA engine";
 #endif
-    const tsgd::GpuWaves w = tsgd::plan_gpu_waves(e, free_bytes, precision);
-    const double all_bytes = w.run_bytes * runs;
+    const tsgd::GpuWaves sizes = tsgd::plan_gpu_waves(e, {}, precision);  // no GPU needed
+    const double all_bytes = sizes.run_bytes * runs;
     std::printf("  GPU memory    %.3g MB per run in %s (largest point); %.3g %s for all runs at once\n",
-                w.run_bytes / 1e6, tsgd::to_string(precision), all_bytes >= 1e9 ? all_bytes / 1e9 : all_bytes / 1e6,
+                sizes.run_bytes / 1e6, tsgd::to_string(precision), all_bytes >= 1e9 ? all_bytes / 1e9 : all_bytes / 1e6,
                 all_bytes >= 1e9 ? "GB" : "MB");
     std::printf("  GPUs          %s\n", gpus.c_str());
-    if (!free_bytes.empty())
-      std::printf("  GPU waves     %zu (largest %zu runs, at most %.0f%% of each GPU's free memory)\n", w.waves,
-                  w.largest_wave, 100 * tsgd::kGpuMemoryShare);
+    if (!free_bytes.empty()) {
+      try {
+        const tsgd::GpuWaves w = tsgd::plan_gpu_waves(e, free_bytes, precision);
+        std::printf("  GPU waves     %zu (largest %zu runs, at most %.0f%% of each GPU's free memory)\n", w.waves,
+                    w.largest_wave, 100 * tsgd::kGpuMemoryShare);
+      } catch (const std::exception& error) {
+        std::printf("  GPU waves     none: %s\n", error.what());
+      }
+    }
   }
   std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
   std::printf("  output        %s\n", e.output.c_str());

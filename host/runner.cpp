@@ -161,9 +161,10 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
                              "); set record.order_parameters to false, lower record.points, or split the sweep "
                              "with --shard / tsgd slurm");
   if (gpu) {
+    // Each record class as the engine will hold it (its largest K, M and B):
+    // throws when one run of a class does not fit a GPU.
     const Precision precision = e.simulate.precision ? *e.simulate.precision : Precision::float32;
-    for (const PointParams& p : e.points)  // throws when one run does not fit
-      gpu_batch_capacity(cuda_bytes_per_run(p.N, p.K, p.M, p.batch_size, precision), gpu_free_bytes, r.memory_bytes);
+    plan_gpu_waves(e, gpu_free_bytes, precision);
   }
   if (!gpu && r.cpu_seconds > 30 * 86400.0)
     throw std::runtime_error("the SGD runs would take about " + format_double(std::round(r.cpu_seconds / 86400)) +

@@ -61,9 +61,22 @@ class SplitEngine final : public Engine {
     for (std::size_t size : sizes) active_ += size > 0 ? 1 : 0;
     // Slices are filled in order, so the active parts are the first ones;
     // the others get an empty batch (their previous one is released).
-    for_each_part(parts_.size(), [&](std::size_t i) {
-      parts_[i]->load(std::vector<RunSpec>(runs.begin() + first_[i], runs.begin() + first_[i + 1]));
-    });
+    try {
+      for_each_part(parts_.size(), [&](std::size_t i) {
+        parts_[i]->load(std::vector<RunSpec>(runs.begin() + first_[i], runs.begin() + first_[i + 1]));
+      });
+    } catch (...) {
+      // A failed load leaves an empty batch, on every part.
+      first_.assign(1, 0);
+      active_ = 0;
+      for (auto& part : parts_) {
+        try {
+          part->load({});
+        } catch (...) {
+        }
+      }
+      throw;
+    }
   }
 
   void advance(std::int64_t steps) override {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include "cpu_engine.h"
@@ -118,6 +119,34 @@ TEST(SplitEngine, ReloadWithFewerRunsThanEngines) {
   one->order_parameters(a);
   EXPECT_TRUE(bitwise_equal(a[0], b[0]));
   EXPECT_TRUE(bitwise_equal(a[1], b[1]));
+}
+
+namespace {
+// An engine whose load fails for any non-empty batch (as a GPU out of memory would).
+class FailingEngine final : public Engine {
+ public:
+  std::string name() const override { return "cpu"; }
+  Precision precision() const override { return Precision::float64; }
+  void load(const std::vector<RunSpec>& runs) override {
+    if (!runs.empty()) throw std::runtime_error("load failed");
+  }
+  void advance(std::int64_t) override {}
+  void order_parameters(std::vector<OrderParameters>& out) override { out.clear(); }
+  void freeze(std::size_t) override { throw std::out_of_range("no runs"); }
+};
+}  // namespace
+
+TEST(SplitEngine, AFailedLoadLeavesAnEmptyBatch) {
+  std::vector<std::unique_ptr<Engine>> parts;
+  parts.push_back(make_cpu_engine(Precision::float64, 1));
+  parts.push_back(std::make_unique<FailingEngine>());
+  auto split = make_split_engine(std::move(parts));
+  EXPECT_THROW(split->load(mixed_batch(30)), std::runtime_error);
+  std::vector<OrderParameters> out(3);
+  split->advance(2);
+  split->order_parameters(out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_THROW(split->freeze(0), std::out_of_range);
 }
 
 TEST(SplitEngine, RefusesMixedEngines) {

@@ -10,7 +10,9 @@
 //   and case (a) on the cuBLAS path with batch size 1.
 // Prints each figure with the fraction of its target and of its RNG bound
 // (the rate of the Gaussian draws alone divided by the draws per run-step),
-// and the kernels' registers and memory. Usage: bench_gpu [seconds per case, default 1].
+// and the kernels' registers and memory.
+// Usage: bench_gpu [seconds per case, default 1] [TEXT: only the cases whose
+// "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"].
 #include <cstdio>
 #include <cstdlib>
 
@@ -109,8 +111,11 @@ void run_case(const Case& c, double seconds) {
   if (c.target > 0) std::printf("  %5.1f%% of target %.0e", 100.0 * rate / c.target, c.target);
   // The RNG bound: every run-step draws B inputs of N (rounded up to 4)
   // Gaussians, shared by the runs of a seed on the fused path with grouping.
-  const bool shared = cuda.path() == CudaPath::fused && c.group_by_seed;
-  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size / (shared ? c.points_per_seed : 1);
+  // The fused path draws each input twice when B > 1 (fields, then update).
+  const bool fused = cuda.path() == CudaPath::fused;
+  const bool shared = fused && c.group_by_seed;
+  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (fused && c.params.batch_size > 1 ? 2 : 1) /
+                       (shared ? c.points_per_seed : 1);
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
   std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
@@ -173,7 +178,11 @@ int main(int argc, char** argv) {
          Precision::float32, 0},
         {"(d) N=10000 K=M=8", wide, 1056, 1, CudaPath::cublas, true, Precision::float32, 0},
     };
-    for (const Case& c : cases) run_case(c, seconds);
+    const std::string only = argc > 2 ? argv[2] : "";
+    for (const Case& c : cases)
+      if (only.empty() || (c.name + " " + std::to_string(c.runs) + " " + path_name(c.path)).find(only) !=
+                              std::string::npos)
+        run_case(c, seconds);
   } catch (const std::exception& e) {
     std::printf("bench_gpu: %s\n", e.what());
     return 1;
