@@ -125,6 +125,11 @@ std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64
 // their inputs, and nothing else (benchmarks: the bound of the fused path).
 double cuda_gaussian_rate(int device = 0);
 
+// Device memory bandwidth (bytes read + written per second) of a 1 GiB
+// device-to-device copy on GPU `device`, the best of three (benchmarks: the
+// bound of the cuBLAS path, which streams the weights every step).
+double cuda_copy_bandwidth(int device = 0);
+
 // Resource use of one compiled kernel (cudaFuncGetAttributes), for benchmarks.
 struct CudaKernelInfo {
   std::string name;

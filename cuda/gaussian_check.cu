@@ -1,6 +1,8 @@
 // The GPU's own Gaussian draws, copied back, so that a test can hold them
 // against the host's (DESIGN.md contract 1: same data on every backend).
 // Same call as the SGD kernels make: gaussian4(random_block(...)).
+#include <algorithm>
+
 #include "cuda_check.cuh"
 #include "cuda_engine.h"
 #include "device_buffer.cuh"
@@ -54,6 +56,25 @@ double cuda_gaussian_rate(int device) {
     per_thread *= 4;
   }
   return 4.0 * blocks * threads * static_cast<double>(per_thread) / seconds;
+}
+
+double cuda_copy_bandwidth(int device) {
+  TSGD_CUDA_CHECK(cudaSetDevice(device));
+  const std::size_t bytes = std::size_t{1} << 30;
+  DeviceBuffer<unsigned char> from(bytes), to(bytes);
+  CudaStream stream;
+  from.zero_async(stream.get());
+  double best = 0;
+  for (int i = 0; i < 4; ++i) {  // the first copy warms up; the best of the rest
+    CudaEvent start, stop;
+    start.record(stream.get());
+    TSGD_CUDA_CHECK(cudaMemcpyAsync(to.data(), from.data(), bytes, cudaMemcpyDeviceToDevice, stream.get()));
+    stop.record(stream.get());
+    stop.synchronize();
+    const double seconds = 1e-3 * stop.milliseconds_since(start);
+    if (i > 0) best = std::max(best, 2.0 * static_cast<double>(bytes) / seconds);
+  }
+  return best;
 }
 
 std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,

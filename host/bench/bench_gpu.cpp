@@ -10,6 +10,7 @@
 //   and case (a) on the cuBLAS path with batch size 1.
 // Prints each figure with the fraction of its target and of its RNG bound
 // (the rate of the Gaussian draws alone divided by the draws per run-step),
+// for the cuBLAS path also of its memory bound (bandwidth / bytes per run-step),
 // and the kernels' registers and memory.
 // Usage: bench_gpu [seconds per case, default 1] [TEXT: only the cases whose
 // "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"].
@@ -67,8 +68,10 @@ const char* path_name(CudaPath path) {
   return path == CudaPath::fused ? "fused" : (path == CudaPath::cublas ? "cublas" : "auto");
 }
 
-// Gaussians per second of the draws alone (cuda_gaussian_rate), measured once.
+// Gaussians per second of the draws alone (cuda_gaussian_rate) and the
+// device memory bandwidth (cuda_copy_bandwidth), measured once.
 double g_gaussian_rate = 0;
+double g_bandwidth = 0;
 
 void run_case(const Case& c, double seconds) {
   std::vector<RunSpec> runs;
@@ -118,6 +121,16 @@ void run_case(const Case& c, double seconds) {
                        (shared ? c.points_per_seed : 1);
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
+  if (!fused) {
+    // The cuBLAS path streams every run's weights each step: the fields GEMM
+    // reads W (units x N) and X (B x N), the update GEMM reads X and reads and
+    // writes the K student rows, the input kernel writes X (decay: 2 K N more).
+    const double real = c.precision == Precision::float32 ? 4.0 : 8.0;
+    const double n = c.params.N, k = c.params.K, units = c.params.K + c.params.M, b = c.params.batch_size;
+    const double bytes = real * n * (units + 2 * k + 3 * b + (c.params.weight_decay > 0 ? 2 * k : 0));
+    const double memory_bound = g_bandwidth / bytes;
+    std::printf("  %5.1f%% of memory bound %.2e", 100.0 * rate / memory_bound, memory_bound);
+  }
   std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
   std::fflush(stdout);
 }
@@ -144,8 +157,10 @@ int main(int argc, char** argv) {
       std::printf("%-36s %9d  %11zu  %19zu\n", k.name.c_str(), k.registers, k.shared_bytes,
                   k.local_bytes);
     g_gaussian_rate = cuda_gaussian_rate(gpus.front().index);
-    std::printf("\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e /s\n\n",
+    g_bandwidth = cuda_copy_bandwidth(gpus.front().index);
+    std::printf("\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e /s\n",
                 g_gaussian_rate);
+    std::printf("device memory bandwidth (1 GiB device-to-device copy, read + write): %.3e B/s\n\n", g_bandwidth);
 
     PointParams minibatch = erf_784();
     minibatch.batch_size = 64;
