@@ -33,7 +33,7 @@ binary="$build/fuzz_config"
 if [[ ! -x "$binary" || -n "$(find host tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
   echo "fuzz: building $binary"
   "$clang" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
-    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I"$build" tests/fuzz/fuzz_config.cpp "${sources[@]}" -o "$binary"
+    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -Icuda -I"$build" tests/fuzz/fuzz_config.cpp "${sources[@]}" -o "$binary"
 fi
 cp -f configs/*.json tests/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
 echo "fuzz: ${seconds}s over the configuration reader"
