@@ -106,7 +106,10 @@ class CudaEngineImpl final : public CudaEngine {
 
   ~CudaEngineImpl() override {
     cudaSetDevice(device_);
-    cudaStreamSynchronize(stream_.get());  // no kernel outlives the buffers it uses
+    // No kernel outlives the buffers it uses (the class streams are joined to
+    // stream_, unless a launch failed between fork and join).
+    for (const CudaStream& side : class_streams_) cudaStreamSynchronize(side.get());
+    cudaStreamSynchronize(stream_.get());
   }
 
   std::string name() const override { return "cuda"; }
@@ -170,6 +173,12 @@ class CudaEngineImpl final : public CudaEngine {
   DeviceBuffer<int> task_runs_;
   int class_first_[3] = {0, 0, 0};
   int class_count_[3] = {0, 0, 0};
+  // A launch per row class; when there are several, each on a stream of its
+  // own (forked from and joined back to stream_), so that small classes run
+  // side by side instead of one after the other.
+  CudaStream class_streams_[3];
+  CudaEvent fork_;
+  CudaEvent class_done_[3];
 
   // cuBLAS path.
   DeviceBuffer<Real> x_, fields_, coef_, dv_;
@@ -384,13 +393,23 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
         std::clamp(static_cast<double>(kFusedBlockStepsPerLaunch) / step_work, 16.0, 4096.0));
   }
   constexpr int kRowClass[3] = {4, 8, 16};
+  const int classes = (class_count_[0] > 0) + (class_count_[1] > 0) + (class_count_[2] > 0);
   for (std::int64_t done = 0; done < steps; done += per_launch) {
     const std::int64_t chunk = std::min(per_launch, steps - done);
+    if (classes > 1) fork_.record(stream_.get());
     for (int c = 0; c < 3; ++c) {
       if (class_count_[c] == 0) continue;
       FusedArgs<Real> args{layout(), tasks_.data() + class_first_[c], task_runs_.data(), max_batch_,
                            chunk};
-      fused_sgd(args, class_count_[c], kRowClass[c], stream_.get());
+      if (classes == 1) {
+        fused_sgd(args, class_count_[c], kRowClass[c], stream_.get());
+        continue;
+      }
+      // The classes advance disjoint runs: side by side, then joined.
+      fork_.make_wait(class_streams_[c].get());
+      fused_sgd(args, class_count_[c], kRowClass[c], class_streams_[c].get());
+      class_done_[c].record(class_streams_[c].get());
+      class_done_[c].make_wait(stream_.get());
     }
     // The kernels read each task's first step from the device counters.
     advance_step_counters(runs_.data(), nruns(), chunk, stream_.get());
