@@ -309,7 +309,28 @@ std::string unit_name(const RunSpec& first, std::size_t count) {
          std::to_string(count) + ".jsonl";
 }
 
+// Temporary files of writes that a kill interrupted (write_file_atomic's
+// NAME.tmpPID, for the files tsgd writes into an output directory): never
+// complete, never read; removed before a run writes there again.
+void remove_interrupted_writes(const std::string& dir) {
+  if (!fs::is_directory(dir)) return;
+  std::vector<std::string> ours = {"config.json", "shard.json"};
+  for (const char* f : kResultFiles) ours.push_back(f);
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    for (const std::string& file : ours) {
+      const std::string prefix = file + ".tmp";
+      if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+          name.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
+        fs::remove(entry.path());
+        break;
+      }
+    }
+  }
+}
+
 void install_fresh_directory(const std::string& dir, const json& resolved, bool force) {
+  remove_interrupted_writes(dir);
   const std::string config_path = dir + "/config.json";
   if (file_exists(config_path)) {
     json existing;
@@ -528,6 +549,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   std::map<int, std::string> shards;
   int count = -1;
   if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": no such directory");
+  remove_interrupted_writes(dir);
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     int index = 0, of = 0;

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace tsgd::testing;
 using tsgd::read_file;
+using tsgd::write_file_atomic;
 
 namespace {
 
@@ -79,6 +80,30 @@ TEST(Faults, TenKillsAtRandomMomentsThenIdenticalFiles) {
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/killed", "--threads", "2"}, &err), 0) << err;
   expect_same_results(dir + "/clean", dir + "/killed");
   expect_no_temporary_files(dir + "/killed");
+  fs::remove_all(dir);
+}
+
+TEST(Faults, TemporariesOfInterruptedWritesAreRemovedOnTheNextRun) {
+  // A kill in the middle of write_file_atomic leaves NAME.tmpPID behind (a
+  // moment the test above hits only now and then): the next run removes
+  // those of the files it writes, and nothing else.
+  const std::string dir = temp_dir("temporaries");
+  json config = multi_unit_config();
+  config["model"]["N"] = 60;
+  config["training"]["alpha"] = 5;
+  const std::string path = write_config(dir, config);
+  const std::string out = dir + "/out";
+  fs::create_directories(out + "/work");
+  for (const char* name : {"config.json.tmp4242", "points.csv.tmp17", "summary.json.tmp1"})
+    write_file_atomic(out + "/" + name, "partial");
+  write_file_atomic(out + "/notes.tmp3", "mine");        // not tsgd's: kept
+  write_file_atomic(out + "/config.json.tmpx", "mine");  // not a PID: kept
+  ASSERT_EQ(run_tsgd({"run", path, "--output", out, "--quiet"}), 0);
+  EXPECT_FALSE(fs::exists(out + "/config.json.tmp4242"));
+  EXPECT_FALSE(fs::exists(out + "/points.csv.tmp17"));
+  EXPECT_FALSE(fs::exists(out + "/summary.json.tmp1"));
+  EXPECT_TRUE(fs::exists(out + "/notes.tmp3"));
+  EXPECT_TRUE(fs::exists(out + "/config.json.tmpx"));
   fs::remove_all(dir);
 }
 
