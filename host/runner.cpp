@@ -72,6 +72,21 @@ std::vector<int> shard_of_runs(const Experiment& e, int count) {
 int shard_of_point(int point, int count) { return point % count; }
 
 namespace {
+
+// What the CUDA engine allocates for a batch: its N and largest K, M and B.
+struct BatchShape {
+  int n = 1, kmax = 1, mmax = 1, max_batch = 1;
+  void add(const PointParams& p) {
+    n = p.N;
+    kmax = std::max(kmax, p.K);
+    mmax = std::max(mmax, p.M);
+    max_batch = std::max(max_batch, p.batch_size);
+  }
+  double gpu_bytes_per_run(Precision precision) const {
+    return cuda_bytes_per_run(n, kmax, mmax, max_batch, precision);
+  }
+};
+
 std::string format_bytes(double bytes) {
   char buf[32];
   if (bytes >= 1e9)
@@ -103,21 +118,18 @@ std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free
 GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_bytes, Precision precision) {
   // The record classes of run_experiment: runs of one (N, alpha) share a batch.
   struct Class {
-    int n = 1, kmax = 1, mmax = 1, max_batch = 1;
+    BatchShape shape;
     double runs = 0;
   };
   std::map<std::pair<int, double>, Class> classes;
   for (const PointParams& p : e.points) {
     Class& c = classes[{p.N, p.alpha}];
-    c.n = p.N;
-    c.kmax = std::max(c.kmax, p.K);
-    c.mmax = std::max(c.mmax, p.M);
-    c.max_batch = std::max(c.max_batch, p.batch_size);
+    c.shape.add(p);
     c.runs += e.seeds.count;
   }
   GpuWaves w;
   for (const auto& [key, c] : classes) {
-    const double bytes = cuda_bytes_per_run(c.n, c.kmax, c.mmax, c.max_batch, precision);
+    const double bytes = c.shape.gpu_bytes_per_run(precision);
     w.run_bytes = std::max(w.run_bytes, bytes);
     if (free_bytes.empty()) continue;
     const double capacity = static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
@@ -287,18 +299,12 @@ std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, 
 // memory bound, and the unit of resume).
 std::size_t batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs, int threads,
                            const std::vector<double>& gpus) {
-  int kmax = 1, mmax = 1, max_batch = 1;
-  for (const RunSpec& r : runs) {
-    kmax = std::max(kmax, r.params.K);
-    mmax = std::max(mmax, r.params.M);
-    max_batch = std::max(max_batch, r.params.batch_size);
-  }
-  const int n = runs.empty() ? 1 : runs.front().params.N;
+  BatchShape shape;
+  for (const RunSpec& r : runs) shape.add(r.params);
   if (engine.name() == "cuda")
-    return gpu_batch_capacity(cuda_bytes_per_run(n, kmax, mmax, max_batch, engine.precision()), gpus,
-                              host_memory_bytes());
+    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), gpus, host_memory_bytes());
   const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
-                       (static_cast<double>(kmax) + mmax) * n;
+                       (static_cast<double>(shape.kmax) + shape.mmax) * shape.n;
   const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));
   const double wanted = std::max(64.0, 16.0 * threads);
   return static_cast<std::size_t>(std::min(by_memory, wanted));

@@ -202,34 +202,29 @@ TEST(CudaEngine, GpuDrawsEqualHostDraws) {
   }
 }
 
-TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat32) {
-  TSGD_GPU_OR_SKIP();
+// The varied runs at N = 500 after 1000 steps: both GPU paths against the CPU
+// engine in the same precision, entry by entry within `tolerance`.
+void expect_gpu_agrees_with_cpu(Precision precision, double tolerance) {
   const std::vector<RunSpec> runs = varied_runs(500);
-  auto cpu = make_cpu_engine(Precision::float32, 2);
+  auto cpu = make_cpu_engine(precision, 2);
   const auto expected = run_engine(*cpu, runs, 1000);
   for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
-    auto gpu = cuda_engine(Precision::float32, path);
+    auto gpu = cuda_engine(precision, path);
     const auto got = run_engine(*gpu, runs, 1000);
     for (std::size_t r = 0; r < runs.size(); ++r)
-      expect_near(
-          got[r], expected[r], kFloatTolerance,
-          std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
+      expect_near(got[r], expected[r], tolerance,
+                  std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
   }
+}
+
+TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat32) {
+  TSGD_GPU_OR_SKIP();
+  expect_gpu_agrees_with_cpu(Precision::float32, kFloatTolerance);
 }
 
 TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat64) {
   TSGD_GPU_OR_SKIP();
-  const std::vector<RunSpec> runs = varied_runs(500);
-  auto cpu = make_cpu_engine(Precision::float64, 2);
-  const auto expected = run_engine(*cpu, runs, 1000);
-  for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
-    auto gpu = cuda_engine(Precision::float64, path);
-    const auto got = run_engine(*gpu, runs, 1000);
-    for (std::size_t r = 0; r < runs.size(); ++r)
-      expect_near(
-          got[r], expected[r], kDoubleTolerance,
-          std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
-  }
+  expect_gpu_agrees_with_cpu(Precision::float64, kDoubleTolerance);
 }
 
 TEST(CudaEngine, RunAloneEqualsRunInABatchOf1000Bitwise) {
