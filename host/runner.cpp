@@ -110,8 +110,12 @@ std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free
                              format_double(100 * kGpuMemoryShare) + "% of the " + format_bytes(smallest) +
                              " free on the smallest GPU; lower model.N or model.K, or use --backend cpu");
   const double devices = static_cast<double>(free_bytes.size());
+  double share = std::min(per_device, kGpuRunsPerDevice);
+  // Runs of a wave split unevenly (by work) hold up to kSplitMaxShare times
+  // the even share on one GPU: floor(kSplitMaxShare * share) <= what fits.
+  if (devices > 1) share = std::max(1.0, std::floor(share / kSplitMaxShare));
   const double by_host = std::floor(kHostMemoryShare * host_bytes / run_bytes);
-  const double runs = std::min(std::min(per_device, kGpuRunsPerDevice) * devices, std::max(1.0, by_host));
+  const double runs = std::min(share * devices, std::max(1.0, by_host));
   return static_cast<std::size_t>(runs);
 }
 

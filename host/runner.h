@@ -66,13 +66,16 @@ double host_memory_bytes();
 
 // Waves on the GPU: a batch (one wave) holds at most kGpuMemoryShare of the
 // smallest GPU's free memory per GPU, at most kGpuRunsPerDevice runs per GPU
-// (enough to fill an H200), and its initial weights, built on the host, in at
-// most kHostMemoryShare of the host's memory. Runs of `run_bytes` device
+// (enough to fill an H200; below 65536, which some cuBLAS batched kernels
+// cannot take as a grid dimension), and its initial weights, built on the host,
+// in at most kHostMemoryShare of the host's memory. With several GPUs a
+// slice may hold up to kSplitMaxShare times its even share of the runs
+// (split_engine.h), so each GPU's share is sized for that. Runs of `run_bytes` device
 // memory each (cuda_bytes_per_run) on GPUs with `free_bytes` free: the runs
 // per wave, at least 1. Throws std::runtime_error naming model.N when one run
 // does not fit a GPU.
 constexpr double kGpuMemoryShare = 0.8;
-constexpr double kGpuRunsPerDevice = 65536;
+constexpr double kGpuRunsPerDevice = 65535;
 constexpr double kHostMemoryShare = 0.25;
 std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes);
 

@@ -117,6 +117,10 @@ std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size
   // A run of seed s and the next run of the same seed are not separated when a
   // seed boundary lies within this many runs of the ideal cut.
   constexpr std::size_t kSeedSlack = 8;
+  const std::size_t n = runs.size();
+  const std::size_t max_slice = std::max((n + parts - 1) / parts,
+                                         static_cast<std::size_t>(kSplitMaxShare * static_cast<double>(n) /
+                                                                  static_cast<double>(parts)));
   std::vector<std::size_t> cut(parts + 1, runs.size());
   cut[0] = 0;
   for (std::size_t k = 1; k < parts; ++k) {
@@ -136,6 +140,9 @@ std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size
         break;
       }
     }
+    // At most max_slice runs in this slice, and room for the rest in the others.
+    c = std::min(c, cut[k - 1] + max_slice);
+    c = std::max(c, n - std::min(n, (parts - k) * max_slice));
     cut[k] = c;
   }
   std::vector<std::size_t> sizes(parts);

@@ -15,6 +15,12 @@
 
 namespace tsgd {
 
+// No slice holds more than max(ceil(n / parts), floor(kSplitMaxShare n / parts))
+// of a batch's n runs, whatever their work: each engine pads its runs to its
+// slice's largest shape, so memory is sized per run, and the runner's waves
+// (gpu_batch_capacity) assume this bound.
+constexpr double kSplitMaxShare = 1.25;
+
 // The slice sizes `split_engine` gives `parts` engines for `runs` (tests).
 std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size_t parts);
 

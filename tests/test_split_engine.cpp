@@ -3,6 +3,8 @@
 // which are batch invariant, so any cut must give the one engine's bits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 #include <vector>
@@ -60,6 +62,33 @@ TEST(SplitBatch, SlicesCoverTheBatchInOrderAndBalanceTheWork) {
       EXPECT_NE(runs[first].seed, runs[first - 1].seed) << "cut " << k << " of " << parts << " splits a seed";
     }
   }
+}
+
+// Cheap runs first, expensive ones after (B = 1, then B = 128, one seed): a
+// cut by work alone would give the first GPU three times the runs of the
+// second, all padded to B = 128 there, past the memory the waves allowed it.
+TEST(SplitBatch, NoSliceHoldsMoreThanItsShareOfRunsAllows) {
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 4000; ++i) {
+    RunSpec r{i, 1, PointParams{}};
+    r.params.N = 1000;
+    r.params.batch_size = i < 2000 ? 1 : 128;
+    runs.push_back(r);
+  }
+  for (std::size_t parts : {2u, 3u, 8u}) {
+    const std::vector<std::size_t> sizes = split_batch(runs, parts);
+    EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), runs.size());
+    const double bound = std::max(std::ceil(4000.0 / parts), std::floor(kSplitMaxShare * 4000.0 / parts));
+    for (std::size_t s : sizes) EXPECT_LE(static_cast<double>(s), bound) << parts << " parts";
+    // The bound binds: without it the first slice would be larger.
+    EXPECT_EQ(static_cast<double>(sizes[0]), bound) << parts << " parts";
+  }
+  // With the waves' capacity on two GPUs of room for 1000 runs each, a wave of
+  // that many runs never gives one GPU more than 1000.
+  const std::size_t wave = gpu_batch_capacity(1e6, {1.25e9, 1.25e9}, 1e12);
+  const std::vector<RunSpec> first(runs.begin() + 2000 - static_cast<long>(wave) / 2,
+                                   runs.begin() + 2000 + static_cast<long>(wave) / 2);
+  for (std::size_t s : split_batch(first, 2)) EXPECT_LE(s, 1000u);
 }
 
 TEST(SplitBatch, FewerRunsThanPartsLeavesTrailingPartsEmpty) {
@@ -161,9 +190,15 @@ TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
   const double gb = 1e9;
   // 1 MB per run, 10 GB free: 80% -> 8000 runs per GPU; two GPUs, the smaller bounds both.
   EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb}, 1000 * gb), 8000u);
-  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb, 20 * gb}, 1000 * gb), 16000u);
+  // Two GPUs: each sized for a slice of up to kSplitMaxShare (1.25) times its
+  // even share: 8000 / 1.25 = 6400 runs each.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb, 20 * gb}, 1000 * gb), 12800u);
   // Tiny runs: at most kGpuRunsPerDevice per GPU.
-  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb, 100 * gb}, 1000 * gb), static_cast<std::size_t>(2 * kGpuRunsPerDevice));
+  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb}, 1000 * gb), static_cast<std::size_t>(kGpuRunsPerDevice));
+  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb, 100 * gb}, 1000 * gb),
+            static_cast<std::size_t>(2 * std::floor(kGpuRunsPerDevice / kSplitMaxShare)));
+  // One run per GPU at most: still one each.
+  EXPECT_EQ(gpu_batch_capacity(7 * gb, {10 * gb, 10 * gb}, 1000 * gb), 2u);
   // The host builds a wave's weights: a quarter of 8 GB holds 2000 runs of 1 MB.
   EXPECT_EQ(gpu_batch_capacity(1e6, {100 * gb}, 8 * gb), 2000u);
   // One run larger than 80% of the free memory: refused, naming the key.
@@ -206,8 +241,9 @@ TEST(GpuWaves, PlanCountsWavesPerRecordClass) {
   EXPECT_EQ(one.largest_wave, 600u);
   EXPECT_EQ(one.waves, 4u + 2u);  // ceil(2000 / 600) + ceil(1000 / 600)
   const GpuWaves two = plan_gpu_waves(e, {free_bytes, free_bytes}, Precision::float32);
-  EXPECT_EQ(two.largest_wave, 1200u);
-  EXPECT_EQ(two.waves, 2u + 1u);
+  // Two GPUs: 600 / 1.25 = 480 runs each (kSplitMaxShare), 960 per wave.
+  EXPECT_EQ(two.largest_wave, 960u);
+  EXPECT_EQ(two.waves, 3u + 2u);  // ceil(2000 / 960) + ceil(1000 / 960)
   const GpuWaves none = plan_gpu_waves(e, {}, Precision::float32);
   EXPECT_EQ(none.waves, 0u);
   EXPECT_DOUBLE_EQ(none.run_bytes, run_bytes);
