@@ -121,6 +121,8 @@ void run_case(const Case& c, double seconds) {
                        (shared ? c.points_per_seed : 1);
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
+  double largest = rate / bound;
+  const char* limit = "RNG (input draws)";
   if (!fused) {
     // The cuBLAS path streams every run's weights each step: the fields GEMM
     // reads W (units x N) and X (B x N), the update GEMM reads X and reads and
@@ -130,7 +132,14 @@ void run_case(const Case& c, double seconds) {
     const double bytes = real * n * (units + 2 * k + 3 * b + (c.params.weight_decay > 0 ? 2 * k : 0));
     const double memory_bound = g_bandwidth / bytes;
     std::printf("  %5.1f%% of memory bound %.2e", 100.0 * rate / memory_bound, memory_bound);
+    if (rate / memory_bound > largest) {
+      largest = rate / memory_bound;
+      limit = "memory bandwidth";
+    }
   }
+  // The bound it is nearest to, when near one; else neither bound explains
+  // the rate: latency (barriers, the coefficient stage) and occupancy.
+  std::printf("  limit: %s", largest > 0.5 ? limit : "latency/occupancy (see blocks/SM, ncu)");
   std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
   std::fflush(stdout);
 }
@@ -138,6 +147,8 @@ void run_case(const Case& c, double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line by line: a run stopped at its time limit keeps what it printed.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   std::string why;
   const std::vector<GpuInfo> gpus = list_gpus(&why);
@@ -152,10 +163,12 @@ int main(int argc, char** argv) {
 
   try {
     std::printf(
-        "\nkernel                               registers  static smem  local (spill) bytes\n");
-    for (const CudaKernelInfo& k : cuda_kernel_info())
-      std::printf("%-36s %9d  %11zu  %19zu\n", k.name.c_str(), k.registers, k.shared_bytes,
-                  k.local_bytes);
+        "\nkernel                               registers  static smem  local (spill) bytes  blocks/SM (threads)\n");
+    for (const CudaKernelInfo& k : cuda_kernel_info()) {
+      std::printf("%-36s %9d  %11zu  %19zu", k.name.c_str(), k.registers, k.shared_bytes, k.local_bytes);
+      if (k.occupancy_threads > 0) std::printf("  %9d (%d)", k.blocks_per_multiprocessor, k.occupancy_threads);
+      std::printf("\n");
+    }
     g_gaussian_rate = cuda_gaussian_rate(gpus.front().index);
     g_bandwidth = cuda_copy_bandwidth(gpus.front().index);
     std::printf("\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e /s\n",
