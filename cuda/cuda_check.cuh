@@ -21,6 +21,9 @@ namespace detail {
 
 inline void check_cuda(cudaError_t status, const char* call, const char* file, int line) {
   if (status != cudaSuccess) {
+    // Clear the thread's last error, so that the next launch check does not
+    // blame its kernel for this failure (sticky errors stay regardless).
+    cudaGetLastError();
     throw_cuda_error(
         call, (std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status)).c_str(),
         file, line);
@@ -38,14 +41,24 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
 
 }  // namespace detail
 
-// Registers, shared and local memory of a compiled kernel (benchmarks print them).
+// Registers, shared and local memory of a compiled kernel (benchmarks print
+// them), and, given a launch shape (threads > 0), how many of its blocks fit
+// on one multiprocessor of the current device.
 template <typename Kernel>
-CudaKernelInfo kernel_attributes(const char* name, Kernel kernel) {
+CudaKernelInfo kernel_attributes(const char* name, Kernel kernel, int threads = 0,
+                                 std::size_t dynamic_shared = 0) {
   cudaFuncAttributes attributes{};
   detail::check_cuda(cudaFuncGetAttributes(&attributes, kernel), "cudaFuncGetAttributes", __FILE__,
                      __LINE__);
-  return CudaKernelInfo{name, attributes.numRegs, attributes.sharedSizeBytes,
-                        attributes.localSizeBytes, attributes.maxThreadsPerBlock};
+  CudaKernelInfo info{name, attributes.numRegs, attributes.sharedSizeBytes,
+                      attributes.localSizeBytes, attributes.maxThreadsPerBlock};
+  if (threads > 0) {
+    detail::check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&info.blocks_per_multiprocessor, kernel,
+                                                                     threads, dynamic_shared),
+                       "cudaOccupancyMaxActiveBlocksPerMultiprocessor", __FILE__, __LINE__);
+    info.occupancy_threads = threads;
+  }
+  return info;
 }
 
 }  // namespace tsgd

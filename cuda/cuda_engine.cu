@@ -4,27 +4,21 @@
 // engines start from the same numbers), advance moves every run that is not
 // frozen, order_parameters hands back Q, R, T, v, v* in double.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <limits>
-#include <mutex>
-#include <numeric>
 #include <stdexcept>
 #include <string>
-#include <thread>
-#include <tuple>
 #include <vector>
 
+#include "batch_host.h"
 #include "batch_layout.cuh"
 #include "cublas_sgd.cuh"
 #include "cuda_check.cuh"
 #include "cuda_engine.h"
 #include "device_buffer.cuh"
 #include "fused_sgd.cuh"
-#include "sgd_constants.h"
 #include "order_parameters.cuh"
 
 namespace tsgd {
@@ -59,40 +53,10 @@ constexpr std::int64_t kGraphSteps = 32;
 // Automatic path choice: the fused path redraws the inputs for B > 1, so
 // beyond a few samples per step the GEMMs of the cuBLAS path win.
 constexpr int kFusedAutoMaxBatch = 8;
-// Fused path: block-steps per kernel launch (of blocks of N = 784, B = 1;
-// scaled by N B) when CudaOptions does not say: a launch of 16896 such tasks
-// does ~1000 steps, ~30 ms at 6e8 run-steps/s.
-constexpr std::int64_t kFusedBlockStepsPerLaunch = std::int64_t{1} << 24;
-// Shared memory a block may use without opting in.
-constexpr std::size_t kDefaultSharedLimit = 48u << 10;
 
 int use_device(int device) {
   TSGD_CUDA_CHECK(cudaSetDevice(device));
   return device;
-}
-
-// Runs body(i) for i < count on all host cores; rethrows the first exception.
-template <typename Body>
-void parallel_for(std::size_t count, Body body) {
-  const std::size_t workers =
-      std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), count);
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto work = [&] {
-    try {
-      for (std::size_t i = next++; i < count; i = next++) body(i);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next = count;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-  work();
-  for (auto& thread : threads) thread.join();
-  if (failure) std::rethrow_exception(failure);
 }
 
 template <typename Real>
@@ -144,7 +108,6 @@ class CudaEngineImpl final : public CudaEngine {
   }
   void release_batch();
   void load_batch(const std::vector<RunSpec>& runs);
-  bool fits_fused() const;
   void build_fused_tasks();
   void advance_fused(std::int64_t steps);
   void advance_cublas(std::int64_t steps);
@@ -177,8 +140,8 @@ class CudaEngineImpl final : public CudaEngine {
   // own (forked from and joined back to stream_), so that small classes run
   // side by side instead of one after the other.
   CudaStream class_streams_[3];
-  CudaEvent fork_;
-  CudaEvent class_done_[3];
+  CudaEvent fork_{false};
+  CudaEvent class_done_[3] = {CudaEvent(false), CudaEvent(false), CudaEvent(false)};
 
   // cuBLAS path.
   DeviceBuffer<Real> x_, fields_, coef_, dv_;
@@ -189,15 +152,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::load(const std::vector<RunSpec>& runs) {
   use_device(device_);
   stream_.synchronize();
-  for (const RunSpec& run : runs) {
-    const PointParams& p = run.params;
-    if (p.N != runs.front().params.N)
-      throw std::invalid_argument("cuda engine: all runs of a batch must have the same N");
-    if (p.N < 1 || p.K < 1 || p.M < 1 || p.batch_size < 1)
-      throw std::invalid_argument("cuda engine: N, K, M and batch_size must be positive");
-  }
-  if (runs.size() > static_cast<std::size_t>(std::numeric_limits<int>::max() / 2))
-    throw std::invalid_argument("cuda engine: too many runs in one batch");
+  check_cuda_batch(runs);
 
   // The previous batch goes first; a load that fails leaves an empty batch.
   release_batch();
@@ -228,29 +183,17 @@ void CudaEngineImpl<Real>::release_batch() {
 
 template <typename Real>
 void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
-  n_ = runs.empty() ? 1 : runs.front().params.N;
-  kmax_ = mmax_ = 0;
-  max_batch_ = 1;
-  decay_ = false;
-  train_v_ = false;
-  for (const RunSpec& run : runs) {
-    RunParams<Real> params;
-    params.c = sgd_constants<Real>(run.params);
-    params.seed = run.seed;
-    params.step = 0;
-    params.batch = run.params.batch_size;
-    params.train_v = run.params.train == TrainMode::both_layers;
-    params.frozen = 0;
-    params_.push_back(params);
-    kmax_ = std::max(kmax_, run.params.K);
-    mmax_ = std::max(mmax_, run.params.M);
-    max_batch_ = std::max(max_batch_, run.params.batch_size);
-    decay_ = decay_ || params.c.w_keep != Real(1);
-    train_v_ = train_v_ || params.train_v;
-  }
-  units_ = kmax_ + mmax_;
+  HostBatch<Real> host = prepare_host_batch<Real>(runs, initial_weights_);
+  params_ = std::move(host.params);
+  n_ = host.n;
+  kmax_ = host.kmax;
+  mmax_ = host.mmax;
+  units_ = host.units;
+  max_batch_ = host.max_batch;
+  decay_ = host.decay;
+  train_v_ = host.train_v;
 
-  const bool fits = fits_fused();
+  const bool fits = fused_path_fits<Real>(n_, max_batch_, params_);
   switch (options_.path) {
     case CudaPath::fused:
       if (!fits)
@@ -268,30 +211,12 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
       break;
   }
 
-  // Initial weights on the host (initial_weights.h), in the device layout.
-  const std::size_t run_weights = static_cast<std::size_t>(units_) * n_;
-  std::vector<Real> host_weights(runs.size() * run_weights, Real(0));
-  std::vector<Real> host_v(runs.size() * units_, Real(0));
-  parallel_for(runs.size(), [&](std::size_t r) {
-    const InitialWeights initial = initial_weights_(runs[r]);
-    const int k_count = runs[r].params.K, m_count = runs[r].params.M;
-    Real* const w = host_weights.data() + r * run_weights;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(k_count) * n_; ++i)
-      w[i] = static_cast<Real>(initial.w[i]);
-    Real* const wstar = w + static_cast<std::size_t>(kmax_) * n_;
-    for (std::size_t i = 0; i < static_cast<std::size_t>(m_count) * n_; ++i)
-      wstar[i] = static_cast<Real>(initial.wstar[i]);
-    for (int k = 0; k < k_count; ++k) host_v[r * units_ + k] = static_cast<Real>(initial.v[k]);
-    for (int m = 0; m < m_count; ++m)
-      host_v[r * units_ + kmax_ + m] = static_cast<Real>(initial.vstar[m]);
-  });
-
   runs_ = DeviceBuffer<RunParams<Real>>(params_.size());
-  weights_ = DeviceBuffer<Real>(host_weights.size());
-  v_ = DeviceBuffer<Real>(host_v.size());
+  weights_ = DeviceBuffer<Real>(host.weights.size());
+  v_ = DeviceBuffer<Real>(host.v.size());
   runs_.upload_async(params_.data(), stream_.get());
-  weights_.upload_async(host_weights.data(), stream_.get());
-  v_.upload_async(host_v.data(), stream_.get());
+  weights_.upload_async(host.weights.data(), stream_.get());
+  v_.upload_async(host.v.data(), stream_.get());
   if (!fused_ && !runs.empty()) {
     x_ = DeviceBuffer<Real>(runs.size() * max_batch_ * n_);
     fields_ = DeviceBuffer<Real>(runs.size() * max_batch_ * units_);
@@ -300,14 +225,6 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
     x_.zero_async(stream_.get());  // sample rows past a run's own B stay zero
   }
   stream_.synchronize();  // the host vectors die here
-}
-
-template <typename Real>
-bool CudaEngineImpl<Real>::fits_fused() const {
-  if (n_ > kFusedMaxN || max_batch_ > kFusedMaxBatch) return false;
-  for (const RunParams<Real>& params : params_)
-    if (params.c.K + params.c.M > fused_max_rows<Real>()) return false;
-  return fused_shared_bytes<Real>(n_, max_batch_, fused_max_rows<Real>()) <= kDefaultSharedLimit;
 }
 
 template <typename Real>
@@ -324,55 +241,17 @@ void CudaEngineImpl<Real>::advance(std::int64_t steps) {
     if (!params.frozen) params.step += steps;
 }
 
-// Tasks: runs that share seed, batch size and step counter (so they see the
-// same inputs) packed greedily into blocks of at most fused_max_rows rows.
-// Without grouping, each run is its own task.
+// The plan of fused_plan.h, uploaded.
 template <typename Real>
 void CudaEngineImpl<Real>::build_fused_tasks() {
-  std::vector<int> order;
-  for (int r = 0; r < nruns(); ++r)
-    if (!params_[r].frozen) order.push_back(r);
-  auto key = [this](int r) {
-    return std::make_tuple(params_[r].seed, params_[r].batch, params_[r].step);
-  };
-  if (options_.group_by_seed)
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
-
-  std::vector<FusedTask> by_class[3];
-  int task_rows = 0;
-  FusedTask task{0, 0};
-  auto close_task = [&] {
-    if (task.count == 0) return;
-    const int row_class = fused_row_class(task_rows);
-    by_class[row_class == 4 ? 0 : (row_class == 8 ? 1 : 2)].push_back(task);
-  };
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const int r = order[i];
-    const int rows = params_[r].c.K + params_[r].c.M;
-    const bool joins =
-        options_.group_by_seed && task.count > 0 && key(order[task.first]) == key(r) &&
-        task_rows + rows <= fused_max_rows<Real>() && task.count < kFusedMaxRunsPerTask;
-    if (!joins) {
-      close_task();
-      task = FusedTask{static_cast<int>(i), 0};
-      task_rows = 0;
-    }
-    ++task.count;
-    task_rows += rows;
-  }
-  close_task();
-
-  std::vector<FusedTask> tasks;
-  for (int c = 0; c < 3; ++c) {
-    class_first_[c] = static_cast<int>(tasks.size());
-    class_count_[c] = static_cast<int>(by_class[c].size());
-    tasks.insert(tasks.end(), by_class[c].begin(), by_class[c].end());
-  }
-  tasks_ = DeviceBuffer<FusedTask>(tasks.size());
-  task_runs_ = DeviceBuffer<int>(order.size());
-  tasks_.upload_async(tasks.data(), stream_.get());
-  task_runs_.upload_async(order.data(), stream_.get());
-  stream_.synchronize();  // the host vectors die here
+  const FusedPlan plan = plan_fused_tasks(params_, options_.group_by_seed);
+  std::copy(plan.class_first, plan.class_first + 3, class_first_);
+  std::copy(plan.class_count, plan.class_count + 3, class_count_);
+  tasks_ = DeviceBuffer<FusedTask>(plan.tasks.size());
+  task_runs_ = DeviceBuffer<int>(plan.task_runs.size());
+  tasks_.upload_async(plan.tasks.data(), stream_.get());
+  task_runs_.upload_async(plan.task_runs.data(), stream_.get());
+  stream_.synchronize();  // the plan dies here
   tasks_stale_ = false;
 }
 
@@ -384,15 +263,8 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     advance_step_counters(runs_.data(), nruns(), steps, stream_.get());
     return;
   }
-  std::int64_t per_launch = options_.fused_steps_per_launch;
-  if (per_launch <= 0) {
-    // Work of one launch-step: every task's B samples of N coordinates (the
-    // draws and dot products dominate), against the reference shape N = 784, B = 1.
-    const double step_work = static_cast<double>(ntasks) * max_batch_ * n_ / 784.0;
-    per_launch = static_cast<std::int64_t>(
-        std::clamp(static_cast<double>(kFusedBlockStepsPerLaunch) / step_work, 16.0, 4096.0));
-  }
-  constexpr int kRowClass[3] = {4, 8, 16};
+  const std::int64_t per_launch =
+      fused_steps_per_launch(options_.fused_steps_per_launch, ntasks, max_batch_, n_);
   const int classes = (class_count_[0] > 0) + (class_count_[1] > 0) + (class_count_[2] > 0);
   for (std::int64_t done = 0; done < steps; done += per_launch) {
     const std::int64_t chunk = std::min(per_launch, steps - done);
@@ -402,12 +274,22 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
       FusedArgs<Real> args{layout(), tasks_.data() + class_first_[c], task_runs_.data(), max_batch_,
                            chunk};
       if (classes == 1) {
-        fused_sgd(args, class_count_[c], kRowClass[c], stream_.get());
+        fused_sgd(args, class_count_[c], kFusedRowClasses[c], stream_.get());
         continue;
       }
       // The classes advance disjoint runs: side by side, then joined.
       fork_.make_wait(class_streams_[c].get());
-      fused_sgd(args, class_count_[c], kRowClass[c], class_streams_[c].get());
+      try {
+        fused_sgd(args, class_count_[c], kFusedRowClasses[c], class_streams_[c].get());
+      } catch (...) {
+        // Join what was forked, so that nothing outlives a later release of the batch.
+        for (int d = 0; d <= c; ++d) {
+          if (class_count_[d] == 0) continue;
+          cudaEventRecord(class_done_[d].get(), class_streams_[d].get());
+          cudaStreamWaitEvent(stream_.get(), class_done_[d].get(), 0);
+        }
+        throw;
+      }
       class_done_[c].record(class_streams_[c].get());
       class_done_[c].make_wait(stream_.get());
     }
@@ -432,6 +314,13 @@ void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
   std::int64_t direct = steps;
   if (options_.use_graph && steps >= kGraphSteps) {
     if (graph_.empty()) {
+      // The first use of the cuBLAS handle and of the kernels (lazy module
+      // loading, cuBLAS's own setup) outside the capture: one step directly.
+      cublas_steps(1);
+      if (--steps < kGraphSteps) {
+        cublas_steps(steps);
+        return;
+      }
       // The graph reads every step from the runs' device step counters and
       // advances them itself, so one capture serves every later launch.
       TSGD_CUDA_CHECK(cudaStreamBeginCapture(stream_.get(), cudaStreamCaptureModeThreadLocal));
@@ -441,6 +330,7 @@ void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
         cudaGraph_t broken = nullptr;
         cudaStreamEndCapture(stream_.get(), &broken);
         if (broken != nullptr) cudaGraphDestroy(broken);
+        cudaGetLastError();  // the capture's own failure is not the next launch's
         throw;
       }
       cudaGraph_t captured = nullptr;
@@ -471,28 +361,7 @@ void CudaEngineImpl<Real>::order_parameters(std::vector<OrderParameters>& out) {
   v_.download_async(v.data(), stream_.get());
   stream_.synchronize();
 
-  for (std::size_t r = 0; r < params_.size(); ++r) {
-    const int k_count = params_[r].c.K, m_count = params_[r].c.M;
-    const double* const g = gram.data() + r * run_gram;
-    const auto at = [&](int a, int b) { return g[a * units_ + b]; };
-    OrderParameters& op = out[r];
-    op.K = k_count;
-    op.M = m_count;
-    op.Q.resize(static_cast<std::size_t>(k_count) * k_count);
-    op.R.resize(static_cast<std::size_t>(k_count) * m_count);
-    op.T.resize(static_cast<std::size_t>(m_count) * m_count);
-    op.v.resize(k_count);
-    op.vstar.resize(m_count);
-    for (int i = 0; i < k_count; ++i) {
-      for (int k = 0; k < k_count; ++k) op.Q[i * k_count + k] = at(i, k);
-      for (int m = 0; m < m_count; ++m) op.R[i * m_count + m] = at(i, kmax_ + m);
-      op.v[i] = static_cast<double>(v[r * units_ + i]);
-    }
-    for (int a = 0; a < m_count; ++a) {
-      for (int b = 0; b < m_count; ++b) op.T[a * m_count + b] = at(kmax_ + a, kmax_ + b);
-      op.vstar[a] = static_cast<double>(v[r * units_ + kmax_ + a]);
-    }
-  }
+  order_parameters_from_gram(params_, units_, kmax_, gram.data(), v.data(), out);
 }
 
 template <typename Real>
@@ -522,14 +391,7 @@ InitialWeights CudaEngineImpl<Real>::weights(std::size_t index) {
   TSGD_CUDA_CHECK(cudaMemcpyAsync(v.data(), v_.data() + index * units_, units_ * sizeof(Real),
                                   cudaMemcpyDeviceToHost, stream_.get()));
   stream_.synchronize();
-  const int k_count = params_[index].c.K, m_count = params_[index].c.M;
-  const std::size_t n = static_cast<std::size_t>(n_);
-  InitialWeights out;
-  out.w.assign(w.begin(), w.begin() + k_count * n);
-  out.wstar.assign(w.begin() + kmax_ * n, w.begin() + (kmax_ + m_count) * n);
-  out.v.assign(v.begin(), v.begin() + k_count);
-  out.vstar.assign(v.begin() + kmax_, v.begin() + kmax_ + m_count);
-  return out;
+  return run_weights_from_layout(params_[index], n_, kmax_, w.data(), v.data());
 }
 
 CudaPath path_from_environment(CudaPath requested) {

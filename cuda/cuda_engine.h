@@ -137,6 +137,10 @@ struct CudaKernelInfo {
   std::size_t shared_bytes = 0;  // static shared memory per block
   std::size_t local_bytes = 0;   // stack / spills per thread
   int max_threads = 0;
+  // Blocks of occupancy_threads threads resident per multiprocessor (0: not
+  // computed); the fused kernels at N = 784, B = 1 (the benchmark's case (a)).
+  int blocks_per_multiprocessor = 0;
+  int occupancy_threads = 0;
 };
 std::vector<CudaKernelInfo> cuda_kernel_info();
 

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu_engine.h"
+#include "emulated_cuda_engine.h"
 #include "engine.h"
 #include "split_engine.h"
 #ifdef TSGD_HAVE_CUDA
@@ -27,6 +28,9 @@ struct EngineFactory {
   Precision precision;
   std::function<std::unique_ptr<Engine>()> make;
   bool needs_gpu = false;
+  // Slow (the fused kernels on the SIMT emulator, a thread per CUDA thread):
+  // tests give it fewer steps.
+  bool slow = false;
 };
 
 // Test names and messages show the engine's name, not the object's bytes.
@@ -43,6 +47,17 @@ inline std::vector<EngineFactory> engine_factories() {
          for (int i = 0; i < 3; ++i) parts.push_back(make_cpu_engine(Precision::float64, 1));
          return make_split_engine(std::move(parts));
        }},
+      // The CUDA engine's kernels on the host (tests/simt_emulator.h): every
+      // engine test runs them, GPU or not.
+      {"emulated_cuda_float32", Precision::float32, [] { return make_emulated_cuda_engine(Precision::float32); },
+       false, true},
+      {"emulated_cuda_float64", Precision::float64, [] { return make_emulated_cuda_engine(Precision::float64); },
+       false, true},
+      // The cuBLAS path's kernels and GEMM arguments, GEMMs by definition.
+      {"emulated_cublas_float32", Precision::float32,
+       [] { return make_emulated_cuda_engine(Precision::float32, EmulatedCudaOptions{true}); }},
+      {"emulated_cublas_float64", Precision::float64,
+       [] { return make_emulated_cuda_engine(Precision::float64, EmulatedCudaOptions{true}); }},
   };
 #ifdef TSGD_HAVE_CUDA
   f.push_back({"cuda_float32", Precision::float32, [] { return make_cuda_engine(Precision::float32); }, true});

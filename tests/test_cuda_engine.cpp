@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,11 +101,40 @@ std::vector<RunSpec> varied_runs(int n) {
 
 CudaEngine& as_cuda(Engine& engine) { return dynamic_cast<CudaEngine&>(engine); }
 
+// A CUDA engine whose every load checks that the batch runs on the path it
+// was asked for: a comparison of two paths must never compare one with itself
+// (an override in the environment, a refactor of the path choice).
+class PathChecked final : public CudaEngine {
+ public:
+  PathChecked(std::unique_ptr<Engine> engine, CudaPath expected)
+      : engine_(std::move(engine)), cuda_(dynamic_cast<CudaEngine&>(*engine_)), expected_(expected) {}
+  std::string name() const override { return engine_->name(); }
+  Precision precision() const override { return engine_->precision(); }
+  void load(const std::vector<RunSpec>& runs) override {
+    engine_->load(runs);
+    if (expected_ != CudaPath::automatic && cuda_.path() != expected_)
+      throw std::logic_error(std::string("the batch runs on the ") +
+                             (cuda_.path() == CudaPath::fused ? "fused" : "cublas") +
+                             " path, not the one the test asked for");
+  }
+  void advance(std::int64_t steps) override { engine_->advance(steps); }
+  void order_parameters(std::vector<OrderParameters>& out) override { engine_->order_parameters(out); }
+  void freeze(std::size_t index) override { engine_->freeze(index); }
+  CudaPath path() const override { return cuda_.path(); }
+  InitialWeights weights(std::size_t index) override { return cuda_.weights(index); }
+  double timed_advance(std::int64_t steps) override { return cuda_.timed_advance(steps); }
+
+ private:
+  std::unique_ptr<Engine> engine_;
+  CudaEngine& cuda_;
+  const CudaPath expected_;
+};
+
 std::unique_ptr<Engine> cuda_engine(Precision precision, CudaPath path, bool graph = true) {
   CudaOptions options;
   options.path = path;
   options.use_graph = graph;
-  return make_cuda_engine(precision, options);
+  return std::make_unique<PathChecked>(make_cuda_engine(precision, options), path);
 }
 
 std::vector<OrderParameters> run_engine(Engine& engine, const std::vector<RunSpec>& runs,

@@ -12,9 +12,11 @@
 //                          dv = -v_rate g Delta;
 //   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
 // These are the operations of accumulate_sample (math/sgd_update.h) in the
-// same order on the same values, so the numbers are those of the serial
-// code, bit for bit; spread over lanes, one step's K + M activations take the
-// time of one instead of K + M one after the other.
+// same order on the same values, so compiled by one compiler the numbers are
+// those of the serial code, bit for bit (tests/test_fused_step.cpp; on the
+// GPU nvcc contracts some multiply-adds into FMAs, so there they agree to
+// rounding); spread over lanes, one step's K + M activations take the time
+// of one instead of K + M one after the other.
 #pragma once
 
 #include "gaussian.h"

@@ -1,0 +1,173 @@
+// The host side of a CUDA batch, in plain C++ (no CUDA headers): a batch's
+// parameter records and initial weights in the device layout
+// (batch_layout.h), and the order parameters and weights of its runs read
+// back from that layout. The CUDA engine uploads and downloads these; the
+// tests' SIMT emulator (tests/emulated_cuda_engine.cpp) runs the engine's
+// kernels on them in host memory.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "batch_layout.h"
+#include "initial_weights.h"
+#include "model.h"
+#include "sgd_constants.h"
+
+namespace tsgd {
+
+// Runs body(i) for i < count on all host cores; rethrows the first exception.
+template <typename Body>
+void host_parallel_for(std::size_t count, Body body) {
+  const std::size_t workers =
+      std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()), count);
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto work = [&] {
+    try {
+      for (std::size_t i = next++; i < count; i = next++) body(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = count;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// What a CUDA engine checks of a batch before it lets go of the previous one.
+inline void check_cuda_batch(const std::vector<RunSpec>& runs) {
+  for (const RunSpec& run : runs) {
+    const PointParams& p = run.params;
+    if (p.N != runs.front().params.N)
+      throw std::invalid_argument("cuda engine: all runs of a batch must have the same N");
+    if (p.N < 1 || p.K < 1 || p.M < 1 || p.batch_size < 1)
+      throw std::invalid_argument("cuda engine: N, K, M and batch_size must be positive");
+  }
+  if (runs.size() > static_cast<std::size_t>(std::numeric_limits<int>::max() / 2))
+    throw std::invalid_argument("cuda engine: too many runs in one batch");
+}
+
+template <typename Real>
+struct HostBatch {
+  std::vector<RunParams<Real>> params;
+  std::vector<Real> weights;  // nruns x units x n
+  std::vector<Real> v;        // nruns x units
+  int n = 1, kmax = 0, mmax = 0, units = 0, max_batch = 1;
+  bool decay = false;    // some run has weight decay on its first layer
+  bool train_v = false;  // some run trains its second layer
+
+  int nruns() const { return static_cast<int>(params.size()); }
+  // The layout over this batch's own (host) memory.
+  BatchLayout<Real> layout() {
+    return BatchLayout<Real>{params.data(), weights.data(), v.data(), nruns(), n, units, kmax};
+  }
+};
+
+// Every run of a checked batch built from its identity: step 0, not frozen,
+// initial weights from `initial` (on all host cores) rounded once to Real.
+template <typename Real>
+HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs,
+                                   InitialWeights (*initial)(const RunSpec&)) {
+  HostBatch<Real> batch;
+  batch.n = runs.empty() ? 1 : runs.front().params.N;
+  for (const RunSpec& run : runs) {
+    RunParams<Real> params;
+    params.c = sgd_constants<Real>(run.params);
+    params.seed = run.seed;
+    params.step = 0;
+    params.batch = run.params.batch_size;
+    params.train_v = run.params.train == TrainMode::both_layers;
+    params.frozen = 0;
+    batch.params.push_back(params);
+    batch.kmax = std::max(batch.kmax, run.params.K);
+    batch.mmax = std::max(batch.mmax, run.params.M);
+    batch.max_batch = std::max(batch.max_batch, run.params.batch_size);
+    batch.decay = batch.decay || params.c.w_keep != Real(1);
+    batch.train_v = batch.train_v || params.train_v;
+  }
+  batch.units = batch.kmax + batch.mmax;
+
+  const std::size_t n = static_cast<std::size_t>(batch.n);
+  const std::size_t units = static_cast<std::size_t>(batch.units);
+  const std::size_t run_weights = units * n;
+  batch.weights.assign(runs.size() * run_weights, Real(0));
+  batch.v.assign(runs.size() * units, Real(0));
+  host_parallel_for(runs.size(), [&](std::size_t r) {
+    const InitialWeights start = initial(runs[r]);
+    const std::size_t k_count = runs[r].params.K, m_count = runs[r].params.M;
+    Real* const w = batch.weights.data() + r * run_weights;
+    for (std::size_t i = 0; i < k_count * n; ++i) w[i] = static_cast<Real>(start.w[i]);
+    Real* const wstar = w + static_cast<std::size_t>(batch.kmax) * n;
+    for (std::size_t i = 0; i < m_count * n; ++i) wstar[i] = static_cast<Real>(start.wstar[i]);
+    Real* const v = batch.v.data() + r * units;
+    for (std::size_t k = 0; k < k_count; ++k) v[k] = static_cast<Real>(start.v[k]);
+    for (std::size_t m = 0; m < m_count; ++m) v[batch.kmax + m] = static_cast<Real>(start.vstar[m]);
+  });
+  return batch;
+}
+
+// Q, R, T, v, v* of every run from the Gram matrices of its rows (units x
+// units per run, rows in the layout's order, already divided by N) and the
+// second-layer weights (units per run).
+template <typename Real>
+void order_parameters_from_gram(const std::vector<RunParams<Real>>& params, int units, int kmax,
+                                const double* gram, const Real* v,
+                                std::vector<OrderParameters>& out) {
+  out.resize(params.size());
+  const std::size_t run_gram = static_cast<std::size_t>(units) * units;
+  for (std::size_t r = 0; r < params.size(); ++r) {
+    const int k_count = params[r].c.K, m_count = params[r].c.M;
+    const double* const g = gram + r * run_gram;
+    const Real* const run_v = v + r * units;
+    const auto at = [&](int a, int b) { return g[a * units + b]; };
+    OrderParameters& op = out[r];
+    op.K = k_count;
+    op.M = m_count;
+    op.Q.resize(static_cast<std::size_t>(k_count) * k_count);
+    op.R.resize(static_cast<std::size_t>(k_count) * m_count);
+    op.T.resize(static_cast<std::size_t>(m_count) * m_count);
+    op.v.resize(k_count);
+    op.vstar.resize(m_count);
+    for (int i = 0; i < k_count; ++i) {
+      for (int k = 0; k < k_count; ++k) op.Q[i * k_count + k] = at(i, k);
+      for (int m = 0; m < m_count; ++m) op.R[i * m_count + m] = at(i, kmax + m);
+      op.v[i] = static_cast<double>(run_v[i]);
+    }
+    for (int a = 0; a < m_count; ++a) {
+      for (int b = 0; b < m_count; ++b) op.T[a * m_count + b] = at(kmax + a, kmax + b);
+      op.vstar[a] = static_cast<double>(run_v[kmax + a]);
+    }
+  }
+}
+
+// One run's weights (its units x n rows and units second-layer weights in the
+// layout) in the layout of InitialWeights, promoted to double.
+template <typename Real>
+InitialWeights run_weights_from_layout(const RunParams<Real>& params, int n, int kmax,
+                                       const Real* w, const Real* v) {
+  const std::size_t rows_k = static_cast<std::size_t>(params.c.K) * n;
+  const std::size_t rows_m = static_cast<std::size_t>(params.c.M) * n;
+  const Real* const wstar = w + static_cast<std::size_t>(kmax) * n;
+  InitialWeights out;
+  out.w.assign(w, w + rows_k);
+  out.wstar.assign(wstar, wstar + rows_m);
+  out.v.assign(v, v + params.c.K);
+  out.vstar.assign(v + kmax, v + kmax + params.c.M);
+  return out;
+}
+
+}  // namespace tsgd

@@ -1,0 +1,112 @@
+// The kernels of the cuBLAS SGD path (cublas_step.h: the step). Included by
+// cublas_sgd.cu, which launches them, and by the tests' SIMT emulator
+// (tests/simt_emulator.h), which runs them on the host; element-wise
+// kernels without barriers, using threadIdx, blockIdx, blockDim, gridDim.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "batch_layout.h"
+#include "cublas_step.h"
+#include "math/gaussian.h"
+#include "math/sgd_update.h"
+
+namespace tsgd {
+// Internal linkage: the emulator's host instantiations must never be mistaken
+// for the CUDA library's kernels of the same name by the linker.
+namespace {
+
+// X: thread per (run, sample b, block of 4 coordinates).
+template <typename Real>
+__global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_batch,
+                                   std::int64_t t) {
+  const int n = batch.n;
+  const int groups = (n + 3) / 4;
+  const std::int64_t total = static_cast<std::int64_t>(batch.nruns) * max_batch * groups;
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       index < total; index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const int group = static_cast<int>(index % groups);
+    const std::int64_t sample_row = index / groups;  // run * max_batch + b
+    const int b = static_cast<int>(sample_row % max_batch);
+    const RunParams<Real>& params = batch.runs[sample_row / max_batch];
+    if (params.frozen || b >= params.batch) continue;  // padded rows stay zero
+    const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
+    float z[4];
+    gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z);
+    Real* const row = x + sample_row * n;
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      if (4 * group + j < n) row[4 * group + j] = static_cast<Real>(z[j]);
+  }
+}
+
+// Thread per (run, sample b): coef_b[k] and dv_b[k] of that sample (zero for
+// frozen runs and for the padded samples b >= B of a run). Every thread reads
+// v before any changes it (second_layer_kernel runs after).
+template <typename Real>
+__global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace<Real> work,
+                                        std::int64_t t) {
+  const std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (index >= static_cast<std::int64_t>(batch.nruns) * work.max_batch) return;
+  const int run = static_cast<int>(index / work.max_batch);
+  const int b = static_cast<int>(index % work.max_batch);
+  const RunParams<Real>& params = batch.runs[run];
+  const int kmax = work.kmax;
+  Real* const coef = work.coef + index * kmax;  // (run max_batch + b) kmax
+  Real* const dv = work.dv + index * kmax;
+  for (int k = 0; k < kmax; ++k) {
+    coef[k] = Real(0);
+    dv[k] = Real(0);
+  }
+  if (params.frozen || b >= params.batch) return;
+
+  const SgdConstants<Real> c = params.c;
+  const Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
+  const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
+  const Real* const field = work.fields + index * batch.units;
+  // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
+  const Real zeta = c.sigma != Real(0)
+                        ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, mu, 0))
+                        : Real(0);
+  accumulate_sample(c, field, v, field + batch.teacher_offset, v + batch.teacher_offset, zeta, coef,
+                    dv);
+}
+
+// Thread per run: v_k <- v_keep v_k + sum_b dv_b[k], the samples in order
+// (the CPU engine's sum: -d_0 - d_1 - ... is the same as (-d_0) + (-d_1) + ...).
+template <typename Real>
+__global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Real> work) {
+  const int run = blockIdx.x * blockDim.x + threadIdx.x;
+  if (run >= batch.nruns) return;
+  const RunParams<Real>& params = batch.runs[run];
+  if (params.frozen || !params.train_v) return;
+  const int kmax = work.kmax;
+  const Real* const dv = work.dv + static_cast<std::size_t>(run) * work.max_batch * kmax;
+  Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
+  for (int k = 0; k < params.c.K; ++k) {
+    Real change = Real(0);
+    for (int b = 0; b < params.batch; ++b) change += dv[b * kmax + k];
+    v[k] = params.c.v_keep * v[k] + change;
+  }
+}
+
+// Weight decay: W_students *= w_keep before the rank-B update adds C X.
+template <typename Real>
+__global__ void decay_weights_kernel(BatchLayout<Real> batch, int kmax) {
+  const int n = batch.n;
+  const std::int64_t total = static_cast<std::int64_t>(batch.nruns) * kmax * n;
+  for (std::int64_t index = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+       index < total; index += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t row = index / n;  // run * kmax + k
+    const int run = static_cast<int>(row / kmax);
+    const int k = static_cast<int>(row % kmax);
+    const RunParams<Real>& params = batch.runs[run];
+    if (params.frozen || k >= params.c.K) continue;
+    batch.weights[(static_cast<std::int64_t>(run) * batch.units + k) * n + index % n] *=
+        params.c.w_keep;
+  }
+}
+
+}  // namespace
+}  // namespace tsgd

@@ -1,0 +1,157 @@
+// The shape of the fused (on-chip) path's work, in plain C++ (no CUDA
+// headers): its limits, the tasks its blocks advance, the arguments of its
+// kernel, and how a batch is planned into tasks. Read by the CUDA engine, by
+// the kernel (fused_kernel.cuh) and by the tests' SIMT emulator, which runs
+// that kernel on the host (tests/emulated_cuda_engine.cpp).
+//
+// Thread t of a block owns coordinates 4t..4t+3 of every row of its task (one
+// Philox block of inputs), so a block has ceil(N/4) threads rounded up to a
+// warp: N <= 4 * kFusedMaxThreads. The rows of a task (the K + M rows of each
+// of its runs, stacked) are bounded at compile time by P in {4, 8, 16}:
+// registers hold P x 4 weights per thread.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "batch_layout.h"
+#include "math/fused_step.h"  // kFusedMaxRunsPerTask: runs of one seed advanced by one block
+
+namespace tsgd {
+
+constexpr int kFusedMaxThreads = 512;
+constexpr int kFusedMaxN = 4 * kFusedMaxThreads;
+constexpr int kFusedMaxBatch = 16;  // bounds the shared memory (< 48 KB)
+// Shared memory a block may use without opting in.
+constexpr std::size_t kFusedSharedLimit = 48u << 10;
+// Fused path: block-steps per kernel launch (of blocks of N = 784, B = 1;
+// scaled by N B) when the options do not say: a launch of 16896 such tasks
+// does ~1000 steps, ~30 ms at 6e8 run-steps/s.
+constexpr std::int64_t kFusedBlockStepsPerLaunch = std::int64_t{1} << 24;
+
+// Rows per task the registers hold: 16 in float, 8 in double (64 registers
+// of weights either way).
+template <typename Real>
+constexpr int fused_max_rows() {
+  return sizeof(Real) == 4 ? 16 : 8;
+}
+
+// The compiled row bound that holds `rows` rows: 4, 8 or 16.
+inline int fused_row_class(int rows) { return rows <= 4 ? 4 : (rows <= 8 ? 8 : 16); }
+constexpr int kFusedRowClasses[3] = {4, 8, 16};
+
+// Threads of a block for inputs of dimension n: a Philox block of 4
+// coordinates each, rounded up to whole warps.
+inline int fused_threads(int n) {
+  const int groups = (n + 3) / 4;
+  return (groups + 31) / 32 * 32;
+}
+
+// Dynamic shared memory of one block: [B][nwarps][P] partial fields, five
+// [B][P] arrays and [B][runs] errors (the kernel's layout).
+template <typename Real>
+std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
+  const int nwarps = fused_threads(n) / 32;
+  return static_cast<std::size_t>(max_batch) *
+         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask) * sizeof(Real);
+}
+
+// A block's work: the runs task_runs[first .. first + count), all of one seed,
+// one batch size and one step counter, with at most the row class's rows.
+struct FusedTask {
+  int first;
+  int count;
+};
+
+template <typename Real>
+struct FusedArgs {
+  BatchLayout<Real> batch;
+  const FusedTask* tasks;  // this launch's tasks (all of one row class)
+  const int* task_runs;
+  int max_batch;  // largest B among the tasks: sizes the shared memory
+  std::int64_t steps;
+};
+
+// Whether the fused path holds a batch of inputs of dimension n, largest
+// mini-batch max_batch and these runs.
+template <typename Real>
+bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& params) {
+  if (n > kFusedMaxN || max_batch > kFusedMaxBatch) return false;
+  for (const RunParams<Real>& p : params)
+    if (p.c.K + p.c.M > fused_max_rows<Real>()) return false;
+  // The dynamic part and the kernel's static FusedTaskState.
+  constexpr int P = fused_max_rows<Real>();
+  return fused_shared_bytes<Real>(n, max_batch, P) + sizeof(FusedTaskState<Real, P>) <= kFusedSharedLimit;
+}
+
+// The tasks of a batch's runs that are not frozen, grouped by row class:
+// tasks[class_first[c] ..  + class_count[c]) have at most kFusedRowClasses[c]
+// rows. Runs that share seed, batch size and step counter (so they see the
+// same inputs) are packed greedily into tasks of at most fused_max_rows rows
+// and kFusedMaxRunsPerTask runs; without grouping, each run is its own task.
+struct FusedPlan {
+  std::vector<FusedTask> tasks;
+  std::vector<int> task_runs;
+  int class_first[3] = {0, 0, 0};
+  int class_count[3] = {0, 0, 0};
+  int ntasks() const { return class_count[0] + class_count[1] + class_count[2]; }
+};
+
+template <typename Real>
+FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool group_by_seed) {
+  FusedPlan plan;
+  std::vector<int>& order = plan.task_runs;
+  for (int r = 0; r < static_cast<int>(params.size()); ++r)
+    if (!params[r].frozen) order.push_back(r);
+  auto key = [&](int r) { return std::make_tuple(params[r].seed, params[r].batch, params[r].step); };
+  if (group_by_seed)
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
+
+  std::vector<FusedTask> by_class[3];
+  int task_rows = 0;
+  FusedTask task{0, 0};
+  auto close_task = [&] {
+    if (task.count == 0) return;
+    const int row_class = fused_row_class(task_rows);
+    by_class[row_class == 4 ? 0 : (row_class == 8 ? 1 : 2)].push_back(task);
+  };
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const int r = order[i];
+    const int rows = params[r].c.K + params[r].c.M;
+    const bool joins = group_by_seed && task.count > 0 && key(order[task.first]) == key(r) &&
+                       task_rows + rows <= fused_max_rows<Real>() &&
+                       task.count < kFusedMaxRunsPerTask;
+    if (!joins) {
+      close_task();
+      task = FusedTask{static_cast<int>(i), 0};
+      task_rows = 0;
+    }
+    ++task.count;
+    task_rows += rows;
+  }
+  close_task();
+
+  for (int c = 0; c < 3; ++c) {
+    plan.class_first[c] = static_cast<int>(plan.tasks.size());
+    plan.class_count[c] = static_cast<int>(by_class[c].size());
+    plan.tasks.insert(plan.tasks.end(), by_class[c].begin(), by_class[c].end());
+  }
+  return plan;
+}
+
+// Steps per kernel launch: `requested` when positive, else about
+// kFusedBlockStepsPerLaunch block-steps of the reference shape (N = 784, B = 1)
+// per launch, at least 16 and at most 4096 steps.
+inline std::int64_t fused_steps_per_launch(std::int64_t requested, int ntasks, int max_batch, int n) {
+  if (requested > 0) return requested;
+  // Work of one launch-step: every task's B samples of N coordinates (the
+  // draws and dot products dominate).
+  const double step_work = static_cast<double>(ntasks) * max_batch * n / 784.0;
+  return static_cast<std::int64_t>(
+      std::clamp(static_cast<double>(kFusedBlockStepsPerLaunch) / step_work, 16.0, 4096.0));
+}
+
+}  // namespace tsgd

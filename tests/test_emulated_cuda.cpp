@@ -1,0 +1,369 @@
+// The CUDA engine's fused path on the SIMT emulator (emulated_cuda_engine.h),
+// on every machine, GPU or not: the kernels of cuda/fused_kernel.cuh and
+// cuda/gram_kernel.cuh with the engine's own planning and host code, against
+// the CPU reference engine and against themselves (bitwise batch invariance,
+// launch splits, grouping by seed). The shared engine tests (test_engine.cpp)
+// run the emulated engine too. On a GPU, test_cuda_engine.cpp checks the same
+// kernels compiled by nvcc.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cpu_engine.h"
+#include "cublas_step.h"
+#include "emulated_cuda_engine.h"
+#include "fused_plan.h"
+#include "initial_weights.h"
+#include "model.h"
+
+namespace tsgd {
+namespace {
+
+using testing::EmulatedCudaOptions;
+using testing::emulated_weights;
+using testing::make_emulated_cuda_engine;
+
+RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
+  RunSpec spec;
+  spec.point_id = point;
+  spec.seed = seed;
+  spec.params.N = n;
+  spec.params.K = k;
+  spec.params.M = m;
+  return spec;
+}
+
+// N = 133: two warps per block, the second partly idle, and a last Philox
+// group (coordinates 132..135) that reaches past N. Shapes up to
+// `max_rows` rows; every activation pair the engines support, both training
+// modes, label noise, weight decay, mini-batches up to 16; runs 6 and 7 share
+// run 0's seed (one task on the fused path).
+std::vector<RunSpec> mixed_runs(int max_rows) {
+  const int n = 133;
+  std::vector<RunSpec> runs;
+  const Activation acts[] = {Activation::erf, Activation::relu, Activation::linear, Activation::quad};
+  for (int i = 0; i < 10; ++i) {
+    const int k = 1 + i % 5;
+    const int m = 1 + (i * 7) % 3;
+    RunSpec r = make_spec(i, 500 + static_cast<std::uint64_t>(i), n, k, std::min(m, max_rows - k));
+    r.params.student_activation = acts[i % 4];
+    r.params.teacher_activation = acts[(i + i / 4) % 4];
+    r.params.train = i % 2 == 0 ? TrainMode::first_layer : TrainMode::both_layers;
+    // quad students take small steps (their updates grow with the fields).
+    r.params.lr = r.params.student_activation == Activation::quad ? 0.05 : 0.1 + 0.05 * (i % 4);
+    r.params.lr2 = 0.1;
+    r.params.sigma = i % 3 == 0 ? 0.1 : 0.0;
+    r.params.weight_decay = i % 4 == 1 ? 0.2 : 0.0;
+    r.params.weight_decay2 = i % 4 == 1 ? 0.1 : 0.0;
+    r.params.batch_size = (i == 4) ? 16 : 1 + i % 3;
+    runs.push_back(r);
+  }
+  runs[6].seed = runs[0].seed;
+  runs[6].params.batch_size = runs[0].params.batch_size;
+  runs[7].seed = runs[0].seed;
+  runs[7].params.batch_size = runs[0].params.batch_size;
+  if (max_rows >= 16) {  // float: a task of 15 rows (runs 8, 9 of one seed, K + M = 8 and 7)
+    runs[8].params.K = 5;
+    runs[8].params.M = 3;
+    runs[9].params.K = 4;
+    runs[9].params.M = 3;
+    runs[9].seed = runs[8].seed;
+    runs[9].params.batch_size = runs[8].params.batch_size;
+  }
+  return runs;
+}
+
+double max_difference(const OrderParameters& a, const OrderParameters& b) {
+  double d = 0;
+  auto cmp = [&](const std::vector<double>& x, const std::vector<double>& y) {
+    EXPECT_EQ(x.size(), y.size());
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      const double e = std::abs(x[i] - y[i]);
+      d = std::isnan(e) ? HUGE_VAL : std::max(d, e);  // a NaN is no agreement
+    }
+  };
+  cmp(a.Q, b.Q);
+  cmp(a.R, b.R);
+  cmp(a.T, b.T);
+  cmp(a.v, b.v);
+  cmp(a.vstar, b.vstar);
+  return d;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+bool same_weights(const InitialWeights& a, const InitialWeights& b) {
+  return same_bits(a.w, b.w) && same_bits(a.wstar, b.wstar) && same_bits(a.v, b.v) &&
+         same_bits(a.vstar, b.vstar);
+}
+
+// Emulated fused or cuBLAS path vs the CPU engine, same run identities, 30
+// steps. The cuBLAS path gets two more runs the fused path cannot hold:
+// mini-batch 64, and K + M = 20.
+void expect_agreement(Precision precision, double tolerance, bool cublas) {
+  const int max_rows = precision == Precision::float32 ? 16 : 8;
+  std::vector<RunSpec> runs = mixed_runs(max_rows);
+  if (cublas) {
+    RunSpec big_batch = make_spec(10, 600, 133, 3, 2);
+    big_batch.params.batch_size = 64;
+    big_batch.params.lr = 0.5;
+    runs.push_back(big_batch);
+    RunSpec wide = make_spec(11, 601, 133, 12, 8);
+    wide.params.train = TrainMode::both_layers;
+    wide.params.weight_decay = 0.1;
+    runs.push_back(wide);
+  }
+  auto cpu = make_cpu_engine(precision, 2);
+  EmulatedCudaOptions options;
+  options.cublas_path = cublas;
+  auto gpu = make_emulated_cuda_engine(precision, options);
+  cpu->load(runs);
+  gpu->load(runs);
+  std::vector<OrderParameters> start, a, b;
+  cpu->order_parameters(start);
+  cpu->advance(10);
+  cpu->advance(20);
+  gpu->advance(30);
+  cpu->order_parameters(a);
+  gpu->order_parameters(b);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_LT(max_difference(a[r], b[r]), tolerance) << "run " << r;
+    // The runs moved: the comparison can fail.
+    EXPECT_GT(max_difference(a[r], start[r]), 10 * tolerance) << "run " << r;
+  }
+}
+
+TEST(EmulatedCuda, Float64FusedKernelAgreesWithCpuEngine) {
+  // Same arithmetic but the order of the N-term dot products (fma chains of
+  // 4 and a warp tree vs the CPU's loop): 1e-16 relative per field, grown by
+  // 30 steps of order-one updates to well under 1e-12.
+  expect_agreement(Precision::float64, 1e-11, false);
+}
+
+TEST(EmulatedCuda, Float64CublasPathAgreesWithCpuEngine) {
+  // The GEMMs sum in the CPU's order; the differences are the scaling of the
+  // fields (alpha = 1/sqrt(N) on the sum) and of the update: rounding only.
+  expect_agreement(Precision::float64, 1e-11, true);
+}
+
+TEST(EmulatedCuda, Float32CublasPathAgreesWithCpuEngine) { expect_agreement(Precision::float32, 2e-4, true); }
+
+TEST(EmulatedCuda, Float32FusedKernelAgreesWithCpuEngine) {
+  // float rounding (6e-8 relative) of the 133-term fields and of the
+  // weights, accumulated over 30 steps: ~1e-5 on order parameters of order one.
+  expect_agreement(Precision::float32, 2e-4, false);
+}
+
+// Contract 1 on the fused path: a run alone (a 4-row task) equals the same
+// run inside a task of 16 rows (float) or 8 rows (double) with other runs of
+// its seed, in another slot, beside tasks of other seeds.
+void expect_invariance(Precision precision) {
+  RunSpec target = make_spec(3, 77, 100, 2, 2);
+  target.params.lr = 0.4;
+  target.params.sigma = 0.05;
+  std::vector<RunSpec> batch;
+  const int mates = precision == Precision::float32 ? 3 : 1;  // 4 + 3 x 4 = 16 rows, 4 + 4 = 8
+  for (int i = 0; i < mates; ++i) {
+    RunSpec r = target;
+    r.point_id = 10 + i;
+    r.params.K = 3;
+    r.params.M = 1;
+    r.params.lr = 0.2 + 0.1 * i;
+    batch.push_back(r);
+  }
+  batch.push_back(make_spec(20, 5, 100, 1, 1));
+  batch.push_back(target);
+  auto alone = make_emulated_cuda_engine(precision);
+  auto together = make_emulated_cuda_engine(precision);
+  alone->load({target});
+  together->load(batch);
+  alone->advance(25);
+  together->advance(25);
+  const InitialWeights a = emulated_weights(*alone, 0);
+  const InitialWeights b = emulated_weights(*together, batch.size() - 1);
+  EXPECT_TRUE(same_weights(a, b));
+  std::vector<OrderParameters> oa, ob;
+  alone->order_parameters(oa);
+  together->order_parameters(ob);
+  EXPECT_TRUE(same_bits(oa[0].Q, ob.back().Q) && same_bits(oa[0].R, ob.back().R));
+  // And it moved.
+  EXPECT_FALSE(same_bits(a.w, initial_weights(target).w));
+}
+
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) { expect_invariance(Precision::float32); }
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat64) { expect_invariance(Precision::float64); }
+
+// Launch splits, grouping by seed and the split of advance() into calls do
+// not change a bit.
+TEST(EmulatedCuda, LaunchSplitAndGroupingDoNotChangeResults) {
+  const std::vector<RunSpec> runs = mixed_runs(16);
+  std::vector<std::vector<OrderParameters>> results;
+  struct Variant {
+    EmulatedCudaOptions options;
+    std::vector<int> calls;
+  };
+  const std::vector<Variant> variants = {
+      {{false, true, 0}, {8}},
+      {{false, true, 3}, {8}},   // launches of 3, 3, 2 steps
+      {{false, false, 0}, {8}},  // every run its own task
+      {{false, true, 1}, {5, 3}},
+  };
+  for (const Variant& variant : variants) {
+    auto engine = make_emulated_cuda_engine(Precision::float32, variant.options);
+    engine->load(runs);
+    for (int steps : variant.calls) engine->advance(steps);
+    results.emplace_back();
+    engine->order_parameters(results.back());
+  }
+  for (std::size_t v = 1; v < variants.size(); ++v)
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      EXPECT_TRUE(same_bits(results[0][r].Q, results[v][r].Q) &&
+                  same_bits(results[0][r].R, results[v][r].R) &&
+                  same_bits(results[0][r].v, results[v][r].v))
+          << "variant " << v << ", run " << r;
+}
+
+// The emulator's GEMM is cuBLAS's definition: column-major, op(A) m x k,
+// op(B) k x n, strides between the matrices of a batch, C not read when
+// beta = 0, and leading dimensions below the rows refused.
+TEST(EmulatedCuda, ReferenceGemmFollowsCublasConventions) {
+  // Two 2 x 3 matrices A (column-major, ld 2) and 2 x 2 B (ld 2).
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6, /* second */ 1, 0, 0, 1, 1, 1};
+  const std::vector<double> b = {1, 0, 0, 1, /* second */ 2, 0, 0, 2};
+  std::vector<double> c(2 * 3 * 2, std::nan(""));  // C = A^T B: 3 x 2, ld 3; NaN: never read
+  testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0, a.data(), 2, 6,
+                                           b.data(), 2, 4, 0.0, c.data(), 3, 6, 2});
+  // A^T = [[1 2] [3 4] [5 6]] times I, then [[1 0] [0 1] [1 1]] times 2I.
+  const std::vector<double> expected = {1, 3, 5, 2, 4, 6, 2, 0, 2, 0, 2, 2};
+  EXPECT_EQ(c, expected);
+  // beta = 1 adds: C += A B^T with A 2 x 2 (the first two columns of A above).
+  std::vector<double> d = {10, 10, 10, 10};
+  testing::reference_gemm(GemmCall<double>{GemmOp::none, GemmOp::transpose, 2, 2, 2, 1.0, a.data(), 2, 0,
+                                           b.data(), 2, 0, 1.0, d.data(), 2, 0, 1});
+  EXPECT_EQ(d, (std::vector<double>{11, 12, 13, 14}));
+  EXPECT_THROW(testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0,
+                                                        a.data(), 1, 6, b.data(), 2, 4, 0.0, c.data(), 3,
+                                                        6, 1}),
+               std::invalid_argument);  // lda 1 < k = 2 rows of A
+}
+
+// A frozen run keeps its weights; its task mates (same seed) go on as if it
+// had never been frozen, because a task's inputs depend on the seed alone.
+TEST(EmulatedCuda, FreezingARunDoesNotDisturbItsTaskMates) {
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 3; ++i) {
+    RunSpec r = make_spec(i, 9, 64, 2, 1);
+    r.params.lr = 0.3 + 0.1 * i;
+    runs.push_back(r);
+  }
+  auto frozen = make_emulated_cuda_engine(Precision::float64);
+  auto free = make_emulated_cuda_engine(Precision::float64);
+  frozen->load(runs);
+  free->load(runs);
+  frozen->advance(5);
+  free->advance(5);
+  const InitialWeights held = emulated_weights(*frozen, 1);
+  frozen->freeze(1);
+  frozen->advance(8);
+  free->advance(8);
+  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 1), held));
+  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 0), emulated_weights(*free, 0)));
+  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 2), emulated_weights(*free, 2)));
+  EXPECT_FALSE(same_weights(emulated_weights(*free, 1), held));
+}
+
+TEST(EmulatedCuda, BatchesTheFusedPathCannotHoldAreRefused) {
+  auto engine = make_emulated_cuda_engine(Precision::float64);
+  EXPECT_THROW(engine->load({make_spec(0, 1, 100, 5, 4)}), std::invalid_argument);  // 9 rows > 8
+  EXPECT_THROW(engine->load({make_spec(0, 1, kFusedMaxN + 1, 1, 1)}), std::invalid_argument);
+  RunSpec big_batch = make_spec(0, 1, 100, 1, 1);
+  big_batch.params.batch_size = kFusedMaxBatch + 1;
+  EXPECT_THROW(engine->load({big_batch}), std::invalid_argument);
+}
+
+// The fused kernel's "transposed" warp reduction gives every lane the same
+// bits as a plain xor butterfly of its value (the basis of bitwise batch
+// invariance across row classes).
+TEST(EmulatedCuda, TransposedWarpSumEqualsPlainButterflyBitwise) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  for (int P : {4, 8, 16}) {
+    std::vector<float> values(32 * P);
+    for (float& x : values) x = normal(rng) * std::exp(normal(rng));  // varied magnitudes
+    const std::vector<float> transposed = testing::emulated_transposed_warp_sums(values, P);
+    const std::vector<float> plain = testing::emulated_butterfly_sums(values, P);
+    for (int lane = 0; lane < 32; ++lane) {
+      const int p = lane / (32 / P);
+      EXPECT_EQ(std::memcmp(&transposed[lane], &plain[lane * P + p], sizeof(float)), 0)
+          << "P = " << P << ", lane " << lane << ": " << transposed[lane] << " vs "
+          << plain[lane * P + p];
+    }
+    // The butterfly's sum is the sum (to rounding): the check is not vacuous.
+    double exact = 0;
+    for (int l = 0; l < 32; ++l) exact += values[l * P];
+    EXPECT_NEAR(plain[0], exact, 1e-4 * (1 + std::abs(exact)));
+  }
+}
+
+TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {
+  try {
+    testing::emulate_divergent_barrier(200);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("__syncthreads"), std::string::npos) << e.what();
+  }
+}
+
+// The plan (fused_plan.h): runs of one seed, batch size and step counter
+// share a task up to the row and run bounds; frozen runs are left out; each
+// task sits in the smallest row class that holds it.
+TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
+  std::vector<RunParams<float>> params;
+  auto add = [&](std::uint64_t seed, int k, int m, int batch) {
+    RunParams<float> p{};
+    p.c.K = k;
+    p.c.M = m;
+    p.seed = seed;
+    p.batch = batch;
+    params.push_back(p);
+  };
+  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of 2 rows: 8 runs, then 2
+  add(7, 1, 1, 2);                               // another batch size: a task of its own
+  add(3, 8, 8, 1);                               // 16 rows
+  add(3, 2, 1, 1);                               // same seed, but 16 + 3 > 16
+  params[4].frozen = 1;
+  const FusedPlan plan = plan_fused_tasks(params, true);
+  int planned = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
+      const FusedTask task = plan.tasks[t];
+      int rows = 0;
+      for (int i = task.first; i < task.first + task.count; ++i) {
+        const RunParams<float>& p = params[plan.task_runs[i]];
+        EXPECT_EQ(p.frozen, 0);
+        EXPECT_EQ(p.seed, params[plan.task_runs[task.first]].seed);
+        EXPECT_EQ(p.batch, params[plan.task_runs[task.first]].batch);
+        rows += p.c.K + p.c.M;
+      }
+      EXPECT_LE(task.count, kFusedMaxRunsPerTask);
+      EXPECT_EQ(fused_row_class(rows), kFusedRowClasses[c]);
+      planned += task.count;
+    }
+  }
+  EXPECT_EQ(planned, static_cast<int>(params.size()) - 1);
+  // 9 runs of seed 7, B = 1: 8 + 1; one of B = 2; 16 rows; 3 rows.
+  EXPECT_EQ(plan.ntasks(), 5);
+  EXPECT_EQ(plan_fused_tasks(params, false).ntasks(), static_cast<int>(params.size()) - 1);
+}
+
+}  // namespace
+}  // namespace tsgd
