@@ -95,7 +95,7 @@ if command -v ninja >/dev/null; then
   KEEP_GOING=(-k 0)
 fi
 CONFIGURE=(cmake -S . -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DTSGD_CUDA=ON
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DTSGD_TEST_TIMEOUT=120)
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DTSGD_TEST_TIMEOUT=240)
 # Dependencies from the machine if it has them, else the carried copies.
 if ! step configure "$OUT/build.log" 120 "${CONFIGURE[@]}"; then
   if [[ -d "$DEPS/usr" ]]; then
