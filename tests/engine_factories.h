@@ -4,6 +4,7 @@
 // TSGD_REQUIRE_GPU=1 asks for one.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -72,6 +73,17 @@ inline std::vector<EngineFactory> engine_factories() {
                true});
 #endif
   return f;
+}
+
+// A run of the default grid point with these N, K, M, point id and seed.
+inline RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
+  RunSpec spec;
+  spec.point_id = point;
+  spec.seed = seed;
+  spec.params.N = n;
+  spec.params.K = k;
+  spec.params.M = m;
+  return spec;
 }
 
 inline bool gpu_required() {

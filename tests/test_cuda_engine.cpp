@@ -40,15 +40,7 @@ namespace {
     }                                                                                \
   } while (0)
 
-RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
-  RunSpec spec;
-  spec.point_id = point;
-  spec.seed = seed;
-  spec.params.N = n;
-  spec.params.K = k;
-  spec.params.M = m;
-  return spec;
-}
+using testing::make_spec;
 
 // A varied set of grid points at N: both training modes, three activations,
 // label noise, weight decay, mini-batch 4.

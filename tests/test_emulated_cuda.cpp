@@ -18,6 +18,7 @@
 #include "cpu_engine.h"
 #include "cublas_step.h"
 #include "emulated_cuda_engine.h"
+#include "engine_factories.h"
 #include "fused_plan.h"
 #include "initial_weights.h"
 #include "model.h"
@@ -28,16 +29,7 @@ namespace {
 using testing::EmulatedCudaOptions;
 using testing::emulated_weights;
 using testing::make_emulated_cuda_engine;
-
-RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
-  RunSpec spec;
-  spec.point_id = point;
-  spec.seed = seed;
-  spec.params.N = n;
-  spec.params.K = k;
-  spec.params.M = m;
-  return spec;
-}
+using testing::make_spec;
 
 // N = 133: two warps per block, the second partly idle, and a last Philox
 // group (coordinates 132..135) that reaches past N. Shapes up to
