@@ -146,6 +146,7 @@ class CudaEngineImpl final : public CudaEngine {
   // cuBLAS path.
   DeviceBuffer<Real> x_, fields_, coef_, dv_;
   CudaGraphExec graph_;  // kGraphSteps steps, captured on first use after load
+  bool cublas_warm_ = false;  // a step ran outside capture since the load
 };
 
 template <typename Real>
@@ -168,6 +169,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::release_batch() {
   params_.clear();
   graph_ = CudaGraphExec();
+  cublas_warm_ = false;
   runs_ = DeviceBuffer<RunParams<Real>>();
   weights_ = DeviceBuffer<Real>();
   v_ = DeviceBuffer<Real>();
@@ -311,16 +313,17 @@ void CudaEngineImpl<Real>::cublas_steps(std::int64_t count) {
 
 template <typename Real>
 void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
+  if (options_.use_graph && !cublas_warm_ && steps >= kGraphSteps) {
+    // The first use of the cuBLAS handle and of the kernels after a load
+    // (lazy module loading, cuBLAS's own setup) outside any capture: one step
+    // directly, once.
+    cublas_steps(1);
+    cublas_warm_ = true;
+    --steps;
+  }
   std::int64_t direct = steps;
   if (options_.use_graph && steps >= kGraphSteps) {
     if (graph_.empty()) {
-      // The first use of the cuBLAS handle and of the kernels (lazy module
-      // loading, cuBLAS's own setup) outside the capture: one step directly.
-      cublas_steps(1);
-      if (--steps < kGraphSteps) {
-        cublas_steps(steps);
-        return;
-      }
       // The graph reads every step from the runs' device step counters and
       // advances them itself, so one capture serves every later launch.
       TSGD_CUDA_CHECK(cudaStreamBeginCapture(stream_.get(), cudaStreamCaptureModeThreadLocal));

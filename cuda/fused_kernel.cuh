@@ -2,7 +2,7 @@
 // fused_sgd.cu, which launches it, and by the tests' SIMT emulator
 // (tests/simt_emulator.h), which runs it on the host thread by thread; so
 // it uses nothing of CUDA beyond what that emulator provides (threadIdx,
-// blockIdx, blockDim, __shared__, TSGD_DYNAMIC_SHARED, __syncthreads,
+// blockIdx, blockDim, TSGD_BLOCK_SHARED, TSGD_DYNAMIC_SHARED, __syncthreads,
 // __syncwarp, __shfl_xor_sync with a full mask, __fmaf_rn, __fma_rn).
 //
 // Per step, for a task with `rows` rows (students and teachers of its runs)
@@ -29,16 +29,11 @@
 #include <cstdint>
 
 #include "fused_plan.h"
+#include "kernel_macros.cuh"
 #include "math/fused_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 
-#if defined(__CUDACC__)
-// The block's dynamic shared memory (the launch's third argument).
-#define TSGD_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
-#elif !defined(TSGD_SIMT_EMULATION)
-#error "fused_kernel.cuh: compile with nvcc, or include tests/simt_emulator.h first"
-#endif
 
 namespace tsgd {
 // Internal linkage: the emulator's host instantiations must never be mistaken
@@ -91,7 +86,7 @@ template <typename Real, int P>
 __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<Real> a) {
   static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
   constexpr int kLanesPerValue = 32 / P;
-  __shared__ FusedTaskState<Real, P> task;  // thread 0 fills it once
+  TSGD_BLOCK_SHARED(task, FusedTaskState<Real, P>);  // thread 0 fills it once
   TSGD_DYNAMIC_SHARED(fused_dynamic_shared);
 
   const BatchLayout<Real>& batch = a.batch;

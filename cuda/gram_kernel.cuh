@@ -1,13 +1,14 @@
 // The Gram-matrix kernel of the order parameters (order_parameters.cuh).
 // Included by order_parameters.cu, which launches it, and by the tests' SIMT
 // emulator (tests/simt_emulator.h), which runs it on the host: it uses
-// nothing of CUDA beyond threadIdx, blockIdx, __shared__, __syncthreads and
+// nothing of CUDA beyond threadIdx, blockIdx, TSGD_BLOCK_SHARED, __syncthreads and
 // __shfl_xor_sync with a full mask.
 #pragma once
 
 #include <cstddef>
 
 #include "batch_layout.h"
+#include "kernel_macros.cuh"
 
 namespace tsgd {
 // Internal linkage: the emulator's host instantiations must never be mistaken
@@ -16,10 +17,15 @@ namespace {
 
 constexpr int kGramThreads = 128;
 
+struct GramScratch {
+  double warp_sums[kGramThreads / 32];
+};
+
 // Block r: every pair a <= b of run r's K + M rows.
 template <typename Real>
 __global__ void __launch_bounds__(kGramThreads) gram_kernel(BatchLayout<Real> batch, double* gram) {
-  __shared__ double warp_sums[kGramThreads / 32];
+  TSGD_BLOCK_SHARED(scratch, GramScratch);
+  double* const warp_sums = scratch.warp_sums;
   const int run = blockIdx.x;
   const RunParams<Real>& params = batch.runs[run];
   const int K = params.c.K, rows = params.c.K + params.c.M;

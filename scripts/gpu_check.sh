@@ -64,7 +64,7 @@ step() {
   if ((limit < 30)); then
     printf '%-22s SKIPPED (%d s left)\n' "$name" $((DEADLINE - SECONDS)) | tee -a "$SUMMARY"
     FAILED=1
-    return 1
+    return 75
   fi
   echo "starting $name (at most ${limit} s) at $((SECONDS - START)) s" >>"$SUMMARY"
   local t0=$SECONDS
@@ -81,18 +81,24 @@ step() {
 
 {
   date -u
-  nvidia-smi || true
+  timeout 30 nvidia-smi || true
   nvcc --version || /usr/local/cuda/bin/nvcc --version || true
   cmake --version | head -1
   g++ --version | head -1
   ls -l "$(dirname "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")"/../lib*/libcublas.so* 2>&1 | head -3
 } >"$OUT/device.txt" 2>&1
 
-GENERATOR=()
-KEEP_GOING=(-k)
-if command -v ninja >/dev/null; then
+# Ninja where there is one; an existing build keeps its own generator.
+if [[ -f "$BUILD/CMakeCache.txt" ]]; then
+  GENERATOR=(-DTSGD_TESTS=ON)
+  KEEP_GOING=(-k)
+  grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja' "$BUILD/CMakeCache.txt" && KEEP_GOING=(-k 0)
+elif command -v ninja >/dev/null; then
   GENERATOR=(-G Ninja)
   KEEP_GOING=(-k 0)
+else
+  GENERATOR=(-G "Unix Makefiles")
+  KEEP_GOING=(-k)
 fi
 CONFIGURE=(cmake -S . -B "$BUILD" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DTSGD_CUDA=ON
   -DCMAKE_CUDA_ARCHITECTURES=90 -DTSGD_TEST_TIMEOUT=240)
@@ -109,12 +115,14 @@ if ! step configure "$OUT/build.log" 120 "${CONFIGURE[@]}"; then
   fi
 fi
 # Only what the check runs; keep going past a failing file, so that one
-# that the machine's compiler rejects costs only what depends on it.
+# that the machine's compiler rejects costs only what depends on it. Old
+# binaries go first: a failed build must not leave stale ones to be run.
+rm -f "$BUILD/tsgd_tests" "$BUILD/bench_gpu"
 step build "$OUT/build.log" 300 cmake --build "$BUILD" -j"${JOBS:-16}" --target tsgd_tests bench_gpu \
   -- "${KEEP_GOING[@]}"
 # What the compiler made of the kernels (registers, shared memory, spills).
 CUOBJDUMP=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
-"$CUOBJDUMP" --dump-resource-usage "$BUILD/libtsgd_cuda.a" >>"$OUT/device.txt" 2>&1 || true
+timeout 60 "$CUOBJDUMP" --dump-resource-usage "$BUILD/libtsgd_cuda.a" >>"$OUT/device.txt" 2>&1 || true
 
 export TSGD_REQUIRE_GPU=1
 if [[ -x "$BUILD/tsgd_tests" ]]; then
@@ -137,18 +145,29 @@ fi
 # an unsupported tool is reported as such, not as a failure of the code.
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 SANLOG="$OUT/sanitizer.log"
-if [[ -x "$BUILD/tsgd_tests" ]] && (($(cap 60) >= 30)) &&
-   timeout -k 10 "$(cap 60)" "$SANITIZER" --tool memcheck --error-exitcode 1 "$BUILD/tsgd_tests" \
-     --gtest_filter='CudaSanitize.InitialWeightsArriveUnchanged' >"$SANLOG" 2>&1 &&
-   ! grep -qi 'not supported' "$SANLOG"; then
-  for tool in memcheck racecheck; do
-    echo "==== $tool" >>"$SANLOG"
-    step "$tool" "$SANLOG" 100 "$SANITIZER" --tool "$tool" --error-exitcode 1 \
-      "$BUILD/tsgd_tests" --gtest_filter='CudaSanitize.*'
-  done
+if [[ ! -x "$BUILD/tsgd_tests" ]]; then
+  echo "sanitizers: no tsgd_tests binary (build failed)" | tee -a "$SUMMARY"
+elif (($(cap 60) < 30)); then
+  echo "sanitizers SKIPPED: no time left for them" | tee -a "$SUMMARY"
+  FAILED=1
 else
-  echo "compute-sanitizer unusable on this machine (probe: $(grep -m1 -iE 'not supported|error' "$SANLOG" 2>/dev/null || echo 'see sanitizer.log')); memcheck and racecheck NOT run" |
-    tee -a "$SUMMARY"
+  timeout -k 10 "$(cap 60)" "$SANITIZER" --tool memcheck --error-exitcode 1 "$BUILD/tsgd_tests" \
+    --gtest_filter='CudaSanitize.InitialWeightsArriveUnchanged' >"$SANLOG" 2>&1
+  probe=$?
+  if ((probe == 126 || probe == 127)) || grep -qi 'not supported' "$SANLOG"; then
+    echo "compute-sanitizer unusable on this machine (probe: $(grep -m1 -iE 'not supported|failed to run|error' "$SANLOG" || echo "rc $probe")); memcheck and racecheck NOT run" |
+      tee -a "$SUMMARY"
+  else
+    # A probe that failed otherwise is a finding (memcheck error, failing test, timeout).
+    printf '%-22s %-7s rc=%-3d  (sanitizer.log)\n' sanitizer-probe "$([[ $probe == 0 ]] && echo ok || echo FAILED)" \
+      "$probe" | tee -a "$SUMMARY"
+    [[ $probe == 0 ]] || FAILED=1
+    for tool in memcheck racecheck; do
+      echo "==== $tool" >>"$SANLOG"
+      step "$tool" "$SANLOG" 100 "$SANITIZER" --tool "$tool" --error-exitcode 1 \
+        "$BUILD/tsgd_tests" --gtest_filter='CudaSanitize.*'
+    done
+  fi
 fi
 
 # ncu on one launch of the fused kernel of case (a) at 16896 runs, where the
@@ -176,9 +195,9 @@ if [[ -x "$BUILD/tsgd_tests" ]]; then
   step other-tests "$OUT/ctest-all.log" 600 \
     ctest --test-dir "$BUILD" -E "$GPU_TESTS" -LE slurm --output-on-failure -j8
   rc=$?
-  if ((rc == 124 || rc == 137)); then
+  if ((rc == 124 || rc == 137 || rc == 75)); then
     FAILED=$SAVED
-    echo "other-tests incomplete: stopped at the time budget (see ctest-all.log)" | tee -a "$SUMMARY"
+    echo "other-tests incomplete: stopped or skipped at the time budget (see ctest-all.log)" | tee -a "$SUMMARY"
   fi
 fi
 

@@ -1,7 +1,8 @@
-// The fused path of the CUDA engine on the SIMT emulator (emulated_cuda_engine.h).
+// The CUDA engine, both paths, on the SIMT emulator (emulated_cuda_engine.h).
 // Mirrors CudaEngineImpl (cuda/cuda_engine.cu) step for step with host
 // memory in place of device memory: the same host functions (batch_host.h,
-// fused_plan.h) and the same kernels (fused_kernel.cuh, gram_kernel.cuh).
+// fused_plan.h, cublas_step.h) and the same kernels (fused_kernel.cuh,
+// cublas_kernels.cuh, gram_kernel.cuh); GEMMs by reference_gemm.
 #include "emulated_cuda_engine.h"
 
 #include <algorithm>
@@ -268,6 +269,17 @@ std::vector<float> emulated_butterfly_sums(const std::vector<float>& values, int
     }
   });
   return out;
+}
+
+std::vector<std::uint32_t> emulated_block_shared_first_reads(int blocks) {
+  std::vector<std::uint32_t> seen(blocks);
+  simt::launch(static_cast<unsigned>(blocks), 32, 0, [&] {
+    TSGD_BLOCK_SHARED(value, std::uint32_t);
+    if (threadIdx.x == 0) seen[blockIdx.x] = value;
+    __syncthreads();
+    if (threadIdx.x == 0) value = 42;
+  });
+  return seen;
 }
 
 void emulate_divergent_barrier(int timeout_ms) {

@@ -50,6 +50,11 @@ std::vector<float> emulated_butterfly_sums(const std::vector<float>& values, int
 template <typename Real>
 void reference_gemm(const GemmCall<Real>& g);
 
+// What thread 0 of each of `blocks` blocks first reads from a
+// TSGD_BLOCK_SHARED uint32 that every block then sets to 42: fresh storage
+// per block (0xffffffff), as on a GPU nothing carries over between blocks.
+std::vector<std::uint32_t> emulated_block_shared_first_reads(int blocks);
+
 // A kernel whose __syncthreads is skipped by some threads: the emulator must
 // report it (an exception naming __syncthreads), not hang. timeout_ms bounds the wait.
 void emulate_divergent_barrier(int timeout_ms);

@@ -6,13 +6,15 @@
 // ordering beyond barriers: a race that the barriers do not order may go
 // unnoticed here (compute-sanitizer's racecheck on a GPU covers that).
 //
-// What it provides: threadIdx, blockIdx, blockDim, gridDim (.x only), __shared__
-// (block-static storage; blocks run one after another), TSGD_DYNAMIC_SHARED
-// (filled with 0xff bytes, a NaN pattern, before each block), __syncthreads,
+// What it provides: threadIdx, blockIdx, blockDim, gridDim (.x only),
+// TSGD_BLOCK_SHARED and TSGD_DYNAMIC_SHARED (cuda/kernel_macros.cuh; fresh
+// storage for every block, filled with 0xff bytes, a NaN pattern), __syncthreads,
 // __syncwarp, __shfl_xor_sync (full warps and full masks only, as the kernels
 // use it), __fmaf_rn and __fma_rn (one rounding, std::fma). A barrier that is
 // not reached by every thread it waits for (a __syncthreads inside a branch
-// some threads skip) is an error after a timeout, not a hang.
+// some threads skip) is an error after a timeout, not a hang. Not seen:
+// threads released by barriers at different call sites (as on the hardware:
+// a barrier counts arrivals), races between blocks (they run in order).
 //
 // Include this header after every other header of the translation unit and
 // before the kernel headers: it defines CUDA's keywords as macros.
@@ -24,6 +26,7 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -36,6 +39,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace tsgd::simt {
@@ -99,10 +103,9 @@ class Barrier {
 class Block {
  public:
   Block(unsigned threads, std::size_t dynamic_bytes)
-      : threads_(threads),
-        all_(static_cast<int>(threads)),
-        dynamic_(dynamic_bytes / sizeof(std::max_align_t) + 1) {
-    std::memset(dynamic_.data(), 0xff, dynamic_.size() * sizeof(std::max_align_t));
+      : threads_(threads), all_(static_cast<int>(threads)), dynamic_(dynamic_bytes, 0xff) {
+    // Exactly the bytes asked for (AddressSanitizer sees an overrun); operator
+    // new aligns them for any fundamental type, as the GPU's 16 bytes.
     const unsigned warps = (threads + 31) / 32;
     for (unsigned w = 0; w < warps; ++w) {
       const unsigned lanes = std::min(32u, threads - 32 * w);
@@ -134,7 +137,19 @@ class Block {
     return out;
   }
 
-  unsigned char* dynamic_shared() { return reinterpret_cast<unsigned char*>(dynamic_.data()); }
+  unsigned char* dynamic_shared() { return dynamic_.data(); }
+
+  // The block's object of a TSGD_BLOCK_SHARED declaration (key: the
+  // declaration), made by the first thread that reaches it, filled with 0xff.
+  void* shared_object(const void* key, std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(shared_mutex_);
+    std::vector<std::max_align_t>& storage = shared_objects_[key];
+    if (storage.empty()) {
+      storage.resize(bytes / sizeof(std::max_align_t) + 1);
+      std::memset(storage.data(), 0xff, storage.size() * sizeof(std::max_align_t));
+    }
+    return storage.data();
+  }
 
   void fail() {
     failed_ = true;
@@ -148,7 +163,9 @@ class Block {
   Barrier all_;
   std::vector<std::unique_ptr<Barrier>> warp_barriers_;
   std::vector<std::array<std::uint64_t, 32>> exchange_;
-  std::vector<std::max_align_t> dynamic_;
+  std::vector<unsigned char> dynamic_;
+  std::mutex shared_mutex_;
+  std::map<const void*, std::vector<std::max_align_t>> shared_objects_;
 };
 
 struct ThreadContext {
@@ -180,24 +197,33 @@ void launch(unsigned grid, unsigned threads, std::size_t dynamic_bytes, Kernel k
     std::exception_ptr failure;
     std::vector<std::thread> pool;
     pool.reserve(threads);
+    auto join_all = [&] {
+      for (auto& thread : pool) thread.join();
+    };
     for (unsigned t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        ThreadContext context{Dim{t, 0, 0}, Dim{b, 0, 0}, Dim{threads, 1, 1}, Dim{grid, 1, 1}, &block};
-        current_context = &context;
-        try {
-          kernel();
-        } catch (const BlockAborted&) {
-        } catch (...) {
-          {
-            std::lock_guard<std::mutex> lock(failure_mutex);
-            if (!failure) failure = std::current_exception();
+      try {
+        pool.emplace_back([&, t] {
+          ThreadContext context{Dim{t, 0, 0}, Dim{b, 0, 0}, Dim{threads, 1, 1}, Dim{grid, 1, 1}, &block};
+          current_context = &context;
+          try {
+            kernel();
+          } catch (const BlockAborted&) {
+          } catch (...) {
+            {
+              std::lock_guard<std::mutex> lock(failure_mutex);
+              if (!failure) failure = std::current_exception();
+            }
+            block.fail();
           }
-          block.fail();
-        }
-        current_context = nullptr;
-      });
+          current_context = nullptr;
+        });
+      } catch (...) {  // no thread (a resource limit): stop the others, then report
+        block.fail();
+        join_all();
+        throw;
+      }
     }
-    for (auto& thread : pool) thread.join();
+    join_all();
     if (failure) std::rethrow_exception(failure);
   }
 }
@@ -229,6 +255,15 @@ inline Block& block_of(ThreadContext& c) {
     throw std::logic_error("simt emulator: a barrier or shuffle in a kernel launched serially");
   return *c.block_state;
 }
+// TSGD_BLOCK_SHARED: the block's object for the declaration `Key` (a
+// __COUNTER__ value) of type T (trivially copyable; never constructed, as on a GPU).
+template <typename T, int Key>
+T& block_shared() {
+  static_assert(std::is_trivially_copyable<T>::value, "shared objects are plain data");
+  static const char declaration = 0;
+  return *static_cast<T*>(block_of(current()).shared_object(&declaration, sizeof(T)));
+}
+
 inline void syncthreads() { block_of(current()).sync_block(); }
 inline void syncwarp(unsigned mask = 0xffffffffu) {
   if (mask != 0xffffffffu) throw std::logic_error("simt emulator: __syncwarp supports the full mask only");
@@ -249,7 +284,7 @@ T shfl_xor_sync(unsigned mask, T value, int offset) {
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+#define TSGD_BLOCK_SHARED(name, ...) __VA_ARGS__& name = ::tsgd::simt::block_shared<__VA_ARGS__, __COUNTER__>()
 #define TSGD_DYNAMIC_SHARED(name) unsigned char* const name = ::tsgd::simt::block_of(::tsgd::simt::current()).dynamic_shared()
 #define threadIdx (::tsgd::simt::current().thread)
 #define blockIdx (::tsgd::simt::current().block)

@@ -1,8 +1,8 @@
-// The CUDA engine's fused path on the SIMT emulator (emulated_cuda_engine.h),
-// on every machine, GPU or not: the kernels of cuda/fused_kernel.cuh and
-// cuda/gram_kernel.cuh with the engine's own planning and host code, against
-// the CPU reference engine and against themselves (bitwise batch invariance,
-// launch splits, grouping by seed). The shared engine tests (test_engine.cpp)
+// The CUDA engine's two paths on the SIMT emulator (emulated_cuda_engine.h),
+// on every machine, GPU or not: the kernels of cuda/fused_kernel.cuh,
+// cuda/cublas_kernels.cuh and cuda/gram_kernel.cuh with the engine's own
+// planning and host code, against the CPU reference engine and against
+// themselves (bitwise batch invariance, launch splits, grouping by seed). The shared engine tests (test_engine.cpp)
 // run the emulated engine too. On a GPU, test_cuda_engine.cpp checks the same
 // kernels compiled by nvcc.
 #include <gtest/gtest.h>
@@ -304,6 +304,10 @@ TEST(EmulatedCuda, TransposedWarpSumEqualsPlainButterflyBitwise) {
     for (int l = 0; l < 32; ++l) exact += values[l * P];
     EXPECT_NEAR(plain[0], exact, 1e-4 * (1 + std::abs(exact)));
   }
+}
+
+TEST(EmulatedCuda, BlockSharedMemoryIsFreshInEveryBlock) {
+  for (std::uint32_t v : testing::emulated_block_shared_first_reads(3)) EXPECT_EQ(v, 0xffffffffu);
 }
 
 TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {

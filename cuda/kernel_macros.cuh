@@ -1,0 +1,15 @@
+// Shared-memory declarations of the kernels that the tests' SIMT emulator
+// (tests/simt_emulator.h) also runs: with nvcc they are CUDA's own; under
+// the emulator (which defines them before including a kernel header), each
+// block gets fresh storage filled with a NaN pattern, as uninitialised
+// shared memory would hold garbage on a GPU.
+#pragma once
+
+#if defined(__CUDACC__)
+// The block's dynamic shared memory (the launch's third argument).
+#define TSGD_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+// One object of the block's static shared memory (type: a trivial type).
+#define TSGD_BLOCK_SHARED(name, ...) __shared__ __VA_ARGS__ name
+#elif !defined(TSGD_SIMT_EMULATION)
+#error "kernel headers: compile with nvcc, or include tests/simt_emulator.h first"
+#endif
