@@ -155,6 +155,38 @@ TEST(EmulatedCuda, Float32FusedKernelAgreesWithCpuEngine) {
   expect_agreement(Precision::float32, 2e-4, false);
 }
 
+// The fused kernel at its limits: N = 2048 (512 threads, 16 warps), 16 rows
+// and B = 16 in float (the largest shared memory, 22 KB); N = 128 (exactly
+// one warp, no partial Philox group) in double. Three steps against the CPU.
+TEST(EmulatedCuda, FusedKernelAtItsLimits) {
+  struct Case {
+    Precision precision;
+    int n, k, m, batch;
+    double tolerance;  // float: 2048-term fields, 3 steps (engine tests: 5e-5); double: rounding only
+  };
+  for (const Case& c : {Case{Precision::float32, kFusedMaxN, 8, 8, kFusedMaxBatch, 5e-5},
+                        Case{Precision::float64, 128, 4, 4, 3, 1e-12}}) {
+    RunSpec spec = make_spec(0, 31, c.n, c.k, c.m);
+    spec.params.batch_size = c.batch;
+    spec.params.lr = 2.0;  // large steps at large N: the runs must move within 3 steps
+    spec.params.train = TrainMode::both_layers;
+    spec.params.lr2 = 1.0;
+    auto cpu = make_cpu_engine(c.precision, 2);
+    EmulatedCudaOptions fused;
+    auto gpu = make_emulated_cuda_engine(c.precision, fused);
+    cpu->load({spec});
+    gpu->load({spec});
+    std::vector<OrderParameters> start, a, b;
+    cpu->order_parameters(start);
+    cpu->advance(3);
+    gpu->advance(3);
+    cpu->order_parameters(a);
+    gpu->order_parameters(b);
+    EXPECT_LT(max_difference(a[0], b[0]), c.tolerance) << "N = " << c.n;
+    EXPECT_GT(max_difference(a[0], start[0]), 10 * c.tolerance) << "N = " << c.n;
+  }
+}
+
 // Contract 1 on the fused path: a run alone (a 4-row task) equals the same
 // run inside a task of 16 rows (float) or 8 rows (double) with other runs of
 // its seed, in another slot, beside tasks of other seeds.
