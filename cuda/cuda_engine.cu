@@ -97,13 +97,13 @@ class CudaEngineImpl final : public CudaEngine {
   }
 
  private:
-  int nruns() const { return static_cast<int>(params_.size()); }
+  int nruns() const { return host_.nruns(); }
   BatchLayout<Real> layout() {
-    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(), n_, units_, kmax_};
+    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(), host_.n, host_.units, host_.kmax};
   }
   CublasWorkspace<Real> workspace() {
-    return CublasWorkspace<Real>{x_.data(), fields_.data(), coef_.data(), dv_.data(),
-                                 max_batch_, kmax_,         decay_,       train_v_};
+    return CublasWorkspace<Real>{x_.data(),       fields_.data(), coef_.data(), dv_.data(),
+                                 host_.max_batch, host_.kmax,     host_.decay,  host_.train_v};
   }
   void release_batch();
   void load_batch(const std::vector<RunSpec>& runs);
@@ -118,11 +118,9 @@ class CudaEngineImpl final : public CudaEngine {
   CudaStream stream_;
   CublasHandle cublas_;
 
-  // The batch (host mirror of the device parameters; steps advance on both).
-  std::vector<RunParams<Real>> params_;
-  int n_ = 0, kmax_ = 0, mmax_ = 0, units_ = 0, max_batch_ = 1;
-  bool decay_ = false;
-  bool train_v_ = false;
+  // The batch's shape and the host mirror of the device parameters (steps
+  // advance on both); its weights and v are released once on the device.
+  HostBatch<Real> host_;
   bool fused_ = true;
   DeviceBuffer<RunParams<Real>> runs_;
   DeviceBuffer<Real> weights_;  // nruns x units x n (batch_layout.cuh)
@@ -166,7 +164,7 @@ void CudaEngineImpl<Real>::load(const std::vector<RunSpec>& runs) {
 
 template <typename Real>
 void CudaEngineImpl<Real>::release_batch() {
-  params_.clear();
+  host_ = HostBatch<Real>();
   graph_ = CudaGraphExec();
   cublas_warm_ = false;
   runs_ = DeviceBuffer<RunParams<Real>>();
@@ -184,17 +182,9 @@ void CudaEngineImpl<Real>::release_batch() {
 
 template <typename Real>
 void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
-  HostBatch<Real> host = prepare_host_batch<Real>(runs, initial_weights_);
-  params_ = std::move(host.params);
-  n_ = host.n;
-  kmax_ = host.kmax;
-  mmax_ = host.mmax;
-  units_ = host.units;
-  max_batch_ = host.max_batch;
-  decay_ = host.decay;
-  train_v_ = host.train_v;
+  host_ = prepare_host_batch<Real>(runs, initial_weights_);
 
-  const bool fits = fused_path_fits<Real>(n_, max_batch_, params_);
+  const bool fits = fused_path_fits<Real>(host_.n, host_.max_batch, host_.params);
   switch (options_.path) {
     case CudaPath::fused:
       if (!fits)
@@ -208,44 +198,47 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
       fused_ = false;
       break;
     case CudaPath::automatic:
-      fused_ = fits && max_batch_ <= kFusedAutoMaxBatch;
+      fused_ = fits && host_.max_batch <= kFusedAutoMaxBatch;
       break;
   }
 
-  runs_ = DeviceBuffer<RunParams<Real>>(params_.size());
-  weights_ = DeviceBuffer<Real>(host.weights.size());
-  v_ = DeviceBuffer<Real>(host.v.size());
-  runs_.upload_async(params_.data(), stream_.get());
-  weights_.upload_async(host.weights.data(), stream_.get());
-  v_.upload_async(host.v.data(), stream_.get());
+  runs_ = DeviceBuffer<RunParams<Real>>(host_.params.size());
+  weights_ = DeviceBuffer<Real>(host_.weights.size());
+  v_ = DeviceBuffer<Real>(host_.v.size());
+  runs_.upload_async(host_.params.data(), stream_.get());
+  weights_.upload_async(host_.weights.data(), stream_.get());
+  v_.upload_async(host_.v.data(), stream_.get());
   if (!fused_ && !runs.empty()) {
-    x_ = DeviceBuffer<Real>(runs.size() * max_batch_ * n_);
-    fields_ = DeviceBuffer<Real>(runs.size() * max_batch_ * units_);
-    coef_ = DeviceBuffer<Real>(runs.size() * max_batch_ * kmax_);
-    dv_ = DeviceBuffer<Real>(runs.size() * max_batch_ * kmax_);
+    x_ = DeviceBuffer<Real>(runs.size() * host_.max_batch * host_.n);
+    fields_ = DeviceBuffer<Real>(runs.size() * host_.max_batch * host_.units);
+    coef_ = DeviceBuffer<Real>(runs.size() * host_.max_batch * host_.kmax);
+    dv_ = DeviceBuffer<Real>(runs.size() * host_.max_batch * host_.kmax);
     x_.zero_async(stream_.get());  // sample rows past a run's own B stay zero
   }
-  stream_.synchronize();  // the host vectors die here
+  stream_.synchronize();
+  // The device holds the weights from here on.
+  std::vector<Real>().swap(host_.weights);
+  std::vector<Real>().swap(host_.v);
 }
 
 template <typename Real>
 void CudaEngineImpl<Real>::advance(std::int64_t steps) {
   if (steps < 0) throw std::invalid_argument("cuda engine: advance by a negative number of steps");
-  if (steps == 0 || params_.empty()) return;
+  if (steps == 0 || host_.params.empty()) return;
   use_device(device_);
   if (fused_) {
     advance_fused(steps);
   } else {
     advance_cublas(steps);
   }
-  for (RunParams<Real>& params : params_)
+  for (RunParams<Real>& params : host_.params)
     if (!params.frozen) params.step += steps;
 }
 
 // The plan of fused_plan.h, uploaded.
 template <typename Real>
 void CudaEngineImpl<Real>::build_fused_tasks() {
-  const FusedPlan plan = plan_fused_tasks(params_, options_.group_by_seed);
+  const FusedPlan plan = plan_fused_tasks(host_.params, options_.group_by_seed);
   std::copy(plan.class_first, plan.class_first + 3, class_first_);
   std::copy(plan.class_count, plan.class_count + 3, class_count_);
   tasks_ = DeviceBuffer<FusedTask>(plan.tasks.size());
@@ -265,14 +258,14 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     return;
   }
   const std::int64_t per_launch =
-      fused_steps_per_launch(options_.fused_steps_per_launch, ntasks, max_batch_, n_);
+      fused_steps_per_launch(options_.fused_steps_per_launch, ntasks, host_.max_batch, host_.n);
   const int classes = (class_count_[0] > 0) + (class_count_[1] > 0) + (class_count_[2] > 0);
   for (std::int64_t done = 0; done < steps; done += per_launch) {
     const std::int64_t chunk = std::min(per_launch, steps - done);
     if (classes > 1) fork_.record(stream_.get());
     for (int c = 0; c < 3; ++c) {
       if (class_count_[c] == 0) continue;
-      FusedArgs<Real> args{layout(), tasks_.data() + class_first_[c], task_runs_.data(), max_batch_,
+      FusedArgs<Real> args{layout(), tasks_.data() + class_first_[c], task_runs_.data(), host_.max_batch,
                            chunk};
       if (classes == 1) {
         fused_sgd(args, class_count_[c], kFusedRowClasses[c], stream_.get());
@@ -348,12 +341,12 @@ void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
 
 template <typename Real>
 void CudaEngineImpl<Real>::order_parameters(std::vector<OrderParameters>& out) {
-  out.resize(params_.size());
-  if (params_.empty()) return;
+  out.resize(host_.params.size());
+  if (host_.params.empty()) return;
   use_device(device_);
-  const std::size_t run_gram = static_cast<std::size_t>(units_) * units_;
-  if (gram_.size() != params_.size() * run_gram) {
-    gram_ = DeviceBuffer<double>(params_.size() * run_gram);
+  const std::size_t run_gram = static_cast<std::size_t>(host_.units) * host_.units;
+  if (gram_.size() != host_.params.size() * run_gram) {
+    gram_ = DeviceBuffer<double>(host_.params.size() * run_gram);
     gram_.zero_async(stream_.get());  // every entry is written below; zeroed for initcheck
   }
   gram_matrices(layout(), gram_.data(), stream_.get());
@@ -363,18 +356,18 @@ void CudaEngineImpl<Real>::order_parameters(std::vector<OrderParameters>& out) {
   v_.download_async(v.data(), stream_.get());
   stream_.synchronize();
 
-  order_parameters_from_gram(params_, units_, kmax_, gram.data(), v.data(), out);
+  order_parameters_from_gram(host_.params, host_.units, host_.kmax, gram.data(), v.data(), out);
 }
 
 template <typename Real>
 void CudaEngineImpl<Real>::freeze(std::size_t index) {
-  if (index >= params_.size())
+  if (index >= host_.params.size())
     throw std::out_of_range("cuda engine: freeze of a run not in the batch");
-  if (params_[index].frozen) return;
+  if (host_.params[index].frozen) return;
   use_device(device_);
-  params_[index].frozen = 1;
+  host_.params[index].frozen = 1;
   // Only the flag: the device's step counter of this run is the current one.
-  TSGD_CUDA_CHECK(cudaMemcpyAsync(&runs_.data()[index].frozen, &params_[index].frozen, sizeof(int),
+  TSGD_CUDA_CHECK(cudaMemcpyAsync(&runs_.data()[index].frozen, &host_.params[index].frozen, sizeof(int),
                                   cudaMemcpyHostToDevice, stream_.get()));
   stream_.synchronize();
   tasks_stale_ = true;
@@ -382,18 +375,18 @@ void CudaEngineImpl<Real>::freeze(std::size_t index) {
 
 template <typename Real>
 InitialWeights CudaEngineImpl<Real>::weights(std::size_t index) {
-  if (index >= params_.size())
+  if (index >= host_.params.size())
     throw std::out_of_range("cuda engine: weights of a run not in the batch");
   use_device(device_);
-  const std::size_t run_weights = static_cast<std::size_t>(units_) * n_;
-  std::vector<Real> w(run_weights), v(units_);
+  const std::size_t run_weights = static_cast<std::size_t>(host_.units) * host_.n;
+  std::vector<Real> w(run_weights), v(host_.units);
   TSGD_CUDA_CHECK(cudaMemcpyAsync(w.data(), weights_.data() + index * run_weights,
                                   run_weights * sizeof(Real), cudaMemcpyDeviceToHost,
                                   stream_.get()));
-  TSGD_CUDA_CHECK(cudaMemcpyAsync(v.data(), v_.data() + index * units_, units_ * sizeof(Real),
+  TSGD_CUDA_CHECK(cudaMemcpyAsync(v.data(), v_.data() + index * host_.units, host_.units * sizeof(Real),
                                   cudaMemcpyDeviceToHost, stream_.get()));
   stream_.synchronize();
-  return run_weights_from_layout(params_[index], n_, kmax_, w.data(), v.data());
+  return run_weights_from_layout(host_.params[index], host_.n, host_.kmax, w.data(), v.data());
 }
 
 CudaPath path_from_environment(CudaPath requested) {

@@ -4,12 +4,17 @@
 // TSGD_REQUIRE_GPU=1 asks for one.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -17,6 +22,7 @@
 #include "cpu_engine.h"
 #include "emulated_cuda_engine.h"
 #include "engine.h"
+#include "initial_weights.h"
 #include "split_engine.h"
 #ifdef TSGD_HAVE_CUDA
 #include "cuda_engine.h"
@@ -84,6 +90,48 @@ inline RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
   spec.params.K = k;
   spec.params.M = m;
   return spec;
+}
+
+// Bitwise equality of two runs' order parameters or weights (contract 1);
+// on failure the message names the first entry that differs.
+inline ::testing::AssertionResult bitwise_equal_fields(
+    std::initializer_list<std::tuple<const char*, const std::vector<double>*, const std::vector<double>*>> fields) {
+  for (const auto& [name, a, b] : fields) {
+    if (a->size() != b->size())
+      return ::testing::AssertionFailure() << name << ": " << a->size() << " vs " << b->size() << " entries";
+    for (std::size_t i = 0; i < a->size(); ++i)
+      if (std::memcmp(&(*a)[i], &(*b)[i], sizeof(double)) != 0)
+        return ::testing::AssertionFailure() << name << "[" << i << "]: " << (*a)[i] << " vs " << (*b)[i];
+  }
+  return ::testing::AssertionSuccess() << "bitwise equal";
+}
+inline ::testing::AssertionResult bitwise_equal(const OrderParameters& a, const OrderParameters& b) {
+  return bitwise_equal_fields(
+      {{"Q", &a.Q, &b.Q}, {"R", &a.R, &b.R}, {"T", &a.T, &b.T}, {"v", &a.v, &b.v}, {"v*", &a.vstar, &b.vstar}});
+}
+inline ::testing::AssertionResult bitwise_equal(const InitialWeights& a, const InitialWeights& b) {
+  return bitwise_equal_fields(
+      {{"w", &a.w, &b.w}, {"w*", &a.wstar, &b.wstar}, {"v", &a.v, &b.v}, {"v*", &a.vstar, &b.vstar}});
+}
+
+// |a - b| <= tolerance max(1, |b|) entry by entry, b (the reference) finite:
+// order parameters are O(1) (R starts at O(1/sqrt(N)) and grows), so the
+// tolerance is relative for large entries and absolute at the O(1) scale.
+inline void expect_near(const OrderParameters& a, const OrderParameters& b, double tolerance,
+                        const std::string& what) {
+  ASSERT_EQ(a.K, b.K) << what;
+  ASSERT_EQ(a.M, b.M) << what;
+  ASSERT_TRUE(b.finite()) << what << ": the reference diverged; the test data is wrong";
+  auto compare = [&](const std::vector<double>& x, const std::vector<double>& y, const char* name) {
+    ASSERT_EQ(x.size(), y.size()) << what << ": " << name;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i]))) << what << ": " << name << "[" << i << "]";
+  };
+  compare(a.Q, b.Q, "Q");
+  compare(a.R, b.R, "R");
+  compare(a.T, b.T, "T");
+  compare(a.v, b.v, "v");
+  compare(a.vstar, b.vstar, "v*");
 }
 
 inline bool gpu_required() {

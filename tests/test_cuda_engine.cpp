@@ -40,6 +40,8 @@ namespace {
     }                                                                                \
   } while (0)
 
+using testing::bitwise_equal;
+using testing::expect_near;
 using testing::make_spec;
 
 // A varied set of grid points at N: both training modes, three activations,
@@ -137,42 +139,6 @@ std::vector<OrderParameters> run_engine(Engine& engine, const std::vector<RunSpe
   std::vector<OrderParameters> out;
   engine.order_parameters(out);
   return out;
-}
-
-// |a - b| <= tolerance max(1, |b|) entry by entry: with these initialisations
-// the order parameters are O(1) (R starts at O(1/sqrt(N)) and grows), so the
-// tolerance is relative for large entries and absolute at the O(1) scale.
-void expect_near(const OrderParameters& a, const OrderParameters& b, double tolerance,
-                 const std::string& what) {
-  ASSERT_EQ(a.K, b.K) << what;
-  ASSERT_EQ(a.M, b.M) << what;
-  ASSERT_TRUE(b.finite()) << what << ": the reference diverged; the test data is wrong";
-  auto compare = [&](const std::vector<double>& x, const std::vector<double>& y, const char* name) {
-    ASSERT_EQ(x.size(), y.size());
-    for (std::size_t i = 0; i < x.size(); ++i)
-      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i])))
-          << what << ": " << name << "[" << i << "]";
-  };
-  compare(a.Q, b.Q, "Q");
-  compare(a.R, b.R, "R");
-  compare(a.T, b.T, "T");
-  compare(a.v, b.v, "v");
-  compare(a.vstar, b.vstar, "v*");
-}
-
-void expect_bitwise(const OrderParameters& a, const OrderParameters& b, const std::string& what) {
-  EXPECT_EQ(a.Q, b.Q) << what;
-  EXPECT_EQ(a.R, b.R) << what;
-  EXPECT_EQ(a.T, b.T) << what;
-  EXPECT_EQ(a.v, b.v) << what;
-  EXPECT_EQ(a.vstar, b.vstar) << what;
-}
-
-void expect_bitwise(const InitialWeights& a, const InitialWeights& b, const std::string& what) {
-  EXPECT_TRUE(a.w == b.w) << what << ": w";
-  EXPECT_TRUE(a.wstar == b.wstar) << what << ": w*";
-  EXPECT_TRUE(a.v == b.v) << what << ": v";
-  EXPECT_TRUE(a.vstar == b.vstar) << what << ": v*";
 }
 
 // float32, 1000 steps at N = 500: each local field is a 500-term float dot
@@ -278,8 +244,8 @@ TEST(CudaEngine, RunAloneEqualsRunInABatchOf1000Bitwise) {
   auto together = cuda_engine(Precision::float32, CudaPath::fused);
   const auto a = run_engine(*alone, {target}, 1000);
   const auto b = run_engine(*together, batch, 1000);
-  expect_bitwise(a[0], b[where], "order parameters");
-  expect_bitwise(as_cuda(*alone).weights(0), as_cuda(*together).weights(where), "weights");
+  EXPECT_TRUE(bitwise_equal(a[0], b[where])) << "order parameters";
+  EXPECT_TRUE(bitwise_equal(as_cuda(*alone).weights(0), as_cuda(*together).weights(where))) << "weights";
 }
 
 TEST(CudaEngine, FusedAndCublasPathsAgree) {
@@ -386,9 +352,9 @@ TEST(CudaEngine, FrozenRunsDoNotMoveAndOthersDoNotNotice) {
     frozen->freeze(1);
     frozen->advance(70);  // >= one CUDA graph of steps on the cuBLAS path
     reference->advance(70);
-    expect_bitwise(as_cuda(*frozen).weights(1), before, what + ": frozen run");
-    expect_bitwise(as_cuda(*frozen).weights(0), as_cuda(*reference).weights(0), what + ": run 0");
-    expect_bitwise(as_cuda(*frozen).weights(2), as_cuda(*reference).weights(2), what + ": run 2");
+    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(1), before)) << what + ": frozen run";
+    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(0), as_cuda(*reference).weights(0))) << what + ": run 0";
+    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(2), as_cuda(*reference).weights(2))) << what + ": run 2";
     EXPECT_FALSE(as_cuda(*frozen).weights(0).w == before_0.w) << what << ": run 0 moved";
   }
 }
@@ -403,7 +369,7 @@ TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
     const auto a = run_engine(*graph, runs, 200);
     const auto b = run_engine(*direct, runs, 200);
     for (std::size_t r = 0; r < runs.size(); ++r)
-      expect_bitwise(a[r], b[r], std::string(to_string(precision)) + " run " + std::to_string(r));
+      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << std::string(to_string(precision)) + " run " + std::to_string(r);
   }
 }
 
@@ -421,7 +387,7 @@ TEST(CudaEngine, FusedLaunchSplitDoesNotChangeResults) {
     const auto a = run_engine(*whole, runs, 200);
     const auto b = run_engine(*split, runs, 200);
     for (std::size_t r = 0; r < runs.size(); ++r)
-      expect_bitwise(a[r], b[r], std::string(to_string(precision)) + " run " + std::to_string(r));
+      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << std::string(to_string(precision)) + " run " + std::to_string(r);
   }
 }
 
@@ -543,7 +509,7 @@ TEST(CudaSanitize, InitialWeightsArriveUnchanged) {
     InitialWeights expected = initial_weights(runs[r]);
     for (auto* values : {&expected.w, &expected.wstar, &expected.v, &expected.vstar})
       for (double& x : *values) x = static_cast<float>(x);
-    expect_bitwise(as_cuda(*engine).weights(r), expected, "run " + std::to_string(r));
+    EXPECT_TRUE(bitwise_equal(as_cuda(*engine).weights(r), expected)) << "run " + std::to_string(r);
   }
 }
 

@@ -29,6 +29,7 @@ namespace {
 using testing::EmulatedCudaOptions;
 using testing::emulated_weights;
 using testing::make_emulated_cuda_engine;
+using testing::bitwise_equal;
 using testing::make_spec;
 
 // N = 133: two warps per block, the second partly idle, and a last Philox
@@ -86,15 +87,6 @@ double max_difference(const OrderParameters& a, const OrderParameters& b) {
   cmp(a.v, b.v);
   cmp(a.vstar, b.vstar);
   return d;
-}
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
-}
-
-bool same_weights(const InitialWeights& a, const InitialWeights& b) {
-  return same_bits(a.w, b.w) && same_bits(a.wstar, b.wstar) && same_bits(a.v, b.v) &&
-         same_bits(a.vstar, b.vstar);
 }
 
 // Emulated fused or cuBLAS path vs the CPU engine, same run identities, 30
@@ -214,13 +206,13 @@ void expect_invariance(Precision precision) {
   together->advance(25);
   const InitialWeights a = emulated_weights(*alone, 0);
   const InitialWeights b = emulated_weights(*together, batch.size() - 1);
-  EXPECT_TRUE(same_weights(a, b));
+  EXPECT_TRUE(bitwise_equal(a, b));
   std::vector<OrderParameters> oa, ob;
   alone->order_parameters(oa);
   together->order_parameters(ob);
-  EXPECT_TRUE(same_bits(oa[0].Q, ob.back().Q) && same_bits(oa[0].R, ob.back().R));
+  EXPECT_TRUE(bitwise_equal(oa[0], ob.back()));
   // And it moved.
-  EXPECT_FALSE(same_bits(a.w, initial_weights(target).w));
+  EXPECT_NE(a.w, initial_weights(target).w);
 }
 
 TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) { expect_invariance(Precision::float32); }
@@ -250,9 +242,7 @@ TEST(EmulatedCuda, LaunchSplitAndGroupingDoNotChangeResults) {
   }
   for (std::size_t v = 1; v < variants.size(); ++v)
     for (std::size_t r = 0; r < runs.size(); ++r)
-      EXPECT_TRUE(same_bits(results[0][r].Q, results[v][r].Q) &&
-                  same_bits(results[0][r].R, results[v][r].R) &&
-                  same_bits(results[0][r].v, results[v][r].v))
+      EXPECT_TRUE(bitwise_equal(results[0][r], results[v][r]))
           << "variant " << v << ", run " << r;
 }
 
@@ -299,10 +289,10 @@ TEST(EmulatedCuda, FreezingARunDoesNotDisturbItsTaskMates) {
   frozen->freeze(1);
   frozen->advance(8);
   free->advance(8);
-  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 1), held));
-  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 0), emulated_weights(*free, 0)));
-  EXPECT_TRUE(same_weights(emulated_weights(*frozen, 2), emulated_weights(*free, 2)));
-  EXPECT_FALSE(same_weights(emulated_weights(*free, 1), held));
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 1), held));
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 0), emulated_weights(*free, 0)));
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 2), emulated_weights(*free, 2)));
+  EXPECT_FALSE(bitwise_equal(emulated_weights(*free, 1), held));
 }
 
 TEST(EmulatedCuda, BatchesTheFusedPathCannotHoldAreRefused) {

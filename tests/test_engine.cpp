@@ -13,7 +13,9 @@
 #include "records.h"
 
 using namespace tsgd;
+using tsgd::testing::bitwise_equal;
 using tsgd::testing::EngineFactory;
+using tsgd::testing::expect_near;
 
 namespace {
 
@@ -97,25 +99,6 @@ HandRun hand_run(const RunSpec& spec) {
   return HandRun{spec.params, spec.seed, init.w, init.wstar, init.v, init.vstar};
 }
 
-void expect_close(const OrderParameters& a, const OrderParameters& b, double tolerance, const std::string& what) {
-  ASSERT_EQ(a.K, b.K);
-  ASSERT_EQ(a.M, b.M);
-  auto cmp = [&](const std::vector<double>& x, const std::vector<double>& y, const char* name) {
-    ASSERT_EQ(x.size(), y.size());
-    for (std::size_t i = 0; i < x.size(); ++i)
-      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i]))) << what << ": " << name << "[" << i << "]";
-  };
-  cmp(a.Q, b.Q, "Q");
-  cmp(a.R, b.R, "R");
-  cmp(a.T, b.T, "T");
-  cmp(a.v, b.v, "v");
-  cmp(a.vstar, b.vstar, "vstar");
-}
-
-bool bitwise_equal(const OrderParameters& a, const OrderParameters& b) {
-  return a.Q == b.Q && a.R == b.R && a.T == b.T && a.v == b.v && a.vstar == b.vstar;
-}
-
 // Tolerance of a few SGD steps against the double hand computation: float64
 // engines differ only by summation order (1e-12 relative); float32 engines by
 // float rounding of N-term dot products and of the weights (~1e-6 relative
@@ -138,7 +121,7 @@ TEST_P(EngineTest, InitialStateEqualsInitialWeights) {
   engine->order_parameters(op);
   ASSERT_EQ(op.size(), 1u);
   // float32 engines hold the weights in float: 1e-6 relative.
-  expect_close(op[0], initial_order_parameters(spec), GetParam().precision == Precision::float64 ? 1e-13 : 2e-6, "initial");
+  expect_near(op[0], initial_order_parameters(spec), GetParam().precision == Precision::float64 ? 1e-13 : 2e-6, "initial");
 }
 
 TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
@@ -189,7 +172,7 @@ TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
     engine->advance(1);
     engine->advance(2);  // the sample counter carries over between calls
     engine->order_parameters(op);
-    expect_close(op[0], hand.order_parameters(), step_tolerance(GetParam()), what);
+    expect_near(op[0], hand.order_parameters(), step_tolerance(GetParam()), what);
     // The step moved something: the test can fail.
     EXPECT_GT(std::abs(op[0].Q[0] - initial_order_parameters(spec).Q[0]), 1e-4) << what;
   }

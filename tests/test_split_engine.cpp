@@ -11,10 +11,12 @@
 
 #include "cpu_engine.h"
 #include "cuda_engine.h"
+#include "engine_factories.h"
 #include "runner.h"
 #include "split_engine.h"
 
 using namespace tsgd;
+using tsgd::testing::bitwise_equal;
 
 namespace {
 
@@ -31,10 +33,6 @@ std::vector<RunSpec> mixed_batch(int count) {
     runs.push_back(r);
   }
   return runs;
-}
-
-bool bitwise_equal(const OrderParameters& a, const OrderParameters& b) {
-  return a.Q == b.Q && a.R == b.R && a.T == b.T && a.v == b.v && a.vstar == b.vstar;
 }
 
 std::unique_ptr<Engine> split_cpu(int parts) {
