@@ -13,7 +13,7 @@
 #include "ode_stage.h"
 #include "runner.h"
 #include "slurm.h"
-#include "tsgd_version.h"
+#include "version.h"
 #ifdef TSGD_HAVE_CUDA
 #include "cuda_engine.h"
 #endif
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   CLI::App app{"tsgd: online SGD of two-layer teacher-student networks, simulated and in theory"};
-  app.set_version_flag("--version", std::string("tsgd ") + TSGD_VERSION + " (" + TSGD_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string("tsgd ") + tsgd::version() + " (" + tsgd::git_commit() + ")");
   app.require_subcommand(1);
 
   tsgd::RunOptions options;

@@ -16,7 +16,7 @@
 #include "statistics.h"
 #include "fixed_point.h"
 #include "theory.h"
-#include "tsgd_version.h"
+#include "version.h"
 
 namespace tsgd {
 
@@ -349,12 +349,17 @@ void write_manifest(const std::string& dir, const Manifest& m) {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
   json files = json::object();
-  for (const char* f : kResultFiles) {
+  // The experiment's definition (config.json, and shard.json in a shard's
+  // directory) is checksummed with the results it produced.
+  std::vector<std::string> names = {"config.json", "shard.json"};
+  for (const char* f : kResultFiles)
+    if (std::string(f) != "manifest.json") names.emplace_back(f);
+  for (const std::string& f : names) {
     const std::string path = dir + "/" + f;
-    if (std::string(f) != "manifest.json" && fs::exists(path)) files[f] = {{"fnv1a", fnv1a_hex(read_file(path))}, {"bytes", fs::file_size(path)}};
+    if (fs::exists(path)) files[f] = {{"fnv1a", fnv1a_hex(read_file(path))}, {"bytes", fs::file_size(path)}};
   }
-  json j{{"tsgd_version", TSGD_VERSION},
-         {"git_commit", TSGD_GIT_COMMIT},
+  json j{{"tsgd_version", version()},
+         {"git_commit", git_commit()},
          {"host", host},
          {"finished_at", iso_time_now()},
          {"command_line", m.command_line},

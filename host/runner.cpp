@@ -22,7 +22,6 @@
 #include "records.h"
 #include "results.h"
 #include "split_engine.h"
-#include "tsgd_version.h"
 
 namespace tsgd {
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -231,6 +232,54 @@ TEST(Pipeline, SameCommandTwiceGivesIdenticalFilesOnAnyThreadCount) {
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/b", "--quiet", "--threads", "2"}), 0);
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/a", "--quiet", "--threads", "2"}), 0);  // rerun: resumes, rewrites
   expect_same_results(dir + "/a", dir + "/b");
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// The first line of `command`'s standard output ("" when it fails).
+std::string first_line_of(const std::string& command) {
+  std::string line;
+  if (FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r")) {
+    char buffer[256];
+    if (std::fgets(buffer, sizeof buffer, pipe)) line = buffer;
+    if (::pclose(pipe) != 0) line.clear();
+  }
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+TEST(Pipeline, ManifestNamesTheCommitBuiltAndChecksumsEveryFile) {
+  // Provenance (DESIGN.md): the manifest names the commit the binary was built
+  // from, read at build time (an incremental build after a commit must not
+  // report the commit of the last configure), and the size and FNV-1a hash of
+  // every result file.
+  const std::string dir = temp_dir("manifest");
+  const json config = {{"name", "manifest"}, {"model", {{"N", 40}}}, {"training", {{"alpha", 2}}},
+                       {"ode", {{"enabled", true}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet", "--threads", "1"}), 0);
+  const json manifest = json::parse(read_file(dir + "/out/manifest.json"));
+  const std::string commit = manifest.at("git_commit").get<std::string>();
+  const std::string head =
+      first_line_of("git -C '" + std::string(TSGD_SOURCE_DIR) + "' rev-parse --short=12 HEAD");
+  if (head.empty()) {
+    EXPECT_EQ(commit, "unknown");  // not a git checkout
+  } else {
+    // "-dirty" reflects the tree at build time, which the test cannot see.
+    EXPECT_TRUE(commit == head || commit == head + "-dirty")
+        << "manifest names " << commit << ", the checkout is at " << head << " (stale build?)";
+  }
+  EXPECT_FALSE(manifest.at("tsgd_version").get<std::string>().empty());
+  const json& files = manifest.at("files");
+  for (const char* f : {"config.json", "points.csv", "runs.csv", "curves.csv", "summary.json", "ode.csv"}) {
+    ASSERT_TRUE(files.contains(f)) << f;
+    const std::string text = read_file(dir + "/out/" + f);
+    EXPECT_EQ(files[f].at("bytes").get<std::uint64_t>(), text.size()) << f;
+    EXPECT_EQ(files[f].at("fnv1a").get<std::string>(), fnv1a_hex(text)) << f;
+  }
   fs::remove_all(dir);
 }
 

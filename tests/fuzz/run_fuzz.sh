@@ -24,16 +24,18 @@ clang=$(command -v clang++-14 || command -v clang++)
 mkdir -p "$build/corpus" "$build/crashes"
 sources=()
 for f in host/*.cpp; do [[ "$f" == host/main.cpp ]] || sources+=("$f"); done
-cat > "$build/tsgd_version.h" <<'H'
-#pragma once
-#define TSGD_VERSION "fuzz"
-#define TSGD_GIT_COMMIT "fuzz"
+cat > "$build/tsgd_version.cpp" <<'H'
+#include "version.h"
+namespace tsgd {
+const char* version() { return "fuzz"; }
+const char* git_commit() { return "fuzz"; }
+}  // namespace tsgd
 H
 binary="$build/fuzz_config"
 if [[ ! -x "$binary" || -n "$(find host tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
   echo "fuzz: building $binary"
   "$clang" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp \
-    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -Icuda -I"$build" tests/fuzz/fuzz_config.cpp "${sources[@]}" -o "$binary"
+    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -Icuda tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
 fi
 cp -f configs/*.json tests/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
 echo "fuzz: ${seconds}s over the configuration reader"
