@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--output,-o", options.output, "output directory (default: the config's \"output\")");
     cmd->add_option("--threads,-j", options.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
     cmd->add_flag("--quiet,-q", options.quiet, "no progress or summary");
-    cmd->add_flag("--force", options.force, "replace results of a different configuration in the output directory");
+    cmd->add_flag("--force", options.force,
+                  "start over: discard the work units and results in the output directory (needed for a "
+                  "directory of another configuration)");
   };
   CLI::App* run = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
   add_run_flags(run);
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
   std::string merge_dir;
   merge->add_option("DIR", merge_dir, "output directory holding shard-I-of-N subdirectories")->required();
   merge->add_flag("--quiet,-q", options.quiet, "no summary");
+  merge->add_flag("--force", options.force, "replace the results of another configuration in DIR");
   CLI::App* slurm = app.add_subcommand("slurm", "write (and submit) an sbatch job array and its merge job");
   tsgd::SlurmOptions slurm_options;
   slurm->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();

@@ -30,7 +30,7 @@ std::string unit_path(const std::string& work_dir, int point) {
   return work_dir + "/ode-p" + std::to_string(point) + ".jsonl";
 }
 
-void save_unit(const std::string& path, const std::vector<OdeCurve>& curves) {
+void save_unit(const std::string& path, const std::string& experiment, const std::vector<OdeCurve>& curves) {
   std::vector<json> records;
   for (const auto& c : curves) {
     json states = json::array();
@@ -44,13 +44,13 @@ void save_unit(const std::string& path, const std::vector<OdeCurve>& curves) {
                        {"diverged_reason", c.diverged_reason},
                        {"states", states}});
   }
-  write_work_unit(path, json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}}, records);
+  write_work_unit(path, experiment, json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}}, records);
 }
 
-std::vector<OdeCurve> load_unit(const std::string& path) {
+std::vector<OdeCurve> load_unit(const std::string& path, const std::string& experiment) {
   std::vector<OdeCurve> curves;
   try {
-    for (const json& j : read_work_unit(path)) {
+    for (const json& j : read_work_unit(path, experiment)) {
       OdeCurve c;
       c.point_id = j.at("point_id").get<int>();
       if (!j.at("seed").is_null()) c.seed = j["seed"].get<std::uint64_t>();
@@ -133,10 +133,11 @@ void check_ode_supported(const Experiment& e) {
 
 std::vector<OdeCurve> load_ode_units(const Experiment& e, const std::string& work_dir) {
   std::vector<OdeCurve> out;
+  const std::string experiment = experiment_fingerprint(e.resolved);
   for (int p = 0; p < static_cast<int>(e.points.size()); ++p) {
     const std::string path = unit_path(work_dir, p);
     if (!file_exists(path)) continue;
-    for (auto& c : load_unit(path)) out.push_back(std::move(c));
+    for (auto& c : load_unit(path, experiment)) out.push_back(std::move(c));
   }
   return out;
 }
@@ -144,6 +145,7 @@ std::vector<OdeCurve> load_ode_units(const Experiment& e, const std::string& wor
 bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads, bool quiet,
                    const std::atomic<bool>* stop, std::vector<OdeCurve>& out, const std::vector<char>* include) {
   const int points = static_cast<int>(e.points.size());
+  const std::string experiment = experiment_fingerprint(e.resolved);
   std::vector<std::vector<OdeCurve>> per_point(points);
   std::vector<char> done(points, 0);
   for (int p = 0; p < points; ++p) {
@@ -153,7 +155,7 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
     }
     const std::string path = unit_path(work_dir, p);
     if (file_exists(path)) {
-      per_point[p] = load_unit(path);
+      per_point[p] = load_unit(path, experiment);
       done[p] = 1;
     }
   }
@@ -173,7 +175,7 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
         curves.push_back(integrate_curve(e, p, seed, initial));
       }
       if (stop && stop->load()) continue;
-      save_unit(unit_path(work_dir, p), curves);
+      save_unit(unit_path(work_dir, p), experiment, curves);
       per_point[p] = std::move(curves);
     } catch (const std::exception& err) {
 #pragma omp critical
@@ -191,7 +193,9 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
 int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostream& out) {
   check_ode_supported(e);
   const std::string dir = options.output ? *options.output : e.output;
-  make_directories(dir);
+  nlohmann::json resolved = e.resolved;
+  resolved["output"] = dir;
+  prepare_output_directory(dir, resolved, options.force);  // refuses another experiment's directory
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   const int points = static_cast<int>(e.points.size());
   std::vector<FixedPointResult> results(points);
@@ -212,8 +216,8 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
   std::ostringstream csv, states;
   csv << "point_id,converged,physical,iterations,residual,eg,max_real_eigenvalue,stable,message\n";
   out << "\n" << e.name << ": fixed points of the ODE, Newton from the ODE's end state at alpha = training.alpha\n\n";
-  out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(16) << "eg*"
-      << std::setw(20) << "max Re(eigenvalue)" << "stable\n";
+  out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10) << "physical"
+      << std::setw(16) << "eg*" << std::setw(20) << "max Re(eigenvalue)" << "stable\n";
   for (int p = 0; p < points; ++p) {
     const FixedPointResult& r = results[p];
     const bool ok = errors[p].empty();
@@ -224,7 +228,8 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
         << format_double(r.residual) << "," << format_double(r.eg) << "," << format_double(r.max_real_eigenvalue)
         << "," << (stable ? 1 : 0) << "," << message << "\n";
     if (ok) states << json{{"point_id", p}, {"converged", r.converged}, {"eg", r.eg}, {"state", state_json(r.state)}}.dump() << "\n";
-    out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no") << std::setw(16)
+    out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no") << std::setw(10)
+        << (ok && r.physical ? "yes" : "no") << std::setw(16)
         << std::setprecision(6) << r.eg << std::setw(20) << r.max_real_eigenvalue << (stable ? "yes" : "no");
     if (!message.empty()) out << "   (" << message << ")";
     out << "\n";

@@ -114,6 +114,9 @@ std::vector<double> record_alphas(const Experiment& e, const PointParams& p) {
 
 // ---- work units ----------------------------------------------------------------
 
+UnitStore::UnitStore(std::string directory, const Experiment& e)
+    : directory_(std::move(directory)), experiment_(&e), fingerprint_(experiment_fingerprint(e.resolved)) {}
+
 void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const {
   std::vector<json> records;
   for (const auto& t : runs) {
@@ -125,7 +128,8 @@ void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& 
     j["states"] = std::move(states);
     records.push_back(std::move(j));
   }
-  write_work_unit(directory_ + "/" + name, json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}}, records);
+  write_work_unit(directory_ + "/" + name, fingerprint_, json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}},
+                  records);
 }
 
 std::vector<RunTrajectory> UnitStore::load_all() const {
@@ -143,10 +147,15 @@ std::vector<RunTrajectory> UnitStore::load_all() const {
   for (const auto& name : names) {
     const std::string path = directory_ + "/" + name;
     try {
-      for (const json& j : read_work_unit(path)) {
+      for (const json& j : read_work_unit(path, fingerprint_)) {
         RunTrajectory t;
         t.point_id = j.at("point_id").get<int>();
         t.seed = j.at("seed").get<std::uint64_t>();
+        const Experiment& e = *experiment_;
+        if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() || t.seed < e.seeds.first ||
+            t.seed - e.seeds.first >= static_cast<std::uint64_t>(e.seeds.count))
+          throw corrupt_work_unit(path, "run (point " + std::to_string(t.point_id) + ", seed " +
+                                            std::to_string(t.seed) + ") is not in this configuration");
         t.diverged = j.at("diverged").get<bool>();
         t.diverged_alpha = number_or_nan(j.at("diverged_alpha"));
         for (const auto& a : j.at("alpha")) t.alpha.push_back(number_or_nan(a));

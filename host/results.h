@@ -57,16 +57,19 @@ struct Manifest {
   std::map<std::string, double> stage_seconds;
 };
 
-// Saves and loads work units of one output directory.
+// Saves and loads the SGD work units of experiment E in one directory.
 class UnitStore {
  public:
-  explicit UnitStore(std::string directory) : directory_(std::move(directory)) {}
+  UnitStore(std::string directory, const Experiment& e);
   void save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const;
-  // Every complete unit; throws std::runtime_error naming a corrupt file.
+  // Every complete unit; throws std::runtime_error naming a file that is
+  // corrupt, of another experiment, or holds a run that E does not have.
   std::vector<RunTrajectory> load_all() const;
 
  private:
   std::string directory_;
+  const Experiment* experiment_;
+  std::string fingerprint_;
 };
 
 // Writes points.csv, runs.csv, curves.csv, order_parameters.jsonl (when

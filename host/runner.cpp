@@ -338,9 +338,12 @@ void remove_interrupted_writes(const std::string& dir) {
   }
 }
 
-void install_fresh_directory(const std::string& dir, const json& resolved, bool force) {
+}  // namespace
+
+void prepare_output_directory(const std::string& dir, const json& resolved, bool force) {
   remove_interrupted_writes(dir);
   const std::string config_path = dir + "/config.json";
+  bool start_over = force;
   if (file_exists(config_path)) {
     json existing;
     try {
@@ -352,17 +355,23 @@ void install_fresh_directory(const std::string& dir, const json& resolved, bool 
     json a = existing, b = resolved;
     a.erase("output");
     b.erase("output");
-    if (a != b) {
-      if (!force)
-        throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
-                                 "); use another --output or --force to replace them");
-      fs::remove_all(dir + "/work");
-      for (const char* f : kResultFiles) fs::remove(dir + "/" + f);
-    }
+    if (a != b && !force)
+      throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
+                               "); use another --output or --force to replace them");
+  }
+  if (start_over) {
+    // Everything tsgd computed here; shard directories and Slurm scripts and
+    // logs stay (a merge checks its shards' configuration on its own).
+    fs::remove_all(dir + "/work");
+    fs::remove_all(dir + "/plots");
+    for (const char* f : kResultFiles) fs::remove(dir + "/" + f);
+    fs::remove(dir + "/shard.json");
   }
   make_directories(dir + "/work");
   write_file_atomic(config_path, resolved.dump(2) + "\n");
 }
+
+namespace {
 
 // Result files that differ from the checksums of the manifest that wrote them
 // were changed (edited, truncated) since: say so. They are never read back:
@@ -440,7 +449,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     const int threads_for_estimate = o.threads > 0 ? o.threads : omp_get_max_threads();
     if (!o.ode_only) check_resources(e, threads_for_estimate, gpus);
   }
-  install_fresh_directory(dir, resolved, o.force);
+  prepare_output_directory(dir, resolved, o.force);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 
   Manifest manifest;
@@ -457,8 +466,8 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     manifest.device = device;
     manifest.precision = to_string(engine->precision());
 
-    UnitStore store(dir + "/work");
-    trajectories = store.load_all();  // throws naming a corrupt unit file
+    UnitStore store(dir + "/work", e);
+    trajectories = store.load_all();  // throws naming a corrupt or foreign unit file
     std::vector<char> done(e.points.size() * static_cast<std::size_t>(e.seeds.count), 0);
     for (const auto& t : trajectories) done[t.point_id * static_cast<std::size_t>(e.seeds.count) + (t.seed - e.seeds.first)] = 1;
 
@@ -507,6 +516,10 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     }
     progress.finish();
     manifest.stage_seconds["sgd"] = seconds_since(t0);
+  } else if (o.ode_only) {
+    // `tsgd ode` in a directory where `tsgd run` left SGD runs of this
+    // experiment: the result files keep them.
+    trajectories = UnitStore(dir + "/work", e).load_all();
   }
   // ---- ODE ----
   std::vector<OdeCurve> ode_curves;
@@ -596,7 +609,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   std::vector<RunTrajectory> trajectories;
   std::vector<OdeCurve> ode;
   for (const auto& [index, path] : shards) {
-    for (auto& t : UnitStore(path + "/work").load_all()) trajectories.push_back(std::move(t));
+    for (auto& t : UnitStore(path + "/work", e).load_all()) trajectories.push_back(std::move(t));
     if (e.ode.enabled)
       for (auto& c : load_ode_units(e, path + "/work")) ode.push_back(std::move(c));
   }
@@ -616,7 +629,9 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
     if (absent > 0)
       throw std::runtime_error(dir + ": " + std::to_string(absent) + " run(s) missing from the shards");
   }
-  write_file_atomic(dir + "/config.json", reference.dump(2) + "\n");
+  // DIR itself may hold another experiment's results (and work units that a
+  // later `tsgd run` there would resume from): refused, or replaced with --force.
+  prepare_output_directory(dir, reference, o.force);
   report_changed_results(dir, o.quiet);
   const ResultSet results = assemble_results(e, std::move(trajectories), std::move(ode));
   write_results(dir, results);

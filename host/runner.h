@@ -18,7 +18,7 @@ struct RunOptions {
   std::optional<Backend> backend;     // --backend: overrides simulate.backend
   int threads = 0;                    // 0: all cores
   bool quiet = false;
-  bool force = false;                 // start over in a directory holding another config
+  bool force = false;                 // start over: discard what the output directory holds
   bool ode_only = false;              // `tsgd ode`
   bool plot = false;                  // --plot: scripts/plot.py on the results at the end
   int shard_index = -1;               // --shard I/N: run slice I (0-based) of N
@@ -40,6 +40,13 @@ std::vector<int> shard_of_runs(const Experiment& experiment, int count);
 int shard_of_point(int point, int count);
 // Output subdirectory of a shard: DIR/shard-I-of-N.
 std::string shard_directory(const std::string& dir, int index, int count);
+
+// Makes DIR the output directory of the experiment whose resolved
+// configuration is RESOLVED: refuses (std::runtime_error) a directory whose
+// config.json holds another configuration, unless FORCE; with FORCE, first
+// removes everything tsgd computed there (work units, result files, plots;
+// not shard directories or Slurm scripts). Writes config.json.
+void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force);
 
 // `tsgd merge DIR`: checks that DIR's shards belong to one configuration and
 // that none is missing, incomplete or duplicated, then writes the result files

@@ -14,14 +14,22 @@ std::runtime_error corrupt_work_unit(const std::string& path, const std::string&
                             "); delete it to recompute what it held, or rerun with --force");
 }
 
-void write_work_unit(const std::string& path, const json& header, const std::vector<json>& records) {
+std::string experiment_fingerprint(const json& resolved) {
+  json j = resolved;
+  j.erase("output");
+  return fnv1a_hex(j.dump());
+}
+
+void write_work_unit(const std::string& path, const std::string& experiment, json header,
+                     const std::vector<json>& records) {
+  header["experiment"] = experiment;
   std::string body = header.dump() + "\n";
   for (const json& r : records) body += r.dump() + "\n";
   body += json{{"end", records.size()}, {"fnv1a", fnv1a_hex(body)}}.dump() + "\n";
   write_file_atomic(path, body);
 }
 
-std::vector<json> read_work_unit(const std::string& path) {
+std::vector<json> read_work_unit(const std::string& path, const std::string& experiment) {
   const std::string text = read_file(path);
   if (text.size() < 2 || text.back() != '\n') throw corrupt_work_unit(path, "truncated");
   const std::size_t last_start = text.rfind('\n', text.size() - 2);
@@ -34,7 +42,12 @@ std::vector<json> read_work_unit(const std::string& path) {
       throw corrupt_work_unit(path, "checksum mismatch");
     std::istringstream lines(body);
     std::string line;
-    std::getline(lines, line);  // the header
+    std::getline(lines, line);
+    const json header = json::parse(line);
+    if (!header.is_object() || !header.contains("experiment") || header["experiment"] != experiment)
+      throw std::runtime_error(path + ": work unit of another configuration than this one (left by an earlier "
+                                      "experiment in this directory); rerun with --force to start over, or "
+                                      "use another --output");
     while (std::getline(lines, line)) records.push_back(json::parse(line));
     if (records.size() != end.at("end").get<std::size_t>()) throw corrupt_work_unit(path, "record count mismatch");
   } catch (const json::exception& err) {

@@ -2,7 +2,10 @@
 // JSON lines: a header object, one record per line, and a closing line
 // {"end": <records>, "fnv1a": <checksum of everything before it>}, written
 // atomically. A unit that is truncated or edited fails its checksum and is
-// reported by name; it is never silently reused.
+// reported by name; it is never silently reused. The header names the
+// experiment the unit belongs to (experiment_fingerprint), so a unit left
+// in a directory by another configuration is refused, not mixed into the
+// results.
 #pragma once
 
 #include <string>
@@ -12,12 +15,19 @@
 
 namespace tsgd {
 
-void write_work_unit(const std::string& path, const nlohmann::json& header,
+// The experiment a unit belongs to: FNV-1a of the resolved configuration
+// without "output" (the equality a result directory is checked for).
+std::string experiment_fingerprint(const nlohmann::json& resolved);
+
+// Writes HEADER (plus {"experiment": EXPERIMENT}), the records and the
+// checksum line.
+void write_work_unit(const std::string& path, const std::string& experiment, nlohmann::json header,
                      const std::vector<nlohmann::json>& records);
 
 // The records of a unit; throws std::runtime_error naming the file when it is
-// truncated, fails its checksum or holds the wrong number of records.
-std::vector<nlohmann::json> read_work_unit(const std::string& path);
+// truncated, fails its checksum, holds the wrong number of records, or
+// belongs to another experiment than EXPERIMENT.
+std::vector<nlohmann::json> read_work_unit(const std::string& path, const std::string& experiment);
 
 // std::runtime_error "<path>: corrupt work unit (<why>); delete it ...".
 std::runtime_error corrupt_work_unit(const std::string& path, const std::string& why);

@@ -419,6 +419,84 @@ TEST(Pipeline, ShardsMergeToTheUnshardedFiles) {
   fs::remove_all(dir);
 }
 
+TEST(Pipeline, WorkUnitsOfAnotherConfigurationAreNeverReused) {
+  // Work units name their experiment (a hash of the resolved configuration),
+  // so a unit left in a directory by another configuration is refused instead
+  // of being mixed into the results; --force starts over.
+  const std::string dir = temp_dir("foreign");
+  json a = {{"name", "foreign"}, {"model", {{"N", 50}, {"K", {1, 2}}}}, {"training", {{"lr", 0.5}, {"alpha", 3}}},
+            {"seeds", {{"count", 2}}}, {"ode", {{"enabled", false}}}};
+  json b = a;
+  b["training"]["lr"] = 0.4;
+  const std::string path_a = dir + "/a.json", path_b = dir + "/b.json";
+  std::ofstream(path_a) << a.dump();
+  std::ofstream(path_b) << b.dump();
+  ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet"}), 0);  // the reference for b
+
+  // 1. config.json deleted, then another configuration on the directory.
+  ASSERT_EQ(run_tsgd({"run", path_a, "--output", dir + "/x", "--quiet"}), 0);
+  fs::remove(dir + "/x/config.json");
+  std::string err;
+  EXPECT_EQ(run_tsgd({"run", path_b, "--output", dir + "/x", "--quiet"}, &err), 1);
+  EXPECT_NE(err.find("work unit of another configuration"), std::string::npos) << err;
+  EXPECT_NE(err.find("/x/work/sgd-"), std::string::npos) << err;  // names the file
+  ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/x", "--quiet", "--force"}, &err), 0) << err;
+  expect_same_results(dir + "/b", dir + "/x");
+
+  // 2. Shards of b merged into a directory that holds a's results: refused
+  // (a later plain run there would have resumed from a's units), then forced.
+  ASSERT_EQ(run_tsgd({"run", path_a, "--output", dir + "/m", "--quiet"}), 0);
+  const std::string a_summary = read_file(dir + "/m/summary.json");
+  for (const char* shard : {"0/2", "1/2"})
+    ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/m", "--quiet", "--shard", shard}), 0);
+  EXPECT_EQ(run_tsgd({"merge", dir + "/m", "--quiet"}, &err), 1);
+  EXPECT_NE(err.find("different configuration"), std::string::npos) << err;
+  EXPECT_EQ(read_file(dir + "/m/summary.json"), a_summary);  // nothing lost
+  ASSERT_EQ(run_tsgd({"merge", dir + "/m", "--quiet", "--force"}, &err), 0) << err;
+  ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/m", "--quiet"}, &err), 0) << err;
+  expect_same_results(dir + "/b", dir + "/m");
+
+  // 3. --force also starts over a directory of the same configuration (the
+  // advice of the corrupt-unit error).
+  fs::path unit;
+  for (const auto& entry : fs::directory_iterator(dir + "/b/work")) unit = entry.path();
+  std::ofstream(unit, std::ios::app) << "garbage\n";
+  EXPECT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet"}, &err), 1);
+  EXPECT_NE(err.find("corrupt work unit"), std::string::npos) << err;
+  ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet", "--force"}, &err), 0) << err;
+  expect_same_results(dir + "/x", dir + "/b");
+
+  // 4. fixed-point refuses another experiment's directory too.
+  json ode = b;
+  ode["ode"]["enabled"] = true;
+  ode["model"]["K"] = 2;
+  const std::string path_ode = dir + "/ode.json";
+  std::ofstream(path_ode) << ode.dump();
+  EXPECT_EQ(run_tsgd({"fixed-point", path_ode, "--output", dir + "/b"}, &err), 1);
+  EXPECT_NE(err.find("different configuration"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir + "/b/fixed_points.csv"));
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, OdeOnlyKeepsTheSimulationResultsOfItsDirectory) {
+  // `tsgd ode` on the directory of a finished `tsgd run` rewrites the result
+  // files with the simulation runs still in them.
+  const std::string dir = temp_dir("ode_after_run");
+  const json config = {{"name", "ode_after_run"}, {"model", {{"N", 60}, {"K", 2}, {"M", 2}}},
+                       {"training", {{"lr", 0.5}, {"alpha", 3}}}, {"seeds", {{"count", 3}}},
+                       {"record", {{"points", 8}}}};
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}), 0);
+  const std::string runs = read_file(dir + "/out/runs.csv");
+  const std::string curves = read_file(dir + "/out/curves.csv");
+  ASSERT_GT(read_csv(dir + "/out/runs.csv").size(), 3u);
+  std::string err;
+  ASSERT_EQ(run_tsgd({"ode", path, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  EXPECT_EQ(read_file(dir + "/out/runs.csv"), runs);
+  EXPECT_EQ(read_file(dir + "/out/curves.csv"), curves);
+  fs::remove_all(dir);
+}
+
 TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // Linear committee machine, K = M = 2: stable for eta (L + M) < 2, i.e.
   // eta < 1 (MATH.md eq. 12); eta = 1.2 diverges, in SGD and in the ODE.
