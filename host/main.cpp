@@ -1,6 +1,8 @@
 // tsgd: the command-line interface. Only this file turns exceptions into exit
 // codes: 2 for bad input (configuration, arguments), 1 for other failures,
 // 128 + signal when interrupted.
+#include <omp.h>
+
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -35,6 +37,7 @@ int validate(const tsgd::Experiment& e) {
   const auto runs = static_cast<double>(e.points.size()) * e.seeds.count;
   const double run_steps = tsgd::plan_run_steps(e);
   const tsgd::ResourceEstimate r = tsgd::estimate_resources(e, 1);
+  std::vector<double> free_bytes;  // of the GPUs tsgd run would use
   std::printf("%s: valid\n", e.name.c_str());
   std::printf("  grid points   %zu", e.points.size());
   if (!e.swept.empty()) {
@@ -53,7 +56,6 @@ int validate(const tsgd::Experiment& e) {
     std::printf("  GPUs          not used (simulate.backend is \"cpu\")\n");
   } else if (e.simulate.enabled) {
     const tsgd::Precision precision = e.simulate.precision ? *e.simulate.precision : tsgd::Precision::float32;
-    std::vector<double> free_bytes;
     std::string gpus;
 #ifdef TSGD_HAVE_CUDA
     std::string why;
@@ -84,6 +86,13 @@ int validate(const tsgd::Experiment& e) {
   }
   std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
   std::printf("  output        %s\n", e.output.c_str());
+  // What `tsgd run` would refuse on this machine (all cores, its GPUs).
+  try {
+    tsgd::check_resources(e, omp_get_max_threads(), free_bytes);
+  } catch (const std::exception& error) {
+    std::printf("  this machine  tsgd run would refuse it: %s\n", error.what());
+    return 1;
+  }
   return 0;
 }
 

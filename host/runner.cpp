@@ -142,39 +142,57 @@ GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_byt
   return w;
 }
 
-ResourceEstimate estimate_resources(const Experiment& e, int threads) {
+ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_index, int shard_count) {
   ResourceEstimate r;
   r.memory_bytes = host_memory_bytes();
-  const double seeds = e.seeds.count;
-  for (const PointParams& p : e.points) {
+  const bool sharded = shard_count > 0;
+  // The runs of each point that this shard holds (all seeds when not sharded).
+  std::vector<double> runs_of_point(e.points.size(), e.seeds.count);
+  if (sharded) {
+    std::fill(runs_of_point.begin(), runs_of_point.end(), 0.0);
+    const std::vector<RunSpec> runs = plan_runs(e);
+    const std::vector<int> shard = shard_of_runs(e, shard_count);
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (shard[i] == shard_index) runs_of_point[runs[i].point_id] += 1;
+  }
+  for (std::size_t i = 0; i < e.points.size(); ++i) {
+    const PointParams& p = e.points[i];
     const double K = p.K, M = p.M, N = p.N;
-    r.weights_bytes = std::max(r.weights_bytes, 8.0 * (K + M) * N);
+    const double runs = e.simulate.enabled ? runs_of_point[i] : 0.0;
+    const bool ode = e.ode.enabled && (!sharded || shard_of_point(static_cast<int>(i), shard_count) == shard_index);
+    if (runs > 0 || ode) r.weights_bytes = std::max(r.weights_bytes, 8.0 * (K + M) * N);
     const double records = static_cast<double>(record_steps(e.record, p).size());
     const double state = 8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
     const double kept = e.record.order_parameters ? records : 1.0;
-    r.results_bytes += seeds * (records * 60.0 + kept * state) * (e.ode.enabled ? 2.0 : 1.0);
+    // An ODE curve per seed (measured initial conditions) or one per point.
+    const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
+    r.results_bytes += (runs + ode_curves) * (records * 60.0 + kept * state);
     // Per run-step: N Gaussians (~3 ns each), (K + M) dot products and K updates
     // of length N (~0.25 ns per multiply-add): measured on the CPU engine.
     const double per_step = p.batch_size * N * (3e-9 + 0.25e-9 * (2 * K + M));
-    if (e.simulate.enabled) r.cpu_seconds += seeds * static_cast<double>(p.total_steps()) * per_step;
+    r.cpu_seconds += runs * static_cast<double>(p.total_steps()) * per_step;
   }
   r.cpu_seconds /= std::max(1, threads);
   return r;
 }
 
-void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes) {
+void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes, int shard_index,
+                     int shard_count) {
   const bool gpu = !gpu_free_bytes.empty();
-  const ResourceEstimate r = estimate_resources(e, threads);
+  const ResourceEstimate r = estimate_resources(e, threads, shard_index, shard_count);
   const auto gb = [](double b) { return format_double(std::round(b / 1e8) / 10) + " GB"; };
+  const std::string what = shard_count > 0 ? "shard " + std::to_string(shard_index) + "/" +
+                                                 std::to_string(shard_count) + " of this experiment"
+                                           : "this experiment";
   if (r.weights_bytes > 0.5 * r.memory_bytes)
     throw std::runtime_error("model.N: one run's weights need " + gb(r.weights_bytes) +
                              ", more than half of this machine's memory (" + gb(r.memory_bytes) + ")");
   if (r.results_bytes > 0.5 * r.memory_bytes)
-    throw std::runtime_error("record.order_parameters: the records of this experiment need about " +
+    throw std::runtime_error("record.order_parameters: the records of " + what + " need about " +
                              gb(r.results_bytes) + " of memory, more than half of this machine's (" +
                              gb(r.memory_bytes) +
-                             "); set record.order_parameters to false, lower record.points, or split the sweep "
-                             "with --shard / tsgd slurm");
+                             "); set record.order_parameters to false or lower record.points (tsgd merge holds "
+                             "the records of every shard at once)");
   if (gpu) {
     // Each record class as the engine will hold it (its largest K, M and B):
     // throws when one run of a class does not fit a GPU.
@@ -182,8 +200,9 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
     plan_gpu_waves(e, gpu_free_bytes, precision);
   }
   if (!gpu && r.cpu_seconds > 30 * 86400.0)
-    throw std::runtime_error("the SGD runs would take about " + format_double(std::round(r.cpu_seconds / 86400)) +
-                             " days on " + std::to_string(threads) +
+    throw std::runtime_error("the SGD runs of " + what + " would take about " +
+                             format_double(std::round(r.cpu_seconds / 86400)) + " days on " +
+                             std::to_string(threads) +
                              " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
                              "reduce training.alpha, model.N or seeds.count");
 }
@@ -447,7 +466,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   if (simulate) engine = choose_engine(e, o, &notice, &gpus, &device);
   {
     const int threads_for_estimate = o.threads > 0 ? o.threads : omp_get_max_threads();
-    if (!o.ode_only) check_resources(e, threads_for_estimate, gpus);
+    if (!o.ode_only) check_resources(e, threads_for_estimate, gpus, o.shard_index, o.shard_count);
   }
   prepare_output_directory(dir, resolved, o.force);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
@@ -605,6 +624,16 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
                                " belongs to a different configuration than shard 0");
   }
   Experiment e = parse_experiment(reference);
+  {
+    const ResourceEstimate r = estimate_resources(e, 1);
+    if (r.results_bytes > 0.5 * r.memory_bytes)
+      throw std::runtime_error(dir + ": the merged records need about " +
+                               format_double(std::round(r.results_bytes / 1e8) / 10) +
+                               " GB of memory, more than half of this machine's (" +
+                               format_double(std::round(r.memory_bytes / 1e8) / 10) +
+                               " GB); merge on a machine with more memory, or rerun the sweep with "
+                               "record.order_parameters false or fewer record.points");
+  }
   // Every run exactly once.
   std::vector<RunTrajectory> trajectories;
   std::vector<OdeCurve> ode;

@@ -60,13 +60,17 @@ struct ResourceEstimate {
   double cpu_seconds = 0;       // SGD on the CPU engine with `threads` threads
   double memory_bytes = 0;      // this machine's physical memory
 };
-ResourceEstimate estimate_resources(const Experiment& experiment, int threads);
-// Throws std::runtime_error (naming the key to change) when the experiment
-// cannot fit this machine: a run's weights or the results beyond half of the
-// memory, one run beyond a GPU's memory, or more than 30 days of CPU time
-// without a GPU. `gpu_free_bytes`: free memory of each GPU the runs would use
-// (empty: the CPU engine).
-void check_resources(const Experiment& experiment, int threads, const std::vector<double>& gpu_free_bytes);
+// With SHARD_COUNT > 0: what shard SHARD_INDEX of SHARD_COUNT needs (its runs
+// and its points' ODE curves).
+ResourceEstimate estimate_resources(const Experiment& experiment, int threads, int shard_index = -1,
+                                    int shard_count = 0);
+// Throws std::runtime_error (naming the key to change) when the experiment,
+// or its shard, cannot fit this machine: a run's weights or the results beyond
+// half of the memory, one run beyond a GPU's memory, or more than 30 days of
+// CPU time without a GPU. `gpu_free_bytes`: free memory of each GPU the runs
+// would use (empty: the CPU engine).
+void check_resources(const Experiment& experiment, int threads, const std::vector<double>& gpu_free_bytes,
+                     int shard_index = -1, int shard_count = 0);
 
 // This machine's physical memory in bytes.
 double host_memory_bytes();

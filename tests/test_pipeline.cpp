@@ -497,6 +497,43 @@ TEST(Pipeline, OdeOnlyKeepsTheSimulationResultsOfItsDirectory) {
   fs::remove_all(dir);
 }
 
+TEST(Resources, AShardIsCheckedForItsOwnShare) {
+  // Ten runs of about 10 CPU-days each (the estimate of estimate_resources):
+  // too long on one thread as a whole (30-day limit), fine as one run per
+  // shard, which is what the refusal advises.
+  const Experiment e = parse_experiment(json{{"name", "big"},
+                                             {"model", {{"N", 10000}, {"K", 8}, {"M", 8}}},
+                                             {"training", {{"alpha", 1e6}}},
+                                             {"seeds", {{"count", 10}}},
+                                             {"ode", {{"enabled", false}}}});
+  const double whole = estimate_resources(e, 1).cpu_seconds;
+  ASSERT_GT(whole, 60 * 86400.0);
+  ASSERT_LT(whole, 300 * 86400.0);
+  EXPECT_NEAR(estimate_resources(e, 1, 3, 10).cpu_seconds, whole / 10, 1e-9 * whole);
+  try {
+    check_resources(e, 1, {});
+    ADD_FAILURE() << "the whole sweep was accepted";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("tsgd slurm"), std::string::npos) << err.what();
+  }
+  EXPECT_NO_THROW(check_resources(e, 1, {}, 0, 10));
+  try {
+    check_resources(e, 1, {}, 1, 2);
+    ADD_FAILURE() << "five runs per shard were accepted";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("shard 1/2"), std::string::npos) << err.what();
+  }
+  // A shard's records: only its own runs (the merge is checked for all of them).
+  const Experiment records = parse_experiment(json{{"name", "records"},
+                                                   {"model", {{"N", 100}, {"K", {1, 2, 3, 4}}}},
+                                                   {"training", {{"alpha", 10}}},
+                                                   {"seeds", {{"count", 6}}},
+                                                   {"record", {{"points", 50}, {"order_parameters", true}}}});
+  double sum = 0;
+  for (int s = 0; s < 3; ++s) sum += estimate_resources(records, 1, s, 3).results_bytes;
+  EXPECT_NEAR(sum, estimate_resources(records, 1).results_bytes, 1e-9 * sum);
+}
+
 TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // Linear committee machine, K = M = 2: stable for eta (L + M) < 2, i.e.
   // eta < 1 (MATH.md eq. 12); eta = 1.2 diverges, in SGD and in the ODE.
