@@ -288,6 +288,8 @@ class Progress {
 std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, std::string* notice,
                                       std::vector<double>* gpus, std::string* device) {
   const Backend backend = o.backend ? *o.backend : e.simulate.backend;
+  // Where "cuda" came from, for the error when no GPU can be used.
+  const std::string asked = o.backend ? "--backend cuda" : "simulate.backend \"cuda\" (in the configuration)";
   const auto precision_for = [&](bool gpu) {
     return e.simulate.precision ? *e.simulate.precision : (gpu ? Precision::float32 : Precision::float64);
   };
@@ -304,14 +306,16 @@ std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, 
       }
       return make_split_engine(std::move(parts));
     }
-    if (backend == Backend::cuda) throw std::runtime_error("--backend cuda: no usable GPU: " + why);
+    if (backend == Backend::cuda)
+      throw std::runtime_error(asked + ": no usable GPU: " + why + "; use auto or cpu");
     *notice = "tsgd: no usable GPU (" + why + "); running on the CPU";
   }
 #else
   (void)gpus;
   if (backend == Backend::cuda)
-    throw std::runtime_error("--backend cuda: this tsgd was built without the CUDA engine");
-  if (backend == Backend::automatic) *notice = "";
+    throw std::runtime_error(asked + ": this tsgd was built without the CUDA engine; use auto or cpu");
+  if (backend == Backend::automatic)
+    *notice = "tsgd: this tsgd was built without the CUDA engine (nvcc was not found); running on the CPU";
 #endif
   *device = "CPU";
   return make_cpu_engine(precision_for(false), o.threads);

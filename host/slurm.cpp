@@ -86,10 +86,12 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
   if (gpus > 0) array += "#SBATCH --gpus-per-task=" + std::to_string(gpus) + "\n";
   if (o.cpus_per_task > 0) array += "#SBATCH --cpus-per-task=" + std::to_string(o.cpus_per_task) + "\n";
   array += "# One shard of " + e.name + " per array task; a rerun task resumes its shard.\n";
+  array += "# Rerun failed tasks alone with: sbatch --array=I[,J...] " + slurm_dir + "/array.sbatch\n";
+  array += "# (the shard count is fixed here, not read from the array's size).\n";
   array += "set -euo pipefail\n";
   array += "exec " + quote(tsgd) + " run " + quote(config) + " --output " + quote(dir) +
-           " --shard \"${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT:-" + std::to_string(o.tasks) +
-           "}\" --threads \"${SLURM_CPUS_PER_TASK:-0}\" --quiet\n";
+           " --shard \"${SLURM_ARRAY_TASK_ID}/" + std::to_string(o.tasks) +
+           "\" --threads \"${SLURM_CPUS_PER_TASK:-0}\" --quiet\n";
   std::string merge = header("tsgd-" + e.name + "-merge", "merge.log");
   merge += "# Joins the shards of " + e.name + " (submitted with --dependency=afterok:<array job>).\n";
   merge += "set -euo pipefail\n";

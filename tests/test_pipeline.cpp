@@ -534,6 +534,25 @@ TEST(Resources, AShardIsCheckedForItsOwnShare) {
   EXPECT_NEAR(sum, estimate_resources(records, 1).results_bytes, 1e-9 * sum);
 }
 
+TEST(Pipeline, WithoutAGpuAutoFallsBackWithANoticeAndCudaIsRefusedNamingItsSource) {
+  if (run_tsgd({"devices"}) == 0) GTEST_SKIP() << "a GPU is visible: nothing falls back";
+  const std::string dir = temp_dir("backend");
+  json config = {{"name", "backend"}, {"model", {{"N", 30}}}, {"training", {{"alpha", 1}}},
+                 {"ode", {{"enabled", false}}}};
+  const std::string path = write_config(dir, config);
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/auto", "--backend", "auto"}, &err), 0) << err;
+  EXPECT_NE(err.find("running on the CPU"), std::string::npos) << err;
+  EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/cuda", "--backend", "cuda"}, &err), 1);
+  EXPECT_NE(err.find("--backend cuda"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir + "/cuda/config.json"));  // refused before anything is written
+  config["simulate"] = {{"backend", "cuda"}};
+  write_config(dir, config);
+  EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/cuda"}, &err), 1);
+  EXPECT_NE(err.find("simulate.backend"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
 TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // Linear committee machine, K = M = 2: stable for eta (L + M) < 2, i.e.
   // eta < 1 (MATH.md eq. 12); eta = 1.2 diverges, in SGD and in the ODE.

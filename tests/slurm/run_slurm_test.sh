@@ -271,6 +271,13 @@ shards=$(find "$TMP/sharded" -mindepth 1 -maxdepth 1 -type d -name 'shard-*' | w
 if grep -qi 'error:' "$TMP/sharded/slurm/merge.log"; then show_job_logs; fail "the merge job logged an error"; fi
 [[ -f $TMP/sharded/summary.json ]] || { show_job_logs; fail "the merge did not write sharded/summary.json"; }
 
+# A failed task resubmitted alone (sbatch --array=2) still runs shard 2 of 4
+# (the array then has one task: the count must not come from its size).
+rm -f "$TMP/sharded/slurm/shard-2.log"
+timeout "$JOB_TIMEOUT" sbatch --wait --array=2 "$TMP/sharded/slurm/array.sbatch" >&2 ||
+  { show_job_logs; fail "array task 2, resubmitted alone, failed"; }
+if grep -qi 'error:' "$TMP/sharded/slurm/shard-2.log"; then show_job_logs; fail "the resubmitted task 2 logged an error"; fi
+
 # ---------------------------------------------------------------- reference run
 "$TSGD" run "$CONFIG" --output "$TMP/plain" --quiet >"$TMP/plain.out" 2>&1 || {
   cat "$TMP/plain.out" >&2
