@@ -71,6 +71,12 @@ std::string format_double(double x) {
   return std::string(buffer, result.ptr);
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string fnv1a_hex(const std::string& data) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : data) {

@@ -22,6 +22,9 @@ void make_directories(const std::string& path);
 // "-inf" for non-finite values, as pandas reads them).
 std::string format_double(double x);
 
+// S as one word for /bin/sh: in single quotes, each ' written as '\''.
+std::string shell_quote(const std::string& s);
+
 // FNV-1a 64-bit hash of a string, as 16 hex digits (file checksums).
 std::string fnv1a_hex(const std::string& data);
 

@@ -431,7 +431,8 @@ void run_plot_script(const std::string& dir, bool quiet) {
     std::cerr << "tsgd: --plot: /usr/bin/python3 lacks matplotlib or numpy (scripts/setup.sh installs them); no figures\n";
     return;
   }
-  const std::string command = "/usr/bin/python3 '" + script + "' '" + dir + "'" + (quiet ? " > /dev/null" : "");
+  const std::string command =
+      "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(dir) + (quiet ? " > /dev/null" : "");
   if (std::system(command.c_str()) != 0) std::cerr << "tsgd: --plot: the plot script failed\n";
 }
 

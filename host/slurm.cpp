@@ -22,13 +22,6 @@ std::string self_path() {
   return ec ? std::string("tsgd") : p.string();
 }
 
-// Single-quotes a word for bash.
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // Runs a command, returns its stdout; throws with its output on failure.
 std::string capture(const std::string& command) {
   std::array<char, 512> buffer{};
@@ -89,13 +82,13 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
   array += "# Rerun failed tasks alone with: sbatch --array=I[,J...] " + slurm_dir + "/array.sbatch\n";
   array += "# (the shard count is fixed here, not read from the array's size).\n";
   array += "set -euo pipefail\n";
-  array += "exec " + quote(tsgd) + " run " + quote(config) + " --output " + quote(dir) +
+  array += "exec " + shell_quote(tsgd) + " run " + shell_quote(config) + " --output " + shell_quote(dir) +
            " --shard \"${SLURM_ARRAY_TASK_ID}/" + std::to_string(o.tasks) +
            "\" --threads \"${SLURM_CPUS_PER_TASK:-0}\" --quiet\n";
   std::string merge = header("tsgd-" + e.name + "-merge", "merge.log");
   merge += "# Joins the shards of " + e.name + " (submitted with --dependency=afterok:<array job>).\n";
   merge += "set -euo pipefail\n";
-  merge += "exec " + quote(tsgd) + " merge " + quote(dir) + "\n";
+  merge += "exec " + shell_quote(tsgd) + " merge " + shell_quote(dir) + "\n";
   write_file_atomic(slurm_dir + "/array.sbatch", array);
   write_file_atomic(slurm_dir + "/merge.sbatch", merge);
   fs::permissions(slurm_dir + "/array.sbatch", fs::perms::owner_exec, fs::perm_options::add);
@@ -107,9 +100,9 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
         << slurm_dir << "/merge.sbatch (or rerun with --submit)\n";
     return 0;
   }
-  const std::string array_id = parsable_job_id(capture("sbatch --parsable " + quote(slurm_dir + "/array.sbatch")));
+  const std::string array_id = parsable_job_id(capture("sbatch --parsable " + shell_quote(slurm_dir + "/array.sbatch")));
   const std::string merge_id = parsable_job_id(
-      capture("sbatch --parsable --dependency=afterok:" + array_id + " " + quote(slurm_dir + "/merge.sbatch")));
+      capture("sbatch --parsable --dependency=afterok:" + array_id + " " + shell_quote(slurm_dir + "/merge.sbatch")));
   out << "submitted: array job " << array_id << ", merge job " << merge_id << "\n";
   return 0;
 }

@@ -123,6 +123,17 @@ elif ! grep -q "not a tsgd results directory" "$work/empty.err"; then
   fail "plot.py on an empty directory: unclear message: $(cat "$work/empty.err")"
 fi
 
+# 4. tsgd run --plot into a directory whose name holds a quote and a space.
+odd="$work/it's a dir"
+if ! "$tsgd" run "$work/sweep.json" --output "$odd" --backend cpu --threads 1 --quiet --plot 2>"$work/odd.err"; then
+  fail "tsgd run --plot --output \"$odd\": $(cat "$work/odd.err")"
+elif [ -s "$work/odd.err" ]; then
+  fail "tsgd run --plot --output \"$odd\" complained: $(cat "$work/odd.err")"
+else
+  find "$odd/plots" -name '*.png' >"$work/odd.list" 2>/dev/null
+  check_pngs "$work/odd.list"
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "test_plot: $failures failure(s)" >&2
   exit 1
