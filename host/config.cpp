@@ -443,11 +443,33 @@ Experiment load_experiment(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot open the configuration file");
   json doc;
+  // nlohmann keeps the last of two equal keys without a word; in a
+  // configuration that is a mistake (which "lr" was meant?), so it is refused.
+  struct Frame {
+    std::set<std::string> keys;
+    std::string current;
+  };
+  std::vector<Frame> objects;
+  std::string duplicate;
+  const json::parser_callback_t find_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!objects.empty()) objects.pop_back();
+    } else if (event == json::parse_event_t::key && !objects.empty()) {
+      objects.back().current = parsed.get<std::string>();
+      if (!objects.back().keys.insert(objects.back().current).second && duplicate.empty())
+        for (const Frame& f : objects) duplicate += (duplicate.empty() ? "" : ".") + f.current;
+    }
+    return true;
+  };
   try {
-    doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& err) {
+    doc = json::parse(in, find_duplicates, true, /*ignore_comments=*/true);
+  } catch (const json::exception& err) {  // syntax, and numbers beyond double (1e400)
     throw std::runtime_error(path + ": not valid JSON: " + err.what());
   }
+  if (!duplicate.empty())
+    throw ConfigError(duplicate, path + ": " + duplicate + ": given twice (JSON keeps only the last)");
   try {
     return parse_experiment(doc);
   } catch (const ConfigError& err) {

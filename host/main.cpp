@@ -33,6 +33,25 @@ std::string join_arguments(int argc, char** argv) {
   return s;
 }
 
+// An integer option of at least LO, with a message that says so (CLI11's own
+// numeric checks print their range up to the largest double).
+CLI::Validator integer_at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& text) -> std::string {
+        std::size_t used = 0;
+        long long value = 0;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || value < lo)
+          return "expected an integer >= " + std::to_string(lo) + ", got '" + text + "'";
+        return "";
+      },
+      "INT>=" + std::to_string(lo));
+}
+
 int validate(const tsgd::Experiment& e) {
   const auto runs = static_cast<double>(e.points.size()) * e.seeds.count;
   const double run_steps = tsgd::plan_run_steps(e);
@@ -112,7 +131,7 @@ int main(int argc, char** argv) {
   auto add_run_flags = [&](CLI::App* cmd) {
     cmd->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
     cmd->add_option("--output,-o", options.output, "output directory (default: the config's \"output\")");
-    cmd->add_option("--threads,-j", options.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--threads,-j", options.threads, "CPU threads (default: all cores)")->check(integer_at_least(0));
     cmd->add_flag("--quiet,-q", options.quiet, "no progress or summary");
     cmd->add_flag("--force", options.force,
                   "start over: discard the work units and results in the output directory (needed for a "
@@ -138,16 +157,30 @@ int main(int argc, char** argv) {
   CLI::App* slurm = app.add_subcommand("slurm", "write (and submit) an sbatch job array and its merge job");
   tsgd::SlurmOptions slurm_options;
   slurm->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();
-  slurm->add_option("--tasks", slurm_options.tasks, "array tasks (shards)")->required()->check(CLI::PositiveNumber);
+  slurm->add_option("--tasks", slurm_options.tasks, "array tasks (shards)")->required()->check(integer_at_least(1));
   slurm->add_option("--partition", slurm_options.partition, "Slurm partition");
   slurm->add_option("--time", slurm_options.time, "time limit per task (Slurm format)");
   slurm->add_option("--gpus-per-task", slurm_options.gpus_per_task, "GPUs per task (default: 1 when a GPU may be used)")
-      ->check(CLI::NonNegativeNumber);
-  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "CPUs per task")->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
+  slurm->add_option("--cpus-per-task", slurm_options.cpus_per_task, "CPUs per task")->check(integer_at_least(0));
   slurm->add_option("--output,-o", slurm_options.output, "output directory (default: the config's \"output\")");
   slurm->add_flag("--submit", slurm_options.submit, "submit both jobs with sbatch and print their ids");
   CLI::App* devices = app.add_subcommand("devices", "list the visible GPUs, or say why there are none");
 
+  // A first word that is no command (CLI11 would only say "A subcommand is required").
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "tsgd: error: unknown command '%s' (commands: %s; see tsgd --help)\n", argv[1],
+                   names.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

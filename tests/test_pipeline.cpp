@@ -338,6 +338,22 @@ TEST(Config, CliRejectsABadConfigWithOneLineAndExitCode2) {
   fs::remove_all(dir);
 }
 
+TEST(Config, CliArgumentErrorsSayWhatIsExpected) {
+  // Exit 2 and a short message naming the option and what it takes.
+  const std::string good = std::string(TSGD_SOURCE_DIR) + "/configs/quickstart.json";
+  std::string err;
+  EXPECT_EQ(run_tsgd({"bogus"}, &err), 2);
+  EXPECT_NE(err.find("unknown command 'bogus'"), std::string::npos) << err;
+  for (const char* threads : {"abc", "-3", "2.5"}) {
+    EXPECT_EQ(run_tsgd({"run", good, "--threads", threads, "--output", "/nonexistent/x"}, &err), 2);
+    EXPECT_NE(err.find(std::string("--threads: expected an integer >= 0, got '") + threads + "'"),
+              std::string::npos) << err;
+    EXPECT_LT(err.size(), 200u) << err;
+  }
+  EXPECT_EQ(run_tsgd({"slurm", good, "--tasks", "0"}, &err), 2);
+  EXPECT_NE(err.find("--tasks: expected an integer >= 1"), std::string::npos) << err;
+}
+
 TEST(Config, ShippedConfigsAreValid) {
   int n = 0;
   for (const auto& entry : fs::directory_iterator(std::string(TSGD_SOURCE_DIR) + "/configs")) {
