@@ -388,18 +388,26 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
   for (const auto& k : e.swept) swept.push_back(k.substr(k.find('.') + 1));
   out << "\n" << e.name << ": " << e.points.size() << " grid point(s) x " << e.seeds.count
       << " seed(s); final eps_g, mean over seeds with 95% interval\n\n";
+  // The swept parameters' columns, each as wide as its name or widest value, plus 2.
+  const auto cell = [](const json& v) {
+    std::ostringstream s;
+    if (v.is_string()) s << v.get<std::string>(); else if (v.is_number_float()) s << v.get<double>(); else s << v.dump();
+    return s.str();
+  };
+  std::vector<std::size_t> width;
+  for (const auto& k : swept) {
+    std::size_t w = std::max<std::size_t>(10, k.size());
+    for (const auto& p : summary["points"]) w = std::max(w, cell(p["params"][k]).size());
+    width.push_back(w + 2);
+  }
   out << std::left << std::setw(6) << "point";
-  for (const auto& k : swept) out << std::setw(12) << k;
+  for (std::size_t i = 0; i < swept.size(); ++i) out << std::setw(static_cast<int>(width[i])) << swept[i];
   out << std::setw(10) << "alpha" << std::setw(6) << "n" << std::setw(6) << "div" << std::setw(38) << "eg (SGD)"
       << (results.ode.empty() ? "" : "eg (ODE)") << "\n";
   for (const auto& p : summary["points"]) {
     out << std::left << std::setw(6) << p["point_id"].get<int>();
-    for (const auto& k : swept) {
-      const json& v = p["params"][k];
-      std::ostringstream s;
-      if (v.is_string()) s << v.get<std::string>(); else if (v.is_number_float()) s << v.get<double>(); else s << v.dump();
-      out << std::setw(12) << s.str();
-    }
+    for (std::size_t i = 0; i < swept.size(); ++i)
+      out << std::setw(static_cast<int>(width[i])) << cell(p["params"][swept[i]]);
     const json& g = p["eg_final"];
     std::ostringstream eg;
     eg << std::setprecision(4);

@@ -652,9 +652,13 @@ def plot_eg_final(res, key, over_sigma2, error_bars, out_dir):
     ys = draw_final(ax, [(s["label"], s) for s in series], key, categorical, error_bars)
     set_final_axes(ax, ys, key, categorical, over_sigma2, x_values)
     place_legend(fig, ax)
-    alpha_final = res.points[0].get("alpha_final")
-    title = (f"{res.name}: final generalisation error"
-             + (" at " + r"$\alpha$" + f" = {fmt_value(alpha_final)}" if alpha_final else ""))
+    # One alpha for all points, or (alpha swept) each point at its own end.
+    alphas = sorted({p.get("alpha_final") for p in res.points if p.get("alpha_final")})
+    title = f"{res.name}: final generalisation error"
+    if len(alphas) == 1:
+        title += " at " + r"$\alpha$" + f" = {fmt_value(alphas[0])}"
+    elif alphas:
+        title += " at each point's final " + r"$\alpha$"
     finish_layout(fig, title, describe_fixed(res, set(res.swept) | {key}))
     path = os.path.join(out_dir, f"{res.name}_eg_final.png")
     fig.savefig(path, dpi=DPI)
@@ -678,7 +682,7 @@ def plot_compare(results, labels, key_request, over_sigma2, error_bars, out_dir)
     ys = draw_final(ax, series_list, key_used, categorical, error_bars)
     set_final_axes(ax, ys, key_used, categorical, over_sigma2, x_values)
     place_legend(fig, ax)
-    alpha_final = sorted({fmt_value(r.points[0].get("alpha_final")) for r in results})
+    alpha_final = sorted({fmt_value(p.get("alpha_final")) for r in results for p in r.points})
     title = ("final generalisation error" + (" at " + r"$\alpha$" + " = " + ", ".join(alpha_final))
              + ": " + ", ".join(labels))
     # The footer names only what all the experiments share.
