@@ -114,10 +114,37 @@ std::vector<double> record_alphas(const Experiment& e, const PointParams& p) {
 
 // ---- work units ----------------------------------------------------------------
 
+std::string host_name() {
+  char host[256] = "unknown";
+  ::gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = 0;
+  return host;
+}
+
+json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision) {
+  return json{{"backend", backend}, {"device", device},         {"precision", precision},
+              {"host", host_name()}, {"tsgd_version", version()}, {"git_commit", git_commit()}};
+}
+
+void ProvenanceCount::add(const json& by, std::size_t runs) {
+  if (runs > 0) runs_[by.dump()] += runs;
+}
+
+json ProvenanceCount::list() const {
+  json out = json::array();
+  for (const auto& [by, runs] : runs_) {
+    json entry = json::parse(by);
+    entry["runs"] = runs;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 UnitStore::UnitStore(std::string directory, const Experiment& e)
     : directory_(std::move(directory)), experiment_(&e), fingerprint_(experiment_fingerprint(e.resolved)) {}
 
-void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const {
+void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states,
+                     const json& by) const {
   std::vector<json> records;
   for (const auto& t : runs) {
     json j{{"point_id", t.point_id}, {"seed", t.seed}, {"diverged", t.diverged},
@@ -128,11 +155,11 @@ void UnitStore::save(const std::string& name, const std::vector<RunTrajectory>& 
     j["states"] = std::move(states);
     records.push_back(std::move(j));
   }
-  write_work_unit(directory_ + "/" + name, fingerprint_, json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}},
-                  records);
+  write_work_unit(directory_ + "/" + name, fingerprint_,
+                  json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}, {"by", by}}, records);
 }
 
-std::vector<RunTrajectory> UnitStore::load_all() const {
+std::vector<RunTrajectory> UnitStore::load_all(ProvenanceCount* computed_by) const {
   std::vector<RunTrajectory> out;
   if (!fs::exists(directory_)) return out;
   std::vector<std::string> names;
@@ -147,7 +174,10 @@ std::vector<RunTrajectory> UnitStore::load_all() const {
   for (const auto& name : names) {
     const std::string path = directory_ + "/" + name;
     try {
-      for (const json& j : read_work_unit(path, fingerprint_)) {
+      json header;
+      const std::vector<json> records = read_work_unit(path, fingerprint_, &header);
+      if (computed_by) computed_by->add(header.value("by", json{{"backend", "unknown"}}), records.size());
+      for (const json& j : records) {
         RunTrajectory t;
         t.point_id = j.at("point_id").get<int>();
         t.seed = j.at("seed").get<std::uint64_t>();
@@ -355,8 +385,7 @@ std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, co
 }
 
 void write_manifest(const std::string& dir, const Manifest& m) {
-  char host[256] = "unknown";
-  ::gethostname(host, sizeof host - 1);
+  const std::string host = host_name();
   json files = json::object();
   // The experiment's definition (config.json, and shard.json in a shard's
   // directory) is checksummed with the results it produced.
@@ -377,6 +406,7 @@ void write_manifest(const std::string& dir, const Manifest& m) {
          {"device", m.device},
          {"threads", m.threads},
          {"seconds", m.stage_seconds},
+         {"computed_by", m.computed_by.list()},
          {"files", files}};
   write_file_atomic(dir + "/manifest.json", j.dump(2) + "\n");
 }

@@ -48,6 +48,20 @@ struct ResultSet {
 // first ODE curve, and when that fixed point is stable, eps* = (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k).
 std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode);
 
+// What computed a work unit's runs: the "by" object of its header.
+nlohmann::json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision);
+
+// Runs per distinct provenance: the manifest's "computed_by", a list of the
+// provenance objects with "runs" added, in a fixed order.
+class ProvenanceCount {
+ public:
+  void add(const nlohmann::json& by, std::size_t runs);
+  nlohmann::json list() const;
+
+ private:
+  std::map<std::string, std::size_t> runs_;  // by.dump() -> runs
+};
+
 struct Manifest {
   std::string command_line;
   std::string backend = "none";
@@ -55,16 +69,22 @@ struct Manifest {
   std::string device;
   int threads = 0;
   std::map<std::string, double> stage_seconds;
+  // Which engine, device, host and build computed the SGD runs, over every
+  // session and shard that contributed (a resumed or merged run included).
+  ProvenanceCount computed_by;
 };
 
 // Saves and loads the SGD work units of experiment E in one directory.
 class UnitStore {
  public:
   UnitStore(std::string directory, const Experiment& e);
-  void save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states) const;
+  // BY: unit_provenance of the engine that computed the runs.
+  void save(const std::string& name, const std::vector<RunTrajectory>& runs, bool all_states,
+            const nlohmann::json& by) const;
   // Every complete unit; throws std::runtime_error naming a file that is
   // corrupt, of another experiment, or holds a run that E does not have.
-  std::vector<RunTrajectory> load_all() const;
+  // Counts the units' runs by provenance into COMPUTED_BY when given.
+  std::vector<RunTrajectory> load_all(ProvenanceCount* computed_by = nullptr) const;
 
  private:
   std::string directory_;

@@ -491,7 +491,8 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     manifest.precision = to_string(engine->precision());
 
     UnitStore store(dir + "/work", e);
-    trajectories = store.load_all();  // throws naming a corrupt or foreign unit file
+    trajectories = store.load_all(&manifest.computed_by);  // throws naming a corrupt or foreign unit file
+    const json by = unit_provenance(manifest.backend, manifest.device, manifest.precision);
     std::vector<char> done(e.points.size() * static_cast<std::size_t>(e.seeds.count), 0);
     for (const auto& t : trajectories) done[t.point_id * static_cast<std::size_t>(e.seeds.count) + (t.seed - e.seeds.first)] = 1;
 
@@ -532,7 +533,8 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
           stopped = true;
           break;
         }
-        store.save(unit_name(batch[0], batch.size()), result, e.record.order_parameters);
+        store.save(unit_name(batch[0], batch.size()), result, e.record.order_parameters, by);
+        manifest.computed_by.add(by, result.size());
         progress.runs_finished(batch.size());
         for (auto& t : result) trajectories.push_back(std::move(t));
       }
@@ -543,7 +545,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
   } else if (o.ode_only) {
     // `tsgd ode` in a directory where `tsgd run` left SGD runs of this
     // experiment: the result files keep them.
-    trajectories = UnitStore(dir + "/work", e).load_all();
+    trajectories = UnitStore(dir + "/work", e).load_all(&manifest.computed_by);
   }
   // ---- ODE ----
   std::vector<OdeCurve> ode_curves;
@@ -641,9 +643,10 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   }
   // Every run exactly once.
   std::vector<RunTrajectory> trajectories;
+  ProvenanceCount computed_by;
   std::vector<OdeCurve> ode;
   for (const auto& [index, path] : shards) {
-    for (auto& t : UnitStore(path + "/work", e).load_all()) trajectories.push_back(std::move(t));
+    for (auto& t : UnitStore(path + "/work", e).load_all(&computed_by)) trajectories.push_back(std::move(t));
     if (e.ode.enabled)
       for (auto& c : load_ode_units(e, path + "/work")) ode.push_back(std::move(c));
   }
@@ -672,6 +675,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   Manifest manifest;
   manifest.command_line = o.command_line;
   manifest.backend = "merge of " + std::to_string(count) + " shards";
+  manifest.computed_by = computed_by;
   manifest.stage_seconds["merge"] = seconds_since(t_start);
   write_manifest(dir, manifest);
   if (!o.quiet) print_summary(out, results, dir);

@@ -29,7 +29,7 @@ void write_work_unit(const std::string& path, const std::string& experiment, jso
   write_file_atomic(path, body);
 }
 
-std::vector<json> read_work_unit(const std::string& path, const std::string& experiment) {
+std::vector<json> read_work_unit(const std::string& path, const std::string& experiment, json* header_out) {
   const std::string text = read_file(path);
   if (text.size() < 2 || text.back() != '\n') throw corrupt_work_unit(path, "truncated");
   const std::size_t last_start = text.rfind('\n', text.size() - 2);
@@ -48,6 +48,7 @@ std::vector<json> read_work_unit(const std::string& path, const std::string& exp
       throw std::runtime_error(path + ": work unit of another configuration than this one (left by an earlier "
                                       "experiment in this directory); rerun with --force to start over, or "
                                       "use another --output");
+    if (header_out) *header_out = header;
     while (std::getline(lines, line)) records.push_back(json::parse(line));
     if (records.size() != end.at("end").get<std::size_t>()) throw corrupt_work_unit(path, "record count mismatch");
   } catch (const json::exception& err) {

@@ -26,8 +26,10 @@ void write_work_unit(const std::string& path, const std::string& experiment, nlo
 
 // The records of a unit; throws std::runtime_error naming the file when it is
 // truncated, fails its checksum, holds the wrong number of records, or
-// belongs to another experiment than EXPERIMENT.
-std::vector<nlohmann::json> read_work_unit(const std::string& path, const std::string& experiment);
+// belongs to another experiment than EXPERIMENT. HEADER, when given, gets the
+// unit's header.
+std::vector<nlohmann::json> read_work_unit(const std::string& path, const std::string& experiment,
+                                           nlohmann::json* header = nullptr);
 
 // std::runtime_error "<path>: corrupt work unit (<why>); delete it ...".
 std::runtime_error corrupt_work_unit(const std::string& path, const std::string& why);

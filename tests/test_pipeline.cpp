@@ -66,6 +66,18 @@ void expect_same_results(const std::string& a, const std::string& b) {
   }
 }
 
+// Runs per engine in a manifest's "computed_by", summed.
+std::size_t runs_computed(const std::string& dir) {
+  std::size_t n = 0;
+  const json manifest = json::parse(read_file(dir + "/manifest.json"));
+  for (const json& by : manifest.at("computed_by")) {
+    EXPECT_FALSE(by.at("backend").get<std::string>().empty());
+    EXPECT_FALSE(by.at("host").get<std::string>().empty());
+    n += by.at("runs").get<std::size_t>();
+  }
+  return n;
+}
+
 }  // namespace
 
 TEST(GeneralisationError, ClosedFormMatchesMonteCarloTestError) {
@@ -216,6 +228,8 @@ TEST(Pipeline, ResumeAfterKillGivesIdenticalFiles) {
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/killed", "--threads", "2"}, &err), 0) << err;
   EXPECT_NE(err.find("resuming"), std::string::npos) << err;
   expect_same_results(dir + "/clean", dir + "/killed");
+  // The manifest names the engine of every run, those of the killed session included.
+  EXPECT_EQ(runs_computed(dir + "/killed"), 32u);
   fs::remove_all(dir);
 }
 
@@ -416,6 +430,7 @@ TEST(Pipeline, ShardsMergeToTheUnshardedFiles) {
   std::string err;
   ASSERT_EQ(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0) << err;
   expect_same_results(dir + "/plain", dir + "/sharded");
+  EXPECT_EQ(runs_computed(dir + "/sharded"), 24u);  // each shard's engine, in the merged manifest
   EXPECT_EQ(read_file(dir + "/plain/ode.csv"), read_file(dir + "/sharded/ode.csv"));
   // The split is balanced by cost and covers every run once.
   const Experiment e = load_experiment(path);
