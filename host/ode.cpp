@@ -31,10 +31,13 @@ std::string shape_error(const char* what, int rows, int cols, int want_rows, int
 std::string ode_unsupported_reason(const PointParams& p) {
   if (p.K < 1 || p.M < 1) return "the ODE needs K >= 1 and M >= 1";
   if (p.batch_size < 1) return "the ODE needs batch_size >= 1";
-  if (p.student_activation == Activation::sign || p.teacher_activation == Activation::sign)
-    return "the ODE has no sign activation: g' = 2 delta makes J2 and I4 infinite and SGD "
-           "never moves a sign unit (MATH.md §4.5); a sign teacher is supported by the "
-           "simulation and the generalisation error only";
+  if (p.student_activation == Activation::sign)
+    return "the ODE has no sign student: g' = 2 delta makes J2 and I4 infinite and SGD "
+           "never moves a sign unit (MATH.md §4.5)";
+  if (p.teacher_activation == Activation::sign)
+    return "the ODE has no sign teacher: its averages with the student's activation (I3, I4) are "
+           "not implemented; a sign teacher is supported by the simulation and the generalisation "
+           "error only";
   if (p.student_activation != p.teacher_activation)
     return std::string("the ODE needs the same student and teacher activation (student ") +
            to_string(p.student_activation) + ", teacher " + to_string(p.teacher_activation) +
