@@ -106,6 +106,10 @@ int validate(const tsgd::Experiment& e) {
   std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
   std::printf("  output        %s\n", e.output.c_str());
   // What `tsgd run` would refuse on this machine (all cores, its GPUs).
+  if (e.simulate.enabled && e.simulate.backend == tsgd::Backend::cuda && free_bytes.empty()) {
+    std::printf("  this machine  tsgd run would refuse it: simulate.backend is \"cuda\" and no GPU can be used\n");
+    return 1;
+  }
   try {
     tsgd::check_resources(e, omp_get_max_threads(), free_bytes);
   } catch (const std::exception& error) {
@@ -134,8 +138,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--threads,-j", options.threads, "CPU threads (default: all cores)")->check(integer_at_least(0));
     cmd->add_flag("--quiet,-q", options.quiet, "no progress or summary");
     cmd->add_flag("--force", options.force,
-                  "start over: discard the work units and results in the output directory (needed for a "
-                  "directory of another configuration)");
+                  "replace a directory of another configuration; on the same one, run discards its work "
+                  "units and results (start over), ode its ODE units, fixed-point nothing (only tsgd's own "
+                  "files, by name)");
   };
   CLI::App* run = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
   add_run_flags(run);
@@ -153,7 +158,9 @@ int main(int argc, char** argv) {
   std::string merge_dir;
   merge->add_option("DIR", merge_dir, "output directory holding shard-I-of-N subdirectories")->required();
   merge->add_flag("--quiet,-q", options.quiet, "no summary");
-  merge->add_flag("--force", options.force, "replace the results of another configuration in DIR");
+  merge->add_flag("--force", options.force,
+                  "replace the results of another configuration in DIR; on the same one, discard DIR's own "
+                  "work units and results first");
   CLI::App* slurm = app.add_subcommand("slurm", "write (and submit) an sbatch job array and its merge job");
   tsgd::SlurmOptions slurm_options;
   slurm->add_option("CONFIG", config_path, "experiment configuration (JSON)")->required();

@@ -195,7 +195,9 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
   const std::string dir = options.output ? *options.output : e.output;
   nlohmann::json resolved = e.resolved;
   resolved["output"] = dir;
-  prepare_output_directory(dir, resolved, options.force);  // refuses another experiment's directory
+  // Refuses another experiment's directory; --force replaces it, but never
+  // discards the same experiment's runs.
+  prepare_output_directory(dir, resolved, options.force, ForceScope::nothing);
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   const int points = static_cast<int>(e.points.size());
   std::vector<FixedPointResult> results(points);

@@ -20,7 +20,8 @@ namespace tsgd {
 
 inline constexpr const char* kResultFiles[] = {
     "points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl", "final_order_parameters.jsonl",
-    "ode.csv", "ode_order_parameters.jsonl", "summary.json", "manifest.json", "fixed_points.csv"};
+    "ode.csv", "ode_order_parameters.jsonl", "summary.json", "manifest.json", "fixed_points.csv",
+    "fixed_points.jsonl"};
 
 // An ODE trajectory of a grid point, from one seed's initial weights or (seed
 // empty) from the expected or explicit initial state.

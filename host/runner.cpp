@@ -22,6 +22,7 @@
 #include "records.h"
 #include "results.h"
 #include "split_engine.h"
+#include "work_unit.h"
 
 namespace tsgd {
 
@@ -315,7 +316,7 @@ std::unique_ptr<Engine> choose_engine(const Experiment& e, const RunOptions& o, 
   if (backend == Backend::cuda)
     throw std::runtime_error(asked + ": this tsgd was built without the CUDA engine; use auto or cpu");
   if (backend == Backend::automatic)
-    *notice = "tsgd: this tsgd was built without the CUDA engine (nvcc was not found); running on the CPU";
+    *notice = "tsgd: this tsgd was built without the CUDA engine; running on the CPU";
 #endif
   *device = "CPU";
   return make_cpu_engine(precision_for(false), o.threads);
@@ -363,32 +364,55 @@ void remove_interrupted_writes(const std::string& dir) {
 
 }  // namespace
 
-void prepare_output_directory(const std::string& dir, const json& resolved, bool force) {
+namespace {
+
+// tsgd's own files in DIR/work, by name: SGD units (sgd-*.jsonl) and, or
+// only, ODE units (ode-p*.jsonl). Nothing else there is touched.
+void remove_work_units(const std::string& work, bool sgd, bool ode) {
+  if (!fs::is_directory(work)) return;
+  const auto is = [](const std::string& name, const std::string& prefix) {
+    return name.size() > prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+           name.compare(name.size() - 6, 6, ".jsonl") == 0;
+  };
+  for (const auto& entry : fs::directory_iterator(work)) {
+    const std::string name = entry.path().filename().string();
+    if ((sgd && is(name, "sgd-")) || (ode && is(name, "ode-p"))) fs::remove(entry.path());
+  }
+}
+
+}  // namespace
+
+void prepare_output_directory(const std::string& dir, const json& resolved, bool force, ForceScope scope) {
   remove_interrupted_writes(dir);
   const std::string config_path = dir + "/config.json";
-  bool start_over = force;
-  if (file_exists(config_path)) {
+  const bool ours = file_exists(config_path);  // a directory tsgd wrote before
+  bool same = false;
+  if (ours) {
+    bool readable = true;
     json existing;
     try {
       existing = json::parse(read_file(config_path));
     } catch (const json::exception&) {
-      if (!force)
-        throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " + dir);
+      readable = false;
     }
-    json a = existing, b = resolved;
-    a.erase("output");
-    b.erase("output");
-    if (a != b && !force)
+    // The work units' equality (numbers compared by value: 2 and 2.0 are one experiment).
+    same = readable && experiment_fingerprint(existing) == experiment_fingerprint(resolved);
+    if (!readable && !force)
+      throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " + dir);
+    if (!same && !force)
       throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
                                "); use another --output or --force to replace them");
   }
-  if (start_over) {
-    // Everything tsgd computed here; shard directories and Slurm scripts and
-    // logs stay (a merge checks its shards' configuration on its own).
-    fs::remove_all(dir + "/work");
-    fs::remove_all(dir + "/plots");
-    for (const char* f : kResultFiles) fs::remove(dir + "/" + f);
-    fs::remove(dir + "/shard.json");
+  if (force) {
+    // Only what tsgd wrote, by name: never plots/, shard directories, Slurm
+    // scripts or anything else. A directory of another (or an unknown)
+    // configuration loses all of it; the same configuration only what SCOPE names.
+    const bool all = !same || scope == ForceScope::everything;
+    remove_work_units(dir + "/work", all, all || scope == ForceScope::ode_units);
+    if (ours && all) {
+      for (const char* f : kResultFiles) fs::remove(dir + "/" + f);
+      fs::remove(dir + "/shard.json");
+    }
   }
   make_directories(dir + "/work");
   write_file_atomic(config_path, resolved.dump(2) + "\n");
@@ -473,7 +497,8 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     const int threads_for_estimate = o.threads > 0 ? o.threads : omp_get_max_threads();
     if (!o.ode_only) check_resources(e, threads_for_estimate, gpus, o.shard_index, o.shard_count);
   }
-  prepare_output_directory(dir, resolved, o.force);
+  prepare_output_directory(dir, resolved, o.force,
+                           o.ode_only ? ForceScope::ode_units : ForceScope::everything);
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
 
   Manifest manifest;
@@ -546,6 +571,11 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     // `tsgd ode` in a directory where `tsgd run` left SGD runs of this
     // experiment: the result files keep them.
     trajectories = UnitStore(dir + "/work", e).load_all(&manifest.computed_by);
+    // (`tsgd ode` turns simulate.enabled off; the configuration's value is in resolved.)
+    const std::size_t all = e.points.size() * static_cast<std::size_t>(e.seeds.count);
+    if (!trajectories.empty() && trajectories.size() < all && !o.quiet)
+      std::cerr << "tsgd: " << trajectories.size() << " of " << all << " SGD runs are complete in " << dir
+                << "; the results hold those (tsgd run completes the rest)\n";
   }
   // ---- ODE ----
   std::vector<OdeCurve> ode_curves;
@@ -668,7 +698,7 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   }
   // DIR itself may hold another experiment's results (and work units that a
   // later `tsgd run` there would resume from): refused, or replaced with --force.
-  prepare_output_directory(dir, reference, o.force);
+  prepare_output_directory(dir, reference, o.force, ForceScope::everything);
   report_changed_results(dir, o.quiet);
   const ResultSet results = assemble_results(e, std::move(trajectories), std::move(ode));
   write_results(dir, results);

@@ -41,12 +41,22 @@ int shard_of_point(int point, int count);
 // Output subdirectory of a shard: DIR/shard-I-of-N.
 std::string shard_directory(const std::string& dir, int index, int count);
 
+// What --force discards in a directory of the same configuration (one of
+// another configuration loses all of tsgd's work units and result files).
+enum class ForceScope {
+  everything,  // run, merge: start over
+  ode_units,   // ode: recompute the ODE, keep the SGD runs
+  nothing,     // fixed-point: it keeps no work units
+};
+
 // Makes DIR the output directory of the experiment whose resolved
 // configuration is RESOLVED: refuses (std::runtime_error) a directory whose
-// config.json holds another configuration, unless FORCE; with FORCE, first
-// removes everything tsgd computed there (work units, result files, plots;
-// not shard directories or Slurm scripts). Writes config.json.
-void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force);
+// config.json holds another configuration (compared as the work units'
+// experiment_fingerprint), unless FORCE; with FORCE, removes tsgd's work
+// units (by name, in DIR/work) and result files as SCOPE says, never other
+// files (plots/, shard directories, Slurm scripts). Writes config.json.
+void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force,
+                              ForceScope scope);
 
 // `tsgd merge DIR`: checks that DIR's shards belong to one configuration and
 // that none is missing, incomplete or duplicated, then writes the result files

@@ -1,5 +1,7 @@
 #include "work_unit.h"
 
+#include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,9 +16,28 @@ std::runtime_error corrupt_work_unit(const std::string& path, const std::string&
                             "); delete it to recompute what it held, or rerun with --force");
 }
 
+namespace {
+
+// Numbers by value: an integral float within 2^53 becomes an integer, so that
+// 2, 2.0 and 2e0 (and -0.0 and 0) are one number, as json's == has them.
+void canonical_numbers(json& j) {
+  if (j.is_structured()) {
+    for (auto& v : j) canonical_numbers(v);
+  } else if (j.is_number_float()) {
+    const double x = j.get<double>();
+    if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) <= 9007199254740992.0)
+      j = static_cast<std::int64_t>(x);
+  } else if (j.is_number_unsigned() && j.get<std::uint64_t>() <= 9223372036854775807ull) {
+    j = static_cast<std::int64_t>(j.get<std::uint64_t>());
+  }
+}
+
+}  // namespace
+
 std::string experiment_fingerprint(const json& resolved) {
   json j = resolved;
-  j.erase("output");
+  if (j.is_object()) j.erase("output");
+  canonical_numbers(j);
   return fnv1a_hex(j.dump());
 }
 
@@ -44,7 +65,10 @@ std::vector<json> read_work_unit(const std::string& path, const std::string& exp
     std::string line;
     std::getline(lines, line);
     const json header = json::parse(line);
-    if (!header.is_object() || !header.contains("experiment") || header["experiment"] != experiment)
+    if (header.is_object() && !header.contains("experiment"))
+      throw std::runtime_error(path + ": work unit written by an older tsgd, which did not record its "
+                                      "configuration; rerun with --force to recompute it");
+    if (!header.is_object() || header["experiment"] != experiment)
       throw std::runtime_error(path + ": work unit of another configuration than this one (left by an earlier "
                                       "experiment in this directory); rerun with --force to start over, or "
                                       "use another --output");

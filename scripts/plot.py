@@ -682,9 +682,13 @@ def plot_compare(results, labels, key_request, over_sigma2, error_bars, out_dir)
     ys = draw_final(ax, series_list, key_used, categorical, error_bars)
     set_final_axes(ax, ys, key_used, categorical, over_sigma2, x_values)
     place_legend(fig, ax)
-    alpha_final = sorted({fmt_value(p.get("alpha_final")) for r in results for p in r.points})
-    title = ("final generalisation error" + (" at " + r"$\alpha$" + " = " + ", ".join(alpha_final))
-             + ": " + ", ".join(labels))
+    alphas = sorted({p.get("alpha_final") for r in results for p in r.points if p.get("alpha_final")})
+    title = "final generalisation error"
+    if len(alphas) == 1:
+        title += " at " + r"$\alpha$" + f" = {fmt_value(alphas[0])}"
+    elif alphas:
+        title += " at each point's final " + r"$\alpha$"
+    title += ": " + ", ".join(labels)
     # The footer names only what all the experiments share.
     differing = {k for k, v in results[0].points[0]["params"].items()
                  if any(r.points[0]["params"].get(k) != v for r in results[1:])}

@@ -24,6 +24,7 @@
 #include "initial_weights.h"
 #include "records.h"
 #include "runner.h"
+#include "work_unit.h"
 
 using namespace tsgd;
 namespace fs = std::filesystem;
@@ -497,7 +498,23 @@ TEST(Pipeline, WorkUnitsOfAnotherConfigurationAreNeverReused) {
   ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet", "--force"}, &err), 0) << err;
   expect_same_results(dir + "/x", dir + "/b");
 
-  // 4. fixed-point refuses another experiment's directory too.
+  // 4. A unit of an older tsgd (no configuration in its header) is named as such.
+  {
+    fs::path unit;
+    for (const auto& entry : fs::directory_iterator(dir + "/b/work"))
+      if (entry.path().filename().string().rfind("sgd-", 0) == 0) unit = entry.path();
+    ASSERT_FALSE(unit.empty());
+    std::vector<json> records = read_work_unit(unit.string(), experiment_fingerprint(load_experiment(path_b).resolved));
+    std::string body = json{{"unit", "sgd"}, {"format", 1}, {"runs", records.size()}}.dump() + "\n";
+    for (const json& r : records) body += r.dump() + "\n";
+    body += json{{"end", records.size()}, {"fnv1a", fnv1a_hex(body)}}.dump() + "\n";
+    write_file_atomic(unit.string(), body);
+    EXPECT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet"}, &err), 1);
+    EXPECT_NE(err.find("written by an older tsgd"), std::string::npos) << err;
+    ASSERT_EQ(run_tsgd({"run", path_b, "--output", dir + "/b", "--quiet", "--force"}, &err), 0) << err;
+  }
+
+  // 5. fixed-point refuses another experiment's directory too.
   json ode = b;
   ode["ode"]["enabled"] = true;
   ode["model"]["K"] = 2;
@@ -506,6 +523,59 @@ TEST(Pipeline, WorkUnitsOfAnotherConfigurationAreNeverReused) {
   EXPECT_EQ(run_tsgd({"fixed-point", path_ode, "--output", dir + "/b"}, &err), 1);
   EXPECT_NE(err.find("different configuration"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir + "/b/fixed_points.csv"));
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, ForceRemovesOnlyTsgdsOwnFilesAndOnlyWhatItsCommandRecomputes) {
+  const std::string dir = temp_dir("force");
+  json config = {{"name", "force"}, {"model", {{"N", 40}, {"K", 2}}}, {"training", {{"lr", 0.5}, {"alpha", 2}}},
+                 {"seeds", {{"count", 2}}}};
+  const std::string path = write_config(dir, config);
+  const auto user_files = [](const std::string& d) {
+    fs::create_directories(d + "/work");
+    fs::create_directories(d + "/plots");
+    std::ofstream(d + "/work/notes.tex") << "mine";
+    std::ofstream(d + "/plots/figure.png") << "mine";
+    std::ofstream(d + "/README.txt") << "mine";
+  };
+  const auto user_files_intact = [](const std::string& d) {
+    for (const char* f : {"/work/notes.tex", "/plots/figure.png", "/README.txt"}) {
+      EXPECT_TRUE(fs::exists(d + f)) << d + f;
+      if (fs::exists(d + f)) EXPECT_EQ(read_file(d + f), "mine") << d + f;
+    }
+  };
+  // A directory that is not tsgd's (no config.json), and one that is.
+  user_files(dir + "/mine");
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/mine", "--quiet", "--force"}, &err), 0) << err;
+  user_files_intact(dir + "/mine");
+  user_files(dir + "/out");
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  const std::string runs = read_file(dir + "/out/runs.csv");
+  config["training"]["lr"] = 0.3;
+  const std::string other = dir + "/other.json";
+  std::ofstream(other) << config.dump();
+  ASSERT_EQ(run_tsgd({"run", other, "--output", dir + "/out", "--quiet", "--force"}, &err), 0) << err;
+  user_files_intact(dir + "/out");
+  EXPECT_NE(read_file(dir + "/out/runs.csv"), runs);
+
+  // On the same configuration, ode --force and fixed-point --force keep the SGD runs.
+  const std::string runs_other = read_file(dir + "/out/runs.csv");
+  ASSERT_EQ(run_tsgd({"ode", other, "--output", dir + "/out", "--quiet", "--force"}, &err), 0) << err;
+  EXPECT_EQ(read_file(dir + "/out/runs.csv"), runs_other);
+  ASSERT_EQ(run_tsgd({"fixed-point", other, "--output", dir + "/out", "--quiet", "--force"}, &err), 0) << err;
+  EXPECT_TRUE(fs::exists(dir + "/out/fixed_points.csv"));
+  ASSERT_EQ(run_tsgd({"run", other, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  EXPECT_EQ(read_file(dir + "/out/runs.csv"), runs_other);
+
+  // 2 and 2.0 are one configuration: an edit of that kind resumes.
+  config["training"]["alpha"] = 2.0;
+  config["training"]["lr"] = 3e-1;
+  std::ofstream(other) << config.dump().replace(config.dump().find("\"alpha\":2.0"), 11, "\"alpha\":2e0");
+  ASSERT_NE(read_file(other).find("2e0"), std::string::npos);
+  ASSERT_EQ(run_tsgd({"run", other, "--output", dir + "/out"}, &err), 0) << err;
+  EXPECT_NE(err.find("resuming"), std::string::npos) << err;
+  EXPECT_EQ(read_file(dir + "/out/runs.csv"), runs_other);
   fs::remove_all(dir);
 }
 
@@ -581,6 +651,7 @@ TEST(Pipeline, WithoutAGpuAutoFallsBackWithANoticeAndCudaIsRefusedNamingItsSourc
   write_config(dir, config);
   EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/cuda"}, &err), 1);
   EXPECT_NE(err.find("simulate.backend"), std::string::npos) << err;
+  EXPECT_EQ(run_tsgd({"validate", path}), 1);  // validate says what run would refuse
   fs::remove_all(dir);
 }
 
