@@ -543,7 +543,9 @@ TEST(Pipeline, ForceRemovesOnlyTsgdsOwnFilesAndOnlyWhatItsCommandRecomputes) {
   const auto user_files_intact = [](const std::string& d) {
     for (const char* f : {"/work/notes.tex", "/plots/figure.png", "/README.txt"}) {
       EXPECT_TRUE(fs::exists(d + f)) << d + f;
-      if (fs::exists(d + f)) EXPECT_EQ(read_file(d + f), "mine") << d + f;
+      if (fs::exists(d + f)) {
+        EXPECT_EQ(read_file(d + f), "mine") << d + f;
+      }
     }
   };
   // A directory that is not tsgd's (no config.json), and one that is.
