@@ -114,12 +114,16 @@ std::vector<double> record_alphas(const Experiment& e, const PointParams& p) {
 
 // ---- work units ----------------------------------------------------------------
 
+namespace {
+
 std::string host_name() {
   char host[256] = "unknown";
   ::gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = 0;
   return host;
 }
+
+}  // namespace
 
 json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision) {
   return json{{"backend", backend}, {"device", device},         {"precision", precision},

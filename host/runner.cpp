@@ -362,10 +362,6 @@ void remove_interrupted_writes(const std::string& dir) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // tsgd's own files in DIR/work, by name: SGD units (sgd-*.jsonl) and, or
 // only, ODE units (ode-p*.jsonl). Nothing else there is touched.
 void remove_work_units(const std::string& work, bool sgd, bool ode) {
@@ -655,8 +651,9 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
   }
   // One configuration for all.
   const json reference = json::parse(read_file(shards.at(0) + "/config.json"));
+  const std::string fingerprint = experiment_fingerprint(reference);
   for (const auto& [index, path] : shards) {
-    if (json::parse(read_file(path + "/config.json")) != reference)
+    if (experiment_fingerprint(json::parse(read_file(path + "/config.json"))) != fingerprint)
       throw std::runtime_error(path + "/config.json: shard " + std::to_string(index) +
                                " belongs to a different configuration than shard 0");
   }
