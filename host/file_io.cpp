@@ -71,6 +71,10 @@ std::string format_double(double x) {
   return std::string(buffer, result.ptr);
 }
 
+std::string format_gigabytes(double bytes) {
+  return format_double(std::round(bytes / 1e8) / 10) + " GB";
+}
+
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -22,6 +22,9 @@ void make_directories(const std::string& path);
 // "-inf" for non-finite values, as pandas reads them).
 std::string format_double(double x);
 
+// BYTES in GB with one decimal ("12.3 GB"), for messages.
+std::string format_gigabytes(double bytes);
+
 // S as one word for /bin/sh: in single quotes, each ' written as '\''.
 std::string shell_quote(const std::string& s);
 

@@ -81,7 +81,7 @@ int validate(const tsgd::Experiment& e) {
     for (const auto& g : tsgd::list_gpus(&why)) {
       free_bytes.push_back(static_cast<double>(g.free_bytes));
       gpus += (gpus.empty() ? "" : ", ") + std::to_string(g.index) + ": " + g.name + " (" +
-              tsgd::format_double(std::round(g.free_bytes / 1e8) / 10) + " GB free)";
+              tsgd::format_gigabytes(static_cast<double>(g.free_bytes)) + " free)";
     }
     if (free_bytes.empty()) gpus = "none usable: " + why;
 #else

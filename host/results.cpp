@@ -393,7 +393,7 @@ void write_manifest(const std::string& dir, const Manifest& m) {
   json files = json::object();
   // The experiment's definition (config.json, and shard.json in a shard's
   // directory) is checksummed with the results it produced.
-  std::vector<std::string> names = {"config.json", "shard.json"};
+  std::vector<std::string> names(std::begin(kDefinitionFiles), std::end(kDefinitionFiles));
   for (const char* f : kResultFiles)
     if (std::string(f) != "manifest.json") names.emplace_back(f);
   for (const std::string& f : names) {

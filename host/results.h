@@ -22,6 +22,8 @@ inline constexpr const char* kResultFiles[] = {
     "points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl", "final_order_parameters.jsonl",
     "ode.csv", "ode_order_parameters.jsonl", "summary.json", "manifest.json", "fixed_points.csv",
     "fixed_points.jsonl"};
+// The experiment's definition in an output directory (shard.json: in a shard's).
+inline constexpr const char* kDefinitionFiles[] = {"config.json", "shard.json"};
 
 // An ODE trajectory of a grid point, from one seed's initial weights or (seed
 // empty) from the expected or explicit initial state.

@@ -181,17 +181,16 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
                      int shard_count) {
   const bool gpu = !gpu_free_bytes.empty();
   const ResourceEstimate r = estimate_resources(e, threads, shard_index, shard_count);
-  const auto gb = [](double b) { return format_double(std::round(b / 1e8) / 10) + " GB"; };
   const std::string what = shard_count > 0 ? "shard " + std::to_string(shard_index) + "/" +
                                                  std::to_string(shard_count) + " of this experiment"
                                            : "this experiment";
   if (r.weights_bytes > 0.5 * r.memory_bytes)
-    throw std::runtime_error("model.N: one run's weights need " + gb(r.weights_bytes) +
-                             ", more than half of this machine's memory (" + gb(r.memory_bytes) + ")");
+    throw std::runtime_error("model.N: one run's weights need " + format_gigabytes(r.weights_bytes) +
+                             ", more than half of this machine's memory (" + format_gigabytes(r.memory_bytes) + ")");
   if (r.results_bytes > 0.5 * r.memory_bytes)
     throw std::runtime_error("record.order_parameters: the records of " + what + " need about " +
-                             gb(r.results_bytes) + " of memory, more than half of this machine's (" +
-                             gb(r.memory_bytes) +
+                             format_gigabytes(r.results_bytes) + " of memory, more than half of this machine's (" +
+                             format_gigabytes(r.memory_bytes) +
                              "); set record.order_parameters to false or lower record.points (tsgd merge holds "
                              "the records of every shard at once)");
   if (gpu) {
@@ -347,7 +346,7 @@ std::string unit_name(const RunSpec& first, std::size_t count) {
 // complete, never read; removed before a run writes there again.
 void remove_interrupted_writes(const std::string& dir) {
   if (!fs::is_directory(dir)) return;
-  std::vector<std::string> ours = {"config.json", "shard.json"};
+  std::vector<std::string> ours(std::begin(kDefinitionFiles), std::end(kDefinitionFiles));
   for (const char* f : kResultFiles) ours.push_back(f);
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
@@ -432,7 +431,8 @@ void report_changed_results(const std::string& dir, bool quiet) {
   if (!manifest.contains("files") || !manifest["files"].is_object()) return;
   for (auto it = manifest["files"].begin(); it != manifest["files"].end(); ++it) {
     const std::string path = dir + "/" + it.key();
-    if (it.key() == "config.json" || it.key() == "shard.json") continue;  // rewritten before this, by design
+    if (std::find(std::begin(kDefinitionFiles), std::end(kDefinitionFiles), it.key()) != std::end(kDefinitionFiles))
+      continue;  // rewritten before this, by design
     if (!file_exists(path)) continue;
     if (!it->contains("fnv1a") || (*it)["fnv1a"] != fnv1a_hex(read_file(path)))
       std::cerr << "tsgd: warning: " << path << " changed since tsgd wrote it (checksum in " << manifest_path
@@ -662,10 +662,8 @@ int merge_shards(const std::string& dir, const RunOptions& o, std::ostream& out)
     const ResourceEstimate r = estimate_resources(e, 1);
     if (r.results_bytes > 0.5 * r.memory_bytes)
       throw std::runtime_error(dir + ": the merged records need about " +
-                               format_double(std::round(r.results_bytes / 1e8) / 10) +
-                               " GB of memory, more than half of this machine's (" +
-                               format_double(std::round(r.memory_bytes / 1e8) / 10) +
-                               " GB); merge on a machine with more memory, or rerun the sweep with "
+                               format_gigabytes(r.results_bytes) + " of memory, more than half of this machine's (" +
+                               format_gigabytes(r.memory_bytes) + "); merge on a machine with more memory, or rerun the sweep with "
                                "record.order_parameters false or fewer record.points");
   }
   // Every run exactly once.
