@@ -86,8 +86,8 @@ __global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Rea
   Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
   for (int k = 0; k < params.c.K; ++k) {
     Real change = Real(0);
-    for (int b = 0; b < params.batch; ++b) change += dv[b * kmax + k];
-    v[k] = params.c.v_keep * v[k] + change;
+    for (int b = 0; b < params.batch; ++b) change = rn_add(change, dv[b * kmax + k]);
+    v[k] = updated_v(params.c.v_keep, v[k], change);
   }
 }
 

@@ -250,7 +250,7 @@ class CpuEngine final : public Engine {
           }
         }
         if (run.train_second)
-          for (int k = 0; k < K; ++k) run.v[k] = run.constants.v_keep * run.v[k] + v_change[k];
+          for (int k = 0; k < K; ++k) run.v[k] = updated_v(run.constants.v_keep, run.v[k], v_change[k]);
       }
     }
   }

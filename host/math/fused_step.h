@@ -12,10 +12,10 @@
 //                          dv = -v_rate g Delta;
 //   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
 // These are the operations of accumulate_sample (math/sgd_update.h) in the
-// same order on the same values, so compiled by one compiler the numbers are
-// those of the serial code, bit for bit (tests/test_fused_step.cpp; on the
-// GPU nvcc contracts some multiply-adds into FMAs, so there they agree to
-// rounding); spread over lanes, one step's K + M activations take the time
+// same order on the same values, each rounded on its own (rn_mul, rn_add,
+// rn_sub: nothing is fused into an FMA), so the numbers are those of the
+// serial code bit for bit (tests/test_fused_step.cpp), up to the device's
+// erf and exp; spread over lanes, one step's K + M activations take the time
 // of one instead of K + M one after the other.
 #pragma once
 
@@ -96,15 +96,15 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   const Real* const g = s.g + b * P + start;
   const Real* const v = task.v + start;
   Real student = Real(0);
-  for (int k = 0; k < c.K; ++k) student += v[k] * g[k];
+  for (int k = 0; k < c.K; ++k) student = rn_add(student, rn_mul(v[k], g[k]));
   Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher += v[c.K + m] * g[c.K + m];
+  for (int m = 0; m < c.M; ++m) teacher = rn_add(teacher, rn_mul(v[c.K + m], g[c.K + m]));
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta =
       c.sigma != Real(0)
           ? static_cast<Real>(gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0))
           : Real(0);
-  s.delta[b * kFusedMaxRunsPerTask + r] = student - teacher - c.sigma * zeta;
+  s.delta[b * kFusedMaxRunsPerTask + r] = rn_sub(rn_sub(student, teacher), rn_mul(c.sigma, zeta));
 }
 
 // 3. q = b * P + p, q < B * P: the update coefficients of student row p for
@@ -118,8 +118,8 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_coefficients(const FusedTaskState<Real, 
   const SgdConstants<Real>& c = task.c[r];
   const Real delta = s.delta[b * kFusedMaxRunsPerTask + r];
   Real coef = Real(0), dv = Real(0);
-  coef -= c.w_rate * task.v[p] * s.dg[q] * delta;
-  dv -= c.v_rate * s.g[q] * delta;
+  coef = rn_sub(coef, rn_mul(rn_mul(rn_mul(c.w_rate, task.v[p]), s.dg[q]), delta));
+  dv = rn_sub(dv, rn_mul(rn_mul(c.v_rate, s.g[q]), delta));
   s.coef[q] = coef;
   s.dv[q] = dv;
 }
@@ -131,8 +131,8 @@ TSGD_HD TSGD_FORCEINLINE void fused_update_v(FusedTaskState<Real, P>& task,
                                              const FusedScratch<Real>& s, int p) {
   if (((task.v_train_mask >> p) & 1u) == 0) return;
   Real change = Real(0);
-  for (int b = 0; b < task.batch; ++b) change += s.dv[b * P + p];
-  task.v[p] = task.v_keep[p] * task.v[p] + change;
+  for (int b = 0; b < task.batch; ++b) change = rn_add(change, s.dv[b * P + p]);
+  task.v[p] = updated_v(task.v_keep[p], task.v[p], change);
 }
 
 }  // namespace tsgd

@@ -71,6 +71,31 @@ TSGD_HD TSGD_FORCEINLINE float rn_sub(float a, float b) {
   return a - b;
 #endif
 }
+// The same in double, for the SGD arithmetic between the local fields and the
+// updates (math/sgd_update.h, math/fused_step.h): written with these, it is
+// one sequence of roundings whatever nvcc's contraction decides in each
+// instantiation of a kernel, and the same sequence as the host's.
+TSGD_HD TSGD_FORCEINLINE double rn_mul(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE double rn_add(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE double rn_sub(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dsub_rn(a, b);
+#else
+  return a - b;
+#endif
+}
 // True when rn_fma is one rounding on this host (tests: bitwise CPU = GPU).
 constexpr bool kHostHasFma =
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)

@@ -30,16 +30,29 @@ struct SgdConstants {
   int M;
 };
 
+// The arithmetic from here to the updates rounds every product and sum on its
+// own (rn_mul, rn_add, rn_sub of hd.h: never fused into an FMA, by nvcc or by
+// the host compiler), so that the CPU engine and every CUDA kernel that
+// shares it (cuBLAS path, fused path in every row class) do the same
+// roundings: a run's numbers cannot depend on which kernel instantiation
+// advanced it.
+
 // Error Delta of one sample from its local fields and label noise zeta.
 template <typename Real>
 TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Real* lambda,
                                            const Real* v, const Real* rho, const Real* vstar,
                                            Real zeta) {
   Real student = Real(0);
-  for (int k = 0; k < c.K; ++k) student += v[k] * activation(c.student, lambda[k]);
+  for (int k = 0; k < c.K; ++k) student = rn_add(student, rn_mul(v[k], activation(c.student, lambda[k])));
   Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher += vstar[m] * activation(c.teacher, rho[m]);
-  return student - teacher - c.sigma * zeta;
+  for (int m = 0; m < c.M; ++m) teacher = rn_add(teacher, rn_mul(vstar[m], activation(c.teacher, rho[m])));
+  return rn_sub(rn_sub(student, teacher), rn_mul(c.sigma, zeta));
+}
+
+// Second layer of a trained student unit: v_keep v + change.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real updated_v(Real v_keep, Real v, Real change) {
+  return rn_add(rn_mul(v_keep, v), change);
 }
 
 // Accumulates one sample's contribution to the step:
@@ -52,8 +65,9 @@ TSGD_HD TSGD_FORCEINLINE Real accumulate_sample(const SgdConstants<Real>& c, con
                                                 Real zeta, Real* w_coefficient, Real* v_change) {
   const Real delta = sample_error(c, lambda, v, rho, vstar, zeta);
   for (int k = 0; k < c.K; ++k) {
-    w_coefficient[k] -= c.w_rate * v[k] * activation_derivative(c.student, lambda[k]) * delta;
-    v_change[k] -= c.v_rate * activation(c.student, lambda[k]) * delta;
+    const Real dg = activation_derivative(c.student, lambda[k]);
+    w_coefficient[k] = rn_sub(w_coefficient[k], rn_mul(rn_mul(rn_mul(c.w_rate, v[k]), dg), delta));
+    v_change[k] = rn_sub(v_change[k], rn_mul(rn_mul(c.v_rate, activation(c.student, lambda[k])), delta));
   }
   return delta;
 }
