@@ -201,6 +201,10 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
       fused_ = fits && host_.max_batch <= kFusedAutoMaxBatch;
       break;
   }
+  if (!fused_ && runs.size() > static_cast<std::size_t>(kCublasMaxRuns))
+    throw std::invalid_argument("cuda engine: the cuBLAS path takes at most " + std::to_string(kCublasMaxRuns) +
+                                " runs per batch, not " + std::to_string(runs.size()) +
+                                " (cuBLAS's batched kernels take the count as a grid dimension); load fewer");
 
   runs_ = DeviceBuffer<RunParams<Real>>(host_.params.size());
   weights_ = DeviceBuffer<Real>(host_.weights.size());
@@ -265,8 +269,8 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     if (classes > 1) fork_.record(stream_.get());
     for (int c = 0; c < 3; ++c) {
       if (class_count_[c] == 0) continue;
-      FusedArgs<Real> args{layout(), tasks_.data() + class_first_[c], task_runs_.data(), host_.max_batch,
-                           chunk};
+      FusedArgs<Real> args{layout(),        tasks_.data() + class_first_[c], task_runs_.data(),
+                           host_.max_batch, chunk,                          options_.keep_inputs};
       if (classes == 1) {
         fused_sgd(args, class_count_[c], kFusedRowClasses[c], stream_.get());
         continue;
@@ -414,6 +418,7 @@ std::unique_ptr<Engine> create_cuda_engine(Precision precision, const CudaOption
   resolved.path = path_from_environment(options.path);
   if (switched_off("TSGD_CUDA_GROUP")) resolved.group_by_seed = false;
   if (switched_off("TSGD_CUDA_GRAPH")) resolved.use_graph = false;
+  if (switched_off("TSGD_CUDA_KEEP_INPUTS")) resolved.keep_inputs = false;
   if (precision == Precision::float32)
     return std::make_unique<CudaEngineImpl<float>>(resolved, initial_weights);
   return std::make_unique<CudaEngineImpl<double>>(resolved, initial_weights);

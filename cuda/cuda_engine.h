@@ -50,6 +50,10 @@ struct CudaOptions {
   // GPU's watchdog. The weights go to device memory between launches; a
   // run's numbers do not depend on the split (tested).
   std::int64_t fused_steps_per_launch = 0;
+  // Fused path, mini-batches: keep a step's inputs in shared memory for the
+  // update instead of drawing them twice, where they fit (fused_plan.h); the
+  // same numbers either way (tested). TSGD_CUDA_KEEP_INPUTS=0 turns it off.
+  bool keep_inputs = true;
 };
 
 // The engine's own face, beyond the Engine interface: what tests and
@@ -100,6 +104,11 @@ struct GpuInfo {
 // The usable GPUs; empty, with the reason in *why_none (if given), when there
 // are none (no driver, no device, an error). Never throws.
 std::vector<GpuInfo> list_gpus(std::string* why_none);
+
+// Runs of one batch on the cuBLAS path: some of cuBLAS's batched kernels take
+// the batch count as a grid dimension (at most 65535), so a larger batch is
+// refused by load; the runner's waves never exceed it (runner.h).
+constexpr int kCublasMaxRuns = 65535;
 
 // Device memory the CUDA engine holds per run of a batch whose largest K, M
 // and mini-batch size are kmax, mmax and max_batch (batch_layout.cuh): the

@@ -16,7 +16,8 @@
 //      (run, sample); coefficients one lane per (sample, row); trained v rows.
 //                                                               __syncthreads
 //   C. every thread: w_k <- w_keep w_k + sum_b coef_b[k] x^b on its coordinates
-//      (x^0 still in registers when B = 1, redrawn otherwise).
+//      (x^0 still in registers when B = 1; for B > 1 read back from shared
+//      memory where phase A left them, or drawn again where they do not fit).
 // Two barriers per step; nothing leaves the chip until the last step.
 //
 // Bitwise invariance (DESIGN.md contract 1): a run's arithmetic does not
@@ -83,7 +84,7 @@ __device__ __forceinline__ void transposed_warp_sum(Real (&v)[P], int lane) {
 }
 
 template <typename Real, int P>
-__global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<Real> a) {
+__global__ void __maxnreg__((fused_max_registers<Real, P>())) fused_sgd_kernel(FusedArgs<Real> a) {
   static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
   constexpr int kLanesPerValue = 32 / P;
   TSGD_BLOCK_SHARED(task, FusedTaskState<Real, P>);  // thread 0 fills it once
@@ -160,6 +161,11 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
   scratch.dv = scratch.coef + B * P;                  // [B][P]
   scratch.delta = scratch.dv + B * P;                 // [B][kFusedMaxRunsPerTask]
   const Real* const s_coef = scratch.coef;
+  // Phase A's inputs for phase C (fused_launch_shape), [B][4][threads]: a
+  // thread reads back only its own entries.
+  const bool keep_inputs = a.keep_inputs && B > 1;
+  Real* const s_inputs = scratch.delta + B * kFusedMaxRunsPerTask;
+  const int nthreads = blockDim.x;
 
   // The weights of this thread's coordinates, for the whole call.
   Real w[P][4];
@@ -179,6 +185,10 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
     // A. partial fields of every sample, from the weights before the step.
     for (int b = 0; b < B; ++b) {
       if (owner) draw_inputs(seed, first_sample + b, group, n, x);
+      if (keep_inputs) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) s_inputs[(b * 4 + j) * nthreads + group] = x[j];
+      }
       Real partial[P];
 #pragma unroll
       for (int p = 0; p < P; ++p) {
@@ -230,7 +240,12 @@ __global__ void __launch_bounds__(kFusedMaxThreads) fused_sgd_kernel(FusedArgs<R
       }
     }
     for (int b = 0; b < B; ++b) {
-      if (B > 1 && owner) draw_inputs(seed, first_sample + b, group, n, x);  // B = 1: x^0 is in x
+      if (keep_inputs) {  // B = 1: x^0 is still in x
+#pragma unroll
+        for (int j = 0; j < 4; ++j) x[j] = s_inputs[(b * 4 + j) * nthreads + group];
+      } else if (B > 1 && owner) {
+        draw_inputs(seed, first_sample + b, group, n, x);
+      }
 #pragma unroll
       for (int p = 0; p < P; ++p) {
         if ((student_mask >> p) & 1u) {

@@ -39,6 +39,20 @@ constexpr int fused_max_rows() {
   return sizeof(Real) == 4 ? 16 : 8;
 }
 
+// Registers per thread of the kernel of row class P (its __maxnreg__): at
+// most 128, so that a block of kFusedMaxThreads can always launch (64 K
+// registers per block); 64 and 96 for the float kernels of 4 and 8 rows, so
+// that at N = 784 (224 threads) four and three blocks share a multiprocessor.
+// Left to itself, ptxas moves between 64 and 97 (4 rows) and 96 and 104
+// (8 rows) with edits elsewhere in the kernel: occupancy by accident.
+template <typename Real, int P>
+constexpr int fused_max_registers() {
+  if constexpr (sizeof(Real) == 4 && P == 4) return 64;
+  if constexpr (sizeof(Real) == 4 && P == 8) return 96;
+  return 128;
+}
+static_assert(128 * kFusedMaxThreads <= 64 * 1024, "a block of the fused kernel must fit the register file");
+
 // The compiled row bound that holds `rows` rows: 4, 8 or 16.
 inline int fused_row_class(int rows) { return rows <= 4 ? 4 : (rows <= 8 ? 8 : 16); }
 constexpr int kFusedRowClasses[3] = {4, 8, 16};
@@ -59,6 +73,39 @@ std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
          (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask) * sizeof(Real);
 }
 
+// Phase C of a step with B > 1 needs the step's inputs x^1..x^B again. A
+// block keeps them in dynamic shared memory, after the layout above, as
+// [B][4][threads] Reals (each thread reads back only what it wrote, so no
+// barrier guards them), when that fits under kFusedSharedLimit beside the
+// rest; otherwise it draws them again (the same numbers: the generator is
+// counter-based). Keeping them halves the draws of a mini-batch step.
+template <typename Real>
+std::size_t fused_input_bytes(int n, int max_batch) {
+  return static_cast<std::size_t>(max_batch) * 4 * static_cast<std::size_t>(fused_threads(n)) * sizeof(Real);
+}
+
+// How the kernel of row class P is launched for inputs of dimension n and
+// largest mini-batch max_batch: threads per block, dynamic shared memory, and
+// whether the blocks keep their inputs (may_keep_inputs: CudaOptions::keep_inputs).
+struct FusedLaunchShape {
+  int threads;
+  std::size_t shared_bytes;
+  bool keep_inputs;
+};
+
+template <typename Real, int P>
+FusedLaunchShape fused_launch_shape(int n, int max_batch, bool may_keep_inputs) {
+  FusedLaunchShape shape{fused_threads(n), fused_shared_bytes<Real>(n, max_batch, P), false};
+  if (may_keep_inputs && max_batch > 1) {
+    const std::size_t kept = shape.shared_bytes + fused_input_bytes<Real>(n, max_batch);
+    if (kept + sizeof(FusedTaskState<Real, P>) <= kFusedSharedLimit) {
+      shape.shared_bytes = kept;
+      shape.keep_inputs = true;
+    }
+  }
+  return shape;
+}
+
 // A block's work: the runs task_runs[first .. first + count), all of one seed,
 // one batch size and one step counter, with at most the row class's rows.
 struct FusedTask {
@@ -73,6 +120,9 @@ struct FusedArgs {
   const int* task_runs;
   int max_batch;  // largest B among the tasks: sizes the shared memory
   std::int64_t steps;
+  // Set by the engine: the blocks may keep their inputs for phase C; the
+  // launch leaves it set only where fused_launch_shape says they fit.
+  bool keep_inputs;
 };
 
 // Whether the fused path holds a batch of inputs of dimension n, largest

@@ -101,6 +101,8 @@ double host_memory_bytes() {
   return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
 }
 
+static_assert(kGpuRunsPerDevice == kCublasMaxRuns, "a GPU's share of a wave must fit the cuBLAS path");
+
 std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes) {
   if (free_bytes.empty()) throw std::invalid_argument("gpu_batch_capacity: no GPU");
   const double smallest = *std::min_element(free_bytes.begin(), free_bytes.end());

@@ -145,8 +145,8 @@ class EmulatedCudaEngine final : public Engine {
       const std::int64_t chunk = std::min(per_launch, steps - done);
       for (int c = 0; c < 3; ++c) {
         if (plan_.class_count[c] == 0) continue;
-        const FusedArgs<Real> args{batch_.layout(), plan_.tasks.data() + plan_.class_first[c],
-                                   plan_.task_runs.data(), batch_.max_batch, chunk};
+        const FusedArgs<Real> args{batch_.layout(),  plan_.tasks.data() + plan_.class_first[c],
+                                   plan_.task_runs.data(), batch_.max_batch, chunk, options_.keep_inputs};
         launch(args, plan_.class_count[c], kFusedRowClasses[c]);
       }
       // advance_step_counters
@@ -187,9 +187,12 @@ class EmulatedCudaEngine final : public Engine {
  private:
   template <int P>
   void launch_class(const FusedArgs<Real>& args, int ntasks) {
-    simt::launch(static_cast<unsigned>(ntasks), static_cast<unsigned>(fused_threads(args.batch.n)),
-                 fused_shared_bytes<Real>(args.batch.n, args.max_batch, P),
-                 [&] { fused_sgd_kernel<Real, P>(args); });
+    // As cuda/fused_sgd.cu launches it.
+    const FusedLaunchShape shape = fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
+    FusedArgs<Real> launched = args;
+    launched.keep_inputs = shape.keep_inputs;
+    simt::launch(static_cast<unsigned>(ntasks), static_cast<unsigned>(shape.threads), shape.shared_bytes,
+                 [&] { fused_sgd_kernel<Real, P>(launched); });
   }
 
   void launch(const FusedArgs<Real>& args, int ntasks, int row_class) {

@@ -27,6 +27,7 @@
 #include "initial_weights.h"
 #include "math/gaussian.h"
 #include "records.h"
+#include "split_engine.h"
 
 namespace tsgd {
 namespace {
@@ -373,10 +374,38 @@ TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
   }
 }
 
-TEST(CudaEngine, FusedLaunchSplitDoesNotChangeResults) {
+TEST(CudaEngine, CublasEnginesOfSeveralThreadsCaptureSideBySide) {
+  TSGD_GPU_OR_SKIP();
+  // The multi-GPU split drives each engine from a host thread of its own, so
+  // on the cuBLAS path two threads capture and replay CUDA graphs at the same
+  // time (thread-local capture mode; each engine its own cuBLAS handle and
+  // workspace). Two engines on GPU 0 under the split engine, 200 steps (six
+  // graphs of 32 steps and a direct rest), against the CPU engine.
+  std::vector<RunSpec> runs = varied_runs(300);
+  const std::size_t base = runs.size();
+  for (std::size_t i = 0; i < base; ++i) {  // a second set of seeds: both slices get several runs
+    RunSpec r = runs[i];
+    r.point_id += static_cast<int>(base);
+    r.seed += 100;
+    runs.push_back(r);
+  }
+  std::vector<std::unique_ptr<Engine>> parts;
+  for (int i = 0; i < 2; ++i) parts.push_back(cuda_engine(Precision::float32, CudaPath::cublas));
+  auto split = make_split_engine(std::move(parts));
+  auto cpu = make_cpu_engine(Precision::float32, 2);
+  const auto got = run_engine(*split, runs, 200);
+  const auto expected = run_engine(*cpu, runs, 200);
+  for (std::size_t r = 0; r < runs.size(); ++r)
+    expect_near(got[r], expected[r], kFloatTolerance, "split cublas run " + std::to_string(r));
+}
+
+TEST(CudaEngine, FusedLaunchSplitAndKeptInputsDoNotChangeResults) {
   TSGD_GPU_OR_SKIP();
   // The fused path splits a long advance into launches (the weights go to
-  // device memory and back in between): any split gives the same bits.
+  // device memory and back in between): any split gives the same bits. And
+  // a mini-batch's inputs kept in shared memory for the update are the bits
+  // of the same inputs drawn again (varied_runs has B = 4 at N = 300: kept
+  // in both precisions).
   const std::vector<RunSpec> runs = varied_runs(300);
   for (Precision precision : {Precision::float32, Precision::float64}) {
     CudaOptions options;
@@ -384,10 +413,17 @@ TEST(CudaEngine, FusedLaunchSplitDoesNotChangeResults) {
     auto whole = make_cuda_engine(precision, options);
     options.fused_steps_per_launch = 7;
     auto split = make_cuda_engine(precision, options);
+    options.fused_steps_per_launch = 0;
+    options.keep_inputs = false;
+    auto redrawn = make_cuda_engine(precision, options);
     const auto a = run_engine(*whole, runs, 200);
     const auto b = run_engine(*split, runs, 200);
-    for (std::size_t r = 0; r < runs.size(); ++r)
-      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << std::string(to_string(precision)) + " run " + std::to_string(r);
+    const auto c = run_engine(*redrawn, runs, 200);
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      const std::string what = std::string(to_string(precision)) + " run " + std::to_string(r);
+      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << what << ": launch split";
+      EXPECT_TRUE(bitwise_equal(a[r], c[r])) << what << ": inputs drawn again";
+    }
   }
 }
 
@@ -408,6 +444,15 @@ TEST(CudaEngine, PathSelection) {
 
   auto forced = cuda_engine(Precision::float32, CudaPath::fused);
   EXPECT_THROW(forced->load({make_spec(0, 1, 5000, 2, 2)}), std::invalid_argument);
+
+  // More runs than cuBLAS's batched kernels take: refused on the cuBLAS path
+  // (tiny runs, N = 4), held by the fused path.
+  std::vector<RunSpec> many(kCublasMaxRuns + 1, make_spec(0, 1, 4, 1, 1));
+  for (std::size_t i = 0; i < many.size(); ++i) many[i].seed = i;
+  auto cublas = cuda_engine(Precision::float32, CudaPath::cublas);
+  EXPECT_THROW(cublas->load(many), std::invalid_argument);
+  auto fused = cuda_engine(Precision::float32, CudaPath::fused);
+  EXPECT_NO_THROW(fused->load(many));
 }
 
 TEST(CudaEngine, PathFromEnvironment) {

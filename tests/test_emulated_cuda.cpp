@@ -218,9 +218,9 @@ void expect_invariance(Precision precision) {
 TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) { expect_invariance(Precision::float32); }
 TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat64) { expect_invariance(Precision::float64); }
 
-// Launch splits, grouping by seed and the split of advance() into calls do
-// not change a bit.
-TEST(EmulatedCuda, LaunchSplitAndGroupingDoNotChangeResults) {
+// Launch splits, grouping by seed, mini-batch inputs kept in shared memory
+// or drawn again, and the split of advance() into calls do not change a bit.
+TEST(EmulatedCuda, LaunchSplitGroupingAndKeptInputsDoNotChangeResults) {
   const std::vector<RunSpec> runs = mixed_runs(16);
   std::vector<std::vector<OrderParameters>> results;
   struct Variant {
@@ -232,7 +232,11 @@ TEST(EmulatedCuda, LaunchSplitAndGroupingDoNotChangeResults) {
       {{false, true, 3}, {8}},   // launches of 3, 3, 2 steps
       {{false, false, 0}, {8}},  // every run its own task
       {{false, true, 1}, {5, 3}},
+      {{false, true, 0, false}, {8}},  // mini-batch inputs drawn twice, not kept
   };
+  // mixed_runs has B up to 16 at N = 133: every row class keeps its inputs by default.
+  for (const int max_batch : {2, 16})
+    ASSERT_TRUE((fused_launch_shape<float, 16>(133, max_batch, true).keep_inputs));
   for (const Variant& variant : variants) {
     auto engine = make_emulated_cuda_engine(Precision::float32, variant.options);
     engine->load(runs);
@@ -339,6 +343,35 @@ TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("__syncthreads"), std::string::npos) << e.what();
   }
+}
+
+// The launch shape (fused_plan.h): a block keeps its mini-batch inputs in
+// shared memory exactly when B > 1, it may, and they fit under the limit
+// beside the partial fields, the scratch and the task state.
+TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
+  const FusedLaunchShape one = fused_launch_shape<float, 8>(784, 1, true);
+  EXPECT_FALSE(one.keep_inputs);  // B = 1: x^0 stays in registers
+  EXPECT_EQ(one.threads, 224);
+  EXPECT_EQ(one.shared_bytes, fused_shared_bytes<float>(784, 1, 8));
+
+  // N = 784, B = 8 in float: 8 x 4 x 224 x 4 = 28,672 bytes of inputs.
+  const FusedLaunchShape kept = fused_launch_shape<float, 8>(784, 8, true);
+  EXPECT_TRUE(kept.keep_inputs);
+  EXPECT_EQ(fused_input_bytes<float>(784, 8), 28672u);
+  EXPECT_EQ(kept.shared_bytes, fused_shared_bytes<float>(784, 8, 8) + 28672u);
+  EXPECT_LE(kept.shared_bytes + sizeof(FusedTaskState<float, 8>), kFusedSharedLimit);
+
+  const FusedLaunchShape refused = fused_launch_shape<float, 8>(784, 8, false);
+  EXPECT_FALSE(refused.keep_inputs);
+  EXPECT_EQ(refused.shared_bytes, fused_shared_bytes<float>(784, 8, 8));
+
+  // N = 2048, B = 16: 128 KB of inputs do not fit; drawn twice.
+  const FusedLaunchShape big = fused_launch_shape<float, 16>(kFusedMaxN, kFusedMaxBatch, true);
+  EXPECT_FALSE(big.keep_inputs);
+  EXPECT_EQ(big.shared_bytes, fused_shared_bytes<float>(kFusedMaxN, kFusedMaxBatch, 16));
+  // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
+  EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
+  EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
 }
 
 // The plan (fused_plan.h): runs of one seed, batch size and step counter
