@@ -7,7 +7,9 @@
 //   (b) erf, N = 500, K = 5, M = 2, both layers, eta = 0.05, v* = 4
 //   (c) mini-batch 64 on the cuBLAS path
 //   (d) N = 10000, K = M = 8 on the cuBLAS path
-//   and case (a) on the cuBLAS path with batch size 1.
+//   and case (a) on the cuBLAS path with batch size 1; and mini-batch 8 at
+//   the shape of (a) on the fused path with its inputs kept in shared memory
+//   and drawn twice, and on the cuBLAS path (the automatic choice's bound).
 // Prints each figure with the fraction of its target and of its RNG bound
 // (the rate of the Gaussian draws alone divided by the draws per run-step),
 // for the cuBLAS path also of its memory bound (bandwidth / bytes per run-step),
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "cuda_engine.h"
+#include "fused_plan.h"
 
 namespace {
 
@@ -39,8 +42,23 @@ struct Case {
   CudaPath path;
   bool group_by_seed;
   Precision precision;
-  double target;  // run-steps per second, 0: none
+  double target;             // run-steps per second, 0: none
+  bool keep_inputs = true;   // CudaOptions::keep_inputs
 };
+
+// Whether the fused kernel keeps this case's mini-batch inputs in shared
+// memory (fused_launch_shape), so that it draws each of them once.
+bool keeps_inputs(const Case& c) {
+  if (!c.keep_inputs || c.params.batch_size < 2) return false;
+  const int n = c.params.N, b = c.params.batch_size;
+  const int rows = fused_row_class(c.params.K + c.params.M);
+  if (c.precision == Precision::float64)
+    return rows <= 4 ? fused_launch_shape<double, 4>(n, b, true).keep_inputs
+                     : fused_launch_shape<double, 8>(n, b, true).keep_inputs;
+  return rows <= 4   ? fused_launch_shape<float, 4>(n, b, true).keep_inputs
+         : rows <= 8 ? fused_launch_shape<float, 8>(n, b, true).keep_inputs
+                     : fused_launch_shape<float, 16>(n, b, true).keep_inputs;
+}
 
 PointParams erf_784() {
   PointParams p;
@@ -85,6 +103,7 @@ void run_case(const Case& c, double seconds) {
   CudaOptions options;
   options.path = c.path;
   options.group_by_seed = c.group_by_seed;
+  options.keep_inputs = c.keep_inputs;
   auto engine = make_cuda_engine(c.precision, options);
   auto& cuda = dynamic_cast<CudaEngine&>(*engine);
   const auto load_start = std::chrono::steady_clock::now();
@@ -114,11 +133,13 @@ void run_case(const Case& c, double seconds) {
   if (c.target > 0) std::printf("  %5.1f%% of target %.0e", 100.0 * rate / c.target, c.target);
   // The RNG bound: every run-step draws B inputs of N (rounded up to 4)
   // Gaussians, shared by the runs of a seed on the fused path with grouping.
-  // The fused path draws each input twice when B > 1 (fields, then update).
+  // The fused path draws each input twice when B > 1 (fields, then update)
+  // unless it keeps them in shared memory.
   const bool fused = cuda.path() == CudaPath::fused;
   const bool shared = fused && c.group_by_seed;
-  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (fused && c.params.batch_size > 1 ? 2 : 1) /
-                       (shared ? c.points_per_seed : 1);
+  const bool twice = fused && c.params.batch_size > 1 && !keeps_inputs(c);
+  const double draws =
+      4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) / (shared ? c.points_per_seed : 1);
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
   double largest = rate / bound;
@@ -177,6 +198,8 @@ int main(int argc, char** argv) {
 
     PointParams minibatch = erf_784();
     minibatch.batch_size = 64;
+    PointParams batch8 = erf_784();
+    batch8.batch_size = 8;
     PointParams wide = erf_784();
     wide.N = 10000;
     wide.K = 8;
@@ -205,6 +228,11 @@ int main(int argc, char** argv) {
         {"(c) mini-batch 64, N=784 K=M=4", minibatch, 1056, 1, CudaPath::cublas, true,
          Precision::float32, 0},
         {"(d) N=10000 K=M=8", wide, 1056, 1, CudaPath::cublas, true, Precision::float32, 0},
+        {"mini-batch 8, (a) shape, inputs kept", batch8, 16896, 1, CudaPath::fused, true,
+         Precision::float32, 0, true},
+        {"mini-batch 8, (a) shape, inputs drawn twice", batch8, 16896, 1, CudaPath::fused, true,
+         Precision::float32, 0, false},
+        {"mini-batch 8, (a) shape", batch8, 16896, 1, CudaPath::cublas, true, Precision::float32, 0},
     };
     const std::string only = argc > 2 ? argv[2] : "";
     for (const Case& c : cases)
