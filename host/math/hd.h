@@ -50,52 +50,23 @@ TSGD_HD TSGD_FORCEINLINE float rn_fma(float a, float b, float c) {
   return a * b + c;
 #endif
 }
-TSGD_HD TSGD_FORCEINLINE float rn_mul(float a, float b) {
+// In float for the Gaussian transform; in float and double for the SGD
+// arithmetic between the local fields and the updates (math/sgd_update.h,
+// math/fused_step.h): written with these, it is one sequence of roundings
+// whatever nvcc's contraction decides in each instantiation of a kernel, and
+// the same sequence as the host's.
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
+#define TSGD_RN_OP(intrinsic, op) return intrinsic(a, b)
 #else
-  return a * b;
+#define TSGD_RN_OP(intrinsic, op) return a op b
 #endif
-}
-TSGD_HD TSGD_FORCEINLINE float rn_add(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-TSGD_HD TSGD_FORCEINLINE float rn_sub(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-// The same in double, for the SGD arithmetic between the local fields and the
-// updates (math/sgd_update.h, math/fused_step.h): written with these, it is
-// one sequence of roundings whatever nvcc's contraction decides in each
-// instantiation of a kernel, and the same sequence as the host's.
-TSGD_HD TSGD_FORCEINLINE double rn_mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TSGD_HD TSGD_FORCEINLINE double rn_add(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-TSGD_HD TSGD_FORCEINLINE double rn_sub(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
+TSGD_HD TSGD_FORCEINLINE float rn_mul(float a, float b) { TSGD_RN_OP(__fmul_rn, *); }
+TSGD_HD TSGD_FORCEINLINE float rn_add(float a, float b) { TSGD_RN_OP(__fadd_rn, +); }
+TSGD_HD TSGD_FORCEINLINE float rn_sub(float a, float b) { TSGD_RN_OP(__fsub_rn, -); }
+TSGD_HD TSGD_FORCEINLINE double rn_mul(double a, double b) { TSGD_RN_OP(__dmul_rn, *); }
+TSGD_HD TSGD_FORCEINLINE double rn_add(double a, double b) { TSGD_RN_OP(__dadd_rn, +); }
+TSGD_HD TSGD_FORCEINLINE double rn_sub(double a, double b) { TSGD_RN_OP(__dsub_rn, -); }
+#undef TSGD_RN_OP
 // True when rn_fma is one rounding on this host (tests: bitwise CPU = GPU).
 constexpr bool kHostHasFma =
 #if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
