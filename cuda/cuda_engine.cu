@@ -49,8 +49,11 @@ static_assert(sizeof(RunParams<double>) <= 256, "update cuda_bytes_per_run");
 constexpr std::size_t kCublasWorkspaceBytes = 32u << 20;
 // Steps per CUDA graph of the cuBLAS path (each step is 4 or 5 nodes).
 constexpr std::int64_t kGraphSteps = 32;
-// Automatic path choice: the fused path redraws the inputs for B > 1, so
-// beyond a few samples per step the GEMMs of the cuBLAS path win.
+// Automatic path choice: per step the fused path works through the B
+// samples' coefficients on one warp (and draws the inputs twice where they do
+// not fit in shared memory), so beyond a few samples per step the cuBLAS
+// path's GEMMs are expected to win (an estimate: bench_gpu's mini-batch cases
+// measure it).
 constexpr int kFusedAutoMaxBatch = 8;
 
 int use_device(int device) {
@@ -133,6 +136,7 @@ class CudaEngineImpl final : public CudaEngine {
   DeviceBuffer<int> task_runs_;
   int class_first_[3] = {0, 0, 0};
   int class_count_[3] = {0, 0, 0};
+  int class_max_batch_[3] = {1, 1, 1};
   // A launch per row class; when there are several, each on a stream of its
   // own (forked from and joined back to stream_), so that small classes run
   // side by side instead of one after the other.
@@ -198,7 +202,9 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
       fused_ = false;
       break;
     case CudaPath::automatic:
-      fused_ = fits && host_.max_batch <= kFusedAutoMaxBatch;
+      // Beyond kFusedAutoMaxBatch too when the cuBLAS path cannot take the batch.
+      fused_ = fits && (host_.max_batch <= kFusedAutoMaxBatch ||
+                        runs.size() > static_cast<std::size_t>(kCublasMaxRuns));
       break;
   }
   if (!fused_ && runs.size() > static_cast<std::size_t>(kCublasMaxRuns))
@@ -245,6 +251,7 @@ void CudaEngineImpl<Real>::build_fused_tasks() {
   const FusedPlan plan = plan_fused_tasks(host_.params, options_.group_by_seed);
   std::copy(plan.class_first, plan.class_first + 3, class_first_);
   std::copy(plan.class_count, plan.class_count + 3, class_count_);
+  std::copy(plan.class_max_batch, plan.class_max_batch + 3, class_max_batch_);
   tasks_ = DeviceBuffer<FusedTask>(plan.tasks.size());
   task_runs_ = DeviceBuffer<int>(plan.task_runs.size());
   tasks_.upload_async(plan.tasks.data(), stream_.get());
@@ -269,8 +276,8 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     if (classes > 1) fork_.record(stream_.get());
     for (int c = 0; c < 3; ++c) {
       if (class_count_[c] == 0) continue;
-      FusedArgs<Real> args{layout(),        tasks_.data() + class_first_[c], task_runs_.data(),
-                           host_.max_batch, chunk,                          options_.keep_inputs};
+      FusedArgs<Real> args{layout(),           tasks_.data() + class_first_[c], task_runs_.data(),
+                           class_max_batch_[c], chunk,                          options_.keep_inputs};
       if (classes == 1) {
         fused_sgd(args, class_count_[c], kFusedRowClasses[c], stream_.get());
         continue;

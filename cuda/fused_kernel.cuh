@@ -84,7 +84,8 @@ __device__ __forceinline__ void transposed_warp_sum(Real (&v)[P], int lane) {
 }
 
 template <typename Real, int P>
-__global__ void __maxnreg__((fused_max_registers<Real, P>())) fused_sgd_kernel(FusedArgs<Real> a) {
+__global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real, P>()))
+    fused_sgd_kernel(FusedArgs<Real> a) {
   static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
   constexpr int kLanesPerValue = 32 / P;
   TSGD_BLOCK_SHARED(task, FusedTaskState<Real, P>);  // thread 0 fills it once

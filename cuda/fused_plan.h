@@ -39,17 +39,17 @@ constexpr int fused_max_rows() {
   return sizeof(Real) == 4 ? 16 : 8;
 }
 
-// Registers per thread of the kernel of row class P (its __maxnreg__): at
-// most 128, so that a block of kFusedMaxThreads can always launch (64 K
-// registers per block); 64 and 96 for the float kernels of 4 and 8 rows, so
-// that at N = 784 (224 threads) four and three blocks share a multiprocessor.
-// Left to itself, ptxas moves between 64 and 97 (4 rows) and 96 and 104
-// (8 rows) with edits elsewhere in the kernel: occupancy by accident.
+// Registers per thread of the kernel of row class P (its __maxnreg__,
+// kernel_macros.cuh): at most 128, so that a block of kFusedMaxThreads can
+// always launch (64 K registers per block); 64 for the float 4-row kernel and
+// 96 for the float 8-row and double 4-row ones, so that at N = 784 (224
+// threads) four, three and three blocks share a multiprocessor without
+// spilling. Left to itself, ptxas moves between 64 and 97 (float, 4 rows) and
+// 96 and 104 (8 rows) with edits elsewhere in the kernel: occupancy by accident.
 template <typename Real, int P>
 constexpr int fused_max_registers() {
-  if constexpr (sizeof(Real) == 4 && P == 4) return 64;
-  if constexpr (sizeof(Real) == 4 && P == 8) return 96;
-  return 128;
+  if constexpr (sizeof(Real) == 4) return P == 4 ? 64 : (P == 8 ? 96 : 128);
+  return P == 4 ? 96 : 128;
 }
 static_assert(128 * kFusedMaxThreads <= 64 * 1024, "a block of the fused kernel must fit the register file");
 
@@ -118,7 +118,7 @@ struct FusedArgs {
   BatchLayout<Real> batch;
   const FusedTask* tasks;  // this launch's tasks (all of one row class)
   const int* task_runs;
-  int max_batch;  // largest B among the tasks: sizes the shared memory
+  int max_batch;  // largest B among this launch's tasks (FusedPlan::class_max_batch): sizes the shared memory
   std::int64_t steps;
   // Set by the engine: the blocks may keep their inputs for phase C; the
   // launch leaves it set only where fused_launch_shape says they fit.
@@ -147,6 +147,7 @@ struct FusedPlan {
   std::vector<int> task_runs;
   int class_first[3] = {0, 0, 0};
   int class_count[3] = {0, 0, 0};
+  int class_max_batch[3] = {1, 1, 1};  // largest B of each class's tasks: sizes its shared memory
   int ntasks() const { return class_count[0] + class_count[1] + class_count[2]; }
 };
 
@@ -166,7 +167,9 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool grou
   auto close_task = [&] {
     if (task.count == 0) return;
     const int row_class = fused_row_class(task_rows);
-    by_class[row_class == 4 ? 0 : (row_class == 8 ? 1 : 2)].push_back(task);
+    const int c = row_class == 4 ? 0 : (row_class == 8 ? 1 : 2);
+    by_class[c].push_back(task);
+    plan.class_max_batch[c] = std::max(plan.class_max_batch[c], params[order[task.first]].batch);
   };
   for (std::size_t i = 0; i < order.size(); ++i) {
     const int r = order[i];

@@ -10,6 +10,15 @@
 #define TSGD_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
 // One object of the block's static shared memory (type: a trivial type).
 #define TSGD_BLOCK_SHARED(name, ...) __shared__ __VA_ARGS__ name
+// A kernel's register budget per thread (a constant expression; at most
+// 65536 / max_threads so that a block of max_threads launches): __maxnreg__
+// from CUDA 12.4 on; before that, only __launch_bounds__(max_threads), which
+// leaves the count to ptxas.
+#if __CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4)
+#define TSGD_REGISTER_BUDGET(max_threads, registers) __maxnreg__(registers)
+#else
+#define TSGD_REGISTER_BUDGET(max_threads, registers) __launch_bounds__(max_threads)
+#endif
 #elif !defined(TSGD_SIMT_EMULATION)
 #error "kernel headers: compile with nvcc, or include tests/simt_emulator.h first"
 #endif

@@ -145,8 +145,9 @@ class EmulatedCudaEngine final : public Engine {
       const std::int64_t chunk = std::min(per_launch, steps - done);
       for (int c = 0; c < 3; ++c) {
         if (plan_.class_count[c] == 0) continue;
-        const FusedArgs<Real> args{batch_.layout(),  plan_.tasks.data() + plan_.class_first[c],
-                                   plan_.task_runs.data(), batch_.max_batch, chunk, options_.keep_inputs};
+        const FusedArgs<Real> args{batch_.layout(),       plan_.tasks.data() + plan_.class_first[c],
+                                   plan_.task_runs.data(), plan_.class_max_batch[c], chunk,
+                                   options_.keep_inputs};
         launch(args, plan_.class_count[c], kFusedRowClasses[c]);
       }
       // advance_step_counters

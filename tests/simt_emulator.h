@@ -284,7 +284,7 @@ T shfl_xor_sync(unsigned mask, T value, int offset) {
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __maxnreg__(...)
+#define TSGD_REGISTER_BUDGET(...)
 #define TSGD_BLOCK_SHARED(name, ...) __VA_ARGS__& name = ::tsgd::simt::block_shared<__VA_ARGS__, __COUNTER__>()
 #define TSGD_DYNAMIC_SHARED(name) unsigned char* const name = ::tsgd::simt::block_of(::tsgd::simt::current()).dynamic_shared()
 #define threadIdx (::tsgd::simt::current().thread)

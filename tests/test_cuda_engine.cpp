@@ -24,6 +24,7 @@
 #include "cpu_engine.h"
 #include "cuda_engine.h"
 #include "engine_factories.h"
+#include "fused_plan.h"
 #include "initial_weights.h"
 #include "math/gaussian.h"
 #include "records.h"
@@ -450,9 +451,18 @@ TEST(CudaEngine, PathSelection) {
   std::vector<RunSpec> many(kCublasMaxRuns + 1, make_spec(0, 1, 4, 1, 1));
   for (std::size_t i = 0; i < many.size(); ++i) many[i].seed = i;
   auto cublas = cuda_engine(Precision::float32, CudaPath::cublas);
-  EXPECT_THROW(cublas->load(many), std::invalid_argument);
+  try {
+    cublas->load(many);
+    ADD_FAILURE() << "the cuBLAS path took " << many.size() << " runs";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 65535 runs"), std::string::npos) << e.what();
+  }
   auto fused = cuda_engine(Precision::float32, CudaPath::fused);
   EXPECT_NO_THROW(fused->load(many));
+  // The automatic choice takes the fused path for them even with B = 12.
+  for (RunSpec& r : many) r.params.batch_size = 12;
+  engine->load(many);
+  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::fused);
 }
 
 TEST(CudaEngine, PathFromEnvironment) {
@@ -539,6 +549,22 @@ TEST(CudaSanitize, EveryKernelOnASmallBatch) {
       EXPECT_TRUE(out.empty());
     }
   }
+}
+
+TEST(CudaSanitize, FusedKernelWhereMiniBatchInputsDoNotFitInSharedMemory) {
+  TSGD_GPU_OR_SKIP();
+  // Double, N = 784, B = 8: 57 KB of inputs, over the 48 KB a block may use,
+  // so the kernel draws them twice (its smaller shared memory under memcheck).
+  ASSERT_FALSE((fused_launch_shape<double, 4>(784, 8, true).keep_inputs));
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 3; ++i) {
+    RunSpec r = make_spec(i, 5, 784, 2, 1 + i % 2);
+    r.params.batch_size = 8;
+    r.params.train = i == 1 ? TrainMode::both_layers : TrainMode::first_layer;
+    runs.push_back(r);
+  }
+  auto engine = cuda_engine(Precision::float64, CudaPath::fused);
+  for (const OrderParameters& op : run_engine(*engine, runs, 6)) EXPECT_TRUE(op.finite());
 }
 
 TEST(CudaSanitize, InitialWeightsArriveUnchanged) {

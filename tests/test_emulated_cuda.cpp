@@ -248,6 +248,21 @@ TEST(EmulatedCuda, LaunchSplitGroupingAndKeptInputsDoNotChangeResults) {
     for (std::size_t r = 0; r < runs.size(); ++r)
       EXPECT_TRUE(bitwise_equal(results[0][r], results[v][r]))
           << "variant " << v << ", run " << r;
+
+  // Float64: the inputs kept (B up to 16 at N = 133 fits in double too) and drawn twice.
+  ASSERT_TRUE((fused_launch_shape<double, 8>(133, 16, true).keep_inputs));
+  const std::vector<RunSpec> runs64 = mixed_runs(8);
+  std::vector<OrderParameters> kept, redrawn;
+  for (const bool keep : {true, false}) {
+    EmulatedCudaOptions options;
+    options.keep_inputs = keep;
+    auto engine = make_emulated_cuda_engine(Precision::float64, options);
+    engine->load(runs64);
+    engine->advance(5);
+    engine->order_parameters(keep ? kept : redrawn);
+  }
+  for (std::size_t r = 0; r < runs64.size(); ++r)
+    EXPECT_TRUE(bitwise_equal(kept[r], redrawn[r])) << "float64, run " << r;
 }
 
 // The emulator's GEMM is cuBLAS's definition: column-major, op(A) m x k,
@@ -369,6 +384,9 @@ TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
   const FusedLaunchShape big = fused_launch_shape<float, 16>(kFusedMaxN, kFusedMaxBatch, true);
   EXPECT_FALSE(big.keep_inputs);
   EXPECT_EQ(big.shared_bytes, fused_shared_bytes<float>(kFusedMaxN, kFusedMaxBatch, 16));
+  // The largest B kept at N = 784 (docs/gpu.md): 12 in the float 8-row kernel.
+  EXPECT_TRUE((fused_launch_shape<float, 8>(784, 12, true).keep_inputs));
+  EXPECT_FALSE((fused_launch_shape<float, 8>(784, 13, true).keep_inputs));
   // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
   EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
   EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
@@ -395,6 +413,10 @@ TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
   const FusedPlan plan = plan_fused_tasks(params, true);
   int planned = 0;
   for (int c = 0; c < 3; ++c) {
+    int max_batch = 1;
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t)
+      max_batch = std::max(max_batch, params[plan.task_runs[plan.tasks[t].first]].batch);
+    EXPECT_EQ(plan.class_max_batch[c], max_batch) << "class " << c;
     for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
       const FusedTask task = plan.tasks[t];
       int rows = 0;
