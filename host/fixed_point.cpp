@@ -168,6 +168,27 @@ FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& s
   return out;
 }
 
+Stability stability_of(const FixedPointResult& r) {
+  if (r.eigenvalues.empty() || std::isnan(r.max_real_eigenvalue)) return Stability::unknown;
+  if (r.max_real_eigenvalue < -kMarginalEigenvalue) return Stability::stable;
+  if (r.max_real_eigenvalue > kMarginalEigenvalue) return Stability::unstable;
+  return Stability::marginal;
+}
+
+const char* to_string(Stability s) {
+  switch (s) {
+    case Stability::stable:
+      return "yes";
+    case Stability::marginal:
+      return "marginal";
+    case Stability::unstable:
+      return "no";
+    case Stability::unknown:
+      break;
+  }
+  return "unknown";
+}
+
 // ---- eigenvalues ------------------------------------------------------------------------
 //
 // Written 1-based after EISPACK / Numerical Recipes (balanc, elmhes, hqr), with

@@ -45,6 +45,20 @@ struct FixedPointResult {
   std::string message;  // why Newton stopped when it did not converge
 };
 
+// Linear stability from the largest real part of the Jacobian's eigenvalues:
+// stable when it is below -kMarginalEigenvalue, unstable above
+// +kMarginalEigenvalue, marginal in between. Marginal directions are the zero
+// modes of conserved quantities and symmetries (the differences between the
+// students of a linear network, rescalings): their eigenvalues are zero up
+// to the finite-difference Jacobian's error (~1e-9; exactly ~1e-17 for a
+// linear right-hand side), and the dynamics neither restores nor amplifies
+// them. A fixed point whose only non-negative directions are marginal is as
+// stable as the ODE can tell.
+constexpr double kMarginalEigenvalue = 1e-7;
+enum class Stability { stable, marginal, unstable, unknown };
+Stability stability_of(const FixedPointResult& r);  // unknown without eigenvalues
+const char* to_string(Stability s);
+
 // Newton from `start` (e.g. the end state of an ODE integration). Throws
 // std::invalid_argument as OdeSystem does for an unsupported point.
 FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& start,

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <limits>
 #include <iostream>
 #include <sstream>
 
@@ -201,6 +202,7 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
   const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
   const int points = static_cast<int>(e.points.size());
   std::vector<FixedPointResult> results(points);
+  std::vector<double> ode_end_eg(points, std::numeric_limits<double>::quiet_NaN());
   std::vector<std::string> errors(points);
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (int p = 0; p < points; ++p) {
@@ -210,29 +212,39 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
       const OdeCurve c = integrate_curve(e, p, starts[0].first, starts[0].second);
       if (c.states.empty()) throw std::runtime_error("the ODE produced no state");
       if (c.diverged) throw std::runtime_error("the ODE diverged at alpha = " + format_double(c.diverged_alpha) + ": " + c.diverged_reason);
+      ode_end_eg[p] = c.eg.back();
       results[p] = find_fixed_point(e.points[p], c.states.back());
     } catch (const std::exception& err) {
       errors[p] = err.what();
     }
   }
   std::ostringstream csv, states;
-  csv << "point_id,converged,physical,iterations,residual,eg,max_real_eigenvalue,stable,message\n";
+  // eg: at Newton's last iterate (the fixed point when converged); eg_ode_end:
+  // at the ODE's end state, Newton's start, to compare (a Newton that did not
+  // converge may have moved away from it). stability: yes, marginal, no
+  // (kMarginalEigenvalue), unknown; stable: 1 for yes or marginal at a
+  // converged fixed point.
+  csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,max_real_eigenvalue,stability,stable,"
+         "message\n";
   out << "\n" << e.name << ": fixed points of the ODE, Newton from the ODE's end state at alpha = training.alpha\n\n";
   out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10) << "physical"
-      << std::setw(16) << "eg*" << std::setw(20) << "max Re(eigenvalue)" << "stable\n";
+      << std::setw(16) << "eg*" << std::setw(16) << "eg (ODE end)" << std::setw(20) << "max Re(eigenvalue)"
+      << "stable\n";
   for (int p = 0; p < points; ++p) {
     const FixedPointResult& r = results[p];
     const bool ok = errors[p].empty();
-    const bool stable = ok && r.converged && r.max_real_eigenvalue < 0;
+    const Stability stability = ok && r.converged ? stability_of(r) : Stability::unknown;
+    const bool stable = stability == Stability::stable || stability == Stability::marginal;
     std::string message = ok ? r.message : errors[p];
     std::replace(message.begin(), message.end(), ',', ';');
     csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << "," << r.iterations << ","
-        << format_double(r.residual) << "," << format_double(r.eg) << "," << format_double(r.max_real_eigenvalue)
-        << "," << (stable ? 1 : 0) << "," << message << "\n";
+        << format_double(r.residual) << "," << format_double(r.eg) << "," << format_double(ode_end_eg[p]) << ","
+        << format_double(r.max_real_eigenvalue) << "," << to_string(stability) << "," << (stable ? 1 : 0) << ","
+        << message << "\n";
     if (ok) states << json{{"point_id", p}, {"converged", r.converged}, {"eg", r.eg}, {"state", state_json(r.state)}}.dump() << "\n";
     out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no") << std::setw(10)
-        << (ok && r.physical ? "yes" : "no") << std::setw(16)
-        << std::setprecision(6) << r.eg << std::setw(20) << r.max_real_eigenvalue << (stable ? "yes" : "no");
+        << (ok && r.physical ? "yes" : "no") << std::setw(16) << std::setprecision(6) << r.eg << std::setw(16)
+        << ode_end_eg[p] << std::setw(20) << r.max_real_eigenvalue << to_string(stability);
     if (!message.empty()) out << "   (" << message << ")";
     out << "\n";
   }

@@ -378,9 +378,11 @@ std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, co
       PointParams noise_free = e.points[p];
       noise_free.sigma = 0;
       const FixedPointResult fp = find_fixed_point(noise_free, c->states.back());
-      // Only at a stable fixed point (the ODE may end on an unstable plateau);
-      // 1e-7 admits the marginal directions of conserved quantities.
-      if (fp.converged && fp.physical && fp.max_real_eigenvalue < 1e-7) out[p] = small_eta_rule(e.points[p], fp.state);
+      // Only at a stable fixed point (the ODE may end on an unstable plateau),
+      // marginal directions of conserved quantities admitted.
+      const Stability stability = stability_of(fp);
+      if (fp.converged && fp.physical && (stability == Stability::stable || stability == Stability::marginal))
+        out[p] = small_eta_rule(e.points[p], fp.state);
     } catch (const std::exception&) {
       // no prediction for this point (e.g. Newton left the valid states)
     }

@@ -533,6 +533,10 @@ TEST(FixedPoint, LinearScmEq12) {
   EXPECT_NEAR(fp.eg, theory[0].eg, 1e-8 * theory[0].eg);
   // Conserved directions give zero eigenvalues (to finite-difference noise); nothing grows.
   EXPECT_LT(fp.max_real_eigenvalue, 1e-7);
+  // K = 3 > M: the differences between the students are conserved, so it is
+  // marginal, not unstable (what `tsgd fixed-point` prints).
+  EXPECT_GT(fp.max_real_eigenvalue, -kMarginalEigenvalue);
+  EXPECT_EQ(stability_of(fp), Stability::marginal);
 
   // Generalised form: every student v_k = v = 0.5 and mini-batches of B = 2:
   // eps* = eta K v^2 sigma^2 / (4B - 2 eta K v^2).
@@ -570,9 +574,11 @@ TEST(FixedPoint, StabilityOfLinearFixedPoint) {
     EXPECT_NEAR(re[1], want_hi, 1e-7);
     if (eta < 2) {
       EXPECT_LT(fp.max_real_eigenvalue, 0.0);
+      EXPECT_EQ(stability_of(fp), Stability::stable);
       EXPECT_TRUE(fp.physical);
     } else {
       EXPECT_GT(fp.max_real_eigenvalue, 0.0);
+      EXPECT_EQ(stability_of(fp), Stability::unstable);
       EXPECT_FALSE(fp.physical);
       EXPECT_LT(fp.eg, 0.0);
     }
