@@ -125,6 +125,16 @@ struct FusedArgs {
   bool keep_inputs;
 };
 
+// A launch of the kernel of row class P: its shape, with args.keep_inputs
+// left set only where the inputs fit (cuda/fused_sgd.cu and the tests'
+// emulator launch through this).
+template <typename Real, int P>
+FusedLaunchShape prepare_fused_launch(FusedArgs<Real>& args) {
+  const FusedLaunchShape shape = fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
+  args.keep_inputs = shape.keep_inputs;
+  return shape;
+}
+
 // Whether the fused path holds a batch of inputs of dimension n, largest
 // mini-batch max_batch and these runs.
 template <typename Real>

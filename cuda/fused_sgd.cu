@@ -11,9 +11,8 @@ namespace {
 
 template <typename Real, int P>
 void launch_fused(const FusedArgs<Real>& args, int ntasks, cudaStream_t stream) {
-  const FusedLaunchShape shape = fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
   FusedArgs<Real> launched = args;
-  launched.keep_inputs = shape.keep_inputs;
+  const FusedLaunchShape shape = prepare_fused_launch<Real, P>(launched);
   fused_sgd_kernel<Real, P><<<ntasks, shape.threads, shape.shared_bytes, stream>>>(launched);
   TSGD_CUDA_CHECK_LAUNCH("fused_sgd_kernel");
 }

@@ -188,10 +188,8 @@ class EmulatedCudaEngine final : public Engine {
  private:
   template <int P>
   void launch_class(const FusedArgs<Real>& args, int ntasks) {
-    // As cuda/fused_sgd.cu launches it.
-    const FusedLaunchShape shape = fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
-    FusedArgs<Real> launched = args;
-    launched.keep_inputs = shape.keep_inputs;
+    FusedArgs<Real> launched = args;  // as cuda/fused_sgd.cu launches it
+    const FusedLaunchShape shape = prepare_fused_launch<Real, P>(launched);
     simt::launch(static_cast<unsigned>(ntasks), static_cast<unsigned>(shape.threads), shape.shared_bytes,
                  [&] { fused_sgd_kernel<Real, P>(launched); });
   }
