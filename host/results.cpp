@@ -305,6 +305,23 @@ void write_results(const std::string& dir, const ResultSet& results) {
       curves_csv << "\n";
       last = s;
     }
+    // eps_g averaged over the last half of training (records at alpha >=
+    // alpha_final / 2), per run, then over the runs: where eps_g has settled
+    // it estimates eps_g* with the fluctuations of a single record averaged
+    // out (a smaller interval than eg_final's); where it still falls, it lies
+    // above eg_final.
+    const double tail_from = 0.5 * alphas.back();
+    std::size_t tail_records = 0;
+    for (double a : alphas) tail_records += a >= tail_from ? 1 : 0;
+    values.clear();
+    for (std::size_t r = begin; r < end; ++r) {
+      const RunTrajectory& t = runs[r];
+      if (t.diverged) continue;
+      double sum = 0;
+      for (std::size_t j = alphas.size() - tail_records; j < alphas.size(); ++j) sum += t.eg.at(j);
+      values.push_back(sum / static_cast<double>(tail_records));
+    }
+    const SampleSummary tail = summarise(values);
     json point{{"point_id", p},
                {"params", point_json(e.points[p])},
                {"alpha_final", alphas.back()},
@@ -312,6 +329,14 @@ void write_results(const std::string& dir, const ResultSet& results) {
                {"n", last.n},
                {"n_diverged", diverged_runs.size()},
                {"eg_final", {{"mean", last.mean}, {"std", last.std}, {"sem", last.sem}, {"lo", last.lo}, {"hi", last.hi}}},
+               {"eg_tail",
+                {{"alpha_from", tail_from},
+                 {"records", tail_records},
+                 {"mean", tail.mean},
+                 {"std", tail.std},
+                 {"sem", tail.sem},
+                 {"lo", tail.lo},
+                 {"hi", tail.hi}}},
                {"diverged_runs", diverged_runs}};
     if (!ode_mean[p].empty()) {
       point["ode"] = {{"eg_final", ode_mean[p].back()}, {"diverged_curves", ode_diverged[p]}};

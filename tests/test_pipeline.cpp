@@ -719,6 +719,27 @@ TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   EXPECT_EQ(unstable["n_diverged"], 3);
   EXPECT_EQ(unstable["n"], 0);
   EXPECT_TRUE(unstable["eg_final"]["mean"].is_null());  // no average of diverged runs
+  EXPECT_TRUE(unstable["eg_tail"]["mean"].is_null());
+  // eg_tail: each run's eps_g averaged over its records at alpha >= 15, then
+  // over the runs; from runs.csv (17 significant digits), within rounding.
+  {
+    std::map<std::string, std::pair<double, int>> per_seed;
+    for (const auto& row : read_csv(dir + "/out/runs.csv"))
+      if (row[0] == "0" && std::stod(row[2]) >= 15.0) {
+        per_seed[row[1]].first += std::stod(row[3]);
+        per_seed[row[1]].second += 1;
+      }
+    ASSERT_EQ(per_seed.size(), 3u);
+    double mean = 0;
+    for (const auto& [seed, sum] : per_seed) {
+      EXPECT_EQ(sum.second, stable["eg_tail"]["records"].get<int>()) << "seed " << seed;
+      mean += sum.first / sum.second / 3.0;
+    }
+    EXPECT_GT(stable["eg_tail"]["records"].get<int>(), 1);
+    EXPECT_DOUBLE_EQ(stable["eg_tail"]["alpha_from"].get<double>(), 15.0);
+    EXPECT_NEAR(stable["eg_tail"]["mean"].get<double>(), mean, 1e-12 * mean);
+    EXPECT_GT(stable["eg_tail"]["sem"].get<double>(), 0.0);
+  }
   ASSERT_EQ(unstable["diverged_runs"].size(), 3u);
   for (const auto& d : unstable["diverged_runs"]) EXPECT_GT(d["alpha"].get<double>(), 0.0);
   EXPECT_EQ(unstable["ode"]["diverged_curves"], 3);
