@@ -125,6 +125,20 @@ struct FusedArgs {
   bool keep_inputs;
 };
 
+// Whether a launch of row class `row_class` (4, 8, 16) keeps its inputs:
+// fused_launch_shape's answer without naming P at compile time (benchmarks).
+template <typename Real>
+bool fused_keeps_inputs(int row_class, int n, int max_batch) {
+  switch (row_class) {
+    case 4:
+      return fused_launch_shape<Real, 4>(n, max_batch, true).keep_inputs;
+    case 8:
+      return fused_launch_shape<Real, 8>(n, max_batch, true).keep_inputs;
+    default:
+      return fused_launch_shape<Real, 16>(n, max_batch, true).keep_inputs;
+  }
+}
+
 // A launch of the kernel of row class P: its shape, with args.keep_inputs
 // left set only where the inputs fit (cuda/fused_sgd.cu and the tests'
 // emulator launch through this).

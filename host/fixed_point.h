@@ -58,6 +58,11 @@ constexpr double kMarginalEigenvalue = 1e-7;
 enum class Stability { stable, marginal, unstable, unknown };
 Stability stability_of(const FixedPointResult& r);  // unknown without eigenvalues
 const char* to_string(Stability s);
+// A converged fixed point that nothing moves away from: stable or marginal.
+inline bool attracts(const FixedPointResult& r) {
+  const Stability s = stability_of(r);
+  return r.converged && (s == Stability::stable || s == Stability::marginal);
+}
 
 // Newton from `start` (e.g. the end state of an ODE integration). Throws
 // std::invalid_argument as OdeSystem does for an unsupported point.

@@ -234,7 +234,7 @@ int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostrea
     const FixedPointResult& r = results[p];
     const bool ok = errors[p].empty();
     const Stability stability = ok && r.converged ? stability_of(r) : Stability::unknown;
-    const bool stable = stability == Stability::stable || stability == Stability::marginal;
+    const bool stable = ok && attracts(r);
     std::string message = ok ? r.message : errors[p];
     std::replace(message.begin(), message.end(), ',', ';');
     csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << "," << r.iterations << ","

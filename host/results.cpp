@@ -311,14 +311,14 @@ void write_results(const std::string& dir, const ResultSet& results) {
     // out (a smaller interval than eg_final's); where it still falls, it lies
     // above eg_final.
     const double tail_from = 0.5 * alphas.back();
-    std::size_t tail_records = 0;
-    for (double a : alphas) tail_records += a >= tail_from ? 1 : 0;
+    const std::size_t tail_begin = std::lower_bound(alphas.begin(), alphas.end(), tail_from) - alphas.begin();
+    const std::size_t tail_records = alphas.size() - tail_begin;
     values.clear();
     for (std::size_t r = begin; r < end; ++r) {
       const RunTrajectory& t = runs[r];
       if (t.diverged) continue;
       double sum = 0;
-      for (std::size_t j = alphas.size() - tail_records; j < alphas.size(); ++j) sum += t.eg.at(j);
+      for (std::size_t j = tail_begin; j < alphas.size(); ++j) sum += t.eg.at(j);
       values.push_back(sum / static_cast<double>(tail_records));
     }
     const SampleSummary tail = summarise(values);
@@ -405,9 +405,7 @@ std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, co
       const FixedPointResult fp = find_fixed_point(noise_free, c->states.back());
       // Only at a stable fixed point (the ODE may end on an unstable plateau),
       // marginal directions of conserved quantities admitted.
-      const Stability stability = stability_of(fp);
-      if (fp.converged && fp.physical && (stability == Stability::stable || stability == Stability::marginal))
-        out[p] = small_eta_rule(e.points[p], fp.state);
+      if (attracts(fp) && fp.physical) out[p] = small_eta_rule(e.points[p], fp.state);
     } catch (const std::exception&) {
       // no prediction for this point (e.g. Newton left the valid states)
     }

@@ -387,6 +387,9 @@ TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
   // The largest B kept at N = 784 (docs/gpu.md): 12 in the float 8-row kernel.
   EXPECT_TRUE((fused_launch_shape<float, 8>(784, 12, true).keep_inputs));
   EXPECT_FALSE((fused_launch_shape<float, 8>(784, 13, true).keep_inputs));
+  EXPECT_TRUE(fused_keeps_inputs<float>(8, 784, 12));  // the same, with the row class at run time
+  EXPECT_FALSE(fused_keeps_inputs<float>(8, 784, 13));
+  EXPECT_FALSE(fused_keeps_inputs<double>(4, 784, 8));
   // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
   EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
   EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));

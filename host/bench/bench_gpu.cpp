@@ -50,14 +50,10 @@ struct Case {
 // memory (fused_launch_shape), so that it draws each of them once.
 bool keeps_inputs(const Case& c) {
   if (!c.keep_inputs || c.params.batch_size < 2) return false;
-  const int n = c.params.N, b = c.params.batch_size;
-  const int rows = fused_row_class(c.params.K + c.params.M);
-  if (c.precision == Precision::float64)
-    return rows <= 4 ? fused_launch_shape<double, 4>(n, b, true).keep_inputs
-                     : fused_launch_shape<double, 8>(n, b, true).keep_inputs;
-  return rows <= 4   ? fused_launch_shape<float, 4>(n, b, true).keep_inputs
-         : rows <= 8 ? fused_launch_shape<float, 8>(n, b, true).keep_inputs
-                     : fused_launch_shape<float, 16>(n, b, true).keep_inputs;
+  const int row_class = fused_row_class(c.params.K + c.params.M);
+  return c.precision == Precision::float64
+             ? fused_keeps_inputs<double>(row_class, c.params.N, c.params.batch_size)
+             : fused_keeps_inputs<float>(row_class, c.params.N, c.params.batch_size);
 }
 
 PointParams erf_784() {
