@@ -168,6 +168,149 @@ FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& s
   return out;
 }
 
+namespace {
+
+// Classes of identical students at a state: w_k = w_l, i.e. Q_kk + Q_ll - 2 Q_kl = 0,
+// with equal second layers (otherwise their updates differ and they do not stay
+// identical). The ODE preserves identical units (they receive identical updates), so
+// the states where each class stays identical form an invariant manifold; the noise's
+// F1 is tangent to it too.
+std::vector<int> identical_unit_classes(const OrderParameters& s) {
+  std::vector<int> cls(s.K, -1);
+  int next = 0;
+  for (int k = 0; k < s.K; ++k) {
+    if (cls[k] >= 0) continue;
+    cls[k] = next;
+    for (int l = k + 1; l < s.K; ++l) {
+      const double scale = 1.0 + s.q(k, k) + s.q(l, l);
+      const double distance = s.q(k, k) + s.q(l, l) - 2.0 * s.q(k, l);
+      if (cls[l] < 0 && std::abs(distance) <= 1e-10 * scale &&
+          std::abs(s.v[k] - s.v[l]) <= 1e-10 * (1.0 + std::abs(s.v[k])))
+        cls[l] = next;
+    }
+    ++next;
+  }
+  return cls;
+}
+
+// For each packed coordinate of OdeSystem (Q_ik for i <= k, R_in, v_i when both layers
+// are trained), the coordinate of the manifold where every class stays identical: Q
+// by the pair of classes, R by (class, teacher), v by class.
+std::vector<int> reduced_coordinates(const std::vector<int>& cls, int M, bool both, int* count) {
+  const int K = static_cast<int>(cls.size());
+  int classes = 0;
+  for (int c : cls) classes = std::max(classes, c + 1);
+  std::vector<int> out;
+  auto pair_index = [&](int a, int b) {
+    if (a > b) std::swap(a, b);
+    return a * classes - a * (a - 1) / 2 + (b - a);  // upper triangle, row by row
+  };
+  const int nq = classes * (classes + 1) / 2;
+  for (int i = 0; i < K; ++i)
+    for (int k = i; k < K; ++k) out.push_back(pair_index(cls[i], cls[k]));
+  for (int i = 0; i < K; ++i)
+    for (int m = 0; m < M; ++m) out.push_back(nq + cls[i] * M + m);
+  if (both)
+    for (int i = 0; i < K; ++i) out.push_back(nq + classes * M + cls[i]);
+  *count = nq + classes * M + (both ? classes : 0);
+  return out;
+}
+
+}  // namespace
+
+NoiseResponse noise_response(const PointParams& p, const OrderParameters& state, double fd_step) {
+  PointParams quiet = p, unit = p;
+  quiet.sigma = 0.0;
+  unit.sigma = 1.0;
+  OdeSystem sys0(quiet, state), sys1(unit, state);
+  const int n = sys0.dimension();
+  std::vector<double> y(n), f0(n), f1(n);
+  sys0.pack(state, y.data());
+  sys0.rhs(y.data(), f0.data());
+  sys1.rhs(y.data(), f1.data());
+  // F1 = F(sigma = 1) - F(sigma = 0): exact, the right-hand side is affine in sigma^2.
+  for (int i = 0; i < n; ++i) f1[i] -= f0[i];
+  NoiseResponse out;
+  out.f0_residual = max_abs(f0);
+  const std::string invalid = sys0.invalid_reason(y.data());
+  if (!invalid.empty()) throw std::runtime_error("noise-free state is not valid: " + invalid);
+  out.eg0 = sys0.generalisation_error(y.data());
+
+  // Work on the manifold where identical units stay identical (the paper's
+  // perturbation theory around symmetric fixed points: identical superfluous units,
+  // copies of one teacher unit). A move of one coordinate alone would separate identical
+  // units, leaving the positive semi-definite states; their differences are marginal
+  // directions the noise does not drive. Coordinate j of the manifold moves every packed
+  // coordinate i with red[i] = j together; its F is the mean of theirs.
+  int r = 0;
+  const std::vector<int> red = reduced_coordinates(identical_unit_classes(state), p.M,
+                                                   p.train == TrainMode::both_layers, &r);
+  std::vector<double> members(r, 0.0);
+  for (int i = 0; i < n; ++i) members[red[i]] += 1.0;
+  auto reduce = [&](const std::vector<double>& full) {
+    std::vector<double> out_r(r, 0.0);
+    for (int i = 0; i < n; ++i) out_r[red[i]] += full[i];
+    for (int j = 0; j < r; ++j) out_r[j] /= members[j];
+    return out_r;
+  };
+  const std::vector<double> f1r = reduce(f1);
+  // The noise must be tangent to the manifold (identical units get identical noise).
+  double off = 0.0;
+  for (int i = 0; i < n; ++i) off = std::max(off, std::abs(f1[i] - f1r[red[i]]));
+  if (off > 1e-9 * (1.0 + max_abs(f1)))
+    throw std::runtime_error("the noise separates units that are identical at the fixed point");
+
+  // Central-difference Jacobian on the manifold.
+  std::vector<double> Jr(static_cast<std::size_t>(r) * r), yp(n), fp(n), fm(n);
+  for (int j = 0; j < r; ++j) {
+    double scale = 1.0;
+    for (int i = 0; i < n; ++i)
+      if (red[i] == j) scale = std::max(scale, std::abs(y[i]));
+    const double h = fd_step * scale;
+    for (int sign : {1, -1}) {
+      for (int i = 0; i < n; ++i) yp[i] = y[i] + (red[i] == j ? sign * h : 0.0);
+      sys0.rhs(yp.data(), sign > 0 ? fp.data() : fm.data());
+    }
+    std::vector<double> diff(n);
+    for (int i = 0; i < n; ++i) diff[i] = (fp[i] - fm[i]) / (2.0 * h);
+    const std::vector<double> column = reduce(diff);
+    for (int i = 0; i < r; ++i) Jr[static_cast<std::size_t>(i) * r + j] = column[i];
+  }
+  std::vector<double> minus_f1(r);
+  for (int i = 0; i < r; ++i) minus_f1[i] = -f1r[i];
+  constexpr double kRcond = 1e-8;  // as in find_fixed_point
+  const std::vector<double> delta_r = least_squares(Jr, r, minus_f1, kRcond);
+  std::vector<double> res(r);
+  for (int i = 0; i < r; ++i) {
+    double s = f1r[i];
+    for (int j = 0; j < r; ++j) s += Jr[static_cast<std::size_t>(i) * r + j] * delta_r[j];
+    res[i] = s;
+  }
+  const double f1_norm = norm2(f1r);
+  out.residual = f1_norm > 0 ? norm2(res) / f1_norm : 0.0;
+  std::vector<double> delta(n);
+  for (int i = 0; i < n; ++i) delta[i] = delta_r[red[i]];
+
+  // One-sided second-order difference along delta, steps of ~1e-5 in the largest
+  // coordinate: truncation ~h^2 eps'', rounding ~1e-16 / h, both ~1e-10 relative.
+  const double dmax = max_abs(delta);
+  if (!(dmax > 0)) return out;  // no response at all: eps* = eps_g(y0) to this order
+  if (!std::isfinite(dmax)) throw std::runtime_error("the noise response is not finite");
+  const double h = 1e-5 / dmax;
+  double e[3] = {out.eg0, 0.0, 0.0};
+  std::vector<double> yh(n);
+  for (int k = 1; k <= 2; ++k) {
+    for (int i = 0; i < n; ++i) yh[i] = y[i] + k * h * delta[i];
+    const std::string why = sys0.invalid_reason(yh.data());
+    if (!why.empty())
+      throw std::runtime_error("a state along the noise response is not valid: " + why);
+    e[k] = sys0.generalisation_error(yh.data());
+  }
+  out.deg_dsigma2 = (-3.0 * e[0] + 4.0 * e[1] - e[2]) / (2.0 * h);
+  if (!std::isfinite(out.deg_dsigma2)) throw std::runtime_error("the noise response is not finite");
+  return out;
+}
+
 Stability stability_of(const FixedPointResult& r) {
   if (r.eigenvalues.empty() || std::isnan(r.max_real_eigenvalue)) return Stability::unknown;
   if (r.max_real_eigenvalue < -kMarginalEigenvalue) return Stability::stable;

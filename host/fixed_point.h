@@ -69,6 +69,28 @@ inline bool attracts(const FixedPointResult& r) {
 FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& start,
                                   const FixedPointSettings& settings = {});
 
+// Linear response of the stationary state to label noise. The right-hand side is
+// affine in sigma^2 (the eta_w^2 sigma^2 J2 term of dQ/dalpha): F(y) = F0(y) + sigma^2 F1(y).
+// At a noise-free fixed point y0 (F0(y0) = 0) the fixed point with noise is
+// y0 + sigma^2 delta + O(sigma^4), with J delta = -F1(y0), J = dF0/dy at y0, so
+//   eps* = eps_g(y0) + sigma^2 d eps_g/dsigma^2 + O(sigma^4),
+//   d eps_g/dsigma^2 = grad eps_g(y0) . delta,
+// exact in eta (the paper's eq. (10) is this first order for the erf SCM). delta is
+// J's minimum-norm least-squares solution (singular values below 1e-8 of the largest
+// dropped: the marginal directions of fixed_point.h); the derivative is taken one-sided
+// along delta (states along +delta are valid: the noise pushes into the interior of the
+// positive semi-definite states where y0 lies on their boundary).
+struct NoiseResponse {
+  double eg0 = 0.0;          // eps_g(y0)
+  double deg_dsigma2 = 0.0;  // d eps*/d sigma^2 at sigma = 0
+  double residual = 0.0;     // |J delta + F1| / |F1|: above ~1e-6, the noise drives a marginal mode
+  double f0_residual = 0.0;  // max |F0(y0)|: how far y0 is from a noise-free fixed point
+};
+// P's sigma is ignored (the response is at sigma = 0). Throws std::invalid_argument as
+// OdeSystem does, std::runtime_error when a state along delta is invalid or not finite.
+NoiseResponse noise_response(const PointParams& p, const OrderParameters& noise_free_state,
+                             double fd_step = 1e-6);
+
 // Jacobian d(dy/dalpha)/dy of OdeSystem's right-hand side at `state` by central
 // differences, row-major dim x dim with dim = OdeSystem::dimension().
 std::vector<double> ode_jacobian(const PointParams& p, const OrderParameters& state,

@@ -346,16 +346,14 @@ void write_results(const std::string& dir, const ResultSet& results) {
           reasons.push_back({{"seed", c.seed ? json(*c.seed) : json(nullptr)}, {"alpha", c.diverged_alpha}, {"reason", c.diverged_reason}});
       point["ode"]["diverged"] = reasons;
     }
-    json theory = json::array();
-    for (const TheoryPrediction& t : asymptotic_theory(e.points[p]))
+    TheoryReport report = asymptotic_theory(e.points[p]);
+    if (p < results.small_eta_rule.size()) report.append(results.small_eta_rule[p]);
+    json theory = json::array(), skipped = json::array();
+    for (const TheoryPrediction& t : report.holds)
       theory.push_back({{"formula", t.formula}, {"eg", t.eg}, {"exact", t.exact}, {"conditions", t.conditions}});
-    if (p < results.small_eta_rule.size() && results.small_eta_rule[p])
-      theory.push_back({{"formula", "small-eta rule (MATH.md 6)"},
-                        {"eg", *results.small_eta_rule[p]},
-                        {"exact", false},
-                        {"conditions", "leading order in eta: (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k) at the stable "
-                                       "noise-free fixed point reached by Newton from the ODE's end state"}});
+    for (const TheorySkipped& t : report.skipped) skipped.push_back({{"formula", t.formula}, {"failed", t.failed}});
     point["theory"] = std::move(theory);
+    point["theory_skipped"] = std::move(skipped);
     summary_points.push_back(std::move(point));
   }
   write_file_atomic(dir + "/runs.csv", runs_csv.str());
@@ -390,24 +388,28 @@ void write_results(const std::string& dir, const ResultSet& results) {
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
 }
 
-std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode) {
-  std::vector<std::optional<double>> out(e.points.size());
+std::vector<TheoryReport> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode) {
+  std::vector<TheoryReport> out(e.points.size());
   std::vector<const OdeCurve*> first(e.points.size(), nullptr);
   for (const auto& c : ode)
     if (!first[c.point_id]) first[c.point_id] = &c;
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     const OdeCurve* c = first[p];
-    if (!c || c->diverged || c->states.empty() || !(e.points[p].sigma > 0)) continue;
+    if (!c || c->states.empty()) {
+      out[p] = small_eta_unavailable("needs the ODE's end state (ode.enabled, an ODE for this point)");
+      continue;
+    }
+    if (c->diverged) {
+      out[p] = small_eta_unavailable("needs an ODE that did not diverge");
+      continue;
+    }
     try {
       PointParams noise_free = e.points[p];
       noise_free.sigma = 0;
-      const FixedPointResult fp = find_fixed_point(noise_free, c->states.back());
-      // Only at a stable fixed point (the ODE may end on an unstable plateau),
-      // marginal directions of conserved quantities admitted.
-      if (attracts(fp) && fp.physical) out[p] = small_eta_rule(e.points[p], fp.state);
-    } catch (const std::exception&) {
-      // no prediction for this point (e.g. Newton left the valid states)
+      out[p] = small_eta_theory(e.points[p], find_fixed_point(noise_free, c->states.back()));
+    } catch (const std::exception& ex) {
+      out[p] = small_eta_unavailable(std::string("needs a noise-free fixed point: ") + ex.what());
     }
   }
   return out;

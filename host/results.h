@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "records.h"
+#include "theory.h"
 
 namespace tsgd {
 
@@ -42,14 +43,14 @@ struct ResultSet {
   std::vector<RunTrajectory> runs;  // sorted by (point_id, seed)
   std::vector<OdeCurve> ode;        // sorted by (point_id, seed)
   // Per grid point (empty or one entry per point): the general small-eta rule
-  // of MATH.md 6 at the noise-free fixed point reached from the ODE's end state.
-  std::vector<std::optional<double>> small_eta_rule;
+  // of MATH.md 6 at the noise-free fixed point reached from the ODE's end state,
+  // holding or skipped with the reason.
+  std::vector<TheoryReport> small_eta_rule;
 };
 
-// The small-eta rule for each grid point with label noise and an ODE that
-// converged: Newton on the noise-free ODE from the end state of the point's
-// first ODE curve, and when that fixed point is stable, eps* = (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k).
-std::vector<std::optional<double>> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode);
+// The small-eta rule for each grid point: Newton on the noise-free ODE from the end
+// state of the point's first ODE curve, then small_eta_theory (theory.h) there.
+std::vector<TheoryReport> small_eta_predictions(const Experiment& e, const std::vector<OdeCurve>& ode);
 
 // What computed a work unit's runs: the "by" object of its header.
 nlohmann::json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision);
