@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "batch_layout.h"
-#include "initial_weights.h"
-#include "model.h"
-#include "sgd_constants.h"
+#include "cuda/batch_layout.h"
+#include "core/initial_weights.h"
+#include "core/model.h"
+#include "core/sgd_constants.h"
 
 namespace tsgd {
 
@@ -80,8 +80,7 @@ struct HostBatch {
 // Every run of a checked batch built from its identity: step 0, not frozen,
 // initial weights from `initial` (on all host cores) rounded once to Real.
 template <typename Real>
-HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs,
-                                   InitialWeights (*initial)(const RunSpec&)) {
+HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs) {
   HostBatch<Real> batch;
   batch.n = runs.empty() ? 1 : runs.front().params.N;
   for (const RunSpec& run : runs) {
@@ -107,7 +106,7 @@ HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs,
   batch.weights.assign(runs.size() * run_weights, Real(0));
   batch.v.assign(runs.size() * units, Real(0));
   host_parallel_for(runs.size(), [&](std::size_t r) {
-    const InitialWeights start = initial(runs[r]);
+    const InitialWeights start = initial_weights(runs[r]);
     const std::size_t k_count = runs[r].params.K, m_count = runs[r].params.M;
     Real* const w = batch.weights.data() + r * run_weights;
     for (std::size_t i = 0; i < k_count * n; ++i) w[i] = static_cast<Real>(start.w[i]);

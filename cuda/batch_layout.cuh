@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "batch_layout.h"
+#include "cuda/batch_layout.h"
 
 namespace tsgd {
 

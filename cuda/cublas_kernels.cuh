@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "batch_layout.h"
-#include "cublas_step.h"
+#include "cuda/batch_layout.h"
+#include "cuda/cublas_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "cublas_kernels.cuh"
-#include "cublas_sgd.cuh"
-#include "cuda_check.cuh"
+#include "cuda/cublas_kernels.cuh"
+#include "cuda/cublas_sgd.cuh"
+#include "cuda/cuda_check.cuh"
 
 namespace tsgd {
 namespace {

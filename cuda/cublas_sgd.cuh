@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "batch_layout.cuh"
-#include "cublas_step.h"
-#include "cuda_engine.h"
+#include "cuda/batch_layout.cuh"
+#include "cuda/cublas_step.h"
+#include "cuda/cuda_engine.h"
 
 namespace tsgd {
 

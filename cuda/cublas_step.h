@@ -21,7 +21,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "batch_layout.h"
+#include "cuda/batch_layout.h"
 
 namespace tsgd {
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "cuda_engine.h"
+#include "cuda/cuda_engine.h"
 
 namespace tsgd {
 namespace detail {

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "batch_host.h"
-#include "batch_layout.cuh"
-#include "cublas_sgd.cuh"
-#include "cuda_check.cuh"
-#include "cuda_engine.h"
-#include "device_buffer.cuh"
-#include "fused_sgd.cuh"
-#include "order_parameters.cuh"
+#include "cuda/batch_host.h"
+#include "cuda/batch_layout.cuh"
+#include "cuda/cublas_sgd.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/cuda_engine.h"
+#include "cuda/device_buffer.cuh"
+#include "cuda/fused_sgd.cuh"
+#include "cuda/order_parameters.cuh"
 
 namespace tsgd {
 
@@ -64,9 +64,8 @@ int use_device(int device) {
 template <typename Real>
 class CudaEngineImpl final : public CudaEngine {
  public:
-  CudaEngineImpl(const CudaOptions& options, detail::InitialWeightsFn initial_weights)
+  explicit CudaEngineImpl(const CudaOptions& options)
       : options_(options),
-        initial_weights_(initial_weights),
         device_(use_device(options.device)),
         cublas_(stream_.get(), kCublasWorkspaceBytes) {}
 
@@ -116,7 +115,6 @@ class CudaEngineImpl final : public CudaEngine {
   void cublas_steps(std::int64_t count);
 
   const CudaOptions options_;
-  const detail::InitialWeightsFn initial_weights_;
   const int device_;
   CudaStream stream_;
   CublasHandle cublas_;
@@ -186,7 +184,7 @@ void CudaEngineImpl<Real>::release_batch() {
 
 template <typename Real>
 void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
-  host_ = prepare_host_batch<Real>(runs, initial_weights_);
+  host_ = prepare_host_batch<Real>(runs);
 
   const bool fits = fused_path_fits<Real>(host_.n, host_.max_batch, host_.params);
   switch (options_.path) {
@@ -417,21 +415,16 @@ bool switched_off(const char* variable) {
 
 }  // namespace
 
-namespace detail {
-
-std::unique_ptr<Engine> create_cuda_engine(Precision precision, const CudaOptions& options,
-                                           InitialWeightsFn initial_weights) {
+std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions& options) {
   CudaOptions resolved = options;
   resolved.path = path_from_environment(options.path);
   if (switched_off("TSGD_CUDA_GROUP")) resolved.group_by_seed = false;
   if (switched_off("TSGD_CUDA_GRAPH")) resolved.use_graph = false;
   if (switched_off("TSGD_CUDA_KEEP_INPUTS")) resolved.keep_inputs = false;
   if (precision == Precision::float32)
-    return std::make_unique<CudaEngineImpl<float>>(resolved, initial_weights);
-  return std::make_unique<CudaEngineImpl<double>>(resolved, initial_weights);
+    return std::make_unique<CudaEngineImpl<float>>(resolved);
+  return std::make_unique<CudaEngineImpl<double>>(resolved);
 }
-
-}  // namespace detail
 
 std::vector<CudaKernelInfo> cuda_kernel_info() {
   std::vector<CudaKernelInfo> info = fused_kernel_info();

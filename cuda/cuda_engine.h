@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"
-#include "initial_weights.h"
+#include "core/engine.h"
+#include "core/initial_weights.h"
 #include "math/gaussian.h"
-#include "model.h"
+#include "core/model.h"
 
 namespace tsgd {
 
@@ -70,21 +70,10 @@ class CudaEngine : public Engine {
   virtual double timed_advance(std::int64_t steps) = 0;
 };
 
-namespace detail {
-using InitialWeightsFn = InitialWeights (*)(const RunSpec&);
-std::unique_ptr<Engine> create_cuda_engine(Precision precision, const CudaOptions& options,
-                                           InitialWeightsFn initial_weights);
-}  // namespace detail
-
 // The CUDA engine on GPU `options.device`. Throws CudaError when the device
-// cannot be used.
-//
-// Inline on purpose: tsgd_core links tsgd_cuda, so the CUDA library must not
-// call back into tsgd_core by name (a static library later on the link line
-// cannot resolve symbols for one earlier). The caller hands it initial_weights.
-inline std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions& options) {
-  return detail::create_cuda_engine(precision, options, &initial_weights);
-}
+// cannot be used (and always in a build without the CUDA engine: cuda/no_cuda.cpp
+// provides every function of this header there, so callers need no #ifdef).
+std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions& options);
 inline std::unique_ptr<Engine> make_cuda_engine(Precision precision, int device = 0) {
   CudaOptions options;
   options.device = device;
@@ -124,6 +113,9 @@ inline double cuda_bytes_per_run(int n, int kmax, int mmax, int max_batch, Preci
 
 // At least one usable GPU. Never throws.
 bool cuda_available();
+
+// Whether this build holds the CUDA engine (false: cuda/no_cuda.cpp stands in).
+bool cuda_built();
 
 // The first `count` standard Gaussians of (seed, stream, index) as the GPU
 // draws them (math/gaussian.h), to check them against the host's bit for bit.

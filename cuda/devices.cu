@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda_engine.h"
+#include "cuda/cuda_engine.h"
 
 namespace tsgd {
 namespace {
@@ -78,5 +78,7 @@ std::vector<GpuInfo> list_gpus(std::string* why_none) {
 }
 
 bool cuda_available() { return !list_gpus(nullptr).empty(); }
+
+bool cuda_built() { return true; }
 
 }  // namespace tsgd

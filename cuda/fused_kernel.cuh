@@ -29,8 +29,8 @@
 
 #include <cstdint>
 
-#include "fused_plan.h"
-#include "kernel_macros.cuh"
+#include "cuda/fused_plan.h"
+#include "cuda/kernel_macros.cuh"
 #include "math/fused_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"

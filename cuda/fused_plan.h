@@ -17,7 +17,7 @@
 #include <tuple>
 #include <vector>
 
-#include "batch_layout.h"
+#include "cuda/batch_layout.h"
 #include "math/fused_step.h"  // kFusedMaxRunsPerTask: runs of one seed advanced by one block
 
 namespace tsgd {

@@ -2,9 +2,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "cuda_check.cuh"
-#include "fused_kernel.cuh"
-#include "fused_sgd.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/fused_kernel.cuh"
+#include "cuda/fused_sgd.cuh"
 
 namespace tsgd {
 namespace {

@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "cuda_engine.h"
-#include "fused_plan.h"
+#include "cuda/cuda_engine.h"
+#include "cuda/fused_plan.h"
 
 namespace tsgd {
 

@@ -3,9 +3,9 @@
 // Same call as the SGD kernels make: gaussian4(random_block(...)).
 #include <algorithm>
 
-#include "cuda_check.cuh"
-#include "cuda_engine.h"
-#include "device_buffer.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/cuda_engine.h"
+#include "cuda/device_buffer.cuh"
 
 namespace tsgd {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <cstddef>
 
-#include "batch_layout.h"
-#include "kernel_macros.cuh"
+#include "cuda/batch_layout.h"
+#include "cuda/kernel_macros.cuh"
 
 namespace tsgd {
 // Internal linkage: the emulator's host instantiations must never be mistaken

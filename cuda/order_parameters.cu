@@ -1,7 +1,7 @@
 // Gram matrices of the runs' weights (see order_parameters.cuh).
-#include "cuda_check.cuh"
-#include "gram_kernel.cuh"
-#include "order_parameters.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/gram_kernel.cuh"
+#include "cuda/order_parameters.cuh"
 
 namespace tsgd {
 

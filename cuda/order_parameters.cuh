@@ -14,8 +14,8 @@
 
 #include <vector>
 
-#include "batch_layout.cuh"
-#include "cuda_engine.h"
+#include "cuda/batch_layout.cuh"
+#include "cuda/cuda_engine.h"
 
 namespace tsgd {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu_engine.h"
+#include "engines/cpu_engine.h"
 
 using namespace tsgd;
 

@@ -18,17 +18,14 @@
 // "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"].
 #include <cstdio>
 #include <cstdlib>
-
-#ifdef TSGD_HAVE_CUDA
-
 #include <algorithm>
 #include <chrono>
 #include <exception>
 #include <string>
 #include <vector>
 
-#include "cuda_engine.h"
-#include "fused_plan.h"
+#include "cuda/cuda_engine.h"
+#include "cuda/fused_plan.h"
 
 namespace {
 
@@ -167,6 +164,10 @@ int main(int argc, char** argv) {
   // Line by line: a run stopped at its time limit keeps what it printed.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
+  if (!cuda_built()) {
+    std::printf("bench_gpu: the CUDA engine is not built (configure with -DTSGD_CUDA=ON)\n");
+    return 0;
+  }
   std::string why;
   const std::vector<GpuInfo> gpus = list_gpus(&why);
   if (gpus.empty()) {
@@ -241,12 +242,3 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
-
-#else
-
-int main() {
-  std::printf("bench_gpu: the CUDA engine is not built (configure with -DTSGD_CUDA=ON)\n");
-  return 0;
-}
-
-#endif

@@ -19,7 +19,7 @@
 #include <random>
 #include <vector>
 
-#include "ode.h"
+#include "theory/ode.h"
 
 using namespace tsgd;
 

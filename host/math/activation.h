@@ -6,7 +6,7 @@
 //   sign:   g(x) = sign(x),          teacher only (g' = 2 delta: no SGD signal)
 #pragma once
 
-#include "hd.h"
+#include "math/hd.h"
 
 namespace tsgd {
 

@@ -19,9 +19,9 @@
 // of one instead of K + M one after the other.
 #pragma once
 
-#include "gaussian.h"
-#include "hd.h"
-#include "sgd_update.h"
+#include "math/gaussian.h"
+#include "math/hd.h"
+#include "math/sgd_update.h"
 
 namespace tsgd {
 

@@ -13,8 +13,8 @@
 // 24 bits for the angle.
 #pragma once
 
-#include "hd.h"
-#include "philox.h"
+#include "math/hd.h"
+#include "math/philox.h"
 
 namespace tsgd {
 

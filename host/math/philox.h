@@ -6,7 +6,7 @@
 // addresses (block of 4 coordinates, sample index mu or unit index, stream).
 #pragma once
 
-#include "hd.h"
+#include "math/hd.h"
 
 namespace tsgd {
 

@@ -11,8 +11,8 @@
 // the arithmetic between the two, so that it is written once.
 #pragma once
 
-#include "activation.h"
-#include "hd.h"
+#include "math/activation.h"
+#include "math/hd.h"
 
 namespace tsgd {
 

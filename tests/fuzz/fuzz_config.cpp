@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "config.h"
+#include "experiment/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -2,7 +2,7 @@
 # Fuzzes the configuration reader with libFuzzer (clang from Debian, with
 # AddressSanitizer and UndefinedBehaviorSanitizer) for SECONDS (default 120),
 # seeded with configs/*.json and the bad-configuration corpus. Crashing inputs
-# are written to build-fuzz/crashes/; add them to tests/bad_configs/ once fixed.
+# are written to build-fuzz/crashes/; add them to tests/experiment/bad_configs/ once fixed.
 #
 #   tests/fuzz/run_fuzz.sh [SECONDS] [BUILD_DIR]
 set -euo pipefail
@@ -22,22 +22,22 @@ fi
 clang=$(command -v clang++-14 || command -v clang++)
 
 mkdir -p "$build/corpus" "$build/crashes"
-sources=()
-for f in host/*.cpp; do [[ "$f" == host/main.cpp ]] || sources+=("$f"); done
+# Every layer below the command line, with the CUDA engine's stand-in (no GPU here).
+sources=(host/core/*.cpp host/engines/*.cpp host/theory/*.cpp host/experiment/*.cpp cuda/no_cuda.cpp)
 cat > "$build/tsgd_version.cpp" <<'H'
-#include "version.h"
+#include "experiment/version.h"
 namespace tsgd {
 const char* version() { return "fuzz"; }
 const char* git_commit() { return "fuzz"; }
 }  // namespace tsgd
 H
 binary="$build/fuzz_config"
-if [[ ! -x "$binary" || -n "$(find host tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
+if [[ ! -x "$binary" || -n "$(find host cuda tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
   echo "fuzz: building $binary"
   "$clang" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp -Wno-pass-failed \
-    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -Icuda tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
+    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I. tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
 fi
-cp -f configs/*.json tests/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
+cp -f configs/*.json tests/experiment/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
 echo "fuzz: ${seconds}s over the configuration reader"
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 "$binary" "$build/corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \

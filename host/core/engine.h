@@ -1,0 +1,41 @@
+// The one engine interface (DESIGN.md "Architecture"): load a batch of runs
+// from their identities, advance all of them by some SGD steps, hand back
+// their order parameters. The CPU engine (host/cpu_engine.h) is the reference;
+// the CUDA engine (cuda/) is its twin. Tests are written once against this.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+
+namespace tsgd {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // "cpu" or "cuda".
+  virtual std::string name() const = 0;
+  // Precision of the weights and the arithmetic.
+  virtual Precision precision() const = 0;
+
+  // Replaces the batch: every run's teacher and student are built from its
+  // identity (initial_weights.h) and its step counter is 0. All runs of a
+  // batch have the same N, so that they share their record steps.
+  virtual void load(const std::vector<RunSpec>& runs) = 0;
+
+  // Advances every run that is not frozen by `steps` SGD steps.
+  virtual void advance(std::int64_t steps) = 0;
+
+  // Order parameters of every run of the batch, in load order (resized here).
+  virtual void order_parameters(std::vector<OrderParameters>& out) = 0;
+
+  // Stops advancing run `index` of the batch (it diverged); its weights stay.
+  virtual void freeze(std::size_t index) = 0;
+};
+
+}  // namespace tsgd

@@ -1,0 +1,108 @@
+#include "core/initial_weights.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "math/gaussian.h"
+
+namespace tsgd {
+
+namespace {
+
+// Fills `out` with the Gaussians of (seed, stream, index), coordinates 0..n-1.
+void fill_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int n, double* out) {
+  float block[4];
+  for (int i = 0; i < n; i += 4) {
+    gaussian4(random_block(seed, stream, index, static_cast<std::uint32_t>(i / 4)), block);
+    for (int j = 0; j < 4 && i + j < n; ++j) out[i + j] = block[j];
+  }
+}
+
+double second_layer_value(SecondLayerInit init, double value, std::uint64_t seed, Stream stream,
+                          int unit, int units) {
+  switch (init) {
+    case SecondLayerInit::uniform:
+      return value;
+    case SecondLayerInit::gaussian:
+      return value * gaussian_at(seed, stream, 0, static_cast<std::uint32_t>(unit));
+    case SecondLayerInit::flip_half:
+      return unit >= units - units / 2 ? -value : value;
+  }
+  return value;
+}
+
+}  // namespace
+
+double output_scale(OutputScaling scaling, int units) {
+  switch (scaling) {
+    case OutputScaling::none: return 1.0;
+    case OutputScaling::inverse: return 1.0 / units;
+    case OutputScaling::inverse_sqrt: return 1.0 / std::sqrt(static_cast<double>(units));
+  }
+  return 1.0;
+}
+
+InitialWeights initial_weights(const RunSpec& run) {
+  const PointParams& p = run.params;
+  const int N = p.N, K = p.K, M = p.M;
+  const std::uint64_t seed = run.seed;
+  const std::size_t n = static_cast<std::size_t>(N);
+  InitialWeights out;
+  out.wstar.resize(static_cast<std::size_t>(M) * n);
+  out.w.resize(static_cast<std::size_t>(K) * n);
+  out.vstar.resize(M);
+  out.v.resize(K);
+
+  for (int m = 0; m < M; ++m) {
+    fill_gaussians(seed, Stream::teacher_w, m, N, &out.wstar[m * n]);
+    out.vstar[m] = output_scale(p.output_scaling, M) *
+                   second_layer_value(p.teacher_v_init, p.teacher_v, seed, Stream::teacher_v, m, M);
+  }
+
+  if ((p.init == InitKind::informed || p.init == InitKind::denoise) && K < M)
+    throw std::invalid_argument("informed and denoise initialisations need K >= M");
+  const bool both = p.train == TrainMode::both_layers;
+  const double s = p.init_scale;
+  std::vector<int> copies(M, 0);
+  for (int k = 0; k < K; ++k) copies[k % M] += 1;
+
+  for (int k = 0; k < K; ++k) {
+    double* w = &out.w[k * n];
+    fill_gaussians(seed, Stream::student_w, k, N, w);
+    const double g_v = gaussian_at(seed, Stream::student_v, 0, static_cast<std::uint32_t>(k));
+    // The first-layer rule, and the second-layer value for "large" init or a fixed second layer.
+    double v = output_scale(p.output_scaling, K) *
+               second_layer_value(p.student_v_init, p.student_v, seed, Stream::student_v, k, K);
+    switch (p.init) {
+      case InitKind::large:
+        break;
+      case InitKind::small:
+        for (std::size_t i = 0; i < n; ++i) w[i] *= s;
+        if (both) v = s * g_v;
+        break;
+      case InitKind::mixed:
+        for (std::size_t i = 0; i < n; ++i) w[i] /= std::sqrt(static_cast<double>(N));
+        if (both) v = g_v / std::sqrt(static_cast<double>(K));
+        break;
+      case InitKind::informed:
+        if (k < M) {
+          for (std::size_t i = 0; i < n; ++i) w[i] = out.wstar[k * n + i] + s * w[i];
+          if (both) v = out.vstar[k];
+        } else {
+          for (std::size_t i = 0; i < n; ++i) w[i] *= s;
+          if (both) v = s * g_v;
+        }
+        break;
+      case InitKind::denoise: {
+        const int m = k % M;
+        for (std::size_t i = 0; i < n; ++i) w[i] = out.wstar[m * n + i] + s * w[i];
+        v = out.vstar[m] / copies[m];
+        break;
+      }
+    }
+    out.v[k] = v;
+  }
+  return out;
+}
+
+}  // namespace tsgd

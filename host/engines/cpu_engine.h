@@ -1,0 +1,35 @@
+// The CPU reference engine: every run of a batch on the host, in parallel
+// over runs (OpenMP), float64 by default or float32.
+//
+// Runs that share a seed and mini-batch size see the same inputs (DESIGN.md
+// contract 1), so the engine groups them: one thread draws each input vector
+// once per step, computes the teacher fields once (teacher row m depends only
+// on (seed, m, N)), and advances every run of the group. A run's arithmetic
+// does not depend on its group, so results are bitwise independent of the
+// batch composition and of the thread count.
+#pragma once
+
+#include <memory>
+
+#include "core/engine.h"
+
+namespace tsgd {
+
+// threads <= 0: all available (OpenMP's default).
+std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0);
+
+// The current weights of run `index` of a CPU engine (tests, diagnostics);
+// throws std::invalid_argument for another engine.
+struct InitialWeights;
+void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out);
+// Replaces the weights of run `index` (same shapes), e.g. to apply many
+// independent samples to one state in a test of the ODE right-hand side. Runs
+// that share a seed share the teacher rows of one member (the teacher
+// depends only on the seed): give them the same teacher.
+void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights);
+
+// Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
+// (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
+void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out);
+
+}  // namespace tsgd

@@ -1,0 +1,82 @@
+// The experiment configuration (DESIGN.md "The configuration"): a JSON file
+// read strictly into structs with defaults. Any scalar under "model" or
+// "training" may be a list; the experiment's grid points are the Cartesian
+// product of those lists. Every error names the key path and the reason.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/model.h"
+#include "theory/ode_settings.h"
+
+namespace tsgd {
+
+// A bad configuration: what() reads "<file>: <key.path>: <reason>".
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string key_path, const std::string& message)
+      : std::runtime_error(message), key_path_(std::move(key_path)) {}
+  const std::string& key_path() const { return key_path_; }
+
+ private:
+  std::string key_path_;
+};
+
+enum class Spacing { log, lin };
+enum class Backend { automatic, cpu, cuda };
+
+struct SeedSettings {
+  int count = 1;
+  std::uint64_t first = 0;
+};
+
+struct RecordSettings {
+  int points = 100;
+  Spacing spacing = Spacing::log;
+  bool order_parameters = true;
+  double alpha_min = 0.01;  // first non-zero record time of a log-spaced schedule
+};
+
+struct SimulateSettings {
+  bool enabled = true;
+  Backend backend = Backend::automatic;
+  std::optional<Precision> precision;  // empty: float64 on the CPU, float32 on the GPU
+  // A run is diverged when eps_g is not finite or exceeds this bound; empty:
+  // 1e4 * max(1, eps_g at alpha = 0) of the run.
+  std::optional<double> diverge_eg;
+};
+
+struct Experiment {
+  std::string name;
+  std::string description;
+  std::vector<PointParams> points;     // the grid, point_id = index
+  std::vector<std::string> swept;      // key paths given as lists, e.g. "model.K"
+  SeedSettings seeds;
+  RecordSettings record;
+  SimulateSettings simulate;
+  OdeSettings ode;
+  std::string output;                  // output directory
+  nlohmann::json resolved;             // the configuration with every default filled in
+};
+
+// Reads and checks a configuration file; throws ConfigError (key path and
+// reason; the message starts with the file name) or std::runtime_error when
+// the file cannot be read or is not JSON.
+Experiment load_experiment(const std::string& path);
+// The same from an already parsed document.
+Experiment parse_experiment(const nlohmann::json& document);
+
+// Record steps of a grid point: 0, then the distinct rounded alpha_j * N of
+// the schedule, the last one being alpha * N. Record time alpha = step / N.
+std::vector<std::int64_t> record_steps(const RecordSettings& record, const PointParams& p);
+
+const char* to_string(Spacing s);
+const char* to_string(Backend b);
+
+}  // namespace tsgd

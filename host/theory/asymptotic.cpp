@@ -1,0 +1,278 @@
+#include "theory/asymptotic.h"
+
+#include <cmath>
+#include <cstdio>
+#include <exception>
+
+#include "core/initial_weights.h"
+#include "theory/integrals.h"
+
+namespace tsgd {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
+// The conditions of one formula, checked in order: the first that fails is the
+// reason it is skipped; those that hold are its stated conditions.
+class Conditions {
+ public:
+  // CONDITION: what must hold, as a reader would state it; HERE: what the point has
+  // instead, shown only when it fails.
+  Conditions& require(bool holds, const std::string& condition, const std::string& here = "") {
+    if (!failed_.empty()) return *this;
+    if (holds)
+      held_ += (held_.empty() ? "" : ", ") + condition;
+    else
+      failed_ = "needs " + condition + (here.empty() ? "" : " (here " + here + ")");
+    return *this;
+  }
+  // A condition whose check produced its own message (empty: it holds).
+  Conditions& require_message(const std::string& failure, const std::string& condition) {
+    if (!failed_.empty()) return *this;
+    if (failure.empty())
+      held_ += (held_.empty() ? "" : ", ") + condition;
+    else
+      failed_ = failure;
+    return *this;
+  }
+  bool hold() const { return failed_.empty(); }
+  const std::string& failed() const { return failed_; }
+  const std::string& held() const { return held_; }
+
+ private:
+  std::string held_, failed_;
+};
+
+void report(TheoryReport& out, const std::string& formula, const Conditions& c, double eg,
+            bool exact, const std::string& note = "") {
+  if (c.hold())
+    out.holds.push_back({formula, eg, exact, c.held() + note});
+  else
+    out.skipped.push_back({formula, c.failed()});
+}
+
+std::string pair_name(const PointParams& p) {
+  return std::string(to_string(p.student_activation)) + " student, " +
+         to_string(p.teacher_activation) + " teacher";
+}
+
+// Empty when the leading order in eta, LEADING_PER_SIGMA2 * sigma^2, is within
+// kLeadingOrderTolerance of the first order in sigma^2 of the fixed point at the
+// point's eta (noise_response at the noise-free fixed point X0); else why not.
+std::string next_order_failure(const PointParams& p, const OrderParameters& x0,
+                               double leading_per_sigma2) {
+  NoiseResponse r;
+  try {
+    r = noise_response(p, x0);
+  } catch (const std::exception& e) {
+    return "needs the first order in sigma^2 at this eta to bound the next order in eta, which "
+           "failed: " +
+           std::string(e.what());
+  }
+  // J delta = -F1 solved only in the least-squares sense: the noise drives a direction
+  // the noise-free dynamics does not restore, so there is no stationary first order.
+  if (r.residual > 1e-6)
+    return "needs a stationary first order in sigma^2 at this eta (the noise drives a "
+           "marginal direction of the noise-free fixed point: residual " +
+           num(r.residual) + ")";
+  if (!(r.deg_dsigma2 > 0))
+    return "needs a positive first order in sigma^2 at this eta (here d eps*/d sigma^2 = " +
+           num(r.deg_dsigma2) + ")";
+  // The orders beyond the leading one, relative to it.
+  const double relative = std::abs(r.deg_dsigma2 / leading_per_sigma2 - 1.0);
+  if (relative > kLeadingOrderTolerance)
+    return "needs eta small enough for the leading order: the next order is " +
+           num(100.0 * relative) + "% of the leading order at eta = " + num(p.lr) +
+           " (first order in sigma^2: " + num(r.deg_dsigma2) + " sigma^2), above " +
+           num(100.0 * kLeadingOrderTolerance) + "%";
+  return "";
+}
+
+std::string next_order_condition() {
+  return "next order in eta below " + num(100.0 * kLeadingOrderTolerance) +
+         "% (checked against the first order in sigma^2 at this eta)";
+}
+
+// The noise-free fixed point of the erf SCM: student k < M on teacher k, the extra
+// units at zero, T = I, every v = 1.
+OrderParameters erf_scm_fixed_point(int K, int M) {
+  OrderParameters x;
+  x.resize(K, M);
+  for (int k = 0; k < M; ++k) {
+    x.Q[static_cast<std::size_t>(k) * K + k] = 1.0;
+    x.R[static_cast<std::size_t>(k) * M + k] = 1.0;
+    x.T[static_cast<std::size_t>(k) * M + k] = 1.0;
+  }
+  x.v.assign(K, 1.0);
+  x.vstar.assign(M, 1.0);
+  return x;
+}
+
+// Both layers, M = 1: every student equal to the teacher (T = 1), v_k = v*/K.
+OrderParameters identical_students_fixed_point(int K, double vstar) {
+  OrderParameters x;
+  x.resize(K, 1);
+  x.Q.assign(static_cast<std::size_t>(K) * K, 1.0);
+  x.R.assign(K, 1.0);
+  x.T = {1.0};
+  x.v.assign(K, vstar / K);
+  x.vstar = {vstar};
+  return x;
+}
+
+}  // namespace
+
+void TheoryReport::append(const TheoryReport& other) {
+  holds.insert(holds.end(), other.holds.begin(), other.holds.end());
+  skipped.insert(skipped.end(), other.skipped.begin(), other.skipped.end());
+}
+
+TheoryReport asymptotic_theory(const PointParams& p) {
+  TheoryReport out;
+  const int K = p.K, M = p.M;
+  if (K < 1 || M < 1 || p.batch_size < 1) return out;
+  const double eta = p.lr, B = p.batch_size, s2 = p.sigma * p.sigma;
+  const bool first = p.train == TrainMode::first_layer;
+  const bool both_erf =
+      p.student_activation == Activation::erf && p.teacher_activation == Activation::erf;
+  const bool both_linear =
+      p.student_activation == Activation::linear && p.teacher_activation == Activation::linear;
+  // Teacher: uniform, or flip_half with M = 1 (nothing flipped).
+  const bool teacher_uniform = p.teacher_v_init == SecondLayerInit::uniform ||
+                               (p.teacher_v_init == SecondLayerInit::flip_half && M == 1);
+  const double vstar = p.teacher_v * output_scale(p.output_scaling, M);
+  // Student second layer with only the first layer trained, when all units share one
+  // value (initial_weights.h): denoise init gives v*_m / copies(m), equal when the
+  // teacher is uniform and M divides K; every other init the student_v rule, equal
+  // when it is uniform.
+  bool student_uniform = false;
+  double v = 0.0;
+  if (p.init == InitKind::denoise) {
+    student_uniform = teacher_uniform && K % M == 0;
+    if (student_uniform) v = vstar / (K / M);
+  } else {
+    student_uniform = p.student_v_init == SecondLayerInit::uniform;
+    v = p.student_v * output_scale(p.output_scaling, K);
+  }
+
+  // Linear SCM: eqs. (12) and (13).
+  {
+    const double rate = eta * K * v * v;  // effective learning rate of w_eff = v sum_k w_k
+    Conditions c;
+    c.require(both_linear, "linear student and teacher", pair_name(p))
+        .require(first, "first layer only", "both layers trained")
+        .require(student_uniform, "every student v_k equal", "student second layer not uniform")
+        .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
+        .require(rate < 2.0 * B, "eta K v^2 < 2B (v = " + num(v) + ")",
+                 "eta K v^2 = " + num(rate) + ", 2B = " + num(2 * B));
+    report(out, "eq. (12)", c, rate * s2 / (4.0 * B - 2.0 * rate), true);
+    // eq. (12) / eq. (13) - 1 = eta K v^2 / (2B - eta K v^2): the orders beyond the first.
+    const double next = rate / (2.0 * B - rate);
+    c.require(next <= kLeadingOrderTolerance,
+              "next order in eta below " + num(100.0 * kLeadingOrderTolerance) +
+                  "% (eq. (12) / eq. (13) - 1)",
+              "eq. (12) / eq. (13) - 1 = " + num(next));
+    report(out, "eq. (13)", c, rate * s2 / (4.0 * B), false, "; leading order in eta of eq. (12)");
+  }
+
+  // erf SCM, first layer: eq. (11).
+  {
+    const double L = K - M;
+    const double per_sigma2 = eta * (L + M / std::sqrt(3.0)) / (2.0 * kPi * B);
+    Conditions c;
+    c.require(both_erf, "erf student and teacher", pair_name(p))
+        .require(first, "first layer only", "both layers trained")
+        .require(student_uniform && v == 1.0, "every student v_k = 1",
+                 student_uniform ? "v = " + num(v) : "student second layer not uniform")
+        .require(teacher_uniform && vstar == 1.0, "every teacher v*_m = 1",
+                 teacher_uniform ? "v* = " + num(vstar) : "teacher second layer not uniform")
+        .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
+        .require(K >= M, "K >= M (a student that can represent the teacher)",
+                 "K = " + std::to_string(K) + ", M = " + std::to_string(M));
+    if (c.hold())
+      c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2),
+                        next_order_condition());
+    report(out, "eq. (11)", c, s2 * per_sigma2, false,
+           "; teacher T = I; leading order in eta" +
+               std::string(K - M >= 2 ? "; L >= 2: the extra units' differences are "
+                                        "marginal, the ODE may drift below"
+                                      : ""));
+  }
+
+  // erf, both layers, M = 1: eq. (15).
+  {
+    const double per_sigma2 = eta * vstar * vstar / (2.0 * std::sqrt(3.0) * K * kPi * B);
+    Conditions c;
+    c.require(both_erf, "erf student and teacher", pair_name(p))
+        .require(!first, "both layers trained", "first layer only")
+        .require(M == 1, "M = 1", "M = " + std::to_string(M))
+        .require(teacher_uniform, "uniform teacher second layer",
+                 "teacher second layer not uniform")
+        .require(p.lr2 == p.lr, "lr2 = lr", "lr2 = " + num(p.lr2) + ", lr = " + num(p.lr))
+        .require(
+            p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
+            "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
+    if (c.hold())
+      c.require_message(next_order_failure(p, identical_students_fixed_point(K, vstar), per_sigma2),
+                        next_order_condition());
+    report(out, "eq. (15)", c, s2 * per_sigma2, false,
+           "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order "
+           "in eta");
+  }
+  return out;
+}
+
+double small_eta_rule(const PointParams& p, const OrderParameters& op) {
+  // eps* = (eta_w sigma^2 / (4B)) sum_k v_k^2 J2(k,k)
+  const Covariance C(op);
+  double sum = 0.0;
+  for (int k = 0; k < op.K; ++k) sum += op.v[k] * op.v[k] * J2(p.student_activation, C, k, k);
+  return p.lr * p.sigma * p.sigma / (4.0 * p.batch_size) * sum;
+}
+
+TheoryReport small_eta_theory(const PointParams& p, const FixedPointResult& fp) {
+  TheoryReport out;
+  Conditions c;
+  c.require(p.sigma > 0, "label noise (sigma > 0)", "sigma = 0")
+      .require(
+          p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
+          "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2))
+      .require(fp.converged, "a converged noise-free fixed point (Newton from the ODE's end state)",
+               fp.message)
+      .require(fp.physical, "a physical fixed point",
+               "eps_g = " + num(fp.eg) + " or an invalid state")
+      .require(attracts(fp), "a stable or marginal fixed point",
+               std::string("stability ") + to_string(stability_of(fp)));
+  double eg = 0.0;
+  if (c.hold()) {
+    eg = small_eta_rule(p, fp.state);
+    // Zero error at the noise-free fixed point: the rule is the noise's excess over it.
+    // Newton's residual (1e-13) leaves eps_g ~1e-13 at a perfect fixed point; a student
+    // that cannot represent the teacher (K < M) leaves a finite error.
+    c.require(fp.eg <= std::max(1e-12, 0.01 * eg),
+              "zero error at the noise-free fixed point (a realisable student)",
+              "eps_g = " + num(fp.eg) + " there, against " + num(eg) + " from the noise");
+  }
+  if (c.hold())
+    c.require_message(next_order_failure(p, fp.state, eg / (p.sigma * p.sigma)),
+                      next_order_condition());
+  report(out, kSmallEtaRule, c, eg, false,
+         "; leading order in eta: (eta_w sigma^2/(4B)) sum_k v_k^2 J2(k,k) at the noise-free "
+         "fixed point reached by Newton from the ODE's end state");
+  return out;
+}
+
+TheoryReport small_eta_unavailable(const std::string& why) {
+  TheoryReport out;
+  out.skipped.push_back({kSmallEtaRule, why});
+  return out;
+}
+
+}  // namespace tsgd

@@ -1,0 +1,542 @@
+// Newton fixed points of the ODEs and a dense real eigenvalue solver. See fixed_point.h.
+#include "theory/fixed_point.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "theory/generalisation_error.h"
+#include "theory/ode.h"
+
+namespace tsgd {
+
+namespace {
+
+// Central differences: J_ij = (f_i(y + h_j e_j) - f_i(y - h_j e_j)) / (2 h_j).
+std::vector<double> jacobian(OdeSystem& sys, const std::vector<double>& y, double fd_step) {
+  const int n = sys.dimension();
+  std::vector<double> J(static_cast<std::size_t>(n) * n), yp(y), fp(n), fm(n);
+  for (int j = 0; j < n; ++j) {
+    const double h = fd_step * std::max(1.0, std::abs(y[j]));
+    yp[j] = y[j] + h;
+    sys.rhs(yp.data(), fp.data());
+    yp[j] = y[j] - h;
+    sys.rhs(yp.data(), fm.data());
+    yp[j] = y[j];
+    for (int i = 0; i < n; ++i)
+      J[static_cast<std::size_t>(i) * n + j] = (fp[i] - fm[i]) / (2.0 * h);
+  }
+  return J;
+}
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (double x : v) m = std::max(m, std::abs(x));
+  return std::isfinite(m) ? m : std::numeric_limits<double>::infinity();
+}
+
+double norm2(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double x : v) s += x * x;
+  return std::isfinite(s) ? std::sqrt(s) : std::numeric_limits<double>::infinity();
+}
+
+// Minimum-norm least-squares solution x = A^+ b of a square system, by one-sided Jacobi
+// SVD (Hestenes): orthogonalise the columns of A V by plane rotations until every pair
+// is orthogonal to 1e-15; then A V = U S, and x = V S^+ U^T b with singular values below
+// rcond * max dropped.
+std::vector<double> least_squares(std::vector<double> a, int n, const std::vector<double>& b,
+                                  double rcond) {
+  std::vector<double> v(static_cast<std::size_t>(n) * n, 0.0);
+  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i) * n + i] = 1.0;
+  auto A = [&](int i, int j) -> double& { return a[static_cast<std::size_t>(i) * n + j]; };
+  auto V = [&](int i, int j) -> double& { return v[static_cast<std::size_t>(i) * n + j]; };
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    double off = 0.0;
+    for (int p = 0; p < n - 1; ++p)
+      for (int q = p + 1; q < n; ++q) {
+        double alpha = 0.0, beta = 0.0, gamma = 0.0;
+        for (int i = 0; i < n; ++i) {
+          alpha += A(i, p) * A(i, p);
+          beta += A(i, q) * A(i, q);
+          gamma += A(i, p) * A(i, q);
+        }
+        if (gamma == 0.0) continue;
+        const double c_pq = std::abs(gamma) / std::sqrt(alpha * beta);
+        off = std::max(off, c_pq);
+        if (c_pq < 1e-15) continue;
+        // Rotation that zeroes the (p,q) inner product.
+        const double zeta = (beta - alpha) / (2.0 * gamma);
+        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::sqrt(1.0 + zeta * zeta));
+        const double c = 1.0 / std::sqrt(1.0 + t * t), s = c * t;
+        for (int i = 0; i < n; ++i) {
+          const double ap = A(i, p), aq = A(i, q);
+          A(i, p) = c * ap - s * aq;
+          A(i, q) = s * ap + c * aq;
+          const double vp = V(i, p), vq = V(i, q);
+          V(i, p) = c * vp - s * vq;
+          V(i, q) = s * vp + c * vq;
+        }
+      }
+    if (off < 1e-15) break;
+  }
+  // Column norms are the singular values; U's columns are A's columns / sigma.
+  std::vector<double> sigma(n);
+  double smax = 0.0;
+  for (int j = 0; j < n; ++j) {
+    double s = 0.0;
+    for (int i = 0; i < n; ++i) s += A(i, j) * A(i, j);
+    sigma[j] = std::sqrt(s);
+    smax = std::max(smax, sigma[j]);
+  }
+  std::vector<double> x(n, 0.0);
+  for (int j = 0; j < n; ++j) {
+    if (!(sigma[j] > rcond * smax) || sigma[j] == 0.0) continue;
+    double utb = 0.0;  // u_j . b = (A v_j / sigma_j) . b
+    for (int i = 0; i < n; ++i) utb += A(i, j) * b[i];
+    const double coef = utb / (sigma[j] * sigma[j]);
+    for (int i = 0; i < n; ++i) x[i] += coef * V(i, j);
+  }
+  return x;
+}
+
+}  // namespace
+
+std::vector<double> ode_jacobian(const PointParams& p, const OrderParameters& state,
+                                 double fd_step) {
+  OdeSystem sys(p, state);
+  std::vector<double> y(sys.dimension());
+  sys.pack(state, y.data());
+  return jacobian(sys, y, fd_step);
+}
+
+FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& start,
+                                  const FixedPointSettings& st) {
+  OdeSystem sys(p, start);
+  const int n = sys.dimension();
+  std::vector<double> y(n), f(n), ytry(n), ftry(n);
+  sys.pack(start, y.data());
+  sys.rhs(y.data(), f.data());
+  FixedPointResult out;
+  // Singular values of J below this fraction of the largest are treated as zero: well
+  // above the finite-difference noise (~1e-10 relative), well below the smallest
+  // physical rates of interest relative to the fastest (eta^2 sigma^2 vs eta).
+  constexpr double kRcond = 1e-8;
+  for (int it = 0; it < st.max_iterations; ++it) {
+    if (max_abs(f) <= st.tolerance) {
+      out.converged = true;
+      break;
+    }
+    const std::vector<double> J = jacobian(sys, y, st.fd_step);
+    std::vector<double> minus_f(n);
+    for (int i = 0; i < n; ++i) minus_f[i] = -f[i];
+    const std::vector<double> step = least_squares(J, n, minus_f, kRcond);
+    // Backtracking: halve the step until |F| decreases (at most 30 halvings).
+    const double f0 = norm2(f);
+    double lambda = 1.0;
+    bool accepted = false;
+    for (int k = 0; k < 30 && !accepted; ++k, lambda *= 0.5) {
+      for (int i = 0; i < n; ++i) ytry[i] = y[i] + lambda * step[i];
+      sys.rhs(ytry.data(), ftry.data());
+      if (norm2(ftry) < f0) accepted = true;
+    }
+    out.iterations = it + 1;
+    if (!accepted) {
+      out.message = "Newton stalled: no step along J^+ F reduces the residual";
+      break;
+    }
+    y.swap(ytry);
+    f.swap(ftry);
+  }
+  if (!out.converged && max_abs(f) <= st.tolerance) out.converged = true;
+  if (!out.converged && out.message.empty())
+    out.message = "Newton did not converge in " + std::to_string(st.max_iterations) + " iterations";
+  out.residual = max_abs(f);
+  out.state = start;
+  sys.unpack(y.data(), out.state);
+  out.eg = generalisation_error(out.state, p.student_activation, p.teacher_activation);
+  // eps_g >= 0 up to rounding: at a perfect fixed point it is 0 to ~1e-16.
+  out.physical = sys.invalid_reason(y.data()).empty() && out.eg >= -1e-12;
+  try {
+    out.eigenvalues = eigenvalues(jacobian(sys, y, st.fd_step), n);
+    out.max_real_eigenvalue = -std::numeric_limits<double>::infinity();
+    for (const auto& z : out.eigenvalues)
+      out.max_real_eigenvalue = std::max(out.max_real_eigenvalue, z.real());
+  } catch (const std::runtime_error& e) {
+    out.message += (out.message.empty() ? "" : "; ") + std::string(e.what());
+  }
+  return out;
+}
+
+namespace {
+
+// Classes of identical students at a state: w_k = w_l, i.e. Q_kk + Q_ll - 2 Q_kl = 0,
+// with equal second layers (otherwise their updates differ and they do not stay
+// identical). The ODE preserves identical units (they receive identical updates), so
+// the states where each class stays identical form an invariant manifold; the noise's
+// F1 is tangent to it too.
+std::vector<int> identical_unit_classes(const OrderParameters& s) {
+  std::vector<int> cls(s.K, -1);
+  int next = 0;
+  for (int k = 0; k < s.K; ++k) {
+    if (cls[k] >= 0) continue;
+    cls[k] = next;
+    for (int l = k + 1; l < s.K; ++l) {
+      const double scale = 1.0 + s.q(k, k) + s.q(l, l);
+      const double distance = s.q(k, k) + s.q(l, l) - 2.0 * s.q(k, l);
+      if (cls[l] < 0 && std::abs(distance) <= 1e-10 * scale &&
+          std::abs(s.v[k] - s.v[l]) <= 1e-10 * (1.0 + std::abs(s.v[k])))
+        cls[l] = next;
+    }
+    ++next;
+  }
+  return cls;
+}
+
+// For each packed coordinate of OdeSystem (Q_ik for i <= k, R_in, v_i when both layers
+// are trained), the coordinate of the manifold where every class stays identical: Q
+// by the pair of classes, R by (class, teacher), v by class.
+std::vector<int> reduced_coordinates(const std::vector<int>& cls, int M, bool both, int* count) {
+  const int K = static_cast<int>(cls.size());
+  int classes = 0;
+  for (int c : cls) classes = std::max(classes, c + 1);
+  std::vector<int> out;
+  auto pair_index = [&](int a, int b) {
+    if (a > b) std::swap(a, b);
+    return a * classes - a * (a - 1) / 2 + (b - a);  // upper triangle, row by row
+  };
+  const int nq = classes * (classes + 1) / 2;
+  for (int i = 0; i < K; ++i)
+    for (int k = i; k < K; ++k) out.push_back(pair_index(cls[i], cls[k]));
+  for (int i = 0; i < K; ++i)
+    for (int m = 0; m < M; ++m) out.push_back(nq + cls[i] * M + m);
+  if (both)
+    for (int i = 0; i < K; ++i) out.push_back(nq + classes * M + cls[i]);
+  *count = nq + classes * M + (both ? classes : 0);
+  return out;
+}
+
+}  // namespace
+
+NoiseResponse noise_response(const PointParams& p, const OrderParameters& state, double fd_step) {
+  PointParams quiet = p, unit = p;
+  quiet.sigma = 0.0;
+  unit.sigma = 1.0;
+  OdeSystem sys0(quiet, state), sys1(unit, state);
+  const int n = sys0.dimension();
+  std::vector<double> y(n), f0(n), f1(n);
+  sys0.pack(state, y.data());
+  sys0.rhs(y.data(), f0.data());
+  sys1.rhs(y.data(), f1.data());
+  // F1 = F(sigma = 1) - F(sigma = 0): exact, the right-hand side is affine in sigma^2.
+  for (int i = 0; i < n; ++i) f1[i] -= f0[i];
+  NoiseResponse out;
+  out.f0_residual = max_abs(f0);
+  const std::string invalid = sys0.invalid_reason(y.data());
+  if (!invalid.empty()) throw std::runtime_error("noise-free state is not valid: " + invalid);
+  out.eg0 = sys0.generalisation_error(y.data());
+
+  // Work on the manifold where identical units stay identical (the paper's
+  // perturbation theory around symmetric fixed points: identical superfluous units,
+  // copies of one teacher unit). A move of one coordinate alone would separate identical
+  // units, leaving the positive semi-definite states; their differences are marginal
+  // directions the noise does not drive. Coordinate j of the manifold moves every packed
+  // coordinate i with red[i] = j together; its F is the mean of theirs.
+  int r = 0;
+  const std::vector<int> red = reduced_coordinates(identical_unit_classes(state), p.M,
+                                                   p.train == TrainMode::both_layers, &r);
+  std::vector<double> members(r, 0.0);
+  for (int i = 0; i < n; ++i) members[red[i]] += 1.0;
+  auto reduce = [&](const std::vector<double>& full) {
+    std::vector<double> out_r(r, 0.0);
+    for (int i = 0; i < n; ++i) out_r[red[i]] += full[i];
+    for (int j = 0; j < r; ++j) out_r[j] /= members[j];
+    return out_r;
+  };
+  const std::vector<double> f1r = reduce(f1);
+  // The noise must be tangent to the manifold (identical units get identical noise).
+  double off = 0.0;
+  for (int i = 0; i < n; ++i) off = std::max(off, std::abs(f1[i] - f1r[red[i]]));
+  if (off > 1e-9 * (1.0 + max_abs(f1)))
+    throw std::runtime_error("the noise separates units that are identical at the fixed point");
+
+  // Central-difference Jacobian on the manifold.
+  std::vector<double> Jr(static_cast<std::size_t>(r) * r), yp(n), fp(n), fm(n);
+  for (int j = 0; j < r; ++j) {
+    double scale = 1.0;
+    for (int i = 0; i < n; ++i)
+      if (red[i] == j) scale = std::max(scale, std::abs(y[i]));
+    const double h = fd_step * scale;
+    for (int sign : {1, -1}) {
+      for (int i = 0; i < n; ++i) yp[i] = y[i] + (red[i] == j ? sign * h : 0.0);
+      sys0.rhs(yp.data(), sign > 0 ? fp.data() : fm.data());
+    }
+    std::vector<double> diff(n);
+    for (int i = 0; i < n; ++i) diff[i] = (fp[i] - fm[i]) / (2.0 * h);
+    const std::vector<double> column = reduce(diff);
+    for (int i = 0; i < r; ++i) Jr[static_cast<std::size_t>(i) * r + j] = column[i];
+  }
+  std::vector<double> minus_f1(r);
+  for (int i = 0; i < r; ++i) minus_f1[i] = -f1r[i];
+  constexpr double kRcond = 1e-8;  // as in find_fixed_point
+  const std::vector<double> delta_r = least_squares(Jr, r, minus_f1, kRcond);
+  std::vector<double> res(r);
+  for (int i = 0; i < r; ++i) {
+    double s = f1r[i];
+    for (int j = 0; j < r; ++j) s += Jr[static_cast<std::size_t>(i) * r + j] * delta_r[j];
+    res[i] = s;
+  }
+  const double f1_norm = norm2(f1r);
+  out.residual = f1_norm > 0 ? norm2(res) / f1_norm : 0.0;
+  std::vector<double> delta(n);
+  for (int i = 0; i < n; ++i) delta[i] = delta_r[red[i]];
+
+  // One-sided second-order difference along delta, steps of ~1e-5 in the largest
+  // coordinate: truncation ~h^2 eps'', rounding ~1e-16 / h, both ~1e-10 relative.
+  const double dmax = max_abs(delta);
+  if (!(dmax > 0)) return out;  // no response at all: eps* = eps_g(y0) to this order
+  if (!std::isfinite(dmax)) throw std::runtime_error("the noise response is not finite");
+  const double h = 1e-5 / dmax;
+  double e[3] = {out.eg0, 0.0, 0.0};
+  std::vector<double> yh(n);
+  for (int k = 1; k <= 2; ++k) {
+    for (int i = 0; i < n; ++i) yh[i] = y[i] + k * h * delta[i];
+    const std::string why = sys0.invalid_reason(yh.data());
+    if (!why.empty())
+      throw std::runtime_error("a state along the noise response is not valid: " + why);
+    e[k] = sys0.generalisation_error(yh.data());
+  }
+  out.deg_dsigma2 = (-3.0 * e[0] + 4.0 * e[1] - e[2]) / (2.0 * h);
+  if (!std::isfinite(out.deg_dsigma2)) throw std::runtime_error("the noise response is not finite");
+  return out;
+}
+
+Stability stability_of(const FixedPointResult& r) {
+  if (r.eigenvalues.empty() || std::isnan(r.max_real_eigenvalue)) return Stability::unknown;
+  if (r.max_real_eigenvalue < -kMarginalEigenvalue) return Stability::stable;
+  if (r.max_real_eigenvalue > kMarginalEigenvalue) return Stability::unstable;
+  return Stability::marginal;
+}
+
+const char* to_string(Stability s) {
+  switch (s) {
+    case Stability::stable:
+      return "yes";
+    case Stability::marginal:
+      return "marginal";
+    case Stability::unstable:
+      return "no";
+    case Stability::unknown:
+      break;
+  }
+  return "unknown";
+}
+
+// ---- eigenvalues ------------------------------------------------------------------------
+//
+// Written 1-based after EISPACK / Numerical Recipes (balanc, elmhes, hqr), with
+// a(i, j) the 1-based view of the row-major matrix.
+
+std::vector<std::complex<double>> eigenvalues(std::vector<double> m, int n) {
+  if (n < 0 || m.size() != static_cast<std::size_t>(n) * n)
+    throw std::invalid_argument("eigenvalues: matrix is not n x n");
+  std::vector<std::complex<double>> out;
+  if (n == 0) return out;
+  for (double x : m)
+    if (!std::isfinite(x)) throw std::runtime_error("eigenvalues: non-finite matrix entry");
+  auto a = [&](int i, int j) -> double& {
+    return m[static_cast<std::size_t>(i - 1) * n + (j - 1)];
+  };
+
+  // Balancing: diagonal similarity by powers of 2 so that row and column norms are
+  // comparable (reduces the rounding error of the QR iteration).
+  constexpr double kRadix = 2.0, kSqrdx = kRadix * kRadix;
+  for (bool done = false; !done;) {
+    done = true;
+    for (int i = 1; i <= n; ++i) {
+      double r = 0.0, c = 0.0;
+      for (int j = 1; j <= n; ++j)
+        if (j != i) {
+          c += std::abs(a(j, i));
+          r += std::abs(a(i, j));
+        }
+      if (c != 0.0 && r != 0.0) {
+        double g = r / kRadix, f = 1.0;
+        const double s = c + r;
+        while (c < g) {
+          f *= kRadix;
+          c *= kSqrdx;
+        }
+        g = r * kRadix;
+        while (c > g) {
+          f /= kRadix;
+          c /= kSqrdx;
+        }
+        if ((c + r) / f < 0.95 * s) {
+          done = false;
+          g = 1.0 / f;
+          for (int j = 1; j <= n; ++j) a(i, j) *= g;
+          for (int j = 1; j <= n; ++j) a(j, i) *= f;
+        }
+      }
+    }
+  }
+
+  // Reduction to upper Hessenberg form by Gaussian elimination with pivoting.
+  for (int mm = 2; mm < n; ++mm) {
+    double x = 0.0;
+    int i = mm;
+    for (int j = mm; j <= n; ++j)
+      if (std::abs(a(j, mm - 1)) > std::abs(x)) {
+        x = a(j, mm - 1);
+        i = j;
+      }
+    if (i != mm) {
+      for (int j = mm - 1; j <= n; ++j) std::swap(a(i, j), a(mm, j));
+      for (int j = 1; j <= n; ++j) std::swap(a(j, i), a(j, mm));
+    }
+    if (x != 0.0)
+      for (i = mm + 1; i <= n; ++i) {
+        double y = a(i, mm - 1);
+        if (y != 0.0) {
+          y /= x;
+          a(i, mm - 1) = y;
+          for (int j = mm; j <= n; ++j) a(i, j) -= y * a(mm, j);
+          for (int j = 1; j <= n; ++j) a(j, mm) += y * a(j, i);
+        }
+      }
+  }
+  for (int i = 3; i <= n; ++i)
+    for (int j = 1; j < i - 1; ++j) a(i, j) = 0.0;  // drop the stored multipliers
+
+  // Francis double-shift QR on the Hessenberg matrix.
+  std::vector<double> wr(n + 1, 0.0), wi(n + 1, 0.0);
+  double anorm = 0.0;
+  for (int i = 1; i <= n; ++i)
+    for (int j = std::max(i - 1, 1); j <= n; ++j) anorm += std::abs(a(i, j));
+  int nn = n;
+  double t = 0.0;
+  while (nn >= 1) {
+    int its = 0, l;
+    do {
+      // Look for a single small subdiagonal element to split the matrix.
+      for (l = nn; l >= 2; --l) {
+        double s = std::abs(a(l - 1, l - 1)) + std::abs(a(l, l));
+        if (s == 0.0) s = anorm;
+        if (std::abs(a(l, l - 1)) + s == s) {
+          a(l, l - 1) = 0.0;
+          break;
+        }
+      }
+      double x = a(nn, nn);
+      if (l == nn) {  // one root found
+        wr[nn] = x + t;
+        wi[nn--] = 0.0;
+      } else {
+        double y = a(nn - 1, nn - 1);
+        double w = a(nn, nn - 1) * a(nn - 1, nn);
+        if (l == nn - 1) {  // two roots found
+          const double p = 0.5 * (y - x);
+          const double q = p * p + w;
+          double z = std::sqrt(std::abs(q));
+          x += t;
+          if (q >= 0.0) {  // a real pair
+            z = p + (p >= 0.0 ? std::abs(z) : -std::abs(z));
+            wr[nn - 1] = wr[nn] = x + z;
+            if (z != 0.0) wr[nn] = x - w / z;
+            wi[nn - 1] = wi[nn] = 0.0;
+          } else {  // a complex pair
+            wr[nn - 1] = wr[nn] = x + p;
+            wi[nn - 1] = -(wi[nn] = z);
+          }
+          nn -= 2;
+        } else {  // no roots yet: a double-shift QR sweep
+          if (its == 60) throw std::runtime_error("eigenvalues: QR iteration did not converge");
+          if (its == 10 || its == 20) {  // exceptional shift
+            t += x;
+            for (int i = 1; i <= nn; ++i) a(i, i) -= x;
+            const double s = std::abs(a(nn, nn - 1)) + std::abs(a(nn - 1, nn - 2));
+            y = x = 0.75 * s;
+            w = -0.4375 * s * s;
+          }
+          ++its;
+          int mm;
+          double p = 0.0, q = 0.0, r = 0.0, z;
+          for (mm = nn - 2; mm >= l; --mm) {
+            z = a(mm, mm);
+            r = x - z;
+            double s = y - z;
+            p = (r * s - w) / a(mm + 1, mm) + a(mm, mm + 1);
+            q = a(mm + 1, mm + 1) - z - r - s;
+            r = a(mm + 2, mm + 1);
+            s = std::abs(p) + std::abs(q) + std::abs(r);
+            p /= s;
+            q /= s;
+            r /= s;
+            if (mm == l) break;
+            const double u = std::abs(a(mm, mm - 1)) * (std::abs(q) + std::abs(r));
+            const double v = std::abs(p) * (std::abs(a(mm - 1, mm - 1)) + std::abs(z) +
+                                            std::abs(a(mm + 1, mm + 1)));
+            if (u + v == v) break;
+          }
+          for (int i = mm + 2; i <= nn; ++i) {
+            a(i, i - 2) = 0.0;
+            if (i != mm + 2) a(i, i - 3) = 0.0;
+          }
+          for (int k = mm; k <= nn - 1; ++k) {
+            if (k != mm) {
+              p = a(k, k - 1);
+              q = a(k + 1, k - 1);
+              r = 0.0;
+              if (k != nn - 1) r = a(k + 2, k - 1);
+              if ((x = std::abs(p) + std::abs(q) + std::abs(r)) != 0.0) {
+                p /= x;
+                q /= x;
+                r /= x;
+              }
+            }
+            const double sq = std::sqrt(p * p + q * q + r * r);
+            const double s = p >= 0.0 ? sq : -sq;
+            if (s != 0.0) {
+              if (k == mm) {
+                if (l != mm) a(k, k - 1) = -a(k, k - 1);
+              } else {
+                a(k, k - 1) = -s * x;
+              }
+              p += s;
+              x = p / s;
+              y = q / s;
+              z = r / s;
+              q /= p;
+              r /= p;
+              for (int j = k; j <= nn; ++j) {
+                p = a(k, j) + q * a(k + 1, j);
+                if (k != nn - 1) {
+                  p += r * a(k + 2, j);
+                  a(k + 2, j) -= p * z;
+                }
+                a(k + 1, j) -= p * y;
+                a(k, j) -= p * x;
+              }
+              const int mmin = nn < k + 3 ? nn : k + 3;
+              for (int i = l; i <= mmin; ++i) {
+                p = x * a(i, k) + y * a(i, k + 1);
+                if (k != nn - 1) {
+                  p += z * a(i, k + 2);
+                  a(i, k + 2) -= p * r;
+                }
+                a(i, k + 1) -= p * q;
+                a(i, k) -= p;
+              }
+            }
+          }
+        }
+      }
+    } while (l < nn - 1);
+  }
+  out.reserve(n);
+  for (int i = 1; i <= n; ++i) out.emplace_back(wr[i], wi[i]);
+  return out;
+}
+
+}  // namespace tsgd

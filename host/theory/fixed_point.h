@@ -1,0 +1,105 @@
+// Fixed points of the order-parameter ODEs (ode.h) by Newton's method, and their
+// linear stability from the eigenvalues of the Jacobian.
+//
+// Newton runs on the independent variables of OdeSystem (Q_ik for i <= k, R, and v
+// when both layers are trained) with a central finite-difference Jacobian. The step
+// is the minimum-norm least-squares solution J^+ F (singular values below 1e-8 of the
+// largest dropped), because many fixed points are not isolated: in a linear network
+// the differences between students are conserved, so the fixed points form a
+// manifold and J is singular along it. A backtracking line search on |F| keeps the
+// iteration from overshooting far from the fixed point.
+#pragma once
+
+#include <complex>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+
+namespace tsgd {
+
+struct FixedPointSettings {
+  int max_iterations = 50;
+  // Converged when max_j |dy_j/dalpha| <= tolerance.
+  double tolerance = 1e-13;
+  // Relative finite-difference step of the Jacobian: h_j = fd_step max(1, |y_j|).
+  // Central differences: truncation ~h^2, rounding ~1e-16 / h; 1e-6 balances them.
+  double fd_step = 1e-6;
+};
+
+struct FixedPointResult {
+  bool converged = false;
+  int iterations = 0;
+  double residual = std::numeric_limits<double>::quiet_NaN();  // max |dy/dalpha| at `state`
+  OrderParameters state;
+  double eg = std::numeric_limits<double>::quiet_NaN();
+  // True when `state` is a possible state (the ODE's validity check passes) with eps_g >= 0;
+  // Newton also finds algebraic fixed points that no run can reach.
+  bool physical = false;
+  // Eigenvalues of the Jacobian at `state`; the fixed point is linearly stable when
+  // max_real_eigenvalue < 0 (zero real parts: marginal directions, e.g. conserved
+  // quantities, show up as |Re| of the order of the finite-difference error, ~1e-9).
+  std::vector<std::complex<double>> eigenvalues;
+  double max_real_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  std::string message;  // why Newton stopped when it did not converge
+};
+
+// Linear stability from the largest real part of the Jacobian's eigenvalues:
+// stable when it is below -kMarginalEigenvalue, unstable above
+// +kMarginalEigenvalue, marginal in between. Marginal directions are the zero
+// modes of conserved quantities and symmetries (the differences between the
+// students of a linear network, rescalings): their eigenvalues are zero up
+// to the finite-difference Jacobian's error (~1e-9; exactly ~1e-17 for a
+// linear right-hand side), and the dynamics neither restores nor amplifies
+// them. A fixed point whose only non-negative directions are marginal is as
+// stable as the ODE can tell.
+constexpr double kMarginalEigenvalue = 1e-7;
+enum class Stability { stable, marginal, unstable, unknown };
+Stability stability_of(const FixedPointResult& r);  // unknown without eigenvalues
+const char* to_string(Stability s);
+// A converged fixed point that nothing moves away from: stable or marginal.
+inline bool attracts(const FixedPointResult& r) {
+  const Stability s = stability_of(r);
+  return r.converged && (s == Stability::stable || s == Stability::marginal);
+}
+
+// Newton from `start` (e.g. the end state of an ODE integration). Throws
+// std::invalid_argument as OdeSystem does for an unsupported point.
+FixedPointResult find_fixed_point(const PointParams& p, const OrderParameters& start,
+                                  const FixedPointSettings& settings = {});
+
+// Linear response of the stationary state to label noise. The right-hand side is
+// affine in sigma^2 (the eta_w^2 sigma^2 J2 term of dQ/dalpha): F(y) = F0(y) + sigma^2 F1(y).
+// At a noise-free fixed point y0 (F0(y0) = 0) the fixed point with noise is
+// y0 + sigma^2 delta + O(sigma^4), with J delta = -F1(y0), J = dF0/dy at y0, so
+//   eps* = eps_g(y0) + sigma^2 d eps_g/dsigma^2 + O(sigma^4),
+//   d eps_g/dsigma^2 = grad eps_g(y0) . delta,
+// exact in eta (the paper's eq. (10) is this first order for the erf SCM). delta is
+// J's minimum-norm least-squares solution (singular values below 1e-8 of the largest
+// dropped: the marginal directions of fixed_point.h); the derivative is taken one-sided
+// along delta (states along +delta are valid: the noise pushes into the interior of the
+// positive semi-definite states where y0 lies on their boundary).
+struct NoiseResponse {
+  double eg0 = 0.0;          // eps_g(y0)
+  double deg_dsigma2 = 0.0;  // d eps*/d sigma^2 at sigma = 0
+  double residual = 0.0;     // |J delta + F1| / |F1|: above ~1e-6, the noise drives a marginal mode
+  double f0_residual = 0.0;  // max |F0(y0)|: how far y0 is from a noise-free fixed point
+};
+// P's sigma is ignored (the response is at sigma = 0). Throws std::invalid_argument as
+// OdeSystem does, std::runtime_error when a state along delta is invalid or not finite.
+NoiseResponse noise_response(const PointParams& p, const OrderParameters& noise_free_state,
+                             double fd_step = 1e-6);
+
+// Jacobian d(dy/dalpha)/dy of OdeSystem's right-hand side at `state` by central
+// differences, row-major dim x dim with dim = OdeSystem::dimension().
+std::vector<double> ode_jacobian(const PointParams& p, const OrderParameters& state,
+                                 double fd_step = 1e-6);
+
+// Eigenvalues of a general real n x n matrix (row-major): balancing, reduction to
+// Hessenberg form by stabilised elementary similarity transformations, then the
+// Francis double-shift QR algorithm (EISPACK balanc/elmhes/hqr). Complex eigenvalues
+// come in conjugate pairs. Throws std::runtime_error if QR does not converge.
+std::vector<std::complex<double>> eigenvalues(std::vector<double> a, int n);
+
+}  // namespace tsgd

@@ -1,0 +1,445 @@
+// The CUDA engine's two paths on the SIMT emulator (emulated_cuda_engine.h),
+// on every machine, GPU or not: the kernels of cuda/fused_kernel.cuh,
+// cuda/cublas_kernels.cuh and cuda/gram_kernel.cuh with the engine's own
+// planning and host code, against the CPU reference engine and against
+// themselves (bitwise batch invariance, launch splits, grouping by seed). The shared engine tests (test_engine.cpp)
+// run the emulated engine too. On a GPU, test_cuda_engine.cpp checks the same
+// kernels compiled by nvcc.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "engines/cpu_engine.h"
+#include "cuda/cublas_step.h"
+#include "tests/engines/emulated_cuda_engine.h"
+#include "tests/engines/engine_factories.h"
+#include "cuda/fused_plan.h"
+#include "core/initial_weights.h"
+#include "core/model.h"
+
+namespace tsgd {
+namespace {
+
+using testing::EmulatedCudaOptions;
+using testing::emulated_weights;
+using testing::make_emulated_cuda_engine;
+using testing::bitwise_equal;
+using testing::make_spec;
+
+// N = 133: two warps per block, the second partly idle, and a last Philox
+// group (coordinates 132..135) that reaches past N. Shapes up to
+// `max_rows` rows; every activation pair the engines support, both training
+// modes, label noise, weight decay, mini-batches up to 16; runs 6 and 7 share
+// run 0's seed (one task on the fused path).
+std::vector<RunSpec> mixed_runs(int max_rows) {
+  const int n = 133;
+  std::vector<RunSpec> runs;
+  const Activation acts[] = {Activation::erf, Activation::relu, Activation::linear, Activation::quad};
+  for (int i = 0; i < 10; ++i) {
+    const int k = 1 + i % 5;
+    const int m = 1 + (i * 7) % 3;
+    RunSpec r = make_spec(i, 500 + static_cast<std::uint64_t>(i), n, k, std::min(m, max_rows - k));
+    r.params.student_activation = acts[i % 4];
+    r.params.teacher_activation = acts[(i + i / 4) % 4];
+    r.params.train = i % 2 == 0 ? TrainMode::first_layer : TrainMode::both_layers;
+    // quad students take small steps (their updates grow with the fields).
+    r.params.lr = r.params.student_activation == Activation::quad ? 0.05 : 0.1 + 0.05 * (i % 4);
+    r.params.lr2 = 0.1;
+    r.params.sigma = i % 3 == 0 ? 0.1 : 0.0;
+    r.params.weight_decay = i % 4 == 1 ? 0.2 : 0.0;
+    r.params.weight_decay2 = i % 4 == 1 ? 0.1 : 0.0;
+    r.params.batch_size = (i == 4) ? 16 : 1 + i % 3;
+    runs.push_back(r);
+  }
+  runs[6].seed = runs[0].seed;
+  runs[6].params.batch_size = runs[0].params.batch_size;
+  runs[7].seed = runs[0].seed;
+  runs[7].params.batch_size = runs[0].params.batch_size;
+  if (max_rows >= 16) {  // float: a task of 15 rows (runs 8, 9 of one seed, K + M = 8 and 7)
+    runs[8].params.K = 5;
+    runs[8].params.M = 3;
+    runs[9].params.K = 4;
+    runs[9].params.M = 3;
+    runs[9].seed = runs[8].seed;
+    runs[9].params.batch_size = runs[8].params.batch_size;
+  }
+  return runs;
+}
+
+double max_difference(const OrderParameters& a, const OrderParameters& b) {
+  double d = 0;
+  auto cmp = [&](const std::vector<double>& x, const std::vector<double>& y) {
+    EXPECT_EQ(x.size(), y.size());
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
+      const double e = std::abs(x[i] - y[i]);
+      d = std::isnan(e) ? HUGE_VAL : std::max(d, e);  // a NaN is no agreement
+    }
+  };
+  cmp(a.Q, b.Q);
+  cmp(a.R, b.R);
+  cmp(a.T, b.T);
+  cmp(a.v, b.v);
+  cmp(a.vstar, b.vstar);
+  return d;
+}
+
+// Emulated fused or cuBLAS path vs the CPU engine, same run identities, 30
+// steps. The cuBLAS path gets two more runs the fused path cannot hold:
+// mini-batch 64, and K + M = 20.
+void expect_agreement(Precision precision, double tolerance, bool cublas) {
+  const int max_rows = precision == Precision::float32 ? 16 : 8;
+  std::vector<RunSpec> runs = mixed_runs(max_rows);
+  if (cublas) {
+    RunSpec big_batch = make_spec(10, 600, 133, 3, 2);
+    big_batch.params.batch_size = 64;
+    big_batch.params.lr = 0.5;
+    runs.push_back(big_batch);
+    RunSpec wide = make_spec(11, 601, 133, 12, 8);
+    wide.params.train = TrainMode::both_layers;
+    wide.params.weight_decay = 0.1;
+    runs.push_back(wide);
+  }
+  auto cpu = make_cpu_engine(precision, 2);
+  EmulatedCudaOptions options;
+  options.cublas_path = cublas;
+  auto gpu = make_emulated_cuda_engine(precision, options);
+  cpu->load(runs);
+  gpu->load(runs);
+  std::vector<OrderParameters> start, a, b;
+  cpu->order_parameters(start);
+  cpu->advance(10);
+  cpu->advance(20);
+  gpu->advance(30);
+  cpu->order_parameters(a);
+  gpu->order_parameters(b);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_LT(max_difference(a[r], b[r]), tolerance) << "run " << r;
+    // The runs moved: the comparison can fail.
+    EXPECT_GT(max_difference(a[r], start[r]), 10 * tolerance) << "run " << r;
+  }
+}
+
+TEST(EmulatedCuda, Float64FusedKernelAgreesWithCpuEngine) {
+  // Same arithmetic but the order of the N-term dot products (fma chains of
+  // 4 and a warp tree vs the CPU's loop): 1e-16 relative per field, grown by
+  // 30 steps of order-one updates to well under 1e-12.
+  expect_agreement(Precision::float64, 1e-11, false);
+}
+
+TEST(EmulatedCuda, Float64CublasPathAgreesWithCpuEngine) {
+  // The GEMMs sum in the CPU's order; the differences are the scaling of the
+  // fields (alpha = 1/sqrt(N) on the sum) and of the update: rounding only.
+  expect_agreement(Precision::float64, 1e-11, true);
+}
+
+TEST(EmulatedCuda, Float32CublasPathAgreesWithCpuEngine) { expect_agreement(Precision::float32, 2e-4, true); }
+
+TEST(EmulatedCuda, Float32FusedKernelAgreesWithCpuEngine) {
+  // float rounding (6e-8 relative) of the 133-term fields and of the
+  // weights, accumulated over 30 steps: ~1e-5 on order parameters of order one.
+  expect_agreement(Precision::float32, 2e-4, false);
+}
+
+// The fused kernel at its limits: N = 2048 (512 threads, 16 warps), 16 rows
+// and B = 16 in float (the largest shared memory, 22 KB); N = 128 (exactly
+// one warp, no partial Philox group) in double. Three steps against the CPU.
+TEST(EmulatedCuda, FusedKernelAtItsLimits) {
+  struct Case {
+    Precision precision;
+    int n, k, m, batch;
+    double tolerance;  // float: 2048-term fields, 3 steps (engine tests: 5e-5); double: rounding only
+  };
+  for (const Case& c : {Case{Precision::float32, kFusedMaxN, 8, 8, kFusedMaxBatch, 5e-5},
+                        Case{Precision::float64, 128, 4, 4, 3, 1e-12}}) {
+    RunSpec spec = make_spec(0, 31, c.n, c.k, c.m);
+    spec.params.batch_size = c.batch;
+    spec.params.lr = 2.0;  // large steps at large N: the runs must move within 3 steps
+    spec.params.train = TrainMode::both_layers;
+    spec.params.lr2 = 1.0;
+    auto cpu = make_cpu_engine(c.precision, 2);
+    EmulatedCudaOptions fused;
+    auto gpu = make_emulated_cuda_engine(c.precision, fused);
+    cpu->load({spec});
+    gpu->load({spec});
+    std::vector<OrderParameters> start, a, b;
+    cpu->order_parameters(start);
+    cpu->advance(3);
+    gpu->advance(3);
+    cpu->order_parameters(a);
+    gpu->order_parameters(b);
+    EXPECT_LT(max_difference(a[0], b[0]), c.tolerance) << "N = " << c.n;
+    EXPECT_GT(max_difference(a[0], start[0]), 10 * c.tolerance) << "N = " << c.n;
+  }
+}
+
+// Contract 1 on the fused path: a run alone (a 4-row task) equals the same
+// run inside a task of 16 rows (float) or 8 rows (double) with other runs of
+// its seed, in another slot, beside tasks of other seeds.
+void expect_invariance(Precision precision) {
+  RunSpec target = make_spec(3, 77, 100, 2, 2);
+  target.params.lr = 0.4;
+  target.params.sigma = 0.05;
+  std::vector<RunSpec> batch;
+  const int mates = precision == Precision::float32 ? 3 : 1;  // 4 + 3 x 4 = 16 rows, 4 + 4 = 8
+  for (int i = 0; i < mates; ++i) {
+    RunSpec r = target;
+    r.point_id = 10 + i;
+    r.params.K = 3;
+    r.params.M = 1;
+    r.params.lr = 0.2 + 0.1 * i;
+    batch.push_back(r);
+  }
+  batch.push_back(make_spec(20, 5, 100, 1, 1));
+  batch.push_back(target);
+  auto alone = make_emulated_cuda_engine(precision);
+  auto together = make_emulated_cuda_engine(precision);
+  alone->load({target});
+  together->load(batch);
+  alone->advance(25);
+  together->advance(25);
+  const InitialWeights a = emulated_weights(*alone, 0);
+  const InitialWeights b = emulated_weights(*together, batch.size() - 1);
+  EXPECT_TRUE(bitwise_equal(a, b));
+  std::vector<OrderParameters> oa, ob;
+  alone->order_parameters(oa);
+  together->order_parameters(ob);
+  EXPECT_TRUE(bitwise_equal(oa[0], ob.back()));
+  // And it moved.
+  EXPECT_NE(a.w, initial_weights(target).w);
+}
+
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) { expect_invariance(Precision::float32); }
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat64) { expect_invariance(Precision::float64); }
+
+// Launch splits, grouping by seed, mini-batch inputs kept in shared memory
+// or drawn again, and the split of advance() into calls do not change a bit.
+TEST(EmulatedCuda, LaunchSplitGroupingAndKeptInputsDoNotChangeResults) {
+  const std::vector<RunSpec> runs = mixed_runs(16);
+  std::vector<std::vector<OrderParameters>> results;
+  struct Variant {
+    EmulatedCudaOptions options;
+    std::vector<int> calls;
+  };
+  const std::vector<Variant> variants = {
+      {{false, true, 0}, {8}},
+      {{false, true, 3}, {8}},   // launches of 3, 3, 2 steps
+      {{false, false, 0}, {8}},  // every run its own task
+      {{false, true, 1}, {5, 3}},
+      {{false, true, 0, false}, {8}},  // mini-batch inputs drawn twice, not kept
+  };
+  // mixed_runs has B up to 16 at N = 133: every row class keeps its inputs by default.
+  for (const int max_batch : {2, 16})
+    ASSERT_TRUE((fused_launch_shape<float, 16>(133, max_batch, true).keep_inputs));
+  for (const Variant& variant : variants) {
+    auto engine = make_emulated_cuda_engine(Precision::float32, variant.options);
+    engine->load(runs);
+    for (int steps : variant.calls) engine->advance(steps);
+    results.emplace_back();
+    engine->order_parameters(results.back());
+  }
+  for (std::size_t v = 1; v < variants.size(); ++v)
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      EXPECT_TRUE(bitwise_equal(results[0][r], results[v][r]))
+          << "variant " << v << ", run " << r;
+
+  // Float64: the inputs kept (B up to 16 at N = 133 fits in double too) and drawn twice.
+  ASSERT_TRUE((fused_launch_shape<double, 8>(133, 16, true).keep_inputs));
+  const std::vector<RunSpec> runs64 = mixed_runs(8);
+  std::vector<OrderParameters> kept, redrawn;
+  for (const bool keep : {true, false}) {
+    EmulatedCudaOptions options;
+    options.keep_inputs = keep;
+    auto engine = make_emulated_cuda_engine(Precision::float64, options);
+    engine->load(runs64);
+    engine->advance(5);
+    engine->order_parameters(keep ? kept : redrawn);
+  }
+  for (std::size_t r = 0; r < runs64.size(); ++r)
+    EXPECT_TRUE(bitwise_equal(kept[r], redrawn[r])) << "float64, run " << r;
+}
+
+// The emulator's GEMM is cuBLAS's definition: column-major, op(A) m x k,
+// op(B) k x n, strides between the matrices of a batch, C not read when
+// beta = 0, and leading dimensions below the rows refused.
+TEST(EmulatedCuda, ReferenceGemmFollowsCublasConventions) {
+  // Two 2 x 3 matrices A (column-major, ld 2) and 2 x 2 B (ld 2).
+  const std::vector<double> a = {1, 2, 3, 4, 5, 6, /* second */ 1, 0, 0, 1, 1, 1};
+  const std::vector<double> b = {1, 0, 0, 1, /* second */ 2, 0, 0, 2};
+  std::vector<double> c(2 * 3 * 2, std::nan(""));  // C = A^T B: 3 x 2, ld 3; NaN: never read
+  testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0, a.data(), 2, 6,
+                                           b.data(), 2, 4, 0.0, c.data(), 3, 6, 2});
+  // A^T = [[1 2] [3 4] [5 6]] times I, then [[1 0] [0 1] [1 1]] times 2I.
+  const std::vector<double> expected = {1, 3, 5, 2, 4, 6, 2, 0, 2, 0, 2, 2};
+  EXPECT_EQ(c, expected);
+  // beta = 1 adds: C += A B^T with A 2 x 2 (the first two columns of A above).
+  std::vector<double> d = {10, 10, 10, 10};
+  testing::reference_gemm(GemmCall<double>{GemmOp::none, GemmOp::transpose, 2, 2, 2, 1.0, a.data(), 2, 0,
+                                           b.data(), 2, 0, 1.0, d.data(), 2, 0, 1});
+  EXPECT_EQ(d, (std::vector<double>{11, 12, 13, 14}));
+  EXPECT_THROW(testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0,
+                                                        a.data(), 1, 6, b.data(), 2, 4, 0.0, c.data(), 3,
+                                                        6, 1}),
+               std::invalid_argument);  // lda 1 < k = 2 rows of A
+}
+
+// A frozen run keeps its weights; its task mates (same seed) go on as if it
+// had never been frozen, because a task's inputs depend on the seed alone.
+TEST(EmulatedCuda, FreezingARunDoesNotDisturbItsTaskMates) {
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 3; ++i) {
+    RunSpec r = make_spec(i, 9, 64, 2, 1);
+    r.params.lr = 0.3 + 0.1 * i;
+    runs.push_back(r);
+  }
+  auto frozen = make_emulated_cuda_engine(Precision::float64);
+  auto free = make_emulated_cuda_engine(Precision::float64);
+  frozen->load(runs);
+  free->load(runs);
+  frozen->advance(5);
+  free->advance(5);
+  const InitialWeights held = emulated_weights(*frozen, 1);
+  frozen->freeze(1);
+  frozen->advance(8);
+  free->advance(8);
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 1), held));
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 0), emulated_weights(*free, 0)));
+  EXPECT_TRUE(bitwise_equal(emulated_weights(*frozen, 2), emulated_weights(*free, 2)));
+  EXPECT_FALSE(bitwise_equal(emulated_weights(*free, 1), held));
+}
+
+TEST(EmulatedCuda, BatchesTheFusedPathCannotHoldAreRefused) {
+  auto engine = make_emulated_cuda_engine(Precision::float64);
+  EXPECT_THROW(engine->load({make_spec(0, 1, 100, 5, 4)}), std::invalid_argument);  // 9 rows > 8
+  EXPECT_THROW(engine->load({make_spec(0, 1, kFusedMaxN + 1, 1, 1)}), std::invalid_argument);
+  RunSpec big_batch = make_spec(0, 1, 100, 1, 1);
+  big_batch.params.batch_size = kFusedMaxBatch + 1;
+  EXPECT_THROW(engine->load({big_batch}), std::invalid_argument);
+}
+
+// The fused kernel's "transposed" warp reduction gives every lane the same
+// bits as a plain xor butterfly of its value (the basis of bitwise batch
+// invariance across row classes).
+TEST(EmulatedCuda, TransposedWarpSumEqualsPlainButterflyBitwise) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  for (int P : {4, 8, 16}) {
+    std::vector<float> values(32 * P);
+    for (float& x : values) x = normal(rng) * std::exp(normal(rng));  // varied magnitudes
+    const std::vector<float> transposed = testing::emulated_transposed_warp_sums(values, P);
+    const std::vector<float> plain = testing::emulated_butterfly_sums(values, P);
+    for (int lane = 0; lane < 32; ++lane) {
+      const int p = lane / (32 / P);
+      EXPECT_EQ(std::memcmp(&transposed[lane], &plain[lane * P + p], sizeof(float)), 0)
+          << "P = " << P << ", lane " << lane << ": " << transposed[lane] << " vs "
+          << plain[lane * P + p];
+    }
+    // The butterfly's sum is the sum (to rounding): the check is not vacuous.
+    double exact = 0;
+    for (int l = 0; l < 32; ++l) exact += values[l * P];
+    EXPECT_NEAR(plain[0], exact, 1e-4 * (1 + std::abs(exact)));
+  }
+}
+
+TEST(EmulatedCuda, BlockSharedMemoryIsFreshInEveryBlock) {
+  for (std::uint32_t v : testing::emulated_block_shared_first_reads(3)) EXPECT_EQ(v, 0xffffffffu);
+}
+
+TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {
+  try {
+    testing::emulate_divergent_barrier(200);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("__syncthreads"), std::string::npos) << e.what();
+  }
+}
+
+// The launch shape (fused_plan.h): a block keeps its mini-batch inputs in
+// shared memory exactly when B > 1, it may, and they fit under the limit
+// beside the partial fields, the scratch and the task state.
+TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
+  const FusedLaunchShape one = fused_launch_shape<float, 8>(784, 1, true);
+  EXPECT_FALSE(one.keep_inputs);  // B = 1: x^0 stays in registers
+  EXPECT_EQ(one.threads, 224);
+  EXPECT_EQ(one.shared_bytes, fused_shared_bytes<float>(784, 1, 8));
+
+  // N = 784, B = 8 in float: 8 x 4 x 224 x 4 = 28,672 bytes of inputs.
+  const FusedLaunchShape kept = fused_launch_shape<float, 8>(784, 8, true);
+  EXPECT_TRUE(kept.keep_inputs);
+  EXPECT_EQ(fused_input_bytes<float>(784, 8), 28672u);
+  EXPECT_EQ(kept.shared_bytes, fused_shared_bytes<float>(784, 8, 8) + 28672u);
+  EXPECT_LE(kept.shared_bytes + sizeof(FusedTaskState<float, 8>), kFusedSharedLimit);
+
+  const FusedLaunchShape refused = fused_launch_shape<float, 8>(784, 8, false);
+  EXPECT_FALSE(refused.keep_inputs);
+  EXPECT_EQ(refused.shared_bytes, fused_shared_bytes<float>(784, 8, 8));
+
+  // N = 2048, B = 16: 128 KB of inputs do not fit; drawn twice.
+  const FusedLaunchShape big = fused_launch_shape<float, 16>(kFusedMaxN, kFusedMaxBatch, true);
+  EXPECT_FALSE(big.keep_inputs);
+  EXPECT_EQ(big.shared_bytes, fused_shared_bytes<float>(kFusedMaxN, kFusedMaxBatch, 16));
+  // The largest B kept at N = 784 (docs/gpu.md): 12 in the float 8-row kernel.
+  EXPECT_TRUE((fused_launch_shape<float, 8>(784, 12, true).keep_inputs));
+  EXPECT_FALSE((fused_launch_shape<float, 8>(784, 13, true).keep_inputs));
+  EXPECT_TRUE(fused_keeps_inputs<float>(8, 784, 12));  // the same, with the row class at run time
+  EXPECT_FALSE(fused_keeps_inputs<float>(8, 784, 13));
+  EXPECT_FALSE(fused_keeps_inputs<double>(4, 784, 8));
+  // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
+  EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
+  EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
+}
+
+// The plan (fused_plan.h): runs of one seed, batch size and step counter
+// share a task up to the row and run bounds; frozen runs are left out; each
+// task sits in the smallest row class that holds it.
+TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
+  std::vector<RunParams<float>> params;
+  auto add = [&](std::uint64_t seed, int k, int m, int batch) {
+    RunParams<float> p{};
+    p.c.K = k;
+    p.c.M = m;
+    p.seed = seed;
+    p.batch = batch;
+    params.push_back(p);
+  };
+  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of 2 rows: 8 runs, then 2
+  add(7, 1, 1, 2);                               // another batch size: a task of its own
+  add(3, 8, 8, 1);                               // 16 rows
+  add(3, 2, 1, 1);                               // same seed, but 16 + 3 > 16
+  params[4].frozen = 1;
+  const FusedPlan plan = plan_fused_tasks(params, true);
+  int planned = 0;
+  for (int c = 0; c < 3; ++c) {
+    int max_batch = 1;
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t)
+      max_batch = std::max(max_batch, params[plan.task_runs[plan.tasks[t].first]].batch);
+    EXPECT_EQ(plan.class_max_batch[c], max_batch) << "class " << c;
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
+      const FusedTask task = plan.tasks[t];
+      int rows = 0;
+      for (int i = task.first; i < task.first + task.count; ++i) {
+        const RunParams<float>& p = params[plan.task_runs[i]];
+        EXPECT_EQ(p.frozen, 0);
+        EXPECT_EQ(p.seed, params[plan.task_runs[task.first]].seed);
+        EXPECT_EQ(p.batch, params[plan.task_runs[task.first]].batch);
+        rows += p.c.K + p.c.M;
+      }
+      EXPECT_LE(task.count, kFusedMaxRunsPerTask);
+      EXPECT_EQ(fused_row_class(rows), kFusedRowClasses[c]);
+      planned += task.count;
+    }
+  }
+  EXPECT_EQ(planned, static_cast<int>(params.size()) - 1);
+  // 9 runs of seed 7, B = 1: 8 + 1; one of B = 2; 16 rows; 3 rows.
+  EXPECT_EQ(plan.ntasks(), 5);
+  EXPECT_EQ(plan_fused_tasks(params, false).ntasks(), static_cast<int>(params.size()) - 1);
+}
+
+}  // namespace
+}  // namespace tsgd

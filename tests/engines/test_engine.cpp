@@ -1,0 +1,256 @@
+// Engine tests, written once and run against every engine that is built
+// (tests/engine_factories.h): one SGD step against a hand computation for each
+// activation and both training modes, mini-batches and weight decay, the
+// initial state, batch invariance and freezing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "tests/engines/engine_factories.h"
+#include "core/initial_weights.h"
+#include "math/gaussian.h"
+#include "experiment/records.h"
+
+using namespace tsgd;
+using tsgd::testing::bitwise_equal;
+using tsgd::testing::EngineFactory;
+using tsgd::testing::expect_near;
+
+namespace {
+
+// Independent double-precision transcription of MATH.md section 1 (not the
+// shared header), for a few steps of one run.
+struct HandRun {
+  PointParams p;
+  std::uint64_t seed;
+  std::vector<double> w, wstar, v, vstar;
+
+  static double g(Activation a, double x) {
+    switch (a) {
+      case Activation::erf: return std::erf(x / std::sqrt(2.0));
+      case Activation::relu: return x > 0 ? x : 0;
+      case Activation::linear: return x;
+      case Activation::quad: return x * x;
+      case Activation::sign: return x > 0 ? 1 : (x < 0 ? -1 : 0);
+    }
+    return 0;
+  }
+  static double dg(Activation a, double x) {
+    switch (a) {
+      case Activation::erf: return std::sqrt(2.0 / M_PI) * std::exp(-x * x / 2);
+      case Activation::relu: return x > 0 ? 1 : 0;
+      case Activation::linear: return 1;
+      case Activation::quad: return 2 * x;
+      case Activation::sign: return 0;
+    }
+    return 0;
+  }
+
+  void step(std::int64_t t) {
+    const int N = p.N, K = p.K, M = p.M, B = p.batch_size;
+    std::vector<double> new_w(w.size()), dv(K, 0.0);
+    for (std::size_t i = 0; i < w.size(); ++i) new_w[i] = (1 - p.weight_decay / N) * w[i];
+    for (int b = 0; b < B; ++b) {
+      const std::uint64_t mu = static_cast<std::uint64_t>(t) * B + b;
+      std::vector<double> x(N);
+      for (int i = 0; i < N; ++i) x[i] = gaussian_at(seed, Stream::input, mu, i);
+      const double zeta = gaussian_at(seed, Stream::label_noise, mu, 0);
+      std::vector<double> lambda(K, 0.0), rho(M, 0.0);
+      for (int k = 0; k < K; ++k)
+        for (int i = 0; i < N; ++i) lambda[k] += w[k * N + i] * x[i] / std::sqrt(double(N));
+      for (int m = 0; m < M; ++m)
+        for (int i = 0; i < N; ++i) rho[m] += wstar[m * N + i] * x[i] / std::sqrt(double(N));
+      double delta = -p.sigma * zeta;
+      for (int k = 0; k < K; ++k) delta += v[k] * g(p.student_activation, lambda[k]);
+      for (int m = 0; m < M; ++m) delta -= vstar[m] * g(p.teacher_activation, rho[m]);
+      for (int k = 0; k < K; ++k) {
+        const double c = -p.lr / (std::sqrt(double(N)) * B) * v[k] * dg(p.student_activation, lambda[k]) * delta;
+        for (int i = 0; i < N; ++i) new_w[k * N + i] += c * x[i];
+        dv[k] += -p.lr2 / (double(N) * B) * g(p.student_activation, lambda[k]) * delta;
+      }
+    }
+    w = new_w;
+    if (p.train == TrainMode::both_layers)
+      for (int k = 0; k < K; ++k) v[k] = (1 - p.weight_decay2 / N) * v[k] + dv[k];
+  }
+
+  OrderParameters order_parameters() const {
+    const int N = p.N, K = p.K, M = p.M;
+    OrderParameters op;
+    op.resize(K, M);
+    for (int a = 0; a < K; ++a) {
+      for (int b = 0; b < K; ++b)
+        for (int i = 0; i < N; ++i) op.Q[a * K + b] += w[a * N + i] * w[b * N + i] / N;
+      for (int m = 0; m < M; ++m)
+        for (int i = 0; i < N; ++i) op.R[a * M + m] += w[a * N + i] * wstar[m * N + i] / N;
+      op.v[a] = v[a];
+    }
+    for (int a = 0; a < M; ++a)
+      for (int b = 0; b < M; ++b)
+        for (int i = 0; i < N; ++i) op.T[a * M + b] += wstar[a * N + i] * wstar[b * N + i] / N;
+    op.vstar = vstar;
+    return op;
+  }
+};
+
+HandRun hand_run(const RunSpec& spec) {
+  const InitialWeights init = initial_weights(spec);
+  return HandRun{spec.params, spec.seed, init.w, init.wstar, init.v, init.vstar};
+}
+
+// Tolerance of a few SGD steps against the double hand computation: float64
+// engines differ only by summation order (1e-12 relative); float32 engines by
+// float rounding of N-term dot products and of the weights (~1e-6 relative
+// per operation, a few 1e-5 after three steps of order-one updates).
+double step_tolerance(const EngineFactory& f) { return f.precision == Precision::float64 ? 1e-11 : 5e-5; }
+
+class EngineTest : public ::testing::TestWithParam<EngineFactory> {};
+
+}  // namespace
+
+TEST_P(EngineTest, InitialStateEqualsInitialWeights) {
+  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  RunSpec spec{0, 3, PointParams{}};
+  spec.params.N = 37;
+  spec.params.K = 3;
+  spec.params.M = 2;
+  auto engine = GetParam().make();
+  engine->load({spec});
+  std::vector<OrderParameters> op;
+  engine->order_parameters(op);
+  ASSERT_EQ(op.size(), 1u);
+  // float32 engines hold the weights in float: 1e-6 relative.
+  expect_near(op[0], initial_order_parameters(spec), GetParam().precision == Precision::float64 ? 1e-13 : 2e-6, "initial");
+}
+
+TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
+  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  struct Case {
+    Activation student, teacher;
+    TrainMode train;
+    int batch;
+    double sigma, decay;
+  };
+  const std::vector<Case> cases = {
+      {Activation::erf, Activation::erf, TrainMode::first_layer, 1, 0.0, 0.0},
+      {Activation::erf, Activation::erf, TrainMode::both_layers, 1, 0.3, 0.0},
+      {Activation::relu, Activation::relu, TrainMode::first_layer, 1, 0.1, 0.0},
+      {Activation::relu, Activation::relu, TrainMode::both_layers, 1, 0.0, 0.2},
+      {Activation::linear, Activation::linear, TrainMode::first_layer, 1, 0.2, 0.0},
+      {Activation::linear, Activation::linear, TrainMode::both_layers, 1, 0.0, 0.0},
+      {Activation::quad, Activation::quad, TrainMode::first_layer, 1, 0.0, 0.0},
+      {Activation::quad, Activation::quad, TrainMode::both_layers, 1, 0.1, 0.1},
+      {Activation::erf, Activation::sign, TrainMode::both_layers, 1, 0.0, 0.0},
+      {Activation::erf, Activation::erf, TrainMode::first_layer, 3, 0.2, 0.5},
+      {Activation::relu, Activation::erf, TrainMode::both_layers, 4, 0.1, 0.0},
+  };
+  for (const Case& c : cases) {
+    RunSpec spec{0, 11, PointParams{}};
+    PointParams& p = spec.params;
+    p.N = 50;
+    p.K = 3;
+    p.M = 2;
+    p.student_activation = c.student;
+    p.teacher_activation = c.teacher;
+    p.train = c.train;
+    p.batch_size = c.batch;
+    p.sigma = c.sigma;
+    p.weight_decay = c.decay;
+    p.weight_decay2 = c.decay / 2;
+    p.lr = 0.7;
+    p.lr2 = 0.4;
+    p.student_v = 0.8;
+    p.teacher_v_init = SecondLayerInit::gaussian;
+    const std::string what = std::string(to_string(c.student)) + "/" + to_string(c.teacher) + " " +
+                             to_string(c.train) + " B=" + std::to_string(c.batch);
+    HandRun hand = hand_run(spec);
+    auto engine = GetParam().make();
+    engine->load({spec});
+    std::vector<OrderParameters> op;
+    for (int t = 0; t < 3; ++t) hand.step(t);
+    engine->advance(1);
+    engine->advance(2);  // the sample counter carries over between calls
+    engine->order_parameters(op);
+    expect_near(op[0], hand.order_parameters(), step_tolerance(GetParam()), what);
+    // The step moved something: the test can fail.
+    EXPECT_GT(std::abs(op[0].Q[0] - initial_order_parameters(spec).Q[0]), 1e-4) << what;
+  }
+}
+
+TEST_P(EngineTest, RunAloneEqualsRunInsideABatch) {
+  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  // Contract 1: a run's numbers do not depend on its batch (bitwise).
+  RunSpec target{5, 42, PointParams{}};
+  target.params.N = 64;
+  target.params.K = 3;
+  target.params.M = 2;
+  target.params.lr = 0.5;
+  target.params.sigma = 0.1;
+  std::vector<RunSpec> batch;
+  for (int i = 0; i < 40; ++i) {
+    RunSpec r = target;
+    r.point_id = i;
+    r.seed = static_cast<std::uint64_t>(i % 7 == 3 ? 42 : 100 + i);  // some share the seed
+    r.params.K = 1 + i % 4;
+    r.params.M = 1 + i % 3;
+    r.params.lr = 0.1 + 0.01 * i;
+    batch.push_back(r);
+  }
+  batch.insert(batch.begin() + 17, target);
+  // The emulated fused path takes ~5 ms per block-step: 30 steps.
+  const int scale = GetParam().slow ? 10 : 1;
+  auto alone = GetParam().make();
+  alone->load({target});
+  alone->advance(300 / scale);
+  auto together = GetParam().make();
+  together->load(batch);
+  together->advance(100 / scale);
+  together->advance(200 / scale);
+  std::vector<OrderParameters> a, b;
+  alone->order_parameters(a);
+  together->order_parameters(b);
+  EXPECT_TRUE(bitwise_equal(a[0], b[17]));
+}
+
+TEST_P(EngineTest, FrozenRunsDoNotMove) {
+  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  RunSpec spec{0, 1, PointParams{}};
+  spec.params.N = 40;
+  auto engine = GetParam().make();
+  engine->load({spec, spec});
+  engine->advance(10);
+  std::vector<OrderParameters> before, after;
+  engine->order_parameters(before);
+  engine->freeze(0);
+  engine->advance(10);
+  engine->order_parameters(after);
+  EXPECT_TRUE(bitwise_equal(before[0], after[0]));
+  EXPECT_FALSE(bitwise_equal(before[1], after[1]));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTest, ::testing::ValuesIn(tsgd::testing::engine_factories()),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(CpuEngine, ThreadCountDoesNotChangeResults) {
+  std::vector<RunSpec> runs;
+  for (int i = 0; i < 12; ++i) {
+    RunSpec r{i, static_cast<std::uint64_t>(i / 3), PointParams{}};
+    r.params.N = 100;
+    r.params.K = 2 + i % 3;
+    r.params.lr = 0.3 + 0.1 * i;
+    runs.push_back(r);
+  }
+  std::vector<std::vector<OrderParameters>> results;
+  for (int threads : {1, 2, 5}) {
+    auto engine = make_cpu_engine(Precision::float64, threads);
+    engine->load(runs);
+    engine->advance(500);
+    results.emplace_back();
+    engine->order_parameters(results.back());
+  }
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_TRUE(bitwise_equal(results[0][r], results[1][r])) << r;
+    EXPECT_TRUE(bitwise_equal(results[0][r], results[2][r])) << r;
+  }
+}
