@@ -1,0 +1,139 @@
+"""How things are written on the figures: parameter values and names, a grid point's
+label, the names of series (SGD, ODE, theory), the error bars, the title's alpha and the
+one-line footer of the parameters shared by all grid points."""
+
+import numpy as np
+
+from .results import runs_of
+
+# How parameters are written on the figures.
+PRETTY = {
+    "lr": r"$\eta$",
+    "lr2": r"$\eta_v$",
+    "sigma": r"$\sigma$",
+    "weight_decay": r"$\kappa$",
+    "weight_decay2": r"$\kappa_v$",
+    "teacher_v": r"$v^*$",
+    "student_v": r"$v_0$",
+    "batch_size": "B",
+    "L": "L = K - M",
+}
+# Parameters of the one-line description under a figure's title, in this order.
+DESCRIBED = ["teacher_activation", "student_activation", "train", "N", "M", "K", "lr", "lr2",
+             "sigma", "teacher_v", "teacher_v_init", "student_v", "student_v_init", "init", "init_scale", "output_scaling",
+             "batch_size", "weight_decay", "alpha"]
+ACTIVATIONS = ("teacher_activation", "student_activation")
+V_INITS = {"teacher_v_init": "v*", "student_v_init": "v_0"}
+# --error-bars: what the bars of the final eps_g show.
+ERROR_BARS = {"ci95": "95% interval", "std": "± 1 std over seeds", "sem": "± 1 s.e.m."}
+
+
+def fmt_value(v):
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e6:
+            return str(int(v))
+        return f"{v:g}"
+    return str(v)
+
+
+def fmt_param(key, value):
+    name = PRETTY.get(key, key)
+    if key == "L":
+        name = "L"
+    return f"{name} = {fmt_value(value)}"
+
+
+def fmt_vector(values, first=8):
+    """[a, b, ...] with three significant digits, the first `first` entries."""
+    return ("[" + ", ".join(f"{x:.3g}" for x in values[:first])
+            + (", ..." if values.size > first else "") + "]")
+
+
+def axis_label(key):
+    """The name of the parameter `key` on an axis (None: points are numbered)."""
+    return PRETTY.get(key, key) if key else "grid point"
+
+
+def point_label(res, point, key):
+    """A grid point by its value of `key` (by its number when nothing is swept)."""
+    if key is None:
+        return f"point {point['point_id']}"
+    return fmt_param(key, res.param(point, key))
+
+
+def diverged_note(point):
+    """What a legend adds to a point whose runs diverged (all or some)."""
+    nd, runs = point.get("n_diverged", 0), runs_of(point)
+    if runs and nd == runs:
+        return f": all {runs} runs diverged"
+    if runs and nd:
+        return f" ({nd}/{runs} diverged)"
+    return ""
+
+
+def tagged(text, name):
+    """A series' label: text, then ': name' when the series has a name."""
+    return text + (f": {name}" if name else "")
+
+
+def sgd_label(name, has_bars, error_bars):
+    return tagged("SGD", name) + (f" ({ERROR_BARS[error_bars]})" if has_bars
+                                  else " (one run: no error bar)")
+
+
+def theory_label(formula, exact, name):
+    return tagged(f"theory {formula}" + (" (exact)" if exact else " (leading order)"), name)
+
+
+def at_final_alpha(points):
+    """The end of the title of a final-eps_g figure: the alpha at which it is taken."""
+    alphas = sorted({p.get("alpha_final") for p in points if p.get("alpha_final")})
+    if len(alphas) == 1:
+        return " at " + r"$\alpha$" + f" = {fmt_value(alphas[0])}"
+    if alphas:
+        return " at each point's final " + r"$\alpha$"
+    return ""
+
+
+def _omitted(key, value, params):
+    """True for a fixed parameter not worth naming: a default, or one without effect."""
+    train, init = params.get("train"), params.get("init")
+    return ((key == "lr2" and (value == params.get("lr") or train != "both_layers"))
+            or (key == "output_scaling" and value == "none")
+            or (key in V_INITS and value == "uniform")
+            or (key == "batch_size" and value == 1)
+            or (key == "weight_decay" and value == 0)
+            or (key == "init_scale" and init not in ("small", "informed", "denoise"))
+            or (key == "student_v" and train == "both_layers" and init != "large"))
+
+
+def _describe(key, value):
+    if key == "train":
+        return "both layers" if value == "both_layers" else "first layer only"
+    if key in V_INITS:
+        return f"{V_INITS[key]} {value}"
+    if key == "init":
+        return f"init {value}"
+    return fmt_param(key, value).replace(" = ", "=")
+
+
+def describe_fixed(res, exclude, show_seeds=True):
+    """One line naming the parameters shared by all grid points (those not swept)."""
+    params = res.points[0]["params"]
+    parts = []
+    if not any(a in exclude for a in ACTIVATIONS):
+        parts.append(f"{params.get('teacher_activation')} teacher, "
+                     f"{params.get('student_activation')} student")
+    for key in DESCRIBED:
+        value = params.get(key)
+        if key in exclude or key in ACTIVATIONS or value is None:
+            continue
+        if not _omitted(key, value, params):
+            parts.append(_describe(key, value))
+    if res.seeds and show_seeds:
+        parts.append(f"{res.seeds} seed{'s' if res.seeds != 1 else ''}")
+    return ", ".join(parts)

@@ -1,0 +1,217 @@
+"""Reading a tsgd results directory: summary.json, curves.csv, config.json and the
+order parameters of the runs (final_order_parameters.jsonl, order_parameters.jsonl).
+
+Every rule about what the files hold lives here: the errors of a malformed directory
+(UsageError, exit status 2), a grid point's parameters, its final eps_g with error
+bars, its closed-form theory entries and the runs that diverged.
+"""
+
+import csv
+import json
+import math
+import os
+
+import numpy as np
+
+
+class UsageError(Exception):
+    """A problem with the command line or the results directory (exit status 2)."""
+
+
+def read_csv_columns(path):
+    """A CSV file as {column: numpy array of float} (empty cells and 'nan' become NaN)."""
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None:
+            raise UsageError(f"{path}: empty file (no header)")
+        rows = [r for r in reader if r]
+    columns = {}
+    for i, name in enumerate(header):
+        values = []
+        for r in rows:
+            cell = r[i].strip() if i < len(r) else ""
+            try:
+                values.append(float(cell) if cell else math.nan)
+            except ValueError:
+                values.append(math.nan)
+        columns[name] = np.array(values, dtype=float)
+    return columns
+
+
+def read_jsonl(path):
+    """The records of a JSON-lines file, one at a time (blank lines skipped)."""
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError as e:
+                raise UsageError(f"{path}:{number}: not JSON ({e})")
+
+
+def run_of(record):
+    """The run (point_id, seed) of an order-parameter record; None for the ODE's records."""
+    if record.get("seed") is None or record.get("point_id") is None:
+        return None
+    return int(record["point_id"]), int(record["seed"])
+
+
+def as_float_matrix(rows):
+    """A JSON list of rows (null for NaN) as a 2-d float array."""
+    if rows is None:
+        return np.zeros((0, 0))
+    return np.array([[math.nan if x is None else float(x) for x in row] for row in rows],
+                    dtype=float).reshape(len(rows), -1)
+
+
+def as_float_vector(values):
+    return np.array([math.nan if x is None else float(x) for x in (values or [])], dtype=float)
+
+
+# ---------------------------------------------------------------------------------------
+# One grid point of summary.json
+
+
+def param(point, key):
+    """A parameter of a grid point; "L" is K - M."""
+    params = point["params"]
+    if key == "L":
+        return params["K"] - params["M"]
+    return params.get(key)
+
+
+def runs_of(point):
+    """How many SGD runs the point had (0 for `tsgd ode`)."""
+    return point.get("runs", 0)
+
+
+def all_runs_diverged(point):
+    """True when the point had runs and none is left in its statistics."""
+    return runs_of(point) > 0 and point.get("n", 0) == 0
+
+
+def eg_final_bars(point, error_bars):
+    """(mean, lo, hi) of the final eps_g over seeds (None where absent): lo..hi is the 95%
+    interval for "ci95", else the mean -+ one std or one s.e.m. ("std", "sem")."""
+    e = point.get("eg_final") or {}
+    mean = e.get("mean")
+    if error_bars == "ci95":
+        return mean, e.get("lo"), e.get("hi")
+    d = e.get(error_bars)
+    if mean is None or d is None:
+        return mean, None, None
+    return mean, mean - d, mean + d
+
+
+def ode_eg_final(point):
+    """The ODE's final eps_g of the point (None without the ODE)."""
+    return (point.get("ode") or {}).get("eg_final")
+
+
+def theory_entries(point):
+    """The closed forms whose conditions hold at the point (summary.json's "theory"; those
+    listed under "theory_skipped" are never drawn): [(formula, eg, exact)]."""
+    return [(t["formula"], float(t["eg"]), t.get("exact", False))
+            for t in point.get("theory") or [] if t.get("eg") is not None]
+
+
+# ---------------------------------------------------------------------------------------
+# The directory
+
+
+class Results:
+    """The files of one results directory that the figures need."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self._check_directory()
+        self.summary = self._read_summary()
+        self.name = self.summary.get("name") or os.path.basename(os.path.normpath(directory))
+        self.seeds = self.summary.get("seeds")
+        self.points = sorted(self.summary["points"], key=lambda p: p["point_id"])
+        self.point_by_id = {p["point_id"]: p for p in self.points}
+        self.swept = [k.split(".")[-1] for k in self.summary.get("swept", [])]
+        self.curves = read_csv_columns(os.path.join(directory, "curves.csv"))
+        for col in ["point_id", "alpha", "n", "eg_mean", "eg_lo", "eg_hi"]:
+            if col not in self.curves:
+                raise UsageError(f"{directory}/curves.csv: no column '{col}'")
+        self.has_ode = "eg_ode" in self.curves and np.isfinite(self.curves["eg_ode"]).any()
+        self.has_sgd = any(runs_of(p) > 0 for p in self.points)
+        self.description = self._read_description()
+
+    def _check_directory(self):
+        required = ["summary.json", "curves.csv"]
+        if not os.path.isdir(self.dir):
+            raise UsageError(f"{self.dir}: no such directory")
+        missing = [f for f in required if not os.path.isfile(os.path.join(self.dir, f))]
+        if missing:
+            raise UsageError(
+                f"{self.dir}: not a tsgd results directory (missing {', '.join(missing)}); "
+                "run `tsgd run CONFIG` (or `tsgd ode CONFIG`) to make one")
+
+    def _read_summary(self):
+        try:
+            with open(os.path.join(self.dir, "summary.json")) as f:
+                summary = json.load(f)
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{self.dir}/summary.json: unreadable ({e})")
+        if not isinstance(summary.get("points"), list) or not summary["points"]:
+            raise UsageError(f"{self.dir}/summary.json: no grid points")
+        return summary
+
+    def _read_description(self):
+        config_path = os.path.join(self.dir, "config.json")
+        if os.path.isfile(config_path):
+            try:
+                with open(config_path) as f:
+                    return json.load(f).get("description", "")
+            except (OSError, ValueError):
+                pass
+        return ""
+
+    @property
+    def several_seeds(self):
+        """True when each point's statistics are over more than one seed."""
+        return (self.seeds or 1) > 1
+
+    param = staticmethod(param)
+
+    def curve(self, point_id):
+        """(alpha, n, mean, lo, hi, ode) of one grid point, sorted by alpha."""
+        c = self.curves
+        sel = c["point_id"] == point_id
+        order = np.argsort(c["alpha"][sel])
+        ode = c["eg_ode"][sel][order] if "eg_ode" in c else np.full(order.size, math.nan)
+        return (c["alpha"][sel][order], c["n"][sel][order], c["eg_mean"][sel][order],
+                c["eg_lo"][sel][order], c["eg_hi"][sel][order], ode)
+
+    def final_order_parameters(self):
+        """The records of final_order_parameters.jsonl (an empty list if there are none)."""
+        path = os.path.join(self.dir, "final_order_parameters.jsonl")
+        if not os.path.isfile(path):
+            return []
+        return list(read_jsonl(path))
+
+    def records_at(self, runs, alphas):
+        """For each run (point_id, seed): [(alpha, record)], the record of
+        order_parameters.jsonl nearest to each requested alpha."""
+        path = os.path.join(self.dir, "order_parameters.jsonl")
+        if not os.path.isfile(path):
+            raise UsageError(f"--at: {path} missing (set record.order_parameters to true)")
+        wanted = set(runs)
+        best = {}  # (run, target) -> (distance, record)
+        for r in read_jsonl(path):
+            run = run_of(r)
+            if run not in wanted:
+                continue
+            for target in alphas:
+                # distance on a log scale (record times are usually log-spaced)
+                d = abs(math.log((r["alpha"] + 1e-12) / target))
+                if (run, target) not in best or d < best[(run, target)][0]:
+                    best[(run, target)] = (d, r)
+        return {run: [(best[(run, t)][1]["alpha"], best[(run, t)][1])
+                      for t in alphas if (run, t) in best]
+                for run in runs}
