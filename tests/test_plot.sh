@@ -1,9 +1,10 @@
 #!/bin/bash
 # scripts/plot.py end to end: tsgd runs two tiny experiments, plot.py turns them into
 # PNG files, and every file it names must exist, be non-empty and start with the PNG
-# signature. Covers: a two-point sweep with the ODE, --run, an experiment without the
-# ODE whose second point diverges in every run, and the error exit on a directory
-# that holds no results.
+# signature. Covers every module of scripts/plot/: a two-point sweep with the ODE,
+# --run and --at, an experiment without the ODE whose second point diverges in every
+# run, the comparison of both (with --labels, --x, --over-sigma2, --error-bars), and
+# the error exits on a directory that holds no results and on an unknown --x.
 #
 #   tests/test_plot.sh TSGD_BINARY SOURCE_DIR
 #
@@ -64,7 +65,7 @@ cat >"$work/sweep.json" <<'EOF'
             "N": 50, "M": 1, "K": [1, 2], "train": "first_layer"},
   "training": {"lr": 0.5, "sigma": 0.1, "alpha": 2, "init": "large"},
   "seeds": {"count": 2},
-  "record": {"points": 12, "spacing": "log", "alpha_min": 0.05},
+  "record": {"points": 12, "spacing": "log", "alpha_min": 0.05, "order_parameters": true},
   "ode": {"enabled": true}
 }
 EOF
@@ -79,11 +80,11 @@ if "$python" "$plot" "$work/sweep" --out "$work/plots" >"$work/sweep.list"; then
 else
   fail "plot.py $work/sweep"
 fi
-if "$python" "$plot" "$work/sweep" --out "$work/plots_run" --run 1 1 >"$work/run.list"; then
+if "$python" "$plot" "$work/sweep" --out "$work/plots_run" --run 1 1 --at 2 >"$work/run.list"; then
   check_pngs "$work/run.list"
-  expect "$work/run.list" plot_sweep_overlaps_p1_s1.png
+  expect "$work/run.list" plot_sweep_overlaps_p1_s1.png plot_sweep_overlaps_p1_s1_a2.png
 else
-  fail "plot.py --run 1 1"
+  fail "plot.py --run 1 1 --at 2"
 fi
 
 # 2. No ODE; the second point (lr = 5, linear) diverges in every run.
@@ -113,7 +114,16 @@ else
   fail "plot.py $work/diverge"
 fi
 
-# 3. Not a results directory: a non-zero exit and a message.
+# 3. Both experiments on one set of axes (and each on its own).
+if "$python" "$plot" "$work/sweep" "$work/diverge" --out "$work/plots_compare" --labels erf linear \
+    --x lr --over-sigma2 --error-bars std >"$work/compare.list"; then
+  check_pngs "$work/compare.list"
+  expect "$work/compare.list" compare_eg_final.png plot_sweep_eg_final.png plot_diverge_eg_final.png
+else
+  fail "plot.py $work/sweep $work/diverge (comparison)"
+fi
+
+# 4. Not a results directory, or an unknown --x: exit status 2 and a message.
 mkdir -p "$work/empty"
 "$python" "$plot" "$work/empty" >/dev/null 2>"$work/empty.err"
 status=$?
@@ -122,8 +132,15 @@ if [ "$status" -eq 0 ]; then
 elif ! grep -q "not a tsgd results directory" "$work/empty.err"; then
   fail "plot.py on an empty directory: unclear message: $(cat "$work/empty.err")"
 fi
+"$python" "$plot" "$work/sweep" --out "$work/plots_bad" --x no_such_key >/dev/null 2>"$work/badx.err"
+status=$?
+if [ "$status" -ne 2 ]; then
+  fail "plot.py --x no_such_key exited $status, not 2"
+elif ! grep -q "not a parameter of plot_sweep" "$work/badx.err"; then
+  fail "plot.py --x no_such_key: unclear message: $(cat "$work/badx.err")"
+fi
 
-# 4. tsgd run --plot into a directory whose name holds a quote and a space.
+# 5. tsgd run --plot into a directory whose name holds a quote and a space.
 odd="$work/it's a dir"
 if ! "$tsgd" run "$work/sweep.json" --output "$odd" --backend cpu --threads 1 --quiet --plot 2>"$work/odd.err"; then
   fail "tsgd run --plot --output \"$odd\": $(cat "$work/odd.err")"
