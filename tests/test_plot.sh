@@ -113,6 +113,13 @@ if "$python" "$plot" "$work/diverge" --out "$work/plots" >"$work/diverge.list"; 
 else
   fail "plot.py $work/diverge"
 fi
+# --x K (not swept): one panel per lr, that of lr = 5 with nothing to draw.
+if "$python" "$plot" "$work/diverge" --out "$work/plots_k" --x K >"$work/diverge_k.list"; then
+  check_pngs "$work/diverge_k.list"
+  expect "$work/diverge_k.list" plot_diverge_eg_alpha.png
+else
+  fail "plot.py $work/diverge --x K (a panel whose runs all diverged)"
+fi
 
 # 3. Both experiments on one set of axes (and each on its own).
 if "$python" "$plot" "$work/sweep" "$work/diverge" --out "$work/plots_compare" --labels erf linear \

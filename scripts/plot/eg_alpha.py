@@ -118,6 +118,14 @@ def draw_panel(ax, res, key, label, pts, colour_of, ylim):
         ax.set_ylim(*ylim)
     elif y_positive:
         ax.set_ylim(bottom=floor)
+    if not y_positive:
+        # Nothing drawn (every run diverged, no ODE): log axes need limits of their own.
+        alpha = np.concatenate([c[0] for c in curves])
+        alpha = alpha[alpha > 0]
+        if alpha.size:
+            ax.set_xlim(alpha.min(), alpha.max())
+        if not ylim:
+            ax.set_ylim(floor, 1.0)
     ax.set_xlabel(r"$\alpha$ = steps / N")
     ax.set_ylabel(r"$\epsilon_g$")
     ax.grid(True, which="major", alpha=0.3)
