@@ -105,4 +105,27 @@ InitialWeights initial_weights(const RunSpec& run) {
   return out;
 }
 
+OrderParameters initial_order_parameters(const RunSpec& run) {
+  const InitialWeights w = initial_weights(run);
+  const int K = run.params.K, M = run.params.M;
+  const std::size_t n = static_cast<std::size_t>(run.params.N);
+  OrderParameters op;
+  op.resize(K, M);
+  auto overlap = [n](const double* a, const double* b) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
+    return s / static_cast<double>(n);
+  };
+  for (int i = 0; i < K; ++i) {
+    for (int j = 0; j < K; ++j) op.Q[i * K + j] = overlap(&w.w[i * n], &w.w[j * n]);
+    for (int m = 0; m < M; ++m) op.R[i * M + m] = overlap(&w.w[i * n], &w.wstar[m * n]);
+    op.v[i] = w.v[i];
+  }
+  for (int a = 0; a < M; ++a) {
+    for (int b = 0; b < M; ++b) op.T[a * M + b] = overlap(&w.wstar[a * n], &w.wstar[b * n]);
+    op.vstar[a] = w.vstar[a];
+  }
+  return op;
+}
+
 }  // namespace tsgd

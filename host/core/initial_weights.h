@@ -29,6 +29,10 @@ struct InitialWeights {
 
 InitialWeights initial_weights(const RunSpec& run);
 
+// Order parameters of a run's initial weights (exact, double precision): the
+// ODE's "measured" initial state.
+OrderParameters initial_order_parameters(const RunSpec& run);
+
 // Output scaling factor for a committee of `units` hidden units.
 double output_scale(OutputScaling scaling, int units);
 

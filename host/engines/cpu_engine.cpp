@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "core/initial_weights.h"
+#include "core/threads.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 #include "core/sgd_constants.h"
@@ -98,7 +99,7 @@ struct Group {
 template <typename Real>
 class CpuEngine final : public Engine {
  public:
-  explicit CpuEngine(int threads) : threads_(threads > 0 ? threads : omp_get_max_threads()) {}
+  explicit CpuEngine(int threads) : threads_(thread_count(threads)) {}
 
   std::string name() const override { return "cpu"; }
   Precision precision() const override {

@@ -1,7 +1,7 @@
 #include "experiment/config.h"
 
 #include "experiment/file_io.h"
-#include "experiment/ode_stage.h"
+#include "theory/ode.h"
 
 #include <cctype>
 #include <cmath>
@@ -262,7 +262,34 @@ OdeExplicitState parse_explicit_state(const json& object, const std::string& pat
   return s;
 }
 
+// Checks that the ODE can integrate every grid point of the experiment
+// (activations, initial state); throws ConfigError naming the key.
+void check_ode_supported(const Experiment& e) {
+  if (!e.ode.enabled) return;
+  for (std::size_t i = 0; i < e.points.size(); ++i) {
+    const PointParams& p = e.points[i];
+    const std::string why = ode_unsupported_reason(p);
+    if (!why.empty())
+      throw ConfigError("ode.enabled", "ode.enabled: the ODE cannot integrate grid point " + std::to_string(i) +
+                                           ": " + why + " (set ode.enabled to false to run SGD alone)");
+    try {
+      if (e.ode.init == OdeInit::expected) expected_initial_state(p);
+      if (e.ode.init == OdeInit::explicit_state) explicit_initial_state(e.ode.state, p);
+    } catch (const std::invalid_argument& err) {
+      std::string message = err.what();
+      std::string key = "ode.init";
+      if (message.rfind("ode.init", 0) == 0) key = message.substr(0, message.find_first_of(": "));
+      if (message.rfind(key, 0) != 0) message = key + ": " + message;
+      throw ConfigError(key, message + (e.points.size() > 1 ? " (grid point " + std::to_string(i) + ")" : ""));
+    }
+  }
+}
+
 }  // namespace
+
+Precision engine_precision(const SimulateSettings& s, bool gpu) {
+  return s.precision ? *s.precision : (gpu ? Precision::float32 : Precision::float64);
+}
 
 const char* to_string(Spacing s) { return s == Spacing::log ? "log" : "lin"; }
 const char* to_string(Backend b) {
@@ -475,26 +502,6 @@ Experiment load_experiment(const std::string& path) {
   } catch (const ConfigError& err) {
     throw ConfigError(err.key_path(), path + ": " + err.what());
   }
-}
-
-std::vector<std::int64_t> record_steps(const RecordSettings& record, const PointParams& p) {
-  const std::int64_t total = p.total_steps();
-  std::vector<std::int64_t> steps{0};
-  const int n = record.points;
-  for (int j = 1; j <= n; ++j) {
-    double alpha;
-    if (record.spacing == Spacing::lin) {
-      alpha = p.alpha * j / n;
-    } else {
-      const double a0 = record.alpha_min;
-      alpha = n == 1 ? p.alpha : a0 * std::pow(p.alpha / a0, static_cast<double>(j - 1) / (n - 1));
-    }
-    std::int64_t s = static_cast<std::int64_t>(std::llround(alpha * p.N));
-    if (j == n) s = total;
-    s = std::max<std::int64_t>(1, std::min(s, total));
-    if (s > steps.back()) steps.push_back(s);
-  }
-  return steps;
 }
 
 }  // namespace tsgd

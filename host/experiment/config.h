@@ -72,9 +72,9 @@ Experiment load_experiment(const std::string& path);
 // The same from an already parsed document.
 Experiment parse_experiment(const nlohmann::json& document);
 
-// Record steps of a grid point: 0, then the distinct rounded alpha_j * N of
-// the schedule, the last one being alpha * N. Record time alpha = step / N.
-std::vector<std::int64_t> record_steps(const RecordSettings& record, const PointParams& p);
+// The precision of the engine: simulate.precision, or for "auto" float32 on a
+// GPU and float64 on the CPU.
+Precision engine_precision(const SimulateSettings& simulate, bool gpu);
 
 const char* to_string(Spacing s);
 const char* to_string(Backend b);

@@ -71,8 +71,13 @@ std::string format_double(double x) {
   return std::string(buffer, result.ptr);
 }
 
-std::string format_gigabytes(double bytes) {
-  return format_double(std::round(bytes / 1e8) / 10) + " GB";
+std::string format_bytes(double bytes) {
+  char buf[32];
+  if (bytes >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g MB", bytes / 1e6);
+  return buf;
 }
 
 std::string shell_quote(const std::string& s) {
@@ -90,6 +95,13 @@ std::string fnv1a_hex(const std::string& data) {
   char out[17];
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
   return out;
+}
+
+std::string host_name() {
+  char host[256] = "unknown";
+  ::gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = 0;
+  return host;
 }
 
 }  // namespace tsgd

@@ -22,11 +22,15 @@ void make_directories(const std::string& path);
 // "-inf" for non-finite values, as pandas reads them).
 std::string format_double(double x);
 
-// BYTES in GB with one decimal ("12.3 GB"), for messages.
-std::string format_gigabytes(double bytes);
+// BYTES for messages, three significant digits: "12.3 GB" from 1e9 bytes on,
+// else "45.6 MB".
+std::string format_bytes(double bytes);
 
 // S as one word for /bin/sh: in single quotes, each ' written as '\''.
 std::string shell_quote(const std::string& s);
+
+// This machine's host name ("unknown" when it cannot be read).
+std::string host_name();
 
 // FNV-1a 64-bit hash of a string, as 16 hex digits (file checksums).
 std::string fnv1a_hex(const std::string& data);

@@ -2,24 +2,30 @@
 // grid point, eps_g and the order parameters at the same record times as the
 // SGD runs, from each seed's measured initial state (one curve per seed), or
 // from the expected or explicit initial state (one curve per point). Each
-// point's curves are saved as a work unit (work/ode-p<id>.jsonl) so that an
+// point's curves are saved as a work unit (work_units.h) so that an
 // interrupted experiment resumes.
 #pragma once
 
 #include <atomic>
-#include <iosfwd>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiment/config.h"
-#include "experiment/results.h"
-#include "experiment/runner.h"
+#include "experiment/records.h"
 
 namespace tsgd {
 
-// Checks that the ODE can integrate every grid point of the experiment
-// (activations, initial state); throws ConfigError naming the key.
-void check_ode_supported(const Experiment& e);
+// The initial states of a point's ODE curves, with their seeds (empty: the
+// expected or explicit state, one curve).
+std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initial_states(const Experiment& e,
+                                                                                          int point);
+
+// One ODE curve of POINT from INITIAL, recorded at the point's record times.
+OdeCurve integrate_curve(const Experiment& e, int point, std::optional<std::uint64_t> seed,
+                         const OrderParameters& initial);
 
 // Integrates every grid point (in parallel over points), resuming from the
 // units in work_dir. Returns false when stopped through `stop`.
@@ -28,12 +34,5 @@ void check_ode_supported(const Experiment& e);
 bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads, bool quiet,
                    const std::atomic<bool>* stop, std::vector<OdeCurve>& out,
                    const std::vector<char>* include = nullptr);
-
-// Loads the ODE units in work_dir (all points that have one).
-std::vector<OdeCurve> load_ode_units(const Experiment& e, const std::string& work_dir);
-
-// `tsgd fixed-point`: for every grid point, Newton on the ODE right-hand side
-// from the ODE's end state; writes fixed_points.csv and prints a summary.
-int run_fixed_points(const Experiment& e, const RunOptions& options, std::ostream& out);
 
 }  // namespace tsgd

@@ -1,85 +1,81 @@
+// The JSON forms of records. See records.h.
 #include "experiment/records.h"
 
-#include <algorithm>
-#include <cmath>
-
-#include "theory/generalisation_error.h"
-#include "core/initial_weights.h"
+#include <stdexcept>
 
 namespace tsgd {
 
-bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
-                    const std::vector<std::int64_t>& steps, const SimulationControl& control,
-                    std::vector<RunTrajectory>& out) {
-  out.assign(runs.size(), RunTrajectory{});
-  engine.load(runs);
-  std::vector<OrderParameters> states;
-  std::vector<double> bound(runs.size(), 0.0);
-  std::vector<char> live(runs.size(), 1);
-  const double N = runs.empty() ? 1.0 : runs[0].params.N;
-  std::int64_t done = 0;
-  for (std::size_t j = 0; j < steps.size(); ++j) {
-    while (done < steps[j]) {
-      if (control.stop && control.stop->load()) return false;
-      const std::int64_t chunk = std::min(steps[j] - done, control.max_steps_per_call);
-      engine.advance(chunk);
-      done += chunk;
-      if (control.progress) {
-        const auto n_live = static_cast<double>(std::count(live.begin(), live.end(), 1));
-        control.progress(n_live * static_cast<double>(chunk), static_cast<double>(done) / N);
-      }
-    }
-    engine.order_parameters(states);
-    const double alpha = static_cast<double>(steps[j]) / N;
-    for (std::size_t r = 0; r < runs.size(); ++r) {
-      if (!live[r]) continue;
-      RunTrajectory& t = out[r];
-      const PointParams& p = runs[r].params;
-      const OrderParameters& op = states[r];
-      const double eg = op.finite()
-                            ? generalisation_error(op, p.student_activation, p.teacher_activation)
-                            : std::numeric_limits<double>::quiet_NaN();
-      if (j == 0) bound[r] = control.diverge_eg ? *control.diverge_eg : 1e4 * std::max(1.0, eg);
-      t.point_id = runs[r].point_id;
-      t.seed = runs[r].seed;
-      t.alpha.push_back(alpha);
-      t.eg.push_back(eg);
-      if (control.keep_all_states || t.states.empty())
-        t.states.push_back(op);
-      else
-        t.states.back() = op;
-      if (!std::isfinite(eg) || eg > bound[r]) {
-        t.diverged = true;
-        t.diverged_alpha = alpha;
-        live[r] = 0;
-        engine.freeze(r);
-      }
-    }
-  }
-  return true;
+using nlohmann::json;
+
+double number_or_nan(const json& x) {
+  return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
-OrderParameters initial_order_parameters(const RunSpec& run) {
-  const InitialWeights w = initial_weights(run);
-  const int K = run.params.K, M = run.params.M;
-  const std::size_t n = static_cast<std::size_t>(run.params.N);
+namespace {
+
+json matrix_json(const std::vector<double>& a, int rows, int cols) {
+  json m = json::array();
+  for (int i = 0; i < rows; ++i) {
+    json row = json::array();
+    for (int j = 0; j < cols; ++j) row.push_back(a[static_cast<std::size_t>(i) * cols + j]);
+    m.push_back(std::move(row));
+  }
+  return m;
+}
+
+std::vector<double> matrix_from_json(const json& m, int rows, int cols, const std::string& where) {
+  if (!m.is_array() || static_cast<int>(m.size()) != rows) throw std::runtime_error(where + ": bad matrix shape");
+  std::vector<double> a;
+  for (const auto& row : m) {
+    if (!row.is_array() || static_cast<int>(row.size()) != cols) throw std::runtime_error(where + ": bad matrix shape");
+    for (const auto& x : row) a.push_back(number_or_nan(x));
+  }
+  return a;
+}
+
+}  // namespace
+
+json state_json(const OrderParameters& op) {
+  return json{{"Q", matrix_json(op.Q, op.K, op.K)},
+              {"R", matrix_json(op.R, op.K, op.M)},
+              {"T", matrix_json(op.T, op.M, op.M)},
+              {"v", op.v},
+              {"vstar", op.vstar}};
+}
+
+OrderParameters state_from_json(const json& j, const std::string& where) {
   OrderParameters op;
+  const int K = static_cast<int>(j.at("v").size()), M = static_cast<int>(j.at("vstar").size());
   op.resize(K, M);
-  auto overlap = [n](const double* a, const double* b) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
-    return s / static_cast<double>(n);
-  };
-  for (int i = 0; i < K; ++i) {
-    for (int j = 0; j < K; ++j) op.Q[i * K + j] = overlap(&w.w[i * n], &w.w[j * n]);
-    for (int m = 0; m < M; ++m) op.R[i * M + m] = overlap(&w.w[i * n], &w.wstar[m * n]);
-    op.v[i] = w.v[i];
-  }
-  for (int a = 0; a < M; ++a) {
-    for (int b = 0; b < M; ++b) op.T[a * M + b] = overlap(&w.wstar[a * n], &w.wstar[b * n]);
-    op.vstar[a] = w.vstar[a];
-  }
+  op.Q = matrix_from_json(j.at("Q"), K, K, where);
+  op.R = matrix_from_json(j.at("R"), K, M, where);
+  op.T = matrix_from_json(j.at("T"), M, M, where);
+  for (int k = 0; k < K; ++k) op.v[k] = number_or_nan(j["v"][k]);
+  for (int m = 0; m < M; ++m) op.vstar[m] = number_or_nan(j["vstar"][m]);
   return op;
+}
+
+json point_json(const PointParams& p) {
+  return json{{"teacher_activation", to_string(p.teacher_activation)},
+              {"student_activation", to_string(p.student_activation)},
+              {"N", p.N},
+              {"M", p.M},
+              {"K", p.K},
+              {"train", to_string(p.train)},
+              {"teacher_v", p.teacher_v},
+              {"teacher_v_init", to_string(p.teacher_v_init)},
+              {"student_v", p.student_v},
+              {"student_v_init", to_string(p.student_v_init)},
+              {"output_scaling", to_string(p.output_scaling)},
+              {"lr", p.lr},
+              {"lr2", p.lr2},
+              {"sigma", p.sigma},
+              {"weight_decay", p.weight_decay},
+              {"weight_decay2", p.weight_decay2},
+              {"batch_size", p.batch_size},
+              {"alpha", p.alpha},
+              {"init", to_string(p.init)},
+              {"init_scale", p.init_scale}};
 }
 
 }  // namespace tsgd

@@ -1,16 +1,16 @@
-// What a run leaves behind: its eps_g curve and order parameters at the
-// record times (DESIGN.md contract 2), and the simulation loop that produces
-// them from any engine.
+// What the experiment records: each SGD run's eps_g curve and order parameters
+// at the record times (DESIGN.md contract 2), each ODE curve likewise, and the
+// JSON forms they take in work units and result files.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
-#include "core/engine.h"
+#include <nlohmann/json.hpp>
+
 #include "core/model.h"
 
 namespace tsgd {
@@ -18,30 +18,34 @@ namespace tsgd {
 struct RunTrajectory {
   int point_id = 0;
   std::uint64_t seed = 0;
-  std::vector<double> alpha;              // record times (step / N)
-  std::vector<double> eg;                 // closed-form eps_g at each record time
-  std::vector<OrderParameters> states;    // at each record time, or only the last one
+  std::vector<double> alpha;            // record times (step / N)
+  std::vector<double> eg;               // closed-form eps_g at each record time
+  std::vector<OrderParameters> states;  // at each record time, or only the last one
   bool diverged = false;
   double diverged_alpha = std::numeric_limits<double>::quiet_NaN();
 };
 
-struct SimulationControl {
-  bool keep_all_states = true;            // else only the final state is kept
-  std::optional<double> diverge_eg;       // empty: 1e4 * max(1, eps_g at alpha = 0)
-  std::int64_t max_steps_per_call = 1 << 16;  // granularity of progress and interruption
-  const std::atomic<bool>* stop = nullptr;     // set asynchronously: abandon the batch
-  // Called after every advance with the number of run-steps done (all runs).
-  std::function<void(double run_steps, double alpha)> progress;
+// An ODE trajectory of a grid point, from one seed's initial weights or (seed
+// empty) from the expected or explicit initial state.
+struct OdeCurve {
+  int point_id = 0;
+  std::optional<std::uint64_t> seed;
+  std::vector<double> alpha, eg;
+  std::vector<OrderParameters> states;
+  bool diverged = false;
+  double diverged_alpha = 0;
+  std::string diverged_reason;
 };
 
-// Runs a batch (all runs share N and the record steps) through every record
-// step on `engine`. Returns false when stopped through control.stop (the
-// trajectories are then incomplete and must be discarded).
-bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
-                    const std::vector<std::int64_t>& steps, const SimulationControl& control,
-                    std::vector<RunTrajectory>& out);
+// JSON form of order parameters (matrices as lists of rows) and back; the
+// reader throws std::runtime_error naming `where` on a bad shape.
+nlohmann::json state_json(const OrderParameters& op);
+OrderParameters state_from_json(const nlohmann::json& j, const std::string& where);
 
-// Order parameters of a run's initial weights (exact, double precision).
-OrderParameters initial_order_parameters(const RunSpec& run);
+// JSON form of one grid point's parameters (also the columns of points.csv).
+nlohmann::json point_json(const PointParams& p);
+
+// A number, or NaN for what JSON cannot hold (non-finite values are written as null).
+double number_or_nan(const nlohmann::json& x);
 
 }  // namespace tsgd

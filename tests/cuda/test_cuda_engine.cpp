@@ -28,6 +28,7 @@
 #include "core/initial_weights.h"
 #include "math/gaussian.h"
 #include "experiment/records.h"
+#include "experiment/simulation.h"
 #include "engines/split_engine.h"
 
 namespace tsgd {

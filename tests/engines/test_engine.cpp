@@ -11,6 +11,7 @@
 #include "core/initial_weights.h"
 #include "math/gaussian.h"
 #include "experiment/records.h"
+#include "experiment/simulation.h"
 
 using namespace tsgd;
 using tsgd::testing::bitwise_equal;

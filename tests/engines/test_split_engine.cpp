@@ -12,7 +12,9 @@
 #include "engines/cpu_engine.h"
 #include "cuda/cuda_engine.h"
 #include "tests/engines/engine_factories.h"
-#include "experiment/runner.h"
+#include "experiment/pipeline.h"
+#include "experiment/plan.h"
+#include "experiment/resources.h"
 #include "engines/split_engine.h"
 
 using namespace tsgd;

@@ -15,7 +15,10 @@
 #include "core/initial_weights.h"
 #include "theory/ode.h"
 #include "experiment/records.h"
-#include "experiment/runner.h"
+#include "experiment/simulation.h"
+#include "experiment/pipeline.h"
+#include "experiment/plan.h"
+#include "experiment/resources.h"
 
 using namespace tsgd;
 namespace fs = std::filesystem;

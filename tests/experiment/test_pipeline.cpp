@@ -25,9 +25,12 @@
 #include "theory/generalisation_error.h"
 #include "core/initial_weights.h"
 #include "experiment/records.h"
-#include "experiment/runner.h"
+#include "experiment/simulation.h"
+#include "experiment/pipeline.h"
+#include "experiment/plan.h"
+#include "experiment/resources.h"
 #include "experiment/version.h"
-#include "experiment/work_unit.h"
+#include "experiment/work_units.h"
 
 using namespace tsgd;
 namespace fs = std::filesystem;

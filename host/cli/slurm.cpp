@@ -1,21 +1,36 @@
-#include "experiment/slurm.h"
-
+// `tsgd slurm CONFIG --tasks N`: an sbatch job-array script (one shard per
+// array task) and a merge job that depends on the whole array (afterok),
+// written to DIR/slurm and optionally submitted. The config and the tsgd
+// binary are written as absolute paths.
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
-#include <ostream>
+#include <iostream>
+#include <optional>
 #include <stdexcept>
 
+#include "cli/command.h"
 #include "cuda/cuda_engine.h"
 #include "experiment/file_io.h"
 
-namespace tsgd {
+namespace tsgd::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+struct SlurmOptions {
+  int tasks = 1;
+  std::string partition;       // empty: the cluster's default
+  std::string time;            // empty: the partition's default
+  int gpus_per_task = -1;      // -1: 1 when the experiment may use a GPU and CUDA is built, else 0
+  int cpus_per_task = 0;       // 0: not requested
+  bool submit = false;
+  std::optional<std::string> output;
+};
+
 
 std::string self_path() {
   std::error_code ec;
@@ -46,8 +61,6 @@ std::string parsable_job_id(const std::string& output) {
     throw std::runtime_error("sbatch --parsable: no job id in its output: " + output);
   return id;
 }
-
-}  // namespace
 
 int write_slurm_jobs(const Experiment& e, const std::string& config_path, const SlurmOptions& o, std::ostream& out) {
   if (o.tasks < 1) throw std::invalid_argument("--tasks must be >= 1");
@@ -104,4 +117,33 @@ int write_slurm_jobs(const Experiment& e, const std::string& config_path, const 
   return 0;
 }
 
-}  // namespace tsgd
+class SlurmCommand final : public Command {
+ public:
+  CLI::App* add_to(CLI::App& app) override {
+    CLI::App* cmd = app.add_subcommand("slurm", "write (and submit) an sbatch job array and its merge job");
+    cmd->add_option("CONFIG", config_path_, "experiment configuration (JSON)")->required();
+    cmd->add_option("--tasks", o_.tasks, "array tasks (shards)")->required()->check(integer_at_least(1));
+    cmd->add_option("--partition", o_.partition, "Slurm partition");
+    cmd->add_option("--time", o_.time, "time limit per task (Slurm format)");
+    cmd->add_option("--gpus-per-task", o_.gpus_per_task, "GPUs per task (default: 1 when a GPU may be used)")
+        ->check(integer_at_least(0));
+    cmd->add_option("--cpus-per-task", o_.cpus_per_task, "CPUs per task")->check(integer_at_least(0));
+    cmd->add_option("--output,-o", o_.output, "output directory (default: the config's \"output\")");
+    cmd->add_flag("--submit", o_.submit, "submit both jobs with sbatch and print their ids");
+    return cmd;
+  }
+
+  int run(const std::string&) override {
+    return write_slurm_jobs(load_config(config_path_), config_path_, o_, std::cout);
+  }
+
+ private:
+  std::string config_path_;
+  SlurmOptions o_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_slurm_command() { return std::make_unique<SlurmCommand>(); }
+
+}  // namespace tsgd::cli

@@ -1,0 +1,97 @@
+// See aggregation.h.
+#include "experiment/aggregation.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "experiment/plan.h"
+
+namespace tsgd {
+
+namespace {
+
+// [begin, end) of each point's runs (runs are sorted by point, then seed).
+std::vector<std::pair<std::size_t, std::size_t>> run_ranges(const ResultSet& results) {
+  const auto& runs = results.runs;
+  std::vector<std::pair<std::size_t, std::size_t>> range(results.experiment->points.size(), {0, 0});
+  for (std::size_t i = 0; i < runs.size();) {
+    std::size_t j = i;
+    while (j < runs.size() && runs[j].point_id == runs[i].point_id) ++j;
+    range.at(runs[i].point_id) = {i, j};
+    i = j;
+  }
+  return range;
+}
+
+void add_ode_curve(const ResultSet& results, int point, PointStatistics& s) {
+  std::vector<const OdeCurve*> curves;
+  for (const auto& c : results.ode)
+    if (c.point_id == point) curves.push_back(&c);
+  if (curves.empty()) return;
+  const std::size_t n = s.alpha.size();
+  std::vector<double> mean(n, 0.0);
+  for (const OdeCurve* c : curves) {
+    if (c->diverged) ++s.ode_curves_diverged;
+    for (std::size_t j = 0; j < n; ++j)
+      // A diverged curve's values stop where it diverged: NaN from there on.
+      mean[j] += j < c->eg.size() ? c->eg[j] : std::numeric_limits<double>::quiet_NaN();
+  }
+  for (double& m : mean) m /= static_cast<double>(curves.size());
+  s.ode_eg = std::move(mean);
+}
+
+void add_run_statistics(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
+  std::vector<double> values;
+  for (std::size_t r = s.runs_begin; r < s.runs_end; ++r)
+    if (runs[r].diverged) ++s.runs_diverged;
+  for (std::size_t j = 0; j < s.alpha.size(); ++j) {
+    values.clear();
+    int n_diverged = 0;
+    for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
+      const RunTrajectory& t = runs[r];
+      if (t.diverged) {
+        if (t.diverged_alpha <= s.alpha[j]) ++n_diverged;
+        continue;
+      }
+      values.push_back(t.eg.at(j));
+    }
+    s.eg.push_back(summarise(values));
+    s.n_diverged.push_back(n_diverged);
+  }
+}
+
+void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
+  const std::vector<double>& alphas = s.alpha;
+  s.tail_from = 0.5 * alphas.back();
+  const std::size_t tail_begin = std::lower_bound(alphas.begin(), alphas.end(), s.tail_from) - alphas.begin();
+  s.tail_records = alphas.size() - tail_begin;
+  std::vector<double> values;
+  for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
+    const RunTrajectory& t = runs[r];
+    if (t.diverged) continue;
+    double sum = 0;
+    for (std::size_t j = tail_begin; j < alphas.size(); ++j) sum += t.eg.at(j);
+    values.push_back(sum / static_cast<double>(s.tail_records));
+  }
+  s.tail = summarise(values);
+}
+
+}  // namespace
+
+std::vector<PointStatistics> aggregate(const ResultSet& results) {
+  const Experiment& e = *results.experiment;
+  const auto ranges = run_ranges(results);
+  std::vector<PointStatistics> out(e.points.size());
+  for (std::size_t p = 0; p < e.points.size(); ++p) {
+    PointStatistics& s = out[p];
+    s.runs_begin = ranges[p].first;
+    s.runs_end = ranges[p].second;
+    s.alpha = record_alphas(e, e.points[p]);
+    add_ode_curve(results, static_cast<int>(p), s);
+    add_run_statistics(results.runs, s);
+    add_tail(results.runs, s);
+  }
+  return out;
+}
+
+}  // namespace tsgd

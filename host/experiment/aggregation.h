@@ -1,0 +1,38 @@
+// Statistics over seeds per grid point and record time (DESIGN.md contract 4):
+// what the result files report, computed once from the runs and ODE curves of
+// a ResultSet, before any file is written.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "experiment/result_set.h"
+#include "experiment/statistics.h"
+
+namespace tsgd {
+
+struct PointStatistics {
+  std::size_t runs_begin = 0, runs_end = 0;  // the point's runs in ResultSet::runs
+  std::vector<double> alpha;                 // its record times
+  // Per record: eps_g over the runs that did not diverge (a diverged run is
+  // excluded from every average of its point), and the runs diverged by then.
+  std::vector<SampleSummary> eg;
+  std::vector<int> n_diverged;
+  std::size_t runs_diverged = 0;             // runs that diverged at any time
+  // The point's ODE curve: the mean over its curves (one per seed, or one), NaN
+  // past the record where a curve diverged; empty without ODE curves.
+  std::vector<double> ode_eg;
+  int ode_curves_diverged = 0;
+  // eps_g averaged over the last half of training (records at alpha >=
+  // alpha_final / 2), per run, then over the runs: where eps_g has settled it
+  // estimates eps_g* with the fluctuations of a single record averaged out (a
+  // smaller interval than the last record's); where it still falls, it lies above.
+  double tail_from = 0;
+  std::size_t tail_records = 0;
+  SampleSummary tail;
+};
+
+// One entry per grid point of results.experiment.
+std::vector<PointStatistics> aggregate(const ResultSet& results);
+
+}  // namespace tsgd

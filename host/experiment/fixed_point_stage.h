@@ -1,0 +1,33 @@
+// `tsgd fixed-point`'s work: for every grid point, Newton on the ODE's
+// right-hand side from the ODE's end state at training.alpha (theory/fixed_point.h),
+// then fixed_points.csv and fixed_points.jsonl, and the table it prints.
+#pragma once
+
+#include <iosfwd>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "experiment/config.h"
+#include "theory/fixed_point.h"
+
+namespace tsgd {
+
+struct PointFixedPoint {
+  FixedPointResult newton;
+  double ode_end_eg = std::numeric_limits<double>::quiet_NaN();  // eps_g at Newton's start
+  std::string error;  // why there is no fixed point (the ODE diverged, ...); empty: newton holds it
+};
+
+// One per grid point, in parallel over points on THREADS threads.
+std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads);
+
+// fixed_points.csv: point_id, converged, physical, iterations, residual, eg
+// (Newton's last iterate), eg_ode_end, max_real_eigenvalue, stability (yes,
+// marginal, no, unknown), stable (1: yes or marginal at a converged fixed point),
+// message; fixed_points.jsonl: each converged or not fixed point's state.
+void write_fixed_points(const std::string& directory, const std::vector<PointFixedPoint>& points);
+void print_fixed_points(std::ostream& out, const Experiment& e, const std::vector<PointFixedPoint>& points,
+                        const std::string& directory);
+
+}  // namespace tsgd

@@ -1,0 +1,46 @@
+// The output directory of an experiment: which files in it are tsgd's, making
+// it the directory of one configuration (refusing another's unless forced),
+// and noticing result files changed by hand since tsgd wrote them.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace tsgd {
+
+// The result files tsgd writes into an output directory, by name.
+inline constexpr const char* kResultFiles[] = {
+    "points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl", "final_order_parameters.jsonl",
+    "ode.csv", "ode_order_parameters.jsonl", "summary.json", "manifest.json", "fixed_points.csv",
+    "fixed_points.jsonl"};
+// The experiment's definition in an output directory (shard.json: in a shard's).
+inline constexpr const char* kDefinitionFiles[] = {"config.json", "shard.json"};
+
+// What --force discards in a directory of the same configuration (one of
+// another configuration loses all of tsgd's work units and result files).
+enum class ForceScope {
+  everything,  // run, merge: start over
+  ode_units,   // ode: recompute the ODE, keep the SGD runs
+  nothing,     // fixed-point: it keeps no work units
+};
+
+// Makes DIR the output directory of the experiment whose resolved
+// configuration is RESOLVED: refuses (std::runtime_error) a directory whose
+// config.json holds another configuration (compared as the work units'
+// experiment_fingerprint), unless FORCE; with FORCE, removes tsgd's work
+// units (by name, in DIR/work) and result files as SCOPE says, never other
+// files (plots/, shard directories, Slurm scripts). Writes config.json.
+void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force,
+                              ForceScope scope);
+
+// Result files that differ from the checksums of the manifest that wrote them
+// were changed (edited, truncated) since: says so on stderr. They are never
+// read back: the work units are the record, and the files are rewritten from them.
+void report_changed_results(const std::string& dir);
+
+// Removes the temporary files of writes that a kill interrupted in DIR
+// (write_file_atomic's NAME.tmpPID for tsgd's own files): never complete, never read.
+void remove_interrupted_writes(const std::string& dir);
+
+}  // namespace tsgd

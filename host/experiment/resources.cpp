@@ -1,0 +1,164 @@
+// What an experiment needs and what this machine has: memory, GPU waves, CPU
+// time. See resources.h.
+#include "experiment/resources.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "cuda/cuda_engine.h"
+#include "engines/split_engine.h"
+#include "experiment/file_io.h"
+#include "experiment/plan.h"
+
+namespace tsgd {
+
+namespace {
+
+// What the CUDA engine allocates for a batch: its N and largest K, M and B.
+struct BatchShape {
+  int n = 1, kmax = 1, mmax = 1, max_batch = 1;
+  void add(const PointParams& p) {
+    n = p.N;
+    kmax = std::max(kmax, p.K);
+    mmax = std::max(mmax, p.M);
+    max_batch = std::max(max_batch, p.batch_size);
+  }
+  double gpu_bytes_per_run(Precision precision) const {
+    return cuda_bytes_per_run(n, kmax, mmax, max_batch, precision);
+  }
+};
+
+}  // namespace
+
+double host_memory_bytes() {
+  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+}
+
+static_assert(kGpuRunsPerDevice == kCublasMaxRuns, "a GPU's share of a wave must fit the cuBLAS path");
+
+std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes) {
+  if (free_bytes.empty()) throw std::invalid_argument("gpu_batch_capacity: no GPU");
+  const double smallest = *std::min_element(free_bytes.begin(), free_bytes.end());
+  const double per_device = std::floor(kGpuMemoryShare * smallest / run_bytes);
+  if (per_device < 1)
+    throw std::runtime_error("model.N: one run needs " + format_bytes(run_bytes) + " of GPU memory, more than " +
+                             format_double(100 * kGpuMemoryShare) + "% of the " + format_bytes(smallest) +
+                             " free on the smallest GPU; lower model.N or model.K, or use --backend cpu");
+  const double devices = static_cast<double>(free_bytes.size());
+  double share = std::min(per_device, kGpuRunsPerDevice);
+  // Runs of a wave split unevenly (by work) hold up to kSplitMaxShare times
+  // the even share on one GPU: floor(kSplitMaxShare * share) <= what fits.
+  if (devices > 1) share = std::max(1.0, std::floor(share / kSplitMaxShare));
+  const double by_host = std::floor(kHostMemoryShare * host_bytes / run_bytes);
+  const double runs = std::min(share * devices, std::max(1.0, by_host));
+  return static_cast<std::size_t>(runs);
+}
+
+GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_bytes, Precision precision) {
+  // The record classes of run_experiment: runs of one (N, alpha) share a batch.
+  struct Class {
+    BatchShape shape;
+    double runs = 0;
+  };
+  std::map<std::pair<int, double>, Class> classes;
+  for (const PointParams& p : e.points) {
+    Class& c = classes[{p.N, p.alpha}];
+    c.shape.add(p);
+    c.runs += e.seeds.count;
+  }
+  GpuWaves w;
+  for (const auto& [key, c] : classes) {
+    const double bytes = c.shape.gpu_bytes_per_run(precision);
+    w.run_bytes = std::max(w.run_bytes, bytes);
+    if (free_bytes.empty()) continue;
+    const double capacity = static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
+    w.waves += static_cast<std::size_t>(std::ceil(c.runs / capacity));
+    w.largest_wave = std::max(w.largest_wave, static_cast<std::size_t>(std::min(c.runs, capacity)));
+  }
+  return w;
+}
+
+ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_index, int shard_count) {
+  ResourceEstimate r;
+  r.memory_bytes = host_memory_bytes();
+  const bool sharded = shard_count > 0;
+  // The runs of each point that this shard holds (all seeds when not sharded).
+  std::vector<double> runs_of_point(e.points.size(), e.seeds.count);
+  if (sharded) {
+    std::fill(runs_of_point.begin(), runs_of_point.end(), 0.0);
+    const std::vector<RunSpec> runs = plan_runs(e);
+    const std::vector<int> shard = shard_of_runs(e, shard_count);
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      if (shard[i] == shard_index) runs_of_point[runs[i].point_id] += 1;
+  }
+  for (std::size_t i = 0; i < e.points.size(); ++i) {
+    const PointParams& p = e.points[i];
+    const double K = p.K, M = p.M, N = p.N;
+    const double runs = e.simulate.enabled ? runs_of_point[i] : 0.0;
+    const bool ode = e.ode.enabled && (!sharded || shard_of_point(static_cast<int>(i), shard_count) == shard_index);
+    if (runs > 0 || ode) r.weights_bytes = std::max(r.weights_bytes, 8.0 * (K + M) * N);
+    const double records = static_cast<double>(record_steps(e.record, p).size());
+    const double state = 8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
+    const double kept = e.record.order_parameters ? records : 1.0;
+    // An ODE curve per seed (measured initial conditions) or one per point.
+    const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
+    r.results_bytes += (runs + ode_curves) * (records * 60.0 + kept * state);
+    // Per run-step: N Gaussians (~3 ns each), (K + M) dot products and K updates
+    // of length N (~0.25 ns per multiply-add): measured on the CPU engine.
+    const double per_step = p.batch_size * N * (3e-9 + 0.25e-9 * (2 * K + M));
+    r.cpu_seconds += runs * static_cast<double>(p.total_steps()) * per_step;
+  }
+  r.cpu_seconds /= std::max(1, threads);
+  return r;
+}
+
+void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes, int shard_index,
+                     int shard_count) {
+  const bool gpu = !gpu_free_bytes.empty();
+  const ResourceEstimate r = estimate_resources(e, threads, shard_index, shard_count);
+  const std::string what = shard_count > 0 ? "shard " + std::to_string(shard_index) + "/" +
+                                                 std::to_string(shard_count) + " of this experiment"
+                                           : "this experiment";
+  if (r.weights_bytes > 0.5 * r.memory_bytes)
+    throw std::runtime_error("model.N: one run's weights need " + format_bytes(r.weights_bytes) +
+                             ", more than half of this machine's memory (" + format_bytes(r.memory_bytes) + ")");
+  if (r.results_bytes > 0.5 * r.memory_bytes)
+    throw std::runtime_error("record.order_parameters: the records of " + what + " need about " +
+                             format_bytes(r.results_bytes) + " of memory, more than half of this machine's (" +
+                             format_bytes(r.memory_bytes) +
+                             "); set record.order_parameters to false or lower record.points (tsgd merge holds "
+                             "the records of every shard at once)");
+  if (gpu) {
+    // Each record class as the engine will hold it (its largest K, M and B):
+    // throws when one run of a class does not fit a GPU.
+    const Precision precision = e.simulate.precision ? *e.simulate.precision : Precision::float32;
+    plan_gpu_waves(e, gpu_free_bytes, precision);
+  }
+  if (!gpu && r.cpu_seconds > 30 * 86400.0)
+    throw std::runtime_error("the SGD runs of " + what + " would take about " +
+                             format_double(std::round(r.cpu_seconds / 86400)) + " days on " +
+                             std::to_string(threads) +
+                             " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
+                             "reduce training.alpha, model.N or seeds.count");
+}
+
+// How many runs of one record class the engine gets at once (one wave: the
+// memory bound, and the unit of resume).
+std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs, int threads,
+                           const std::vector<double>& gpus) {
+  BatchShape shape;
+  for (const RunSpec& r : runs) shape.add(r.params);
+  if (engine.name() == "cuda")
+    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), gpus, host_memory_bytes());
+  const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
+                       (static_cast<double>(shape.kmax) + shape.mmax) * shape.n;
+  const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));
+  const double wanted = std::max(64.0, 16.0 * threads);
+  return static_cast<std::size_t>(std::min(by_memory, wanted));
+}
+
+}  // namespace tsgd

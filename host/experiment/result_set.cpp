@@ -1,0 +1,55 @@
+// See result_set.h.
+#include "experiment/result_set.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "theory/fixed_point.h"
+
+namespace tsgd {
+
+namespace {
+
+TheoryReport small_eta_rule_of(const PointParams& p, const OdeCurve* c) {
+  if (!c || c->states.empty())
+    return small_eta_unavailable("needs the ODE's end state (ode.enabled, an ODE for this point)");
+  if (c->diverged) return small_eta_unavailable("needs an ODE that did not diverge");
+  try {
+    PointParams noise_free = p;
+    noise_free.sigma = 0;
+    return small_eta_theory(p, find_fixed_point(noise_free, c->states.back()));
+  } catch (const std::exception& ex) {
+    return small_eta_unavailable(std::string("needs a noise-free fixed point: ") + ex.what());
+  }
+}
+
+}  // namespace
+
+std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode) {
+  std::vector<TheoryReport> out(e.points.size());
+  std::vector<const OdeCurve*> first(e.points.size(), nullptr);
+  for (const auto& c : ode)
+    if (!first[c.point_id]) first[c.point_id] = &c;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t p = 0; p < e.points.size(); ++p) {
+    out[p] = asymptotic_theory(e.points[p]);
+    out[p].append(small_eta_rule_of(e.points[p], first[p]));
+  }
+  return out;
+}
+
+ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
+  std::sort(runs.begin(), runs.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
+    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
+  });
+  std::stable_sort(ode.begin(), ode.end(),
+                   [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
+  ResultSet results;
+  results.experiment = &e;
+  results.runs = std::move(runs);
+  results.ode = std::move(ode);
+  results.theory = theory_of_points(e, results.ode);
+  return results;
+}
+
+}  // namespace tsgd

@@ -1,0 +1,31 @@
+// Everything an experiment's result files are written from: the SGD runs and
+// ODE curves, sorted so that the files do not depend on how the work was
+// split or interrupted, and the closed-form theory of each grid point.
+#pragma once
+
+#include <vector>
+
+#include "experiment/config.h"
+#include "experiment/records.h"
+#include "theory/asymptotic.h"
+
+namespace tsgd {
+
+struct ResultSet {
+  const Experiment* experiment = nullptr;
+  std::vector<RunTrajectory> runs;  // sorted by (point_id, seed)
+  std::vector<OdeCurve> ode;        // sorted by point_id, each point's curves in seed order
+  // One per grid point: the closed forms (theory/asymptotic.h) and the small-eta
+  // rule at the ODE's noise-free fixed point, each holding or skipped with the reason.
+  std::vector<TheoryReport> theory;
+};
+
+// Sorts RUNS and ODE and adds each point's theory.
+ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode);
+
+// The theory of each grid point: asymptotic_theory, then the small-eta rule at the
+// noise-free fixed point that Newton reaches from the end state of the point's first
+// ODE curve (skipped, with the reason, where there is none).
+std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode);
+
+}  // namespace tsgd

@@ -1,0 +1,121 @@
+// See sgd_stage.h.
+#include "experiment/sgd_stage.h"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+
+#include "cuda/cuda_engine.h"
+#include "engines/cpu_engine.h"
+#include "engines/split_engine.h"
+#include "experiment/plan.h"
+#include "experiment/progress.h"
+#include "experiment/resources.h"
+#include "experiment/simulation.h"
+
+namespace tsgd {
+
+using nlohmann::json;
+
+EngineChoice choose_engine(const Experiment& e, Backend backend, const std::string& asked, int threads) {
+  EngineChoice out;
+  if (backend != Backend::cpu) {
+    std::string why;
+    const std::vector<GpuInfo> found = list_gpus(&why);
+    if (!found.empty()) {
+      std::vector<std::unique_ptr<Engine>> parts;
+      for (const GpuInfo& g : found) {
+        parts.push_back(make_cuda_engine(engine_precision(e.simulate, true), g.index));
+        out.gpu_free_bytes.push_back(static_cast<double>(g.free_bytes));
+        out.device += (out.device.empty() ? "" : "; ") + std::string("GPU ") + std::to_string(g.index) + ": " + g.name;
+      }
+      out.engine = make_split_engine(std::move(parts));
+      return out;
+    }
+    if (backend == Backend::cuda)
+      throw std::runtime_error(asked + (cuda_built() ? ": no usable GPU: " + why + "; use auto or cpu"
+                                                     : ": this tsgd was built without the CUDA engine; use auto or cpu"));
+    out.notice = cuda_built() ? "tsgd: no usable GPU (" + why + "); running on the CPU"
+                              : "tsgd: this tsgd was built without the CUDA engine; running on the CPU";
+  }
+  out.device = "CPU";
+  out.engine = make_cpu_engine(engine_precision(e.simulate, false), threads);
+  return out;
+}
+
+namespace {
+
+// The runs still to simulate, by record schedule (N, alpha): runs of one class
+// share their record steps and go to the engine together, each class ordered
+// by (seed, point) so that a batch holds the runs that share a seed's draws.
+struct Remaining {
+  std::map<std::pair<int, double>, std::vector<RunSpec>> classes;
+  double run_steps = 0;
+  std::size_t runs = 0;
+};
+
+Remaining remaining_runs(const SgdStage& stage, const std::vector<RunTrajectory>& complete) {
+  const Experiment& e = *stage.experiment;
+  const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
+  std::vector<char> done(e.points.size() * seeds, 0);
+  for (const auto& t : complete) done[t.point_id * seeds + (t.seed - e.seeds.first)] = 1;
+  const bool sharded = stage.shard_count > 0;
+  const std::vector<RunSpec> all = plan_runs(e);
+  const std::vector<int> shard = sharded ? shard_of_runs(e, stage.shard_count) : std::vector<int>();
+  Remaining out;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const RunSpec& r = all[i];
+    if (sharded && shard[i] != stage.shard_index) continue;
+    if (done[r.point_id * seeds + (r.seed - e.seeds.first)]) continue;
+    out.classes[{r.params.N, r.params.alpha}].push_back(r);
+    out.run_steps += static_cast<double>(r.params.total_steps());
+    ++out.runs;
+  }
+  for (auto& [key, runs] : out.classes)
+    std::stable_sort(runs.begin(), runs.end(), [](const RunSpec& a, const RunSpec& b) {
+      return a.seed != b.seed ? a.seed < b.seed : a.point_id < b.point_id;
+    });
+  return out;
+}
+
+}  // namespace
+
+bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, std::vector<RunTrajectory>& trajectories,
+                   ProvenanceCount& computed_by) {
+  const Experiment& e = *stage.experiment;
+  Engine& engine = *choice.engine;
+  const SgdUnitStore store(stage.directory + "/work", e);
+  trajectories = store.load_all(&computed_by);  // throws naming a corrupt or foreign unit file
+  const json by = unit_provenance(engine.name(), choice.device, to_string(engine.precision()));
+  Remaining remaining = remaining_runs(stage, trajectories);
+  if (!stage.quiet && !trajectories.empty())
+    std::cerr << "tsgd: resuming: " << trajectories.size() << " runs already complete in "
+              << stage.directory << "\n";
+  Progress progress(stage.quiet, remaining.run_steps, remaining.runs);
+  SimulationControl control;
+  control.keep_all_states = e.record.order_parameters;
+  control.diverge_eg = e.simulate.diverge_eg;
+  control.stop = stage.stop;
+  control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
+  for (auto& [key, runs] : remaining.classes) {
+    const std::vector<std::int64_t> steps = record_steps(e.record, runs[0].params);
+    const std::size_t capacity = engine_batch_capacity(engine, runs, stage.threads, choice.gpu_free_bytes);
+    for (std::size_t begin = 0; begin < runs.size(); begin += capacity) {
+      const std::vector<RunSpec> batch(runs.begin() + begin, runs.begin() + std::min(runs.size(), begin + capacity));
+      std::vector<RunTrajectory> result;
+      if (!simulate_batch(engine, batch, steps, control, result)) {
+        progress.finish();
+        return false;
+      }
+      store.save(batch, result, e.record.order_parameters, by);
+      computed_by.add(by, result.size());
+      progress.runs_finished(batch.size());
+      for (auto& t : result) trajectories.push_back(std::move(t));
+    }
+  }
+  progress.finish();
+  return true;
+}
+
+}  // namespace tsgd
