@@ -1,5 +1,7 @@
 #include "core/model.h"
 
+#include "core/enum_names.h"
+
 #include <cmath>
 
 namespace tsgd {
@@ -25,45 +27,11 @@ bool OrderParameters::finite() const {
   return true;
 }
 
-const char* to_string(Activation g) {
-  switch (g) {
-    case Activation::erf: return "erf";
-    case Activation::relu: return "relu";
-    case Activation::linear: return "linear";
-    case Activation::quad: return "quad";
-    case Activation::sign: return "sign";
-  }
-  return "?";
-}
-const char* to_string(TrainMode t) {
-  return t == TrainMode::first_layer ? "first_layer" : "both_layers";
-}
-const char* to_string(InitKind i) {
-  switch (i) {
-    case InitKind::large: return "large";
-    case InitKind::small: return "small";
-    case InitKind::mixed: return "mixed";
-    case InitKind::informed: return "informed";
-    case InitKind::denoise: return "denoise";
-  }
-  return "?";
-}
-const char* to_string(SecondLayerInit s) {
-  switch (s) {
-    case SecondLayerInit::uniform: return "uniform";
-    case SecondLayerInit::gaussian: return "gaussian";
-    case SecondLayerInit::flip_half: return "flip_half";
-  }
-  return "?";
-}
-const char* to_string(OutputScaling s) {
-  switch (s) {
-    case OutputScaling::none: return "none";
-    case OutputScaling::inverse: return "1/K";
-    case OutputScaling::inverse_sqrt: return "1/sqrt(K)";
-  }
-  return "?";
-}
-const char* to_string(Precision p) { return p == Precision::float32 ? "float32" : "float64"; }
+const char* to_string(Activation g) { return enum_name(g); }
+const char* to_string(TrainMode t) { return enum_name(t); }
+const char* to_string(InitKind i) { return enum_name(i); }
+const char* to_string(SecondLayerInit s) { return enum_name(s); }
+const char* to_string(OutputScaling s) { return enum_name(s); }
+const char* to_string(Precision p) { return enum_name(p); }
 
 }  // namespace tsgd

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/enum_names.h"
 #include "core/model.h"
 #include "theory/ode_settings.h"
 
@@ -30,6 +31,16 @@ class ConfigError : public std::runtime_error {
 
 enum class Spacing { log, lin };
 enum class Backend { automatic, cpu, cuda };
+
+template <>
+struct EnumNames<Spacing> {
+  static constexpr EnumName<Spacing> table[] = {{Spacing::log, "log"}, {Spacing::lin, "lin"}};
+};
+template <>
+struct EnumNames<Backend> {
+  static constexpr EnumName<Backend> table[] = {
+      {Backend::automatic, "auto"}, {Backend::cpu, "cpu"}, {Backend::cuda, "cuda"}};
+};
 
 struct SeedSettings {
   int count = 1;

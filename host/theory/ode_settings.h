@@ -4,6 +4,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/enum_names.h"
+
 namespace tsgd {
 
 enum class OdeMethod { adaptive, rk4, euler };
@@ -26,6 +28,17 @@ struct OdeSettings {
   OdeInit init = OdeInit::measured;
   OdeExplicitState state;       // when init == explicit_state
   double diverge_eg = 1e6;      // eg above this (or non-finite) marks a diverged point
+};
+
+template <>
+struct EnumNames<OdeMethod> {
+  static constexpr EnumName<OdeMethod> table[] = {
+      {OdeMethod::adaptive, "adaptive"}, {OdeMethod::rk4, "rk4"}, {OdeMethod::euler, "euler"}};
+};
+// An explicit state is an object in the configuration, not a name.
+template <>
+struct EnumNames<OdeInit> {
+  static constexpr EnumName<OdeInit> table[] = {{OdeInit::measured, "measured"}, {OdeInit::expected, "expected"}};
 };
 
 }  // namespace tsgd
