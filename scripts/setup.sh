@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tsgd needs to build, test and plot, and
-# nothing else: the compiler and build tools, nlohmann-json, CLI11 and
+# nothing else: the compiler and build tools, nlohmann-json, CLI11, Eigen and
 # GoogleTest (header/source packages), and the Debian Python's numpy and
 # matplotlib for scripts/plot.py (/usr/bin/python3; pip is never used, so a
 # pyenv or venv python3 earlier on PATH is left alone).
@@ -16,8 +16,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev googletest libgtest-dev
-          python3-numpy python3-matplotlib)
+packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev libeigen3-dev
+          googletest libgtest-dev python3-numpy python3-matplotlib)
 
 if [[ "${TSGD_NO_SETUP:-}" == 1 ]]; then
   exit 0

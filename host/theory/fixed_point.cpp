@@ -1,9 +1,27 @@
-// Newton fixed points of the ODEs and a dense real eigenvalue solver. See fixed_point.h.
+// Newton fixed points of the ODEs and their eigenvalues. See fixed_point.h.
 #include "theory/fixed_point.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+// The matrices are small (the ODE's dimension) and the callers already run points in
+// parallel: no OpenMP inside Eigen.
+#define EIGEN_DONT_PARALLELIZE
+// GCC 12's -Wmaybe-uninitialized misfires on the AVX-512 intrinsics that Eigen's packet
+// reductions use under -march=native (avx512fintrin.h's _mm512_undefined_pd(), whose
+// "__m512d __Y = __Y" is deliberate): about 180 warnings at system-header lines, all
+// reported after inlining, where the system-header exemption no longer applies. Off
+// for these headers' lines only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <Eigen/Eigenvalues>
+#include <Eigen/SVD>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include "theory/generalisation_error.h"
 #include "theory/ode.h"
@@ -11,6 +29,9 @@
 namespace tsgd {
 
 namespace {
+
+// fixed_point.h's matrices are row-major std::vectors.
+using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Central differences: J_ij = (f_i(y + h_j e_j) - f_i(y - h_j e_j)) / (2 h_j).
 std::vector<double> jacobian(OdeSystem& sys, const std::vector<double>& y, double fd_step) {
@@ -41,61 +62,28 @@ double norm2(const std::vector<double>& v) {
   return std::isfinite(s) ? std::sqrt(s) : std::numeric_limits<double>::infinity();
 }
 
-// Minimum-norm least-squares solution x = A^+ b of a square system, by one-sided Jacobi
-// SVD (Hestenes): orthogonalise the columns of A V by plane rotations until every pair
-// is orthogonal to 1e-15; then A V = U S, and x = V S^+ U^T b with singular values below
-// rcond * max dropped.
-std::vector<double> least_squares(std::vector<double> a, int n, const std::vector<double>& b,
-                                  double rcond) {
-  std::vector<double> v(static_cast<std::size_t>(n) * n, 0.0);
-  for (int i = 0; i < n; ++i) v[static_cast<std::size_t>(i) * n + i] = 1.0;
-  auto A = [&](int i, int j) -> double& { return a[static_cast<std::size_t>(i) * n + j]; };
-  auto V = [&](int i, int j) -> double& { return v[static_cast<std::size_t>(i) * n + j]; };
-  for (int sweep = 0; sweep < 60; ++sweep) {
-    double off = 0.0;
-    for (int p = 0; p < n - 1; ++p)
-      for (int q = p + 1; q < n; ++q) {
-        double alpha = 0.0, beta = 0.0, gamma = 0.0;
-        for (int i = 0; i < n; ++i) {
-          alpha += A(i, p) * A(i, p);
-          beta += A(i, q) * A(i, q);
-          gamma += A(i, p) * A(i, q);
-        }
-        if (gamma == 0.0) continue;
-        const double c_pq = std::abs(gamma) / std::sqrt(alpha * beta);
-        off = std::max(off, c_pq);
-        if (c_pq < 1e-15) continue;
-        // Rotation that zeroes the (p,q) inner product.
-        const double zeta = (beta - alpha) / (2.0 * gamma);
-        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::sqrt(1.0 + zeta * zeta));
-        const double c = 1.0 / std::sqrt(1.0 + t * t), s = c * t;
-        for (int i = 0; i < n; ++i) {
-          const double ap = A(i, p), aq = A(i, q);
-          A(i, p) = c * ap - s * aq;
-          A(i, q) = s * ap + c * aq;
-          const double vp = V(i, p), vq = V(i, q);
-          V(i, p) = c * vp - s * vq;
-          V(i, q) = s * vp + c * vq;
-        }
-      }
-    if (off < 1e-15) break;
-  }
-  // Column norms are the singular values; U's columns are A's columns / sigma.
-  std::vector<double> sigma(n);
-  double smax = 0.0;
-  for (int j = 0; j < n; ++j) {
-    double s = 0.0;
-    for (int i = 0; i < n; ++i) s += A(i, j) * A(i, j);
-    sigma[j] = std::sqrt(s);
-    smax = std::max(smax, sigma[j]);
-  }
+// Minimum-norm least-squares solution x = A^+ b of a square row-major system: the SVD
+// A = U S V^T (Eigen's two-sided Jacobi SVD; its sweeps stop at off-diagonal entries
+// below 2 eps max sigma, so every singular value is accurate to ~eps max sigma), then
+// x = sum_j v_j (u_j . b) / sigma_j over the singular values sigma_j > rcond * max
+// sigma, sigma_j > 0; the others are taken as zero. The sum is written out rather than
+// left to JacobiSVD::solve(), whose threshold keeps sigma_j >= rcond * max (and drops
+// subnormal ones). A matrix with a non-finite entry has no trustworthy singular value:
+// x = 0 (Newton then stalls, as on a zero step).
+std::vector<double> least_squares(const std::vector<double>& a, int n,
+                                  const std::vector<double>& b, double rcond) {
   std::vector<double> x(n, 0.0);
+  const Eigen::Map<const RowMajorMatrix> A(a.data(), n, n);
+  if (n == 0 || !A.allFinite()) return x;
+  // Square: no QR preconditioning (Eigen would skip it for a square matrix anyway).
+  const Eigen::JacobiSVD<Eigen::MatrixXd, Eigen::NoQRPreconditioner> svd(
+      A, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  const Eigen::VectorXd& sigma = svd.singularValues();  // decreasing, >= 0
+  const Eigen::Map<const Eigen::VectorXd> bv(b.data(), n);
+  Eigen::Map<Eigen::VectorXd> xv(x.data(), n);
   for (int j = 0; j < n; ++j) {
-    if (!(sigma[j] > rcond * smax) || sigma[j] == 0.0) continue;
-    double utb = 0.0;  // u_j . b = (A v_j / sigma_j) . b
-    for (int i = 0; i < n; ++i) utb += A(i, j) * b[i];
-    const double coef = utb / (sigma[j] * sigma[j]);
-    for (int i = 0; i < n; ++i) x[i] += coef * V(i, j);
+    if (!(sigma(j) > rcond * sigma(0)) || sigma(j) == 0.0) break;
+    xv += (svd.matrixU().col(j).dot(bv) / sigma(j)) * svd.matrixV().col(j);
   }
   return x;
 }
@@ -333,9 +321,6 @@ const char* to_string(Stability s) {
 }
 
 // ---- eigenvalues ------------------------------------------------------------------------
-//
-// Written 1-based after EISPACK / Numerical Recipes (balanc, elmhes, hqr), with
-// a(i, j) the 1-based view of the row-major matrix.
 
 std::vector<std::complex<double>> eigenvalues(std::vector<double> m, int n) {
   if (n < 0 || m.size() != static_cast<std::size_t>(n) * n)
@@ -344,198 +329,16 @@ std::vector<std::complex<double>> eigenvalues(std::vector<double> m, int n) {
   if (n == 0) return out;
   for (double x : m)
     if (!std::isfinite(x)) throw std::runtime_error("eigenvalues: non-finite matrix entry");
-  auto a = [&](int i, int j) -> double& {
-    return m[static_cast<std::size_t>(i - 1) * n + (j - 1)];
-  };
-
-  // Balancing: diagonal similarity by powers of 2 so that row and column norms are
-  // comparable (reduces the rounding error of the QR iteration).
-  constexpr double kRadix = 2.0, kSqrdx = kRadix * kRadix;
-  for (bool done = false; !done;) {
-    done = true;
-    for (int i = 1; i <= n; ++i) {
-      double r = 0.0, c = 0.0;
-      for (int j = 1; j <= n; ++j)
-        if (j != i) {
-          c += std::abs(a(j, i));
-          r += std::abs(a(i, j));
-        }
-      if (c != 0.0 && r != 0.0) {
-        double g = r / kRadix, f = 1.0;
-        const double s = c + r;
-        while (c < g) {
-          f *= kRadix;
-          c *= kSqrdx;
-        }
-        g = r * kRadix;
-        while (c > g) {
-          f /= kRadix;
-          c /= kSqrdx;
-        }
-        if ((c + r) / f < 0.95 * s) {
-          done = false;
-          g = 1.0 / f;
-          for (int j = 1; j <= n; ++j) a(i, j) *= g;
-          for (int j = 1; j <= n; ++j) a(j, i) *= f;
-        }
-      }
-    }
-  }
-
-  // Reduction to upper Hessenberg form by Gaussian elimination with pivoting.
-  for (int mm = 2; mm < n; ++mm) {
-    double x = 0.0;
-    int i = mm;
-    for (int j = mm; j <= n; ++j)
-      if (std::abs(a(j, mm - 1)) > std::abs(x)) {
-        x = a(j, mm - 1);
-        i = j;
-      }
-    if (i != mm) {
-      for (int j = mm - 1; j <= n; ++j) std::swap(a(i, j), a(mm, j));
-      for (int j = 1; j <= n; ++j) std::swap(a(j, i), a(j, mm));
-    }
-    if (x != 0.0)
-      for (i = mm + 1; i <= n; ++i) {
-        double y = a(i, mm - 1);
-        if (y != 0.0) {
-          y /= x;
-          a(i, mm - 1) = y;
-          for (int j = mm; j <= n; ++j) a(i, j) -= y * a(mm, j);
-          for (int j = 1; j <= n; ++j) a(j, mm) += y * a(j, i);
-        }
-      }
-  }
-  for (int i = 3; i <= n; ++i)
-    for (int j = 1; j < i - 1; ++j) a(i, j) = 0.0;  // drop the stored multipliers
-
-  // Francis double-shift QR on the Hessenberg matrix.
-  std::vector<double> wr(n + 1, 0.0), wi(n + 1, 0.0);
-  double anorm = 0.0;
-  for (int i = 1; i <= n; ++i)
-    for (int j = std::max(i - 1, 1); j <= n; ++j) anorm += std::abs(a(i, j));
-  int nn = n;
-  double t = 0.0;
-  while (nn >= 1) {
-    int its = 0, l;
-    do {
-      // Look for a single small subdiagonal element to split the matrix.
-      for (l = nn; l >= 2; --l) {
-        double s = std::abs(a(l - 1, l - 1)) + std::abs(a(l, l));
-        if (s == 0.0) s = anorm;
-        if (std::abs(a(l, l - 1)) + s == s) {
-          a(l, l - 1) = 0.0;
-          break;
-        }
-      }
-      double x = a(nn, nn);
-      if (l == nn) {  // one root found
-        wr[nn] = x + t;
-        wi[nn--] = 0.0;
-      } else {
-        double y = a(nn - 1, nn - 1);
-        double w = a(nn, nn - 1) * a(nn - 1, nn);
-        if (l == nn - 1) {  // two roots found
-          const double p = 0.5 * (y - x);
-          const double q = p * p + w;
-          double z = std::sqrt(std::abs(q));
-          x += t;
-          if (q >= 0.0) {  // a real pair
-            z = p + (p >= 0.0 ? std::abs(z) : -std::abs(z));
-            wr[nn - 1] = wr[nn] = x + z;
-            if (z != 0.0) wr[nn] = x - w / z;
-            wi[nn - 1] = wi[nn] = 0.0;
-          } else {  // a complex pair
-            wr[nn - 1] = wr[nn] = x + p;
-            wi[nn - 1] = -(wi[nn] = z);
-          }
-          nn -= 2;
-        } else {  // no roots yet: a double-shift QR sweep
-          if (its == 60) throw std::runtime_error("eigenvalues: QR iteration did not converge");
-          if (its == 10 || its == 20) {  // exceptional shift
-            t += x;
-            for (int i = 1; i <= nn; ++i) a(i, i) -= x;
-            const double s = std::abs(a(nn, nn - 1)) + std::abs(a(nn - 1, nn - 2));
-            y = x = 0.75 * s;
-            w = -0.4375 * s * s;
-          }
-          ++its;
-          int mm;
-          double p = 0.0, q = 0.0, r = 0.0, z;
-          for (mm = nn - 2; mm >= l; --mm) {
-            z = a(mm, mm);
-            r = x - z;
-            double s = y - z;
-            p = (r * s - w) / a(mm + 1, mm) + a(mm, mm + 1);
-            q = a(mm + 1, mm + 1) - z - r - s;
-            r = a(mm + 2, mm + 1);
-            s = std::abs(p) + std::abs(q) + std::abs(r);
-            p /= s;
-            q /= s;
-            r /= s;
-            if (mm == l) break;
-            const double u = std::abs(a(mm, mm - 1)) * (std::abs(q) + std::abs(r));
-            const double v = std::abs(p) * (std::abs(a(mm - 1, mm - 1)) + std::abs(z) +
-                                            std::abs(a(mm + 1, mm + 1)));
-            if (u + v == v) break;
-          }
-          for (int i = mm + 2; i <= nn; ++i) {
-            a(i, i - 2) = 0.0;
-            if (i != mm + 2) a(i, i - 3) = 0.0;
-          }
-          for (int k = mm; k <= nn - 1; ++k) {
-            if (k != mm) {
-              p = a(k, k - 1);
-              q = a(k + 1, k - 1);
-              r = 0.0;
-              if (k != nn - 1) r = a(k + 2, k - 1);
-              if ((x = std::abs(p) + std::abs(q) + std::abs(r)) != 0.0) {
-                p /= x;
-                q /= x;
-                r /= x;
-              }
-            }
-            const double sq = std::sqrt(p * p + q * q + r * r);
-            const double s = p >= 0.0 ? sq : -sq;
-            if (s != 0.0) {
-              if (k == mm) {
-                if (l != mm) a(k, k - 1) = -a(k, k - 1);
-              } else {
-                a(k, k - 1) = -s * x;
-              }
-              p += s;
-              x = p / s;
-              y = q / s;
-              z = r / s;
-              q /= p;
-              r /= p;
-              for (int j = k; j <= nn; ++j) {
-                p = a(k, j) + q * a(k + 1, j);
-                if (k != nn - 1) {
-                  p += r * a(k + 2, j);
-                  a(k + 2, j) -= p * z;
-                }
-                a(k + 1, j) -= p * y;
-                a(k, j) -= p * x;
-              }
-              const int mmin = nn < k + 3 ? nn : k + 3;
-              for (int i = l; i <= mmin; ++i) {
-                p = x * a(i, k) + y * a(i, k + 1);
-                if (k != nn - 1) {
-                  p += z * a(i, k + 2);
-                  a(i, k + 2) -= p * r;
-                }
-                a(i, k + 1) -= p * q;
-                a(i, k) -= p;
-              }
-            }
-          }
-        }
-      }
-    } while (l < nn - 1);
-  }
-  out.reserve(n);
-  for (int i = 1; i <= n; ++i) out.emplace_back(wr[i], wi[i]);
+  // Hessenberg reduction and Francis double-shift QR to the real Schur form; the
+  // eigenvalues are read off its 1 x 1 and 2 x 2 diagonal blocks.
+  const Eigen::EigenSolver<Eigen::MatrixXd> solver(Eigen::Map<const RowMajorMatrix>(m.data(), n, n),
+                                                   /*computeEigenvectors=*/false);
+  if (solver.info() == Eigen::NoConvergence)
+    throw std::runtime_error("eigenvalues: QR iteration did not converge");
+  if (solver.info() != Eigen::Success)
+    throw std::runtime_error("eigenvalues: an eigenvalue is not finite");
+  const Eigen::VectorXcd& z = solver.eigenvalues();
+  out.assign(z.data(), z.data() + n);
   return out;
 }
 
