@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 DEPS=build-gpu-deps
 if [[ "${1:-}" == "--prepare" ]]; then
   rm -rf "$DEPS"
-  for path in include/nlohmann include/CLI share/cmake/nlohmann_json share/cmake/CLI11 src/googletest; do
+  for path in include/nlohmann include/CLI share/cmake/nlohmann_json share/cmake/CLI11 src/googletest include/eigen3 share/eigen3/cmake; do
     if [[ -e "/usr/$path" ]]; then
       mkdir -p "$DEPS/usr/$(dirname "$path")"
       cp -r "/usr/$path" "$DEPS/usr/$path"

@@ -352,12 +352,63 @@ TEST(EmulatedCuda, BlockSharedMemoryIsFreshInEveryBlock) {
 }
 
 TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {
-  try {
-    testing::emulate_divergent_barrier(200);
-    FAIL() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("__syncthreads"), std::string::npos) << e.what();
+  for (const bool warp : {false, true}) {
+    const std::string barrier = warp ? "__syncwarp" : "__syncthreads";
+    try {
+      testing::emulate_divergent_barrier(warp);
+      ADD_FAILURE() << "no error for " << barrier;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(barrier + " not reached"), std::string::npos)
+          << e.what();
+    }
   }
+}
+
+// A missing __syncthreads changes the results: the emulator runs the threads
+// in an order that puts some reader before the writer (simt_emulator.h,
+// Scheduling). A fixed order would not: thread 0 first hides barriers 1 and 3
+// (thread 0 writes, all read), thread 0 last hides barrier 2 (the warps
+// write, thread 0 reads). In one warp, barrier 2 orders nothing (lane 0
+// stores and reads its own sum).
+TEST(EmulatedCuda, AMissingBarrierIsSeen) {
+  const int rounds = 3;
+  for (const int threads : {32, 64, 96, 512}) {
+    std::vector<double> expected(threads);
+    for (int t = 0; t < threads; ++t) expected[t] = 0.5 * (t + 1);
+    for (int r = 0; r < rounds; ++r) {
+      double total = 0;
+      for (const double v : expected) total += v;
+      for (double& v : expected) v += total / threads;
+    }
+    auto wrong_values = [&](const std::vector<double>& values) {
+      int wrong = 0;
+      for (int t = 0; t < threads; ++t)
+        wrong += std::abs(values[t] - expected[t]) <= 1e-12 * expected[t] ? 0 : 1;  // NaN: wrong
+      return wrong;
+    };
+    EXPECT_EQ(wrong_values(testing::emulated_block_sums(threads, rounds, 0)), 0)
+        << threads << " threads";
+    for (const int skipped : {1, 2, 3}) {
+      if (threads == 32 && skipped == 2) continue;
+      EXPECT_GT(wrong_values(testing::emulated_block_sums(threads, rounds, skipped)), 0)
+          << threads << " threads, barrier " << skipped << " left out";
+    }
+  }
+}
+
+// An exception in one thread stops the block: the others unwind from their
+// barriers (their locals destroyed), the launcher gets the exception, and
+// the next launch runs normally.
+TEST(EmulatedCuda, AnExceptionInAThreadReachesTheLauncher) {
+  int unwound = 0;
+  try {
+    testing::emulate_throwing_thread(unwound);
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "thread 37 failed");
+  }
+  EXPECT_EQ(unwound, 64);
+  for (std::uint32_t v : testing::emulated_block_shared_first_reads(2)) EXPECT_EQ(v, 0xffffffffu);
 }
 
 // The launch shape (fused_plan.h): a block keeps its mini-batch inputs in

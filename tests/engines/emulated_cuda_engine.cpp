@@ -284,17 +284,61 @@ std::vector<std::uint32_t> emulated_block_shared_first_reads(int blocks) {
   return seen;
 }
 
-void emulate_divergent_barrier(int timeout_ms) {
-  const int saved = simt::barrier_timeout_ms.exchange(timeout_ms);
-  try {
-    simt::launch(1, 64, 0, [] {
-      if (threadIdx.x < 40) __syncthreads();
-    });
-  } catch (...) {
-    simt::barrier_timeout_ms = saved;
-    throw;
-  }
-  simt::barrier_timeout_ms = saved;
+void emulate_divergent_barrier(bool warp) {
+  simt::launch(1, 64, 0, [warp] {
+    if (warp) {
+      if (threadIdx.x % 32 < 20) __syncwarp();
+    } else if (threadIdx.x < 40) {
+      __syncthreads();
+    }
+  });
+}
+
+std::vector<double> emulated_block_sums(int threads, int rounds, int skipped_barrier) {
+  if (threads <= 0 || threads % 32 != 0)
+    throw std::invalid_argument("emulated_block_sums: threads a multiple of 32");
+  struct WarpSums {
+    double sum[32];
+  };
+  std::vector<double> out(threads);
+  simt::launch(1, static_cast<unsigned>(threads), 0, [&] {
+    TSGD_BLOCK_SHARED(scale, double);
+    TSGD_BLOCK_SHARED(warp_sums, WarpSums);
+    TSGD_BLOCK_SHARED(total, double);
+    const int t = static_cast<int>(threadIdx.x), lane = t % 32, warp = t / 32;
+    const int nwarps = static_cast<int>(blockDim.x) / 32;
+    if (t == 0) scale = 0.5;
+    if (skipped_barrier != 1) __syncthreads();  // scale is set
+    double v = scale * (t + 1);
+    for (int r = 0; r < rounds; ++r) {
+      double s = v;
+      for (int offset = 16; offset >= 1; offset /= 2) s += __shfl_xor_sync(kFullMask, s, offset);
+      if (lane == 0) warp_sums.sum[warp] = s;
+      if (skipped_barrier != 2) __syncthreads();  // every warp's sum is stored
+      if (t == 0) {
+        double sum = 0;
+        for (int w = 0; w < nwarps; ++w) sum += warp_sums.sum[w];
+        total = sum;
+      }
+      if (skipped_barrier != 3) __syncthreads();  // total is stored, the warp sums are read
+      v += total / threads;
+    }
+    out[t] = v;
+  });
+  return out;
+}
+
+void emulate_throwing_thread(int& unwound) {
+  struct Counted {
+    int& count;
+    ~Counted() { ++count; }
+  };
+  simt::launch(1, 64, 0, [&] {
+    const Counted local{unwound};
+    __syncthreads();
+    if (threadIdx.x == 37) throw std::runtime_error("thread 37 failed");
+    __syncthreads();
+  });
 }
 
 }  // namespace tsgd::testing

@@ -9,7 +9,8 @@
 // API, cuBLAS itself and the device's arithmetic.
 //
 // It lets every engine test run the kernels on machines without a GPU. The
-// fused path is slow (a thread per CUDA thread), so keep its batches small.
+// fused path is slow (a fiber per CUDA thread, switched at every barrier and
+// shuffle), so keep its batches small.
 #pragma once
 
 #include <cstdint>
@@ -56,8 +57,23 @@ void reference_gemm(const GemmCall<Real>& g);
 // per block (0xffffffff), as on a GPU nothing carries over between blocks.
 std::vector<std::uint32_t> emulated_block_shared_first_reads(int blocks);
 
-// A kernel whose __syncthreads is skipped by some threads: the emulator must
-// report it (an exception naming __syncthreads), not hang. timeout_ms bounds the wait.
-void emulate_divergent_barrier(int timeout_ms);
+// A kernel whose __syncthreads (with `warp`: whose __syncwarp) is skipped by
+// some threads: the emulator must report it (an exception naming the
+// barrier), not hang.
+void emulate_divergent_barrier(bool warp = false);
+
+// A block reduction with the barriers of the fused kernel (fill, reduce,
+// broadcast), `threads` a multiple of 32: thread 0 sets a shared scale, and
+// the values are 0.5 (t + 1) times it; then, `rounds` times, every warp sums
+// its values by an xor butterfly into shared memory, thread 0 adds up the
+// warps' sums, and every thread adds that total / threads to its value.
+// skipped_barrier 1, 2 or 3 leaves out the first, second or third
+// __syncthreads (0: none). Every thread's final value.
+std::vector<double> emulated_block_sums(int threads, int rounds, int skipped_barrier);
+
+// A kernel in which thread 37 of 64 throws std::runtime_error("thread 37
+// failed") between two __syncthreads; `unwound` counts the threads whose
+// locals were destroyed on the way out.
+void emulate_throwing_thread(int& unwound);
 
 }  // namespace tsgd::testing

@@ -35,7 +35,7 @@ struct EngineFactory {
   Precision precision;
   std::function<std::unique_ptr<Engine>()> make;
   bool needs_gpu = false;
-  // Slow (the fused kernels on the SIMT emulator, a thread per CUDA thread):
+  // Slower (the fused kernels on the SIMT emulator, a fiber per CUDA thread):
   // tests give it fewer steps.
   bool slow = false;
 };
