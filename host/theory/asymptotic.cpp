@@ -1,5 +1,7 @@
 #include "theory/asymptotic.h"
 
+#include "theory/constants.h"
+
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -11,7 +13,6 @@ namespace tsgd {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 std::string num(double x) {
   char buf[32];

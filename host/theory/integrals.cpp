@@ -1,6 +1,8 @@
 // Gaussian integrals of the activations (MATH.md §3, §4). See integrals.h.
 #include "theory/integrals.h"
 
+#include "theory/constants.h"
+
 #include <array>
 #include <cmath>
 #include <stdexcept>
@@ -11,14 +13,9 @@ namespace tsgd {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-constexpr double kTwoOverPi = 0.63661977236758134308;    // 2/pi
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1/sqrt(2 pi)
-constexpr double kInvSqrt2 = 0.70710678118654752440;     // 1/sqrt(2)
 // A variance at or below this is a field that is identically zero.
 constexpr double kTinyVariance = 1e-300;
 
-double clamp_unit(double x) { return x > 1.0 ? 1.0 : (x < -1.0 ? -1.0 : x); }
 double nonneg(double x) { return x > 0.0 ? x : 0.0; }
 // |c| <= sqrt(a b): a covariance entry clamped into the PSD range of its variances.
 double clamp_cov(double c, double a, double b) {
