@@ -16,10 +16,10 @@
 // and the kernels' registers and memory.
 // Usage: bench_gpu [seconds per case, default 1] [TEXT: only the cases whose
 // "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"].
-#include <cstdio>
-#include <cstdlib>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -39,8 +39,8 @@ struct Case {
   CudaPath path;
   bool group_by_seed;
   Precision precision;
-  double target;             // run-steps per second, 0: none
-  bool keep_inputs = true;   // CudaOptions::keep_inputs
+  double target;            // run-steps per second, 0: none
+  bool keep_inputs = true;  // CudaOptions::keep_inputs
 };
 
 // Whether the fused kernel keeps this case's mini-batch inputs in shared
@@ -131,8 +131,8 @@ void run_case(const Case& c, double seconds) {
   const bool fused = cuda.path() == CudaPath::fused;
   const bool shared = fused && c.group_by_seed;
   const bool twice = fused && c.params.batch_size > 1 && !keeps_inputs(c);
-  const double draws =
-      4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) / (shared ? c.points_per_seed : 1);
+  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) /
+                       (shared ? c.points_per_seed : 1);
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
   double largest = rate / bound;
@@ -142,8 +142,10 @@ void run_case(const Case& c, double seconds) {
     // reads W (units x N) and X (B x N), the update GEMM reads X and reads and
     // writes the K student rows, the input kernel writes X (decay: 2 K N more).
     const double real = c.precision == Precision::float32 ? 4.0 : 8.0;
-    const double n = c.params.N, k = c.params.K, units = c.params.K + c.params.M, b = c.params.batch_size;
-    const double bytes = real * n * (units + 2 * k + 3 * b + (c.params.weight_decay > 0 ? 2 * k : 0));
+    const double n = c.params.N, k = c.params.K, units = c.params.K + c.params.M,
+                 b = c.params.batch_size;
+    const double bytes =
+        real * n * (units + 2 * k + 3 * b + (c.params.weight_decay > 0 ? 2 * k : 0));
     const double memory_bound = g_bandwidth / bytes;
     std::printf("  %5.1f%% of memory bound %.2e", 100.0 * rate / memory_bound, memory_bound);
     if (rate / memory_bound > largest) {
@@ -156,6 +158,61 @@ void run_case(const Case& c, double seconds) {
   std::printf("  limit: %s", largest > 0.5 ? limit : "latency/occupancy (see blocks/SM, ncu)");
   std::printf("  [load %.2f s]%s\n", load_seconds, finite ? "" : "  NON-FINITE RESULTS");
   std::fflush(stdout);
+}
+
+// The kernels' registers, shared memory, spills and occupancy.
+void print_kernels() {
+  std::printf(
+      "\nkernel                               registers  static smem  local (spill) bytes  "
+      "blocks/SM (threads)\n");
+  for (const CudaKernelInfo& k : cuda_kernel_info()) {
+    std::printf("%-36s %9d  %11zu  %19zu", k.name.c_str(), k.registers, k.shared_bytes,
+                k.local_bytes);
+    if (k.occupancy_threads > 0)
+      std::printf("  %9d (%d)", k.blocks_per_multiprocessor, k.occupancy_threads);
+    std::printf("\n");
+  }
+}
+
+// The benchmark's cases: (a), (b) and their groupings, the cuBLAS path, (c), (d), mini-batches.
+std::vector<Case> all_cases() {
+  PointParams minibatch = erf_784();
+  minibatch.batch_size = 64;
+  PointParams batch8 = erf_784();
+  batch8.batch_size = 8;
+  PointParams wide = erf_784();
+  wide.N = 10000;
+  wide.K = 8;
+  wide.M = 8;
+  return {
+      {"(a) erf N=784 K=M=4", erf_784(), 132, 1, CudaPath::automatic, true, Precision::float32,
+       6e8},
+      {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float32,
+       6e8},
+      {"(a) erf N=784 K=M=4", erf_784(), 16896, 1, CudaPath::automatic, true, Precision::float32,
+       6e8},
+      {"(a) 4 points/seed, grouped", erf_784(), 16896, 4, CudaPath::fused, true, Precision::float32,
+       6e8},
+      {"(a) 4 points/seed, not grouped", erf_784(), 16896, 4, CudaPath::fused, false,
+       Precision::float32, 6e8},
+      {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float64, 0},
+      {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 1056, 1, CudaPath::automatic,
+       true, Precision::float32, 8e8},
+      {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 16896, 1, CudaPath::automatic,
+       true, Precision::float32, 8e8},
+      {"(b) 2 points/seed, grouped", erf_500_both_layers(), 16896, 2, CudaPath::fused, true,
+       Precision::float32, 8e8},
+      {"cuBLAS B=1: (a) shape", erf_784(), 16896, 1, CudaPath::cublas, true, Precision::float32,
+       5e7},
+      {"(c) mini-batch 64, N=784 K=M=4", minibatch, 1056, 1, CudaPath::cublas, true,
+       Precision::float32, 0},
+      {"(d) N=10000 K=M=8", wide, 1056, 1, CudaPath::cublas, true, Precision::float32, 0},
+      {"mini-batch 8, (a) shape, inputs kept", batch8, 16896, 1, CudaPath::fused, true,
+       Precision::float32, 0, true},
+      {"mini-batch 8, (a) shape, inputs drawn twice", batch8, 16896, 1, CudaPath::fused, true,
+       Precision::float32, 0, false},
+      {"mini-batch 8, (a) shape", batch8, 16896, 1, CudaPath::cublas, true, Precision::float32, 0},
+  };
 }
 
 }  // namespace
@@ -180,61 +237,21 @@ int main(int argc, char** argv) {
                 static_cast<double>(g.memory_bytes) / (1u << 30));
 
   try {
-    std::printf(
-        "\nkernel                               registers  static smem  local (spill) bytes  blocks/SM (threads)\n");
-    for (const CudaKernelInfo& k : cuda_kernel_info()) {
-      std::printf("%-36s %9d  %11zu  %19zu", k.name.c_str(), k.registers, k.shared_bytes, k.local_bytes);
-      if (k.occupancy_threads > 0) std::printf("  %9d (%d)", k.blocks_per_multiprocessor, k.occupancy_threads);
-      std::printf("\n");
-    }
+    print_kernels();
     g_gaussian_rate = cuda_gaussian_rate(gpus.front().index);
     g_bandwidth = cuda_copy_bandwidth(gpus.front().index);
-    std::printf("\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e /s\n",
-                g_gaussian_rate);
-    std::printf("device memory bandwidth (1 GiB device-to-device copy, read + write): %.3e B/s\n\n", g_bandwidth);
+    std::printf(
+        "\nGaussian draws alone (Philox4x32-10 + Box-Muller, as the kernels draw inputs): %.3e "
+        "/s\n",
+        g_gaussian_rate);
+    std::printf("device memory bandwidth (1 GiB device-to-device copy, read + write): %.3e B/s\n\n",
+                g_bandwidth);
 
-    PointParams minibatch = erf_784();
-    minibatch.batch_size = 64;
-    PointParams batch8 = erf_784();
-    batch8.batch_size = 8;
-    PointParams wide = erf_784();
-    wide.N = 10000;
-    wide.K = 8;
-    wide.M = 8;
-    const Case cases[] = {
-        {"(a) erf N=784 K=M=4", erf_784(), 132, 1, CudaPath::automatic, true, Precision::float32,
-         6e8},
-        {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float32,
-         6e8},
-        {"(a) erf N=784 K=M=4", erf_784(), 16896, 1, CudaPath::automatic, true, Precision::float32,
-         6e8},
-        {"(a) 4 points/seed, grouped", erf_784(), 16896, 4, CudaPath::fused, true,
-         Precision::float32, 6e8},
-        {"(a) 4 points/seed, not grouped", erf_784(), 16896, 4, CudaPath::fused, false,
-         Precision::float32, 6e8},
-        {"(a) erf N=784 K=M=4", erf_784(), 1056, 1, CudaPath::automatic, true, Precision::float64,
-         0},
-        {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 1056, 1, CudaPath::automatic,
-         true, Precision::float32, 8e8},
-        {"(b) erf N=500 K=5 M=2 both layers", erf_500_both_layers(), 16896, 1, CudaPath::automatic,
-         true, Precision::float32, 8e8},
-        {"(b) 2 points/seed, grouped", erf_500_both_layers(), 16896, 2, CudaPath::fused, true,
-         Precision::float32, 8e8},
-        {"cuBLAS B=1: (a) shape", erf_784(), 16896, 1, CudaPath::cublas, true, Precision::float32,
-         5e7},
-        {"(c) mini-batch 64, N=784 K=M=4", minibatch, 1056, 1, CudaPath::cublas, true,
-         Precision::float32, 0},
-        {"(d) N=10000 K=M=8", wide, 1056, 1, CudaPath::cublas, true, Precision::float32, 0},
-        {"mini-batch 8, (a) shape, inputs kept", batch8, 16896, 1, CudaPath::fused, true,
-         Precision::float32, 0, true},
-        {"mini-batch 8, (a) shape, inputs drawn twice", batch8, 16896, 1, CudaPath::fused, true,
-         Precision::float32, 0, false},
-        {"mini-batch 8, (a) shape", batch8, 16896, 1, CudaPath::cublas, true, Precision::float32, 0},
-    };
     const std::string only = argc > 2 ? argv[2] : "";
-    for (const Case& c : cases)
-      if (only.empty() || (c.name + " " + std::to_string(c.runs) + " " + path_name(c.path)).find(only) !=
-                              std::string::npos)
+    for (const Case& c : all_cases())
+      if (only.empty() ||
+          (c.name + " " + std::to_string(c.runs) + " " + path_name(c.path)).find(only) !=
+              std::string::npos)
         run_case(c, seconds);
   } catch (const std::exception& e) {
     std::printf("bench_gpu: %s\n", e.what());

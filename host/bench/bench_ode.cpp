@@ -93,10 +93,8 @@ double rhs_microseconds(Activation g, int K, int M) {
   return 1e6 * elapsed / reps;
 }
 
-}  // namespace
-
-int main() {
-  // ---- 1. adaptive vs Euler -----------------------------------------------------------------
+// 1. The adaptive integrator against Euler (the paper's program) on one point.
+void adaptive_against_euler() {
   PointParams p;
   p.K = p.M = 4;
   p.lr = 0.2;
@@ -158,8 +156,12 @@ int main() {
               ref.steps);
   std::printf("    adaptive rtol 1e-8: %.3g   Euler dt 0.01: %.3g   Euler dt 0.02: %.3g\n",
               max_rel(a), max_rel(e), max_rel(e2));
+}
 
-  // ---- 2. a 100-point grid with OpenMP -------------------------------------------------------
+// 2. A 100-point grid with OpenMP.
+void grid_of_points() {
+  OdeSettings adaptive;
+  adaptive.rtol = 1e-8;
   std::vector<PointParams> grid;
   const std::vector<double> rates = log_spaced(0.01, 1.0, 20);
   for (int K = 2; K <= 6; ++K)
@@ -175,7 +177,7 @@ int main() {
   const std::vector<double> grid_records = log_spaced(0.1, 1e3, 100);
   std::vector<long> steps(grid.size());
   std::vector<int> diverged(grid.size());
-  t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
 #pragma omp parallel for schedule(dynamic, 1)
   for (int i = 0; i < static_cast<int>(grid.size()); ++i) {
     const OdeResult g = integrate_ode(grid[i], generic_state(grid[i].K, 2, 100 + grid[i].K),
@@ -193,8 +195,14 @@ int main() {
   std::printf("grid erf M=2, K=2..6 x 20 lr in [0.01, 1], alpha 1e3, 100 records, rtol 1e-8:\n");
   std::printf("  %zu points on %d threads: %.3f s (%ld steps in all, %d diverged)\n", grid.size(),
               omp_get_max_threads(), t_grid, total_steps, n_diverged);
+}
 
-  // ---- 3. right-hand side cost ---------------------------------------------------------------
+}  // namespace
+
+int main() {
+  adaptive_against_euler();
+  grid_of_points();
+  // 3. The cost of one right-hand side.
   std::printf("one right-hand side (both layers), microseconds:\n");
   for (Activation g : {Activation::erf, Activation::linear, Activation::quad, Activation::relu})
     std::printf("  %-6s K=M=2: %8.2f   K=M=4: %8.2f\n", to_string(g), rhs_microseconds(g, 2, 2),

@@ -135,98 +135,109 @@ void TheoryReport::append(const TheoryReport& other) {
   skipped.insert(skipped.end(), other.skipped.begin(), other.skipped.end());
 }
 
-TheoryReport asymptotic_theory(const PointParams& p) {
-  TheoryReport out;
-  const int K = p.K, M = p.M;
-  if (K < 1 || M < 1 || p.batch_size < 1) return out;
-  const double eta = p.lr, B = p.batch_size, s2 = p.sigma * p.sigma;
-  const bool first = p.train == TrainMode::first_layer;
-  const bool both_erf =
-      p.student_activation == Activation::erf && p.teacher_activation == Activation::erf;
-  const bool both_linear =
-      p.student_activation == Activation::linear && p.teacher_activation == Activation::linear;
-  // Teacher: uniform, or flip_half with M = 1 (nothing flipped).
-  const bool teacher_uniform = p.teacher_v_init == SecondLayerInit::uniform ||
-                               (p.teacher_v_init == SecondLayerInit::flip_half && M == 1);
-  const double vstar = p.teacher_v * output_scale(p.output_scaling, M);
-  // Student second layer with only the first layer trained, when all units share one
+namespace {
+
+// The second layers the formulas assume, as the point sets them up.
+struct SecondLayers {
+  bool teacher_uniform = false;  // uniform, or flip_half with M = 1 (nothing flipped)
+  double vstar = 0.0;            // the teacher's v*_m, after output scaling
+  // The students' v_k with only the first layer trained, when all units share one
   // value (initial_weights.h): denoise init gives v*_m / copies(m), equal when the
   // teacher is uniform and M divides K; every other init the student_v rule, equal
   // when it is uniform.
   bool student_uniform = false;
   double v = 0.0;
+};
+
+SecondLayers second_layers(const PointParams& p) {
+  SecondLayers s;
+  s.teacher_uniform = p.teacher_v_init == SecondLayerInit::uniform ||
+                      (p.teacher_v_init == SecondLayerInit::flip_half && p.M == 1);
+  s.vstar = p.teacher_v * output_scale(p.output_scaling, p.M);
   if (p.init == InitKind::denoise) {
-    student_uniform = teacher_uniform && K % M == 0;
-    if (student_uniform) v = vstar / (K / M);
+    s.student_uniform = s.teacher_uniform && p.K % p.M == 0;
+    if (s.student_uniform) s.v = s.vstar / (p.K / p.M);
   } else {
-    student_uniform = p.student_v_init == SecondLayerInit::uniform;
-    v = p.student_v * output_scale(p.output_scaling, K);
+    s.student_uniform = p.student_v_init == SecondLayerInit::uniform;
+    s.v = p.student_v * output_scale(p.output_scaling, p.K);
   }
+  return s;
+}
 
-  // Linear SCM: eqs. (12) and (13).
-  {
-    const double rate = eta * K * v * v;  // effective learning rate of w_eff = v sum_k w_k
-    Conditions c;
-    c.require(both_linear, "linear student and teacher", pair_name(p))
-        .require(first, "first layer only", "both layers trained")
-        .require(student_uniform, "every student v_k equal", "student second layer not uniform")
-        .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
-        .require(rate < 2.0 * B, "eta K v^2 < 2B (v = " + num(v) + ")",
-                 "eta K v^2 = " + num(rate) + ", 2B = " + num(2 * B));
-    report(out, "eq. (12)", c, rate * s2 / (4.0 * B - 2.0 * rate), true);
-    // eq. (12) / eq. (13) - 1 = eta K v^2 / (2B - eta K v^2): the orders beyond the first.
-    const double next = rate / (2.0 * B - rate);
-    c.require(next <= kLeadingOrderTolerance,
-              "next order in eta below " + num(100.0 * kLeadingOrderTolerance) +
-                  "% (eq. (12) / eq. (13) - 1)",
-              "eq. (12) / eq. (13) - 1 = " + num(next));
-    report(out, "eq. (13)", c, rate * s2 / (4.0 * B), false, "; leading order in eta of eq. (12)");
-  }
+bool both_are(const PointParams& p, Activation g) {
+  return p.student_activation == g && p.teacher_activation == g;
+}
 
-  // erf SCM, first layer: eq. (11).
-  {
-    const double L = K - M;
-    const double per_sigma2 = eta * (L + M / std::sqrt(3.0)) / (2.0 * kPi * B);
-    Conditions c;
-    c.require(both_erf, "erf student and teacher", pair_name(p))
-        .require(first, "first layer only", "both layers trained")
-        .require(student_uniform && v == 1.0, "every student v_k = 1",
-                 student_uniform ? "v = " + num(v) : "student second layer not uniform")
-        .require(teacher_uniform && vstar == 1.0, "every teacher v*_m = 1",
-                 teacher_uniform ? "v* = " + num(vstar) : "teacher second layer not uniform")
-        .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
-        .require(K >= M, "K >= M (a student that can represent the teacher)",
-                 "K = " + std::to_string(K) + ", M = " + std::to_string(M));
-    if (c.hold())
-      c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2),
-                        next_order_condition());
-    report(out, "eq. (11)", c, s2 * per_sigma2, false,
-           "; teacher T = I; leading order in eta" +
-               std::string(K - M >= 2 ? "; L >= 2: the extra units' differences are "
-                                        "marginal, the ODE may drift below"
-                                      : ""));
-  }
+// Linear SCM: eqs. (12) and (13).
+void linear_scm_theory(const PointParams& p, const SecondLayers& s, TheoryReport& out) {
+  const double B = p.batch_size, s2 = p.sigma * p.sigma;
+  const double rate = p.lr * p.K * s.v * s.v;  // effective learning rate of w_eff = v sum_k w_k
+  Conditions c;
+  c.require(both_are(p, Activation::linear), "linear student and teacher", pair_name(p))
+      .require(p.train == TrainMode::first_layer, "first layer only", "both layers trained")
+      .require(s.student_uniform, "every student v_k equal", "student second layer not uniform")
+      .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
+      .require(rate < 2.0 * B, "eta K v^2 < 2B (v = " + num(s.v) + ")",
+               "eta K v^2 = " + num(rate) + ", 2B = " + num(2 * B));
+  report(out, "eq. (12)", c, rate * s2 / (4.0 * B - 2.0 * rate), true);
+  // eq. (12) / eq. (13) - 1 = eta K v^2 / (2B - eta K v^2): the orders beyond the first.
+  const double next = rate / (2.0 * B - rate);
+  c.require(next <= kLeadingOrderTolerance,
+            "next order in eta below " + num(100.0 * kLeadingOrderTolerance) + "% (eq. (12) / eq. (13) - 1)",
+            "eq. (12) / eq. (13) - 1 = " + num(next));
+  report(out, "eq. (13)", c, rate * s2 / (4.0 * B), false, "; leading order in eta of eq. (12)");
+}
 
-  // erf, both layers, M = 1: eq. (15).
-  {
-    const double per_sigma2 = eta * vstar * vstar / (2.0 * std::sqrt(3.0) * K * kPi * B);
-    Conditions c;
-    c.require(both_erf, "erf student and teacher", pair_name(p))
-        .require(!first, "both layers trained", "first layer only")
-        .require(M == 1, "M = 1", "M = " + std::to_string(M))
-        .require(teacher_uniform, "uniform teacher second layer",
-                 "teacher second layer not uniform")
-        .require(p.lr2 == p.lr, "lr2 = lr", "lr2 = " + num(p.lr2) + ", lr = " + num(p.lr))
-        .require(
-            p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
-            "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
-    if (c.hold())
-      c.require_message(next_order_failure(p, identical_students_fixed_point(K, vstar), per_sigma2),
-                        next_order_condition());
-    report(out, "eq. (15)", c, s2 * per_sigma2, false,
-           "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order "
-           "in eta");
-  }
+// erf SCM, first layer: eq. (11).
+void erf_scm_theory(const PointParams& p, const SecondLayers& s, TheoryReport& out) {
+  const int K = p.K, M = p.M;
+  const double L = K - M;
+  const double per_sigma2 = p.lr * (L + M / std::sqrt(3.0)) / (2.0 * kPi * p.batch_size);
+  Conditions c;
+  c.require(both_are(p, Activation::erf), "erf student and teacher", pair_name(p))
+      .require(p.train == TrainMode::first_layer, "first layer only", "both layers trained")
+      .require(s.student_uniform && s.v == 1.0, "every student v_k = 1",
+               s.student_uniform ? "v = " + num(s.v) : "student second layer not uniform")
+      .require(s.teacher_uniform && s.vstar == 1.0, "every teacher v*_m = 1",
+               s.teacher_uniform ? "v* = " + num(s.vstar) : "teacher second layer not uniform")
+      .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
+      .require(K >= M, "K >= M (a student that can represent the teacher)",
+               "K = " + std::to_string(K) + ", M = " + std::to_string(M));
+  if (c.hold())
+    c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2), next_order_condition());
+  report(out, "eq. (11)", c, p.sigma * p.sigma * per_sigma2, false,
+         "; teacher T = I; leading order in eta" +
+             std::string(K - M >= 2 ? "; L >= 2: the extra units' differences are marginal, the ODE may drift below"
+                                    : ""));
+}
+
+// erf, both layers, M = 1: eq. (15).
+void erf_both_layers_theory(const PointParams& p, const SecondLayers& s, TheoryReport& out) {
+  const double per_sigma2 = p.lr * s.vstar * s.vstar / (2.0 * std::sqrt(3.0) * p.K * kPi * p.batch_size);
+  Conditions c;
+  c.require(both_are(p, Activation::erf), "erf student and teacher", pair_name(p))
+      .require(p.train == TrainMode::both_layers, "both layers trained", "first layer only")
+      .require(p.M == 1, "M = 1", "M = " + std::to_string(p.M))
+      .require(s.teacher_uniform, "uniform teacher second layer", "teacher second layer not uniform")
+      .require(p.lr2 == p.lr, "lr2 = lr", "lr2 = " + num(p.lr2) + ", lr = " + num(p.lr))
+      .require(p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
+               "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
+  if (c.hold())
+    c.require_message(next_order_failure(p, identical_students_fixed_point(p.K, s.vstar), per_sigma2),
+                      next_order_condition());
+  report(out, "eq. (15)", c, p.sigma * p.sigma * per_sigma2, false,
+         "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order in eta");
+}
+
+}  // namespace
+
+TheoryReport asymptotic_theory(const PointParams& p) {
+  TheoryReport out;
+  if (p.K < 1 || p.M < 1 || p.batch_size < 1) return out;
+  const SecondLayers s = second_layers(p);
+  linear_scm_theory(p, s, out);
+  erf_scm_theory(p, s, out);
+  erf_both_layers_theory(p, s, out);
   return out;
 }
 

@@ -181,27 +181,90 @@ std::vector<int> identical_unit_classes(const OrderParameters& s) {
   return cls;
 }
 
-// For each packed coordinate of OdeSystem (Q_ik for i <= k, R_in, v_i when both layers
-// are trained), the coordinate of the manifold where every class stays identical: Q
-// by the pair of classes, R by (class, teacher), v by class.
-std::vector<int> reduced_coordinates(const std::vector<int>& cls, int M, bool both, int* count) {
-  const int K = static_cast<int>(cls.size());
-  int classes = 0;
-  for (int c : cls) classes = std::max(classes, c + 1);
-  std::vector<int> out;
-  auto pair_index = [&](int a, int b) {
-    if (a > b) std::swap(a, b);
-    return a * classes - a * (a - 1) / 2 + (b - a);  // upper triangle, row by row
-  };
-  const int nq = classes * (classes + 1) / 2;
-  for (int i = 0; i < K; ++i)
-    for (int k = i; k < K; ++k) out.push_back(pair_index(cls[i], cls[k]));
-  for (int i = 0; i < K; ++i)
-    for (int m = 0; m < M; ++m) out.push_back(nq + cls[i] * M + m);
-  if (both)
-    for (int i = 0; i < K; ++i) out.push_back(nq + classes * M + cls[i]);
-  *count = nq + classes * M + (both ? classes : 0);
-  return out;
+// The manifold where each class of identical units stays identical, in the packed
+// coordinates of OdeSystem (Q_ik for i <= k, R_in, v_i when both layers are trained):
+// coordinate j of the manifold moves every packed coordinate i with index[i] = j
+// together (Q by the pair of classes, R by (class, teacher), v by class); the
+// manifold's F is the mean of theirs.
+struct IdenticalUnitsManifold {
+  std::vector<int> index;
+  std::vector<double> members;  // packed coordinates per manifold coordinate
+  int dimension = 0;
+
+  IdenticalUnitsManifold(const std::vector<int>& cls, int M, bool both) {
+    const int K = static_cast<int>(cls.size());
+    int classes = 0;
+    for (int c : cls) classes = std::max(classes, c + 1);
+    auto pair_index = [&](int a, int b) {
+      if (a > b) std::swap(a, b);
+      return a * classes - a * (a - 1) / 2 + (b - a);  // upper triangle, row by row
+    };
+    const int nq = classes * (classes + 1) / 2;
+    for (int i = 0; i < K; ++i)
+      for (int k = i; k < K; ++k) index.push_back(pair_index(cls[i], cls[k]));
+    for (int i = 0; i < K; ++i)
+      for (int m = 0; m < M; ++m) index.push_back(nq + cls[i] * M + m);
+    if (both)
+      for (int i = 0; i < K; ++i) index.push_back(nq + classes * M + cls[i]);
+    dimension = nq + classes * M + (both ? classes : 0);
+    members.assign(dimension, 0.0);
+    for (int j : index) members[j] += 1.0;
+  }
+
+  std::vector<double> reduce(const std::vector<double>& full) const {
+    std::vector<double> out(dimension, 0.0);
+    for (std::size_t i = 0; i < full.size(); ++i) out[index[i]] += full[i];
+    for (int j = 0; j < dimension; ++j) out[j] /= members[j];
+    return out;
+  }
+  std::vector<double> expand(const std::vector<double>& reduced) const {
+    std::vector<double> out(index.size());
+    for (std::size_t i = 0; i < index.size(); ++i) out[i] = reduced[index[i]];
+    return out;
+  }
+};
+
+// Central-difference Jacobian of SYS at Y on the manifold, r x r row-major.
+std::vector<double> manifold_jacobian(OdeSystem& sys, const std::vector<double>& y, const IdenticalUnitsManifold& mf,
+                                      double fd_step) {
+  const int n = sys.dimension(), r = mf.dimension;
+  std::vector<double> J(static_cast<std::size_t>(r) * r), yp(n), fp(n), fm(n), diff(n);
+  for (int j = 0; j < r; ++j) {
+    double scale = 1.0;
+    for (int i = 0; i < n; ++i)
+      if (mf.index[i] == j) scale = std::max(scale, std::abs(y[i]));
+    const double h = fd_step * scale;
+    for (int sign : {1, -1}) {
+      for (int i = 0; i < n; ++i) yp[i] = y[i] + (mf.index[i] == j ? sign * h : 0.0);
+      sys.rhs(yp.data(), sign > 0 ? fp.data() : fm.data());
+    }
+    for (int i = 0; i < n; ++i) diff[i] = (fp[i] - fm[i]) / (2.0 * h);
+    const std::vector<double> column = mf.reduce(diff);
+    for (int i = 0; i < r; ++i) J[static_cast<std::size_t>(i) * r + j] = column[i];
+  }
+  return J;
+}
+
+// d eps_g / dt along y + t delta at t = 0, by the one-sided second-order difference
+// with steps of ~1e-5 in the largest coordinate: truncation ~h^2 eps'', rounding
+// ~1e-16 / h, both ~1e-10 relative. States along +delta are valid: the noise pushes
+// into the interior of the positive semi-definite states where y lies on their boundary.
+double derivative_along(OdeSystem& sys, const std::vector<double>& y, const std::vector<double>& delta, double eg0) {
+  const double dmax = max_abs(delta);
+  if (!(dmax > 0)) return 0.0;  // no response at all: eps* = eps_g(y0) to this order
+  if (!std::isfinite(dmax)) throw std::runtime_error("the noise response is not finite");
+  const double h = 1e-5 / dmax;
+  double e[3] = {eg0, 0.0, 0.0};
+  std::vector<double> yh(y.size());
+  for (int k = 1; k <= 2; ++k) {
+    for (std::size_t i = 0; i < y.size(); ++i) yh[i] = y[i] + k * h * delta[i];
+    const std::string why = sys.invalid_reason(yh.data());
+    if (!why.empty()) throw std::runtime_error("a state along the noise response is not valid: " + why);
+    e[k] = sys.generalisation_error(yh.data());
+  }
+  const double derivative = (-3.0 * e[0] + 4.0 * e[1] - e[2]) / (2.0 * h);
+  if (!std::isfinite(derivative)) throw std::runtime_error("the noise response is not finite");
+  return derivative;
 }
 
 }  // namespace
@@ -228,74 +291,26 @@ NoiseResponse noise_response(const PointParams& p, const OrderParameters& state,
   // perturbation theory around symmetric fixed points: identical superfluous units,
   // copies of one teacher unit). A move of one coordinate alone would separate identical
   // units, leaving the positive semi-definite states; their differences are marginal
-  // directions the noise does not drive. Coordinate j of the manifold moves every packed
-  // coordinate i with red[i] = j together; its F is the mean of theirs.
-  int r = 0;
-  const std::vector<int> red = reduced_coordinates(identical_unit_classes(state), p.M,
-                                                   p.train == TrainMode::both_layers, &r);
-  std::vector<double> members(r, 0.0);
-  for (int i = 0; i < n; ++i) members[red[i]] += 1.0;
-  auto reduce = [&](const std::vector<double>& full) {
-    std::vector<double> out_r(r, 0.0);
-    for (int i = 0; i < n; ++i) out_r[red[i]] += full[i];
-    for (int j = 0; j < r; ++j) out_r[j] /= members[j];
-    return out_r;
-  };
-  const std::vector<double> f1r = reduce(f1);
+  // directions the noise does not drive.
+  const IdenticalUnitsManifold mf(identical_unit_classes(state), p.M, p.train == TrainMode::both_layers);
+  const int r = mf.dimension;
+  const std::vector<double> f1r = mf.reduce(f1);
   // The noise must be tangent to the manifold (identical units get identical noise).
   double off = 0.0;
-  for (int i = 0; i < n; ++i) off = std::max(off, std::abs(f1[i] - f1r[red[i]]));
+  for (int i = 0; i < n; ++i) off = std::max(off, std::abs(f1[i] - f1r[mf.index[i]]));
   if (off > 1e-9 * (1.0 + max_abs(f1)))
     throw std::runtime_error("the noise separates units that are identical at the fixed point");
-
-  // Central-difference Jacobian on the manifold.
-  std::vector<double> Jr(static_cast<std::size_t>(r) * r), yp(n), fp(n), fm(n);
-  for (int j = 0; j < r; ++j) {
-    double scale = 1.0;
-    for (int i = 0; i < n; ++i)
-      if (red[i] == j) scale = std::max(scale, std::abs(y[i]));
-    const double h = fd_step * scale;
-    for (int sign : {1, -1}) {
-      for (int i = 0; i < n; ++i) yp[i] = y[i] + (red[i] == j ? sign * h : 0.0);
-      sys0.rhs(yp.data(), sign > 0 ? fp.data() : fm.data());
-    }
-    std::vector<double> diff(n);
-    for (int i = 0; i < n; ++i) diff[i] = (fp[i] - fm[i]) / (2.0 * h);
-    const std::vector<double> column = reduce(diff);
-    for (int i = 0; i < r; ++i) Jr[static_cast<std::size_t>(i) * r + j] = column[i];
-  }
+  const std::vector<double> Jr = manifold_jacobian(sys0, y, mf, fd_step);
   std::vector<double> minus_f1(r);
   for (int i = 0; i < r; ++i) minus_f1[i] = -f1r[i];
   constexpr double kRcond = 1e-8;  // as in find_fixed_point
   const std::vector<double> delta_r = least_squares(Jr, r, minus_f1, kRcond);
-  std::vector<double> res(r);
-  for (int i = 0; i < r; ++i) {
-    double s = f1r[i];
-    for (int j = 0; j < r; ++j) s += Jr[static_cast<std::size_t>(i) * r + j] * delta_r[j];
-    res[i] = s;
-  }
+  std::vector<double> res(f1r);
+  for (int i = 0; i < r; ++i)
+    for (int j = 0; j < r; ++j) res[i] += Jr[static_cast<std::size_t>(i) * r + j] * delta_r[j];
   const double f1_norm = norm2(f1r);
   out.residual = f1_norm > 0 ? norm2(res) / f1_norm : 0.0;
-  std::vector<double> delta(n);
-  for (int i = 0; i < n; ++i) delta[i] = delta_r[red[i]];
-
-  // One-sided second-order difference along delta, steps of ~1e-5 in the largest
-  // coordinate: truncation ~h^2 eps'', rounding ~1e-16 / h, both ~1e-10 relative.
-  const double dmax = max_abs(delta);
-  if (!(dmax > 0)) return out;  // no response at all: eps* = eps_g(y0) to this order
-  if (!std::isfinite(dmax)) throw std::runtime_error("the noise response is not finite");
-  const double h = 1e-5 / dmax;
-  double e[3] = {out.eg0, 0.0, 0.0};
-  std::vector<double> yh(n);
-  for (int k = 1; k <= 2; ++k) {
-    for (int i = 0; i < n; ++i) yh[i] = y[i] + k * h * delta[i];
-    const std::string why = sys0.invalid_reason(yh.data());
-    if (!why.empty())
-      throw std::runtime_error("a state along the noise response is not valid: " + why);
-    e[k] = sys0.generalisation_error(yh.data());
-  }
-  out.deg_dsigma2 = (-3.0 * e[0] + 4.0 * e[1] - e[2]) / (2.0 * h);
-  if (!std::isfinite(out.deg_dsigma2)) throw std::runtime_error("the noise response is not finite");
+  out.deg_dsigma2 = derivative_along(sys0, y, mf.expand(delta_r), out.eg0);
   return out;
 }
 

@@ -1,4 +1,7 @@
 // Gaussian integrals of the activations (MATH.md §3, §4). See integrals.h.
+// A file of formulas: the closed forms of I2, J2, I3, I4 for every activation and
+// the ReLU I4 quadrature, each beside its derivation in MATH.md, in one place so
+// that the cases of one average read together (over 500 lines on purpose).
 #include "theory/integrals.h"
 
 #include "theory/constants.h"
