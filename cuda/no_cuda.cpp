@@ -23,9 +23,13 @@ bool cuda_available() { return false; }
 
 bool cuda_built() { return false; }
 
-std::unique_ptr<Engine> make_cuda_engine(Precision, const CudaOptions&) { throw CudaError(kNoCuda); }
+std::unique_ptr<Engine> make_cuda_engine(Precision, const CudaOptions&) {
+  throw CudaError(kNoCuda);
+}
 
-std::vector<float> cuda_gaussians(std::uint64_t, Stream, std::uint64_t, int, int) { throw CudaError(kNoCuda); }
+std::vector<float> cuda_gaussians(std::uint64_t, Stream, std::uint64_t, int, int) {
+  throw CudaError(kNoCuda);
+}
 
 double cuda_gaussian_rate(int) { throw CudaError(kNoCuda); }
 

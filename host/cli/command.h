@@ -5,11 +5,10 @@
 // is 2, any other failure 1.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "experiment/config.h"
 #include "experiment/pipeline.h"

@@ -15,7 +15,8 @@ namespace {
 class FixedPointCommand final : public Command {
  public:
   CLI::App* add_to(CLI::App& app) override {
-    CLI::App* cmd = app.add_subcommand("fixed-point", "Newton on the ODE from its end state: eps_g*, stability");
+    CLI::App* cmd = app.add_subcommand("fixed-point",
+                                       "Newton on the ODE from its end state: eps_g*, stability");
     add_experiment_arguments(cmd, arguments_);
     return cmd;
   }
@@ -42,6 +43,8 @@ class FixedPointCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_fixed_point_command() { return std::make_unique<FixedPointCommand>(); }
+std::unique_ptr<Command> make_fixed_point_command() {
+  return std::make_unique<FixedPointCommand>();
+}
 
 }  // namespace tsgd::cli

@@ -2,12 +2,11 @@
 // given (one file each, command.h), and is the only place that turns
 // exceptions into exit statuses: 2 for bad input (configuration, arguments),
 // 1 for other failures, 128 + signal when interrupted.
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <memory>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 #include "experiment/pipeline.h"
@@ -34,7 +33,8 @@ bool is_unknown_command(CLI::App& app, int argc, char** argv) {
     if (sub->get_name() == argv[1]) return false;
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
-  std::fprintf(stderr, "tsgd: error: unknown command '%s' (commands: %s; see tsgd --help)\n", argv[1], names.c_str());
+  std::fprintf(stderr, "tsgd: error: unknown command '%s' (commands: %s; see tsgd --help)\n",
+               argv[1], names.c_str());
   return true;
 }
 
@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   CLI::App app{"tsgd: online SGD of two-layer teacher-student networks, simulated and in theory"};
-  app.set_version_flag("--version", std::string("tsgd ") + tsgd::version() + " (" + tsgd::git_commit() + ")");
+  app.set_version_flag("--version",
+                       std::string("tsgd ") + tsgd::version() + " (" + tsgd::git_commit() + ")");
   app.require_subcommand(1);
 
   using namespace tsgd::cli;

@@ -1,8 +1,9 @@
 // `tsgd merge DIR`: join the shards of a sharded run and recompute the statistics.
+#include "experiment/merge.h"
+
 #include <iostream>
 
 #include "cli/command.h"
-#include "experiment/merge.h"
 
 namespace tsgd::cli {
 
@@ -11,12 +12,15 @@ namespace {
 class MergeCommand final : public Command {
  public:
   CLI::App* add_to(CLI::App& app) override {
-    CLI::App* cmd = app.add_subcommand("merge", "join the shards of a sharded run and recompute the statistics");
-    cmd->add_option("DIR", dir_, "output directory holding shard-I-of-N subdirectories")->required();
+    CLI::App* cmd = app.add_subcommand(
+        "merge", "join the shards of a sharded run and recompute the statistics");
+    cmd->add_option("DIR", dir_, "output directory holding shard-I-of-N subdirectories")
+        ->required();
     cmd->add_flag("--quiet,-q", quiet_, "no summary");
-    cmd->add_flag("--force", force_,
-                  "replace the results of another configuration in DIR; on the same one, discard DIR's own "
-                  "work units and results first");
+    cmd->add_flag(
+        "--force", force_,
+        "replace the results of another configuration in DIR; on the same one, discard DIR's own "
+        "work units and results first");
     return cmd;
   }
 

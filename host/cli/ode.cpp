@@ -19,7 +19,8 @@ class OdeCommand final : public Command {
   int run(const std::string& command_line) override {
     arguments_.options.command_line = command_line;
     Experiment experiment = load_config(arguments_.config_path);
-    if (!experiment.ode.enabled) throw InputError(arguments_.config_path + ": ode.enabled is false");
+    if (!experiment.ode.enabled)
+      throw InputError(arguments_.config_path + ": ode.enabled is false");
     experiment.simulate.enabled = false;
     arguments_.options.ode_only = true;
     return run_experiment(experiment, arguments_.options, std::cout);

@@ -12,10 +12,13 @@ namespace {
 class RunCommand final : public Command {
  public:
   CLI::App* add_to(CLI::App& app) override {
-    CLI::App* cmd = app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
+    CLI::App* cmd =
+        app.add_subcommand("run", "SGD runs (GPU if present, else CPU), ODE and statistics");
     add_experiment_arguments(cmd, arguments_);
-    cmd->add_flag("--plot", arguments_.options.plot, "draw the figures (scripts/plot.py) at the end");
-    cmd->add_option("--shard", shard_, "run slice I of N (0 <= I < N) into DIR/shard-I-of-N; join with tsgd merge");
+    cmd->add_flag("--plot", arguments_.options.plot,
+                  "draw the figures (scripts/plot.py) at the end");
+    cmd->add_option("--shard", shard_,
+                    "run slice I of N (0 <= I < N) into DIR/shard-I-of-N; join with tsgd merge");
     cmd->add_option("--backend", backend_, "engine: auto, cpu or cuda")
         ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
     return cmd;
@@ -38,8 +41,8 @@ class RunCommand final : public Command {
   void parse_shard(RunOptions& o) const {
     int index = -1, count = 0;
     char tail = 0;
-    if (std::sscanf(shard_.c_str(), "%d/%d%c", &index, &count, &tail) != 2 || count < 1 || index < 0 ||
-        index >= count)
+    if (std::sscanf(shard_.c_str(), "%d/%d%c", &index, &count, &tail) != 2 || count < 1 ||
+        index < 0 || index >= count)
       throw InputError("--shard " + shard_ + ": expected I/N with 0 <= I < N");
     o.shard_index = index;
     o.shard_count = count;

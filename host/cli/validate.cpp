@@ -24,12 +24,14 @@ void print_size(const Experiment& e) {
     for (const auto& k : e.swept) std::printf(" %s", k.c_str());
     std::printf(")");
   }
-  std::printf("\n  seeds         %d (first %llu)\n", e.seeds.count, static_cast<unsigned long long>(e.seeds.first));
+  std::printf("\n  seeds         %d (first %llu)\n", e.seeds.count,
+              static_cast<unsigned long long>(e.seeds.first));
   std::printf("  runs          %.0f\n", runs);
   std::printf("  work          %.3g run-steps (SGD steps summed over runs)%s\n", plan_run_steps(e),
               e.simulate.enabled ? "" : " - simulation disabled");
-  std::printf("  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
-              r.weights_bytes / 1e6, r.results_bytes / 1e6);
+  std::printf(
+      "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
+      r.weights_bytes / 1e6, r.results_bytes / 1e6);
   std::printf("  CPU time      about %.3g s on one thread (CPU engine estimate)\n", r.cpu_seconds);
 }
 
@@ -43,17 +45,20 @@ void print_gpus(const Experiment& e, std::vector<double>& free_bytes) {
             format_bytes(static_cast<double>(g.free_bytes)) + " free)";
   }
   if (free_bytes.empty())
-    gpus = cuda_built() ? "none usable: " + why : "none: this tsgd was built without the CUDA engine";
+    gpus =
+        cuda_built() ? "none usable: " + why : "none: this tsgd was built without the CUDA engine";
   const GpuWaves sizes = plan_gpu_waves(e, {}, precision);  // no GPU needed
   const double runs = static_cast<double>(e.points.size()) * e.seeds.count;
   std::printf("  GPU memory    %s per run in %s (largest point); %s for all runs at once\n",
-              format_bytes(sizes.run_bytes).c_str(), to_string(precision), format_bytes(sizes.run_bytes * runs).c_str());
+              format_bytes(sizes.run_bytes).c_str(), to_string(precision),
+              format_bytes(sizes.run_bytes * runs).c_str());
   std::printf("  GPUs          %s\n", gpus.c_str());
   if (free_bytes.empty()) return;
   try {
     const GpuWaves w = plan_gpu_waves(e, free_bytes, precision);
-    std::printf("  GPU waves     %zu (largest %zu runs, at most %.0f%% of each GPU's free memory)\n", w.waves,
-                w.largest_wave, 100 * kGpuMemoryShare);
+    std::printf(
+        "  GPU waves     %zu (largest %zu runs, at most %.0f%% of each GPU's free memory)\n",
+        w.waves, w.largest_wave, 100 * kGpuMemoryShare);
   } catch (const std::exception& error) {
     std::printf("  GPU waves     none: %s\n", error.what());
   }
@@ -70,7 +75,9 @@ int validate(const Experiment& e) {
   std::printf("  output        %s\n", e.output.c_str());
   // What `tsgd run` would refuse on this machine (all cores, its GPUs).
   if (e.simulate.enabled && e.simulate.backend == Backend::cuda && free_bytes.empty()) {
-    std::printf("  this machine  tsgd run would refuse it: simulate.backend is \"cuda\" and no GPU can be used\n");
+    std::printf(
+        "  this machine  tsgd run would refuse it: simulate.backend is \"cuda\" and no GPU can be "
+        "used\n");
     return 1;
   }
   try {
@@ -85,7 +92,8 @@ int validate(const Experiment& e) {
 class ValidateCommand final : public Command {
  public:
   CLI::App* add_to(CLI::App& app) override {
-    CLI::App* cmd = app.add_subcommand("validate", "check a configuration and print the size of its grid");
+    CLI::App* cmd =
+        app.add_subcommand("validate", "check a configuration and print the size of its grid");
     cmd->add_option("CONFIG", config_path_, "experiment configuration (JSON)")->required();
     return cmd;
   }

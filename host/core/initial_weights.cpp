@@ -35,9 +35,12 @@ double second_layer_value(SecondLayerInit init, double value, std::uint64_t seed
 
 double output_scale(OutputScaling scaling, int units) {
   switch (scaling) {
-    case OutputScaling::none: return 1.0;
-    case OutputScaling::inverse: return 1.0 / units;
-    case OutputScaling::inverse_sqrt: return 1.0 / std::sqrt(static_cast<double>(units));
+    case OutputScaling::none:
+      return 1.0;
+    case OutputScaling::inverse:
+      return 1.0 / units;
+    case OutputScaling::inverse_sqrt:
+      return 1.0 / std::sqrt(static_cast<double>(units));
   }
   return 1.0;
 }

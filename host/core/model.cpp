@@ -1,8 +1,8 @@
 #include "core/model.h"
 
-#include "core/enum_names.h"
-
 #include <cmath>
+
+#include "core/enum_names.h"
 
 namespace tsgd {
 

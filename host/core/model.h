@@ -41,9 +41,9 @@ struct PointParams {
   double weight_decay = 0.0;   // kappa_w
   double weight_decay2 = 0.0;  // kappa_v (resolved: defaults to weight_decay)
   int batch_size = 1;
-  double alpha = 10.0;         // training time: alpha * N SGD steps
+  double alpha = 10.0;  // training time: alpha * N SGD steps
   InitKind init = InitKind::large;
-  double init_scale = 1e-3;    // std of "small" init and of the noise of informed/denoise
+  double init_scale = 1e-3;  // std of "small" init and of the noise of informed/denoise
 
   std::int64_t total_steps() const;
 };

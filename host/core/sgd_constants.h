@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "math/sgd_update.h"
 #include "core/model.h"
+#include "math/sgd_update.h"
 
 namespace tsgd {
 
@@ -17,9 +17,9 @@ SgdConstants<Real> sgd_constants(const PointParams& p) {
   SgdConstants<Real> c;
   c.student = p.student_activation;
   c.teacher = p.teacher_activation;
-  c.w_rate = static_cast<Real>(p.lr / (std::sqrt(n) * b));     // eta_w / (sqrt(N) B)
+  c.w_rate = static_cast<Real>(p.lr / (std::sqrt(n) * b));         // eta_w / (sqrt(N) B)
   c.v_rate = both ? static_cast<Real>(p.lr2 / (n * b)) : Real(0);  // eta_v / (N B)
-  c.w_keep = static_cast<Real>(1.0 - p.weight_decay / n);      // 1 - kappa_w / N
+  c.w_keep = static_cast<Real>(1.0 - p.weight_decay / n);          // 1 - kappa_w / N
   c.v_keep = both ? static_cast<Real>(1.0 - p.weight_decay2 / n) : Real(1);
   c.sigma = static_cast<Real>(p.sigma);
   c.K = p.K;

@@ -63,7 +63,8 @@ void add_run_statistics(const std::vector<RunTrajectory>& runs, PointStatistics&
 void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
   const std::vector<double>& alphas = s.alpha;
   s.tail_from = 0.5 * alphas.back();
-  const std::size_t tail_begin = std::lower_bound(alphas.begin(), alphas.end(), s.tail_from) - alphas.begin();
+  const std::size_t tail_begin =
+      std::lower_bound(alphas.begin(), alphas.end(), s.tail_from) - alphas.begin();
   s.tail_records = alphas.size() - tail_begin;
   std::vector<double> values;
   for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {

@@ -18,7 +18,7 @@ struct PointStatistics {
   // excluded from every average of its point), and the runs diverged by then.
   std::vector<SampleSummary> eg;
   std::vector<int> n_diverged;
-  std::size_t runs_diverged = 0;             // runs that diverged at any time
+  std::size_t runs_diverged = 0;  // runs that diverged at any time
   // The point's ODE curve: the mean over its curves (one per seed, or one), NaN
   // past the record where a curve diverged; empty without ODE curves.
   std::vector<double> ode_eg;

@@ -41,8 +41,9 @@ const std::vector<SweepKey>& sweep_keys() {
        [](const json& v, const std::string& p, PointParams& q) {
          q.student_activation = get_enum<Activation>(v, p);
          if (q.student_activation == Activation::sign)
-           fail(p, "\"sign\" is allowed for the teacher only: its derivative vanishes almost "
-                   "everywhere, so SGD never moves a sign student");
+           fail(p,
+                "\"sign\" is allowed for the teacher only: its derivative vanishes almost "
+                "everywhere, so SGD never moves a sign student");
        }},
       {"model", "N", 500,
        [](const json& v, const std::string& p, PointParams& q) {
@@ -77,7 +78,9 @@ const std::vector<SweepKey>& sweep_keys() {
          q.output_scaling = get_enum<OutputScaling>(v, p);
        }},
       {"training", "lr", 0.1,
-       [](const json& v, const std::string& p, PointParams& q) { q.lr = positive(get_number(v, p), p); }},
+       [](const json& v, const std::string& p, PointParams& q) {
+         q.lr = positive(get_number(v, p), p);
+       }},
       {"training", "lr2", nullptr,
        [](const json& v, const std::string& p, PointParams& q) {
          q.lr2 = v.is_null() ? -1.0 : positive(get_number(v, p), p);  // -1: same as lr
@@ -119,14 +122,18 @@ void check_point(PointParams& q, const std::string& where) {
   if (q.lr2 < 0) q.lr2 = q.lr;
   if (q.weight_decay2 < 0) q.weight_decay2 = q.weight_decay;
   if ((q.init == InitKind::informed || q.init == InitKind::denoise) && q.K < q.M)
-    fail("training.init", std::string("\"") + to_string(q.init) + "\" starts each teacher unit in a "
-         "student, so it needs K >= M" + where);
+    fail("training.init", std::string("\"") + to_string(q.init) +
+                              "\" starts each teacher unit in a "
+                              "student, so it needs K >= M" +
+                              where);
   if (q.init == InitKind::denoise && q.train != TrainMode::both_layers)
-    fail("training.init", "\"denoise\" splits the teacher's second layer over copies, so it needs "
-         "model.train = \"both_layers\"" + where);
+    fail("training.init",
+         "\"denoise\" splits the teacher's second layer over copies, so it needs "
+         "model.train = \"both_layers\"" +
+             where);
   if (q.alpha * q.N < 1.0)
-    fail("training.alpha", "alpha * N = " + std::to_string(q.alpha * q.N) +
-                               " is less than one SGD step" + where);
+    fail("training.alpha",
+         "alpha * N = " + std::to_string(q.alpha * q.N) + " is less than one SGD step" + where);
   if (q.alpha * q.N > 1e13)
     fail("training.alpha", "alpha * N = " + std::to_string(q.alpha * q.N) +
                                " SGD steps is beyond any machine" + where);
@@ -134,8 +141,8 @@ void check_point(PointParams& q, const std::string& where) {
 
 std::string point_description(const PointParams& q) {
   std::ostringstream s;
-  s << " (grid point N=" << q.N << ", M=" << q.M << ", K=" << q.K << ", train=" << to_string(q.train)
-    << ", init=" << to_string(q.init) << ")";
+  s << " (grid point N=" << q.N << ", M=" << q.M << ", K=" << q.K
+    << ", train=" << to_string(q.train) << ", init=" << to_string(q.init) << ")";
   return s.str();
 }
 
@@ -144,31 +151,37 @@ OdeExplicitState parse_explicit_state(const json& object, const std::string& pat
   auto vector_of = [](const json& a, const std::string& p) {
     if (!a.is_array()) fail(p, "expected a list of numbers");
     std::vector<double> out;
-    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(get_number(a[i], p + "[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      out.push_back(get_number(a[i], p + "[" + std::to_string(i) + "]"));
     return out;
   };
   auto matrix_of = [&](const json& a, const std::string& p) {
     if (!a.is_array()) fail(p, "expected a list of rows");
     std::vector<std::vector<double>> out;
-    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(vector_of(a[i], p + "[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < a.size(); ++i)
+      out.push_back(vector_of(a[i], p + "[" + std::to_string(i) + "]"));
     return out;
   };
   OdeExplicitState s;
   for (const char* key : {"Q", "R", "T", "v"})
-    if (!object.contains(key)) fail(path + "." + key, "missing (an explicit initial state needs Q, R, T and v)");
+    if (!object.contains(key))
+      fail(path + "." + key, "missing (an explicit initial state needs Q, R, T and v)");
   s.Q = matrix_of(object["Q"], path + ".Q");
   s.R = matrix_of(object["R"], path + ".R");
   s.T = matrix_of(object["T"], path + ".T");
   s.v = vector_of(object["v"], path + ".v");
-  if (object.contains("teacher_v")) s.teacher_v = vector_of(object["teacher_v"], path + ".teacher_v");
+  if (object.contains("teacher_v"))
+    s.teacher_v = vector_of(object["teacher_v"], path + ".teacher_v");
   return s;
 }
 
 // One sweep key's values: a scalar, or a list of them (a swept key, added to SWEPT).
-std::vector<json> key_values(const json& doc, const SweepKey& key, std::vector<std::string>& swept, json& resolved) {
+std::vector<json> key_values(const json& doc, const SweepKey& key, std::vector<std::string>& swept,
+                             json& resolved) {
   const std::string path = std::string(key.section) + "." + key.name;
   json given = key.default_value;
-  if (doc.contains(key.section) && doc[key.section].contains(key.name)) given = doc[key.section][key.name];
+  if (doc.contains(key.section) && doc[key.section].contains(key.name))
+    given = doc[key.section][key.name];
   std::vector<json> list;
   if (given.is_array()) {
     if (given.empty()) fail(path, "an empty list gives an empty grid");
@@ -204,7 +217,8 @@ void parse_grid(const json& doc, Experiment& e, json& resolved) {
   for (const auto& key : keys) values.push_back(key_values(doc, key, e.swept, resolved));
   std::size_t grid = 1;
   for (const auto& v : values) {
-    if (grid > 1000000 / v.size()) fail(e.swept.empty() ? "model" : e.swept.back(), "the grid has more than 1e6 points");
+    if (grid > 1000000 / v.size())
+      fail(e.swept.empty() ? "model" : e.swept.back(), "the grid has more than 1e6 points");
     grid *= v.size();
   }
   e.points.reserve(grid);
@@ -246,12 +260,14 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
     fail("seeds.first", "first + count overflows 64 bits");
   s.resolve("first", seeds.first);
   if (static_cast<double>(grid) * seeds.count >= 1e9)
-    fail("seeds.count", "the experiment has " + format_double(static_cast<double>(grid) * seeds.count) +
-                            " runs (grid points x seeds); split it into experiments of fewer than 1e9 runs");
+    fail("seeds.count",
+         "the experiment has " + format_double(static_cast<double>(grid) * seeds.count) +
+             " runs (grid points x seeds); split it into experiments of fewer than 1e9 runs");
   return seeds;
 }
 
-RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points, json& resolved) {
+RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points,
+                            json& resolved) {
   Section s(doc, "record", {"points", "spacing", "order_parameters", "alpha_min"}, resolved);
   RecordSettings r;
   r.points = s.integer("points", r.points, 1, 100000);
@@ -260,7 +276,8 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
   r.alpha_min = s.positive_number("alpha_min", r.alpha_min);
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
-      fail("record.alpha_min", "must be smaller than training.alpha (" + std::to_string(q.alpha) + ")");
+      fail("record.alpha_min",
+           "must be smaller than training.alpha (" + std::to_string(q.alpha) + ")");
   return r;
 }
 
@@ -270,16 +287,20 @@ SimulateSettings parse_simulate(const json& doc, json& resolved) {
   sim.enabled = s.boolean("enabled", sim.enabled);
   sim.backend = s.choice("backend", sim.backend);
   // "auto" (the default) leaves the choice to the engine (engine_precision).
-  if (s.has("precision")) sim.precision = get_enum_or_automatic<Precision>(s.given("precision"), s.path("precision"), "auto");
+  if (s.has("precision"))
+    sim.precision =
+        get_enum_or_automatic<Precision>(s.given("precision"), s.path("precision"), "auto");
   s.resolve("precision", sim.precision ? enum_name(*sim.precision) : "auto");
   if (s.has("diverge_eg") && !s.given("diverge_eg").is_null())
-    sim.diverge_eg = positive(get_number(s.given("diverge_eg"), "simulate.diverge_eg"), "simulate.diverge_eg");
+    sim.diverge_eg =
+        positive(get_number(s.given("diverge_eg"), "simulate.diverge_eg"), "simulate.diverge_eg");
   s.resolve("diverge_eg", sim.diverge_eg ? json(*sim.diverge_eg) : json(nullptr));
   return sim;
 }
 
 OdeSettings parse_ode(const json& doc, json& resolved) {
-  Section s(doc, "ode", {"enabled", "method", "rtol", "atol", "dt", "init", "diverge_eg"}, resolved);
+  Section s(doc, "ode", {"enabled", "method", "rtol", "atol", "dt", "init", "diverge_eg"},
+            resolved);
   OdeSettings ode;
   ode.enabled = s.boolean("enabled", ode.enabled);
   ode.method = s.choice("method", ode.method);
@@ -318,8 +339,9 @@ static void check_ode_supported(const Experiment& e) {
     const PointParams& p = e.points[i];
     const std::string why = ode_unsupported_reason(p);
     if (!why.empty())
-      throw ConfigError("ode.enabled", "ode.enabled: the ODE cannot integrate grid point " + std::to_string(i) +
-                                           ": " + why + " (set ode.enabled to false to run SGD alone)");
+      throw ConfigError("ode.enabled", "ode.enabled: the ODE cannot integrate grid point " +
+                                           std::to_string(i) + ": " + why +
+                                           " (set ode.enabled to false to run SGD alone)");
     try {
       if (e.ode.init == OdeInit::expected) expected_initial_state(p);
       if (e.ode.init == OdeInit::explicit_state) explicit_initial_state(e.ode.state, p);
@@ -328,7 +350,8 @@ static void check_ode_supported(const Experiment& e) {
       std::string key = "ode.init";
       if (message.rfind("ode.init", 0) == 0) key = message.substr(0, message.find_first_of(": "));
       if (message.rfind(key, 0) != 0) message = key + ": " + message;
-      throw ConfigError(key, message + (e.points.size() > 1 ? " (grid point " + std::to_string(i) + ")" : ""));
+      throw ConfigError(
+          key, message + (e.points.size() > 1 ? " (grid point " + std::to_string(i) + ")" : ""));
     }
   }
 }
@@ -341,7 +364,9 @@ const char* to_string(Spacing s) { return enum_name(s); }
 const char* to_string(Backend b) { return enum_name(b); }
 
 Experiment parse_experiment(const json& doc) {
-  check_keys(doc, "", {"name", "description", "model", "training", "seeds", "record", "simulate", "ode", "output"});
+  check_keys(
+      doc, "",
+      {"name", "description", "model", "training", "seeds", "record", "simulate", "ode", "output"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
@@ -351,7 +376,8 @@ Experiment parse_experiment(const json& doc) {
   e.simulate = parse_simulate(doc, resolved);
   e.ode = parse_ode(doc, resolved);
   e.output = parse_output(doc, e.name, resolved);
-  if (!e.simulate.enabled && !e.ode.enabled) fail("simulate.enabled", "nothing to do: both simulate and ode are disabled");
+  if (!e.simulate.enabled && !e.ode.enabled)
+    fail("simulate.enabled", "nothing to do: both simulate and ode are disabled");
   e.resolved = resolved;
   check_ode_supported(e);
   return e;
@@ -369,7 +395,8 @@ Experiment load_experiment(const std::string& path) {
   };
   std::vector<Frame> objects;
   std::string duplicate;
-  const json::parser_callback_t find_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+  const json::parser_callback_t find_duplicates = [&](int, json::parse_event_t event,
+                                                      json& parsed) {
     if (event == json::parse_event_t::object_start) {
       objects.emplace_back();
     } else if (event == json::parse_event_t::object_end) {
@@ -387,7 +414,8 @@ Experiment load_experiment(const std::string& path) {
     throw std::runtime_error(path + ": not valid JSON: " + err.what());
   }
   if (!duplicate.empty())
-    throw ConfigError(duplicate, path + ": " + duplicate + ": given twice (JSON keeps only the last)");
+    throw ConfigError(duplicate,
+                      path + ": " + duplicate + ": given twice (JSON keeps only the last)");
   try {
     return parse_experiment(doc);
   } catch (const ConfigError& err) {

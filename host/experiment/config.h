@@ -5,12 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/enum_names.h"
 #include "core/model.h"
@@ -66,14 +65,14 @@ struct SimulateSettings {
 struct Experiment {
   std::string name;
   std::string description;
-  std::vector<PointParams> points;     // the grid, point_id = index
-  std::vector<std::string> swept;      // key paths given as lists, e.g. "model.K"
+  std::vector<PointParams> points;  // the grid, point_id = index
+  std::vector<std::string> swept;   // key paths given as lists, e.g. "model.K"
   SeedSettings seeds;
   RecordSettings record;
   SimulateSettings simulate;
   OdeSettings ode;
-  std::string output;                  // output directory
-  nlohmann::json resolved;             // the configuration with every default filled in
+  std::string output;       // output directory
+  nlohmann::json resolved;  // the configuration with every default filled in
 };
 
 // Reads and checks a configuration file; throws ConfigError (key path and

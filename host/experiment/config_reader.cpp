@@ -7,7 +7,9 @@ namespace tsgd::config {
 
 using nlohmann::json;
 
-void fail(const std::string& path, const std::string& reason) { throw ConfigError(path, path + ": " + reason); }
+void fail(const std::string& path, const std::string& reason) {
+  throw ConfigError(path, path + ": " + reason);
+}
 
 std::string describe(const json& value) {
   std::string s = value.dump();
@@ -36,8 +38,9 @@ std::int64_t get_integer(const json& value, const std::string& path) {
   if (value.is_number_integer()) return value.get<std::int64_t>();
   if (value.is_number_float()) {
     const double x = value.get<double>();
-    fail(path, "expected an integer, got " + describe(value) +
-                   (std::isfinite(x) && x == std::floor(x) ? " (write it without a decimal point)" : ""));
+    fail(path,
+         "expected an integer, got " + describe(value) +
+             (std::isfinite(x) && x == std::floor(x) ? " (write it without a decimal point)" : ""));
   }
   fail(path, "expected an integer, got " + type_name(value) + " " + describe(value));
 }
@@ -48,7 +51,8 @@ bool get_bool(const json& value, const std::string& path) {
 }
 
 std::string get_string(const json& value, const std::string& path) {
-  if (!value.is_string()) fail(path, "expected a string, got " + type_name(value) + " " + describe(value));
+  if (!value.is_string())
+    fail(path, "expected a string, got " + type_name(value) + " " + describe(value));
   return value.get<std::string>();
 }
 
@@ -64,7 +68,8 @@ double non_negative(double x, const std::string& path) {
 
 int int_in(std::int64_t x, std::int64_t lo, std::int64_t hi, const std::string& path) {
   if (x < lo || x > hi)
-    fail(path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + std::to_string(x));
+    fail(path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                   std::to_string(x));
   return static_cast<int>(x);
 }
 
@@ -74,12 +79,14 @@ void check_keys(const json& object, const std::string& path, const std::set<std:
     if (!allowed.count(it.key())) {
       std::string known;
       for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
-      fail(path.empty() ? it.key() : path + "." + it.key(), "unknown key (known keys: " + known + ")");
+      fail(path.empty() ? it.key() : path + "." + it.key(),
+           "unknown key (known keys: " + known + ")");
     }
   }
 }
 
-Section::Section(const json& doc, const std::string& name, const std::set<std::string>& allowed, json& resolved)
+Section::Section(const json& doc, const std::string& name, const std::set<std::string>& allowed,
+                 json& resolved)
     : name_(name), resolved_(resolved[name] = json::object()) {
   if (!doc.contains(name)) return;
   check_keys(doc[name], name, allowed);
@@ -97,7 +104,8 @@ bool Section::boolean(const std::string& key, bool fallback) {
 }
 
 int Section::integer(const std::string& key, int fallback, std::int64_t lo, std::int64_t hi) {
-  const int value = has(key) ? int_in(get_integer(given(key), path(key)), lo, hi, path(key)) : fallback;
+  const int value =
+      has(key) ? int_in(get_integer(given(key), path(key)), lo, hi, path(key)) : fallback;
   resolve(key, value);
   return value;
 }

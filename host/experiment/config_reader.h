@@ -7,11 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "core/enum_names.h"
 #include "experiment/config.h"
@@ -36,10 +35,12 @@ int int_in(std::int64_t x, std::int64_t lo, std::int64_t hi, const std::string& 
 // or (empty) the name AUTOMATIC when one is given ("auto": left to the program).
 template <typename Enum>
 std::optional<Enum> get_enum_or_automatic(const nlohmann::json& value, const std::string& path,
-                                          const char* automatic, const std::set<Enum>& excluded = {}) {
+                                          const char* automatic,
+                                          const std::set<Enum>& excluded = {}) {
   std::string options = automatic ? "\"" + std::string(automatic) + "\"" : "";
   for (const auto& e : EnumNames<Enum>::table)
-    if (!excluded.count(e.value)) options += (options.empty() ? "\"" : ", \"") + std::string(e.name) + "\"";
+    if (!excluded.count(e.value))
+      options += (options.empty() ? "\"" : ", \"") + std::string(e.name) + "\"";
   if (!value.is_string()) fail(path, "expected one of " + options + ", got " + describe(value));
   const std::string s = value.get<std::string>();
   if (automatic && s == automatic) return std::nullopt;
@@ -49,12 +50,14 @@ std::optional<Enum> get_enum_or_automatic(const nlohmann::json& value, const std
 }
 
 template <typename Enum>
-Enum get_enum(const nlohmann::json& value, const std::string& path, const std::set<Enum>& excluded = {}) {
+Enum get_enum(const nlohmann::json& value, const std::string& path,
+              const std::set<Enum>& excluded = {}) {
   return *get_enum_or_automatic<Enum>(value, path, nullptr, excluded);
 }
 
 // Fails unless OBJECT is an object with no keys outside ALLOWED.
-void check_keys(const nlohmann::json& object, const std::string& path, const std::set<std::string>& allowed);
+void check_keys(const nlohmann::json& object, const std::string& path,
+                const std::set<std::string>& allowed);
 
 class Section {
  public:

@@ -25,8 +25,8 @@ PointFixedPoint fixed_point_of(const Experiment& e, int p) {
     const OdeCurve c = integrate_curve(e, p, starts[0].first, starts[0].second);
     if (c.states.empty()) throw std::runtime_error("the ODE produced no state");
     if (c.diverged)
-      throw std::runtime_error("the ODE diverged at alpha = " + format_double(c.diverged_alpha) + ": " +
-                               c.diverged_reason);
+      throw std::runtime_error("the ODE diverged at alpha = " + format_double(c.diverged_alpha) +
+                               ": " + c.diverged_reason);
     out.ode_end_eg = c.eg.back();
     out.newton = find_fixed_point(e.points[p], c.states.back());
   } catch (const std::exception& err) {
@@ -58,38 +58,48 @@ std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads) {
 
 void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoint>& points) {
   std::ostringstream csv, states;
-  csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,max_real_eigenvalue,stability,stable,"
+  csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,max_real_eigenvalue,"
+         "stability,stable,"
          "message\n";
   for (std::size_t p = 0; p < points.size(); ++p) {
     const PointFixedPoint& f = points[p];
     const FixedPointResult& r = f.newton;
     const bool ok = f.error.empty();
-    csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << "," << r.iterations
-        << "," << format_double(r.residual) << "," << format_double(r.eg) << "," << format_double(f.ode_end_eg)
-        << "," << format_double(r.max_real_eigenvalue) << "," << to_string(stability_column(f)) << ","
-        << (ok && attracts(r) ? 1 : 0) << "," << message_of(f) << "\n";
+    csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << ","
+        << r.iterations << "," << format_double(r.residual) << "," << format_double(r.eg) << ","
+        << format_double(f.ode_end_eg) << "," << format_double(r.max_real_eigenvalue) << ","
+        << to_string(stability_column(f)) << "," << (ok && attracts(r) ? 1 : 0) << ","
+        << message_of(f) << "\n";
     if (ok)
-      states << json{{"point_id", p}, {"converged", r.converged}, {"eg", r.eg}, {"state", state_json(r.state)}}.dump()
+      states << json{{"point_id", p},
+                     {"converged", r.converged},
+                     {"eg", r.eg},
+                     {"state", state_json(r.state)}}
+                    .dump()
              << "\n";
   }
   write_file_atomic(dir + "/fixed_points.csv", csv.str());
   write_file_atomic(dir + "/fixed_points.jsonl", states.str());
 }
 
-void print_fixed_points(std::ostream& out, const Experiment& e, const std::vector<PointFixedPoint>& points,
-                        const std::string& dir) {
-  out << "\n" << e.name << ": fixed points of the ODE, Newton from the ODE's end state at alpha = training.alpha\n\n";
-  out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10) << "physical"
-      << std::setw(16) << "eg*" << std::setw(16) << "eg (ODE end)" << std::setw(20) << "max Re(eigenvalue)"
+void print_fixed_points(std::ostream& out, const Experiment& e,
+                        const std::vector<PointFixedPoint>& points, const std::string& dir) {
+  out << "\n"
+      << e.name
+      << ": fixed points of the ODE, Newton from the ODE's end state at alpha = training.alpha\n\n";
+  out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10)
+      << "physical" << std::setw(16) << "eg*" << std::setw(16) << "eg (ODE end)" << std::setw(20)
+      << "max Re(eigenvalue)"
       << "stable\n";
   for (std::size_t p = 0; p < points.size(); ++p) {
     const PointFixedPoint& f = points[p];
     const FixedPointResult& r = f.newton;
     const bool ok = f.error.empty();
     const std::string message = message_of(f);
-    out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no") << std::setw(10)
-        << (ok && r.physical ? "yes" : "no") << std::setw(16) << std::setprecision(6) << r.eg << std::setw(16)
-        << f.ode_end_eg << std::setw(20) << r.max_real_eigenvalue << to_string(stability_column(f));
+    out << std::left << std::setw(7) << p << std::setw(11) << (ok && r.converged ? "yes" : "no")
+        << std::setw(10) << (ok && r.physical ? "yes" : "no") << std::setw(16)
+        << std::setprecision(6) << r.eg << std::setw(16) << f.ode_end_eg << std::setw(20)
+        << r.max_real_eigenvalue << to_string(stability_column(f));
     if (!message.empty()) out << "   (" << message << ")";
     out << "\n";
   }

@@ -27,7 +27,7 @@ std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads);
 // marginal, no, unknown), stable (1: yes or marginal at a converged fixed point),
 // message; fixed_points.jsonl: each converged or not fixed point's state.
 void write_fixed_points(const std::string& directory, const std::vector<PointFixedPoint>& points);
-void print_fixed_points(std::ostream& out, const Experiment& e, const std::vector<PointFixedPoint>& points,
-                        const std::string& directory);
+void print_fixed_points(std::ostream& out, const Experiment& e,
+                        const std::vector<PointFixedPoint>& points, const std::string& directory);
 
 }  // namespace tsgd

@@ -34,7 +34,8 @@ void write_manifest(const std::string& dir, const Manifest& m) {
     if (std::string(f) != "manifest.json") names.emplace_back(f);
   for (const std::string& f : names) {
     const std::string path = dir + "/" + f;
-    if (fs::exists(path)) files[f] = {{"fnv1a", fnv1a_hex(read_file(path))}, {"bytes", fs::file_size(path)}};
+    if (fs::exists(path))
+      files[f] = {{"fnv1a", fnv1a_hex(read_file(path))}, {"bytes", fs::file_size(path)}};
   }
   json j{{"tsgd_version", version()},
          {"git_commit", git_commit()},

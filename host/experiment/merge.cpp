@@ -34,10 +34,12 @@ std::map<int, std::string> find_shards(const std::string& dir, int* count_out) {
     const std::string name = entry.path().filename().string();
     int index = 0, of = 0;
     char tail = 0;
-    if (!entry.is_directory() || std::sscanf(name.c_str(), "shard-%d-of-%d%c", &index, &of, &tail) != 2) continue;
+    if (!entry.is_directory() ||
+        std::sscanf(name.c_str(), "shard-%d-of-%d%c", &index, &of, &tail) != 2)
+      continue;
     if (count >= 0 && of != count)
-      throw std::runtime_error(dir + ": shards of different splits (" + std::to_string(count) + " and " +
-                               std::to_string(of) + "): remove the stale ones");
+      throw std::runtime_error(dir + ": shards of different splits (" + std::to_string(count) +
+                               " and " + std::to_string(of) + "): remove the stale ones");
     count = of;
     if (!shards.emplace(index, entry.path().string()).second)
       throw std::runtime_error(dir + ": shard " + std::to_string(index) + " is duplicated");
@@ -51,7 +53,8 @@ std::map<int, std::string> find_shards(const std::string& dir, int* count_out) {
   }
   if (!missing.empty())
     throw std::runtime_error(dir + ": shard(s) " + missing + " of " + std::to_string(count) +
-                             " missing or incomplete; run them with tsgd run CONFIG --shard I/" + std::to_string(count));
+                             " missing or incomplete; run them with tsgd run CONFIG --shard I/" +
+                             std::to_string(count));
   *count_out = count;
   return shards;
 }
@@ -68,31 +71,36 @@ json common_configuration(const std::map<int, std::string>& shards) {
 }
 
 // Every run of the configuration exactly once (all of them when it simulates).
-void check_runs(const std::string& dir, const Experiment& e, const std::vector<RunTrajectory>& trajectories) {
+void check_runs(const std::string& dir, const Experiment& e,
+                const std::vector<RunTrajectory>& trajectories) {
   const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
   std::vector<int> seen(e.points.size() * seeds, 0);
   for (const auto& t : trajectories) {
-    if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() || t.seed < e.seeds.first ||
-        t.seed - e.seeds.first >= seeds)
-      throw std::runtime_error(dir + ": a shard holds run (point " + std::to_string(t.point_id) + ", seed " +
-                               std::to_string(t.seed) + ") that is not in the configuration");
+    if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() ||
+        t.seed < e.seeds.first || t.seed - e.seeds.first >= seeds)
+      throw std::runtime_error(dir + ": a shard holds run (point " + std::to_string(t.point_id) +
+                               ", seed " + std::to_string(t.seed) +
+                               ") that is not in the configuration");
     if (++seen[t.point_id * seeds + (t.seed - e.seeds.first)] > 1)
       throw std::runtime_error(dir + ": run (point " + std::to_string(t.point_id) + ", seed " +
                                std::to_string(t.seed) + ") appears in more than one shard");
   }
   if (e.simulate.enabled) {
     const auto absent = std::count(seen.begin(), seen.end(), 0);
-    if (absent > 0) throw std::runtime_error(dir + ": " + std::to_string(absent) + " run(s) missing from the shards");
+    if (absent > 0)
+      throw std::runtime_error(dir + ": " + std::to_string(absent) +
+                               " run(s) missing from the shards");
   }
 }
 
 void check_merge_memory(const std::string& dir, const Experiment& e) {
   const ResourceEstimate r = estimate_resources(e, 1);
   if (r.results_bytes > 0.5 * r.memory_bytes)
-    throw std::runtime_error(dir + ": the merged records need about " + format_bytes(r.results_bytes) +
-                             " of memory, more than half of this machine's (" + format_bytes(r.memory_bytes) +
-                             "); merge on a machine with more memory, or rerun the sweep with "
-                             "record.order_parameters false or fewer record.points");
+    throw std::runtime_error(
+        dir + ": the merged records need about " + format_bytes(r.results_bytes) +
+        " of memory, more than half of this machine's (" + format_bytes(r.memory_bytes) +
+        "); merge on a machine with more memory, or rerun the sweep with "
+        "record.order_parameters false or fewer record.points");
 }
 
 }  // namespace
@@ -109,7 +117,8 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   ProvenanceCount computed_by;
   std::vector<OdeCurve> ode;
   for (const auto& [index, path] : shards) {
-    for (auto& t : SgdUnitStore(path + "/work", e).load_all(&computed_by)) trajectories.push_back(std::move(t));
+    for (auto& t : SgdUnitStore(path + "/work", e).load_all(&computed_by))
+      trajectories.push_back(std::move(t));
     if (e.ode.enabled)
       for (auto& c : OdeUnitStore(path + "/work", e).load_all(static_cast<int>(e.points.size())))
         ode.push_back(std::move(c));
@@ -118,7 +127,8 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   // DIR itself may hold another experiment's results (and work units that a
   // later `tsgd run` there would resume from): refused, or replaced with --force.
   prepare_output_directory(dir, reference, force, ForceScope::everything);
-  const ResultSet results = write_experiment_results(dir, e, std::move(trajectories), std::move(ode));
+  const ResultSet results =
+      write_experiment_results(dir, e, std::move(trajectories), std::move(ode));
   Manifest manifest;
   manifest.command_line = command_line;
   manifest.backend = "merge of " + std::to_string(count) + " shards";

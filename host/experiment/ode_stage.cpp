@@ -12,8 +12,8 @@
 
 namespace tsgd {
 
-std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initial_states(const Experiment& e,
-                                                                                          int point) {
+std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initial_states(
+    const Experiment& e, int point) {
   const PointParams& p = e.points[point];
   std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> out;
   switch (e.ode.init) {
@@ -35,7 +35,8 @@ std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initia
 
 OdeCurve integrate_curve(const Experiment& e, int point, std::optional<std::uint64_t> seed,
                          const OrderParameters& initial) {
-  const OdeResult r = integrate_ode(e.points[point], initial, record_alphas(e, e.points[point]), e.ode);
+  const OdeResult r =
+      integrate_ode(e.points[point], initial, record_alphas(e, e.points[point]), e.ode);
   OdeCurve c;
   c.point_id = point;
   c.seed = seed;
@@ -52,7 +53,8 @@ OdeCurve integrate_curve(const Experiment& e, int point, std::optional<std::uint
 }
 
 bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads, bool quiet,
-                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out, const std::vector<char>* include) {
+                   const std::atomic<bool>* stop, std::vector<OdeCurve>& out,
+                   const std::vector<char>* include) {
   const int points = static_cast<int>(e.points.size());
   const OdeUnitStore store(work_dir, e);
   std::vector<std::vector<OdeCurve>> per_point(points);
@@ -67,8 +69,8 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
   }
   const int todo = static_cast<int>(std::count(done.begin(), done.end(), 0));
   if (!quiet && todo > 0)
-    std::cerr << "tsgd: integrating the ODEs of " << todo << " grid point(s)" << (todo < points ? " (resumed)" : "")
-              << "\n";
+    std::cerr << "tsgd: integrating the ODEs of " << todo << " grid point(s)"
+              << (todo < points ? " (resumed)" : "") << "\n";
   const auto stopping = [stop] { return stop && stop->load(); };
   std::string error;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)

@@ -20,8 +20,8 @@ namespace tsgd {
 
 // The initial states of a point's ODE curves, with their seeds (empty: the
 // expected or explicit state, one curve).
-std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initial_states(const Experiment& e,
-                                                                                          int point);
+std::vector<std::pair<std::optional<std::uint64_t>, OrderParameters>> ode_initial_states(
+    const Experiment& e, int point);
 
 // One ODE curve of POINT from INITIAL, recorded at the point's record times.
 OdeCurve integrate_curve(const Experiment& e, int point, std::optional<std::uint64_t> seed,

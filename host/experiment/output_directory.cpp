@@ -46,7 +46,8 @@ void remove_work_units(const std::string& work, bool sgd, bool ode) {
 
 }  // namespace
 
-void prepare_output_directory(const std::string& dir, const json& resolved, bool force, ForceScope scope) {
+void prepare_output_directory(const std::string& dir, const json& resolved, bool force,
+                              ForceScope scope) {
   remove_interrupted_writes(dir);
   const std::string config_path = dir + "/config.json";
   const bool ours = file_exists(config_path);  // a directory tsgd wrote before
@@ -62,7 +63,8 @@ void prepare_output_directory(const std::string& dir, const json& resolved, bool
     // The work units' equality (numbers compared by value: 2 and 2.0 are one experiment).
     same = readable && experiment_fingerprint(existing) == experiment_fingerprint(resolved);
     if (!readable && !force)
-      throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " + dir);
+      throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " +
+                               dir);
     if (!same && !force)
       throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
                                "); use another --output or --force to replace them");
@@ -89,18 +91,20 @@ void report_changed_results(const std::string& dir) {
   try {
     manifest = json::parse(read_file(manifest_path));
   } catch (const json::exception&) {
-    std::cerr << "tsgd: warning: " << manifest_path << " is not valid JSON; the result files are rewritten\n";
+    std::cerr << "tsgd: warning: " << manifest_path
+              << " is not valid JSON; the result files are rewritten\n";
     return;
   }
   if (!manifest.contains("files") || !manifest["files"].is_object()) return;
   for (auto it = manifest["files"].begin(); it != manifest["files"].end(); ++it) {
     const std::string path = dir + "/" + it.key();
-    if (std::find(std::begin(kDefinitionFiles), std::end(kDefinitionFiles), it.key()) != std::end(kDefinitionFiles))
+    if (std::find(std::begin(kDefinitionFiles), std::end(kDefinitionFiles), it.key()) !=
+        std::end(kDefinitionFiles))
       continue;  // rewritten before this, by design
     if (!file_exists(path)) continue;
     if (!it->contains("fnv1a") || (*it)["fnv1a"] != fnv1a_hex(read_file(path)))
-      std::cerr << "tsgd: warning: " << path << " changed since tsgd wrote it (checksum in " << manifest_path
-                << "); it is rewritten from the work units\n";
+      std::cerr << "tsgd: warning: " << path << " changed since tsgd wrote it (checksum in "
+                << manifest_path << "); it is rewritten from the work units\n";
   }
 }
 

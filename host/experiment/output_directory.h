@@ -3,17 +3,23 @@
 // and noticing result files changed by hand since tsgd wrote them.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace tsgd {
 
 // The result files tsgd writes into an output directory, by name.
-inline constexpr const char* kResultFiles[] = {
-    "points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl", "final_order_parameters.jsonl",
-    "ode.csv", "ode_order_parameters.jsonl", "summary.json", "manifest.json", "fixed_points.csv",
-    "fixed_points.jsonl"};
+inline constexpr const char* kResultFiles[] = {"points.csv",
+                                               "runs.csv",
+                                               "curves.csv",
+                                               "order_parameters.jsonl",
+                                               "final_order_parameters.jsonl",
+                                               "ode.csv",
+                                               "ode_order_parameters.jsonl",
+                                               "summary.json",
+                                               "manifest.json",
+                                               "fixed_points.csv",
+                                               "fixed_points.jsonl"};
 // The experiment's definition in an output directory (shard.json: in a shard's).
 inline constexpr const char* kDefinitionFiles[] = {"config.json", "shard.json"};
 

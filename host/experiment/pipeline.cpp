@@ -65,8 +65,8 @@ bool sgd_part(RunContext& c, std::vector<RunTrajectory>& trajectories) {
     // (`tsgd ode` turns simulate.enabled off; the configuration's value is in resolved.)
     const std::size_t all = e.points.size() * static_cast<std::size_t>(e.seeds.count);
     if (!trajectories.empty() && trajectories.size() < all && !o.quiet)
-      std::cerr << "tsgd: " << trajectories.size() << " of " << all << " SGD runs are complete in " << c.dir
-                << "; the results hold those (tsgd run completes the rest)\n";
+      std::cerr << "tsgd: " << trajectories.size() << " of " << all << " SGD runs are complete in "
+                << c.dir << "; the results hold those (tsgd run completes the rest)\n";
   }
   return true;
 }
@@ -79,7 +79,8 @@ bool ode_part(RunContext& c, std::vector<OdeCurve>& curves) {
   if (c.o->shard_count > 0)
     for (std::size_t p = 0; p < e.points.size(); ++p)
       include[p] = shard_of_point(static_cast<int>(p), c.o->shard_count) == c.o->shard_index;
-  const bool complete = run_ode_stage(e, c.dir + "/work", c.threads, c.o->quiet, &g_stop_requested, curves, &include);
+  const bool complete =
+      run_ode_stage(e, c.dir + "/work", c.threads, c.o->quiet, &g_stop_requested, curves, &include);
   c.manifest.stage_seconds["ode"] = seconds_since(t0);
   return complete;
 }
@@ -88,14 +89,19 @@ bool ode_part(RunContext& c, std::vector<OdeCurve>& curves) {
 int finish_shard(RunContext& c, std::size_t runs, std::size_t ode_curves, Clock::time_point t_start,
                  std::ostream& out) {
   const RunOptions& o = *c.o;
-  write_file_atomic(c.dir + "/shard.json", json{{"shard", o.shard_index}, {"of", o.shard_count}, {"runs", runs},
-                                                {"ode_curves", ode_curves}, {"complete", true}}
-                                                   .dump(2) + "\n");
+  write_file_atomic(c.dir + "/shard.json", json{{"shard", o.shard_index},
+                                                {"of", o.shard_count},
+                                                {"runs", runs},
+                                                {"ode_curves", ode_curves},
+                                                {"complete", true}}
+                                                   .dump(2) +
+                                               "\n");
   c.manifest.stage_seconds["total"] = seconds_since(t_start);
   write_manifest(c.dir, c.manifest);
   if (!o.quiet)
-    out << "shard " << o.shard_index << " of " << o.shard_count << ": " << runs << " runs complete in " << c.dir
-        << "; join the shards with: tsgd merge " << c.base_dir << "\n";
+    out << "shard " << o.shard_index << " of " << o.shard_count << ": " << runs
+        << " runs complete in " << c.dir << "; join the shards with: tsgd merge " << c.base_dir
+        << "\n";
   return 0;
 }
 
@@ -106,11 +112,12 @@ void run_plot_script(const std::string& dir, bool quiet) {
     return;
   }
   if (std::system("/usr/bin/python3 -c 'import matplotlib, numpy' > /dev/null 2>&1") != 0) {
-    std::cerr << "tsgd: --plot: /usr/bin/python3 lacks matplotlib or numpy (scripts/setup.sh installs them); no figures\n";
+    std::cerr << "tsgd: --plot: /usr/bin/python3 lacks matplotlib or numpy (scripts/setup.sh "
+                 "installs them); no figures\n";
     return;
   }
-  const std::string command =
-      "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(dir) + (quiet ? " > /dev/null" : "");
+  const std::string command = "/usr/bin/python3 " + shell_quote(script) + " " + shell_quote(dir) +
+                              (quiet ? " > /dev/null" : "");
   if (std::system(command.c_str()) != 0) std::cerr << "tsgd: --plot: the plot script failed\n";
 }
 
@@ -121,8 +128,8 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
   c.base_dir = o.output ? *o.output : e.output;
   const bool sharded = o.shard_count > 0;
   if (sharded && (o.shard_index < 0 || o.shard_index >= o.shard_count))
-    throw std::invalid_argument("--shard: index " + std::to_string(o.shard_index) + " is not in 0.." +
-                                std::to_string(o.shard_count - 1));
+    throw std::invalid_argument("--shard: index " + std::to_string(o.shard_index) +
+                                " is not in 0.." + std::to_string(o.shard_count - 1));
   c.dir = sharded ? shard_directory(c.base_dir, o.shard_index, o.shard_count) : c.base_dir;
   json resolved = e.resolved;
   resolved["output"] = c.base_dir;
@@ -130,11 +137,14 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
   c.simulate = e.simulate.enabled && !o.ode_only;
   c.threads = thread_count(o.threads);
   if (c.simulate)
-    c.engine = choose_engine(e, o.backend ? *o.backend : e.simulate.backend,
-                             o.backend ? "--backend cuda" : "simulate.backend \"cuda\" (in the configuration)",
-                             o.threads);
-  if (!o.ode_only) check_resources(e, c.threads, c.engine.gpu_free_bytes, o.shard_index, o.shard_count);
-  prepare_output_directory(c.dir, resolved, o.force, o.ode_only ? ForceScope::ode_units : ForceScope::everything);
+    c.engine = choose_engine(
+        e, o.backend ? *o.backend : e.simulate.backend,
+        o.backend ? "--backend cuda" : "simulate.backend \"cuda\" (in the configuration)",
+        o.threads);
+  if (!o.ode_only)
+    check_resources(e, c.threads, c.engine.gpu_free_bytes, o.shard_index, o.shard_count);
+  prepare_output_directory(c.dir, resolved, o.force,
+                           o.ode_only ? ForceScope::ode_units : ForceScope::everything);
   c.manifest.command_line = o.command_line;
   c.manifest.threads = c.threads;
   return c;
@@ -142,8 +152,8 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
 
 }  // namespace
 
-ResultSet write_experiment_results(const std::string& dir, const Experiment& e, std::vector<RunTrajectory> runs,
-                                   std::vector<OdeCurve> ode) {
+ResultSet write_experiment_results(const std::string& dir, const Experiment& e,
+                                   std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
   report_changed_results(dir);
   ResultSet results = assemble_results(e, std::move(runs), std::move(ode));
   write_results(dir, results);
@@ -163,9 +173,11 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
                 << "/work; rerun the same command to resume\n";
     return 128 + sig;
   }
-  if (o.shard_count > 0) return finish_shard(c, trajectories.size(), ode_curves.size(), t_start, out);
+  if (o.shard_count > 0)
+    return finish_shard(c, trajectories.size(), ode_curves.size(), t_start, out);
   const auto t_write = Clock::now();
-  const ResultSet results = write_experiment_results(c.dir, e, std::move(trajectories), std::move(ode_curves));
+  const ResultSet results =
+      write_experiment_results(c.dir, e, std::move(trajectories), std::move(ode_curves));
   c.manifest.stage_seconds["write"] = seconds_since(t_write);
   c.manifest.stage_seconds["total"] = seconds_since(t_start);
   write_manifest(c.dir, c.manifest);

@@ -19,10 +19,10 @@ struct RunOptions {
   std::optional<Backend> backend;     // --backend: overrides simulate.backend
   int threads = 0;                    // 0: all cores
   bool quiet = false;
-  bool force = false;                 // start over: discard what the output directory holds
-  bool ode_only = false;              // `tsgd ode`
-  bool plot = false;                  // --plot: scripts/plot.py on the results at the end
-  int shard_index = -1;               // --shard I/N: run slice I (0-based) of N
+  bool force = false;     // start over: discard what the output directory holds
+  bool ode_only = false;  // `tsgd ode`
+  bool plot = false;      // --plot: scripts/plot.py on the results at the end
+  int shard_index = -1;   // --shard I/N: run slice I (0-based) of N
   int shard_count = 0;
   std::string command_line;
 };

@@ -11,7 +11,8 @@ std::vector<RunSpec> plan_runs(const Experiment& e) {
   runs.reserve(e.points.size() * static_cast<std::size_t>(e.seeds.count));
   for (std::size_t p = 0; p < e.points.size(); ++p)
     for (int s = 0; s < e.seeds.count; ++s)
-      runs.push_back(RunSpec{static_cast<int>(p), e.seeds.first + static_cast<std::uint64_t>(s), e.points[p]});
+      runs.push_back(
+          RunSpec{static_cast<int>(p), e.seeds.first + static_cast<std::uint64_t>(s), e.points[p]});
   return runs;
 }
 
@@ -27,11 +28,13 @@ std::vector<int> shard_of_runs(const Experiment& e, int count) {
   std::vector<double> cost(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const PointParams& p = runs[i].params;
-    cost[i] = static_cast<double>(p.total_steps()) * p.batch_size * (p.K + p.M) * static_cast<double>(p.N);
+    cost[i] = static_cast<double>(p.total_steps()) * p.batch_size * (p.K + p.M) *
+              static_cast<double>(p.N);
     order[i] = i;
   }
   // Longest processing time first; ties keep plan order (point, seed).
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
   std::vector<double> load(count, 0.0);
   std::vector<int> shard(runs.size(), 0);
   for (std::size_t i : order) {
@@ -67,7 +70,6 @@ std::vector<std::int64_t> record_steps(const RecordSettings& record, const Point
   }
   return steps;
 }
-
 
 std::vector<double> record_alphas(const Experiment& e, const PointParams& p) {
   std::vector<double> a;

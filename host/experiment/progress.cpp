@@ -24,14 +24,15 @@ std::string human_duration(double s) {
   else if (s < 3600)
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
   else
-    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) % 3600 / 60);
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600,
+                  static_cast<int>(s) % 3600 / 60);
   return buf;
 }
 
 }  // namespace
 
 Progress::Progress(bool quiet, double total_run_steps, std::size_t total_runs)
-  : quiet_(quiet), tty_(::isatty(2) != 0), total_(total_run_steps), runs_total_(total_runs) {}
+    : quiet_(quiet), tty_(::isatty(2) != 0), total_(total_run_steps), runs_total_(total_runs) {}
 
 void Progress::add(double run_steps, double alpha) {
   done_ += run_steps;
@@ -63,12 +64,15 @@ void Progress::show(bool force) {
     const int width = 24, filled = static_cast<int>(fraction * width);
     std::string bar(filled, '#');
     bar.resize(width, '.');
-    std::snprintf(line, sizeof line, "\r[%s] %3.0f%%  runs %zu/%zu  alpha %-9.4g %.3g run-steps/s  ETA %s   ",
-                  bar.c_str(), 100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
+    std::snprintf(line, sizeof line,
+                  "\r[%s] %3.0f%%  runs %zu/%zu  alpha %-9.4g %.3g run-steps/s  ETA %s   ",
+                  bar.c_str(), 100 * fraction, runs_done_, runs_total_, alpha_, rate,
+                  human_duration(eta).c_str());
     drawn_ = true;
   } else {
-    std::snprintf(line, sizeof line, "tsgd: %3.0f%%  runs %zu/%zu  alpha %.4g  %.3g run-steps/s  ETA %s\n",
-                  100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
+    std::snprintf(
+        line, sizeof line, "tsgd: %3.0f%%  runs %zu/%zu  alpha %.4g  %.3g run-steps/s  ETA %s\n",
+        100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
   }
   std::fputs(line, stderr);
   std::fflush(stderr);

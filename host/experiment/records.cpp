@@ -24,10 +24,12 @@ json matrix_json(const std::vector<double>& a, int rows, int cols) {
 }
 
 std::vector<double> matrix_from_json(const json& m, int rows, int cols, const std::string& where) {
-  if (!m.is_array() || static_cast<int>(m.size()) != rows) throw std::runtime_error(where + ": bad matrix shape");
+  if (!m.is_array() || static_cast<int>(m.size()) != rows)
+    throw std::runtime_error(where + ": bad matrix shape");
   std::vector<double> a;
   for (const auto& row : m) {
-    if (!row.is_array() || static_cast<int>(row.size()) != cols) throw std::runtime_error(where + ": bad matrix shape");
+    if (!row.is_array() || static_cast<int>(row.size()) != cols)
+      throw std::runtime_error(where + ": bad matrix shape");
     for (const auto& x : row) a.push_back(number_or_nan(x));
   }
   return a;

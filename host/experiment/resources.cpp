@@ -35,19 +35,23 @@ struct BatchShape {
 }  // namespace
 
 double host_memory_bytes() {
-  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGE_SIZE));
+  return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
+         static_cast<double>(::sysconf(_SC_PAGE_SIZE));
 }
 
-static_assert(kGpuRunsPerDevice == kCublasMaxRuns, "a GPU's share of a wave must fit the cuBLAS path");
+static_assert(kGpuRunsPerDevice == kCublasMaxRuns,
+              "a GPU's share of a wave must fit the cuBLAS path");
 
-std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes) {
+std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes,
+                               double host_bytes) {
   if (free_bytes.empty()) throw std::invalid_argument("gpu_batch_capacity: no GPU");
   const double smallest = *std::min_element(free_bytes.begin(), free_bytes.end());
   const double per_device = std::floor(kGpuMemoryShare * smallest / run_bytes);
   if (per_device < 1)
-    throw std::runtime_error("model.N: one run needs " + format_bytes(run_bytes) + " of GPU memory, more than " +
-                             format_double(100 * kGpuMemoryShare) + "% of the " + format_bytes(smallest) +
-                             " free on the smallest GPU; lower model.N or model.K, or use --backend cpu");
+    throw std::runtime_error(
+        "model.N: one run needs " + format_bytes(run_bytes) + " of GPU memory, more than " +
+        format_double(100 * kGpuMemoryShare) + "% of the " + format_bytes(smallest) +
+        " free on the smallest GPU; lower model.N or model.K, or use --backend cpu");
   const double devices = static_cast<double>(free_bytes.size());
   double share = std::min(per_device, kGpuRunsPerDevice);
   // Runs of a wave split unevenly (by work) hold up to kSplitMaxShare times
@@ -58,7 +62,8 @@ std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free
   return static_cast<std::size_t>(runs);
 }
 
-GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_bytes, Precision precision) {
+GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_bytes,
+                        Precision precision) {
   // The record classes of run_experiment: runs of one (N, alpha) share a batch.
   struct Class {
     BatchShape shape;
@@ -75,14 +80,16 @@ GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_byt
     const double bytes = c.shape.gpu_bytes_per_run(precision);
     w.run_bytes = std::max(w.run_bytes, bytes);
     if (free_bytes.empty()) continue;
-    const double capacity = static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
+    const double capacity =
+        static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
     w.waves += static_cast<std::size_t>(std::ceil(c.runs / capacity));
     w.largest_wave = std::max(w.largest_wave, static_cast<std::size_t>(std::min(c.runs, capacity)));
   }
   return w;
 }
 
-ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_index, int shard_count) {
+ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_index,
+                                    int shard_count) {
   ResourceEstimate r;
   r.memory_bytes = host_memory_bytes();
   const bool sharded = shard_count > 0;
@@ -99,10 +106,12 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     const PointParams& p = e.points[i];
     const double K = p.K, M = p.M, N = p.N;
     const double runs = e.simulate.enabled ? runs_of_point[i] : 0.0;
-    const bool ode = e.ode.enabled && (!sharded || shard_of_point(static_cast<int>(i), shard_count) == shard_index);
+    const bool ode = e.ode.enabled &&
+                     (!sharded || shard_of_point(static_cast<int>(i), shard_count) == shard_index);
     if (runs > 0 || ode) r.weights_bytes = std::max(r.weights_bytes, 8.0 * (K + M) * N);
     const double records = static_cast<double>(record_steps(e.record, p).size());
-    const double state = 8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
+    const double state =
+        8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
     const double kept = e.record.order_parameters ? records : 1.0;
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
@@ -116,8 +125,8 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
   return r;
 }
 
-void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes, int shard_index,
-                     int shard_count) {
+void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes,
+                     int shard_index, int shard_count) {
   const bool gpu = !gpu_free_bytes.empty();
   const ResourceEstimate r = estimate_resources(e, threads, shard_index, shard_count);
   const std::string what = shard_count > 0 ? "shard " + std::to_string(shard_index) + "/" +
@@ -125,13 +134,15 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
                                            : "this experiment";
   if (r.weights_bytes > 0.5 * r.memory_bytes)
     throw std::runtime_error("model.N: one run's weights need " + format_bytes(r.weights_bytes) +
-                             ", more than half of this machine's memory (" + format_bytes(r.memory_bytes) + ")");
+                             ", more than half of this machine's memory (" +
+                             format_bytes(r.memory_bytes) + ")");
   if (r.results_bytes > 0.5 * r.memory_bytes)
-    throw std::runtime_error("record.order_parameters: the records of " + what + " need about " +
-                             format_bytes(r.results_bytes) + " of memory, more than half of this machine's (" +
-                             format_bytes(r.memory_bytes) +
-                             "); set record.order_parameters to false or lower record.points (tsgd merge holds "
-                             "the records of every shard at once)");
+    throw std::runtime_error(
+        "record.order_parameters: the records of " + what + " need about " +
+        format_bytes(r.results_bytes) + " of memory, more than half of this machine's (" +
+        format_bytes(r.memory_bytes) +
+        "); set record.order_parameters to false or lower record.points (tsgd merge holds "
+        "the records of every shard at once)");
   if (gpu) {
     // Each record class as the engine will hold it (its largest K, M and B):
     // throws when one run of a class does not fit a GPU.
@@ -139,21 +150,22 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
     plan_gpu_waves(e, gpu_free_bytes, precision);
   }
   if (!gpu && r.cpu_seconds > 30 * 86400.0)
-    throw std::runtime_error("the SGD runs of " + what + " would take about " +
-                             format_double(std::round(r.cpu_seconds / 86400)) + " days on " +
-                             std::to_string(threads) +
-                             " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
-                             "reduce training.alpha, model.N or seeds.count");
+    throw std::runtime_error(
+        "the SGD runs of " + what + " would take about " +
+        format_double(std::round(r.cpu_seconds / 86400)) + " days on " + std::to_string(threads) +
+        " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
+        "reduce training.alpha, model.N or seeds.count");
 }
 
 // How many runs of one record class the engine gets at once (one wave: the
 // memory bound, and the unit of resume).
-std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs, int threads,
-                           const std::vector<double>& gpus) {
+std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs,
+                                  int threads, const std::vector<double>& gpus) {
   BatchShape shape;
   for (const RunSpec& r : runs) shape.add(r.params);
   if (engine.name() == "cuda")
-    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), gpus, host_memory_bytes());
+    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), gpus,
+                              host_memory_bytes());
   const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
                        (static_cast<double>(shape.kmax) + shape.mmax) * shape.n;
   const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));

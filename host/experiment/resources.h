@@ -13,10 +13,10 @@ namespace tsgd {
 
 // What an experiment needs, estimated before any work starts.
 struct ResourceEstimate {
-  double weights_bytes = 0;     // one run of the largest grid point, float64
-  double results_bytes = 0;     // trajectories held in memory until the result files are written
-  double cpu_seconds = 0;       // SGD on the CPU engine with `threads` threads
-  double memory_bytes = 0;      // this machine's physical memory
+  double weights_bytes = 0;  // one run of the largest grid point, float64
+  double results_bytes = 0;  // trajectories held in memory until the result files are written
+  double cpu_seconds = 0;    // SGD on the CPU engine with `threads` threads
+  double memory_bytes = 0;   // this machine's physical memory
 };
 // With SHARD_COUNT > 0: what shard SHARD_INDEX of SHARD_COUNT needs (its runs
 // and its points' ODE curves).
@@ -27,8 +27,9 @@ ResourceEstimate estimate_resources(const Experiment& experiment, int threads, i
 // half of the memory, one run beyond a GPU's memory, or more than 30 days of
 // CPU time without a GPU. `gpu_free_bytes`: free memory of each GPU the runs
 // would use (empty: the CPU engine).
-void check_resources(const Experiment& experiment, int threads, const std::vector<double>& gpu_free_bytes,
-                     int shard_index = -1, int shard_count = 0);
+void check_resources(const Experiment& experiment, int threads,
+                     const std::vector<double>& gpu_free_bytes, int shard_index = -1,
+                     int shard_count = 0);
 
 // This machine's physical memory in bytes.
 double host_memory_bytes();
@@ -46,7 +47,8 @@ double host_memory_bytes();
 constexpr double kGpuMemoryShare = 0.8;
 constexpr double kGpuRunsPerDevice = 65535;
 constexpr double kHostMemoryShare = 0.25;
-std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes, double host_bytes);
+std::size_t gpu_batch_capacity(double run_bytes, const std::vector<double>& free_bytes,
+                               double host_bytes);
 
 // The waves `tsgd run` makes of an experiment on GPUs with `free_bytes` free
 // (`tsgd validate`): the largest device memory of one run, and, with GPUs,
@@ -56,12 +58,13 @@ struct GpuWaves {
   std::size_t waves = 0;
   std::size_t largest_wave = 0;
 };
-GpuWaves plan_gpu_waves(const Experiment& experiment, const std::vector<double>& free_bytes, Precision precision);
+GpuWaves plan_gpu_waves(const Experiment& experiment, const std::vector<double>& free_bytes,
+                        Precision precision);
 
 // How many runs of one record class (RUNS, all of one N and alpha) ENGINE gets
 // at once with THREADS threads and GPUS free bytes per GPU: one wave, the memory
 // bound, and the unit of resume.
-std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs, int threads,
-                                  const std::vector<double>& gpus);
+std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs,
+                                  int threads, const std::vector<double>& gpus);
 
 }  // namespace tsgd

@@ -38,7 +38,8 @@ std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vecto
   return out;
 }
 
-ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
+ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
+                           std::vector<OdeCurve> ode) {
   std::sort(runs.begin(), runs.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
     return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
   });

@@ -21,7 +21,8 @@ struct ResultSet {
 };
 
 // Sorts RUNS and ODE and adds each point's theory.
-ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode);
+ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
+                           std::vector<OdeCurve> ode);
 
 // The theory of each grid point: asymptotic_theory, then the small-eta rule at the
 // noise-free fixed point that Newton reaches from the end state of the point's first

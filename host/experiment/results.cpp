@@ -23,8 +23,8 @@ std::string state_line_fields(const OrderParameters& op) {
 
 // The start of one JSON line of a run's record: {"point_id":..,"seed":..,"alpha":..,"eg":..
 std::string record_line_start(int point_id, const std::string& seed, double alpha, double eg) {
-  return "{\"point_id\":" + std::to_string(point_id) + ",\"seed\":" + seed + ",\"alpha\":" + json(alpha).dump() +
-         ",\"eg\":" + json(eg).dump();
+  return "{\"point_id\":" + std::to_string(point_id) + ",\"seed\":" + seed +
+         ",\"alpha\":" + json(alpha).dump() + ",\"eg\":" + json(eg).dump();
 }
 
 std::string csv_cell(const json& value) {
@@ -53,8 +53,8 @@ void write_runs_csv(const std::string& dir, const ResultSet& results) {
   s << "point_id,seed,alpha,eg,diverged\n";
   for (const RunTrajectory& t : results.runs)
     for (std::size_t j = 0; j < t.alpha.size(); ++j)
-      s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << "," << format_double(t.eg[j]) << ","
-        << (t.diverged ? 1 : 0) << "\n";
+      s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << ","
+        << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0) << "\n";
   write_file_atomic(dir + "/runs.csv", s.str());
 }
 
@@ -65,12 +65,12 @@ void write_order_parameter_files(const std::string& dir, const ResultSet& result
     const std::string seed = std::to_string(t.seed);
     if (all)
       for (std::size_t j = 0; j < t.alpha.size() && j < t.states.size(); ++j)
-        states << record_line_start(t.point_id, seed, t.alpha[j], t.eg[j]) << "," << state_line_fields(t.states[j])
-               << "}\n";
+        states << record_line_start(t.point_id, seed, t.alpha[j], t.eg[j]) << ","
+               << state_line_fields(t.states[j]) << "}\n";
     if (!t.states.empty())
       finals << record_line_start(t.point_id, seed, t.alpha.back(), t.eg.back())
-             << ",\"diverged\":" << (t.diverged ? "true" : "false") << "," << state_line_fields(t.states.back())
-             << "}\n";
+             << ",\"diverged\":" << (t.diverged ? "true" : "false") << ","
+             << state_line_fields(t.states.back()) << "}\n";
   }
   if (all)
     write_file_atomic(dir + "/order_parameters.jsonl", states.str());
@@ -83,16 +83,19 @@ void write_curves_csv(const std::string& dir, const ResultSet& results,
                       const std::vector<PointStatistics>& statistics) {
   const bool ode = !results.ode.empty();
   std::ostringstream s;
-  s << "point_id,alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi" << (ode ? ",eg_ode" : "") << "\n";
+  s << "point_id,alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi" << (ode ? ",eg_ode" : "")
+    << "\n";
   for (std::size_t p = 0; p < statistics.size(); ++p) {
     const PointStatistics& point = statistics[p];
     for (std::size_t j = 0; j < point.alpha.size(); ++j) {
       const SampleSummary& g = point.eg[j];
-      s << p << "," << format_double(point.alpha[j]) << "," << g.n << "," << point.n_diverged[j] << ","
-        << format_double(g.mean) << "," << format_double(g.std) << "," << format_double(g.sem) << ","
-        << format_double(g.lo) << "," << format_double(g.hi);
+      s << p << "," << format_double(point.alpha[j]) << "," << g.n << "," << point.n_diverged[j]
+        << "," << format_double(g.mean) << "," << format_double(g.std) << ","
+        << format_double(g.sem) << "," << format_double(g.lo) << "," << format_double(g.hi);
       if (ode)
-        s << "," << format_double(point.ode_eg.empty() ? std::numeric_limits<double>::quiet_NaN() : point.ode_eg[j]);
+        s << ","
+          << format_double(point.ode_eg.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                                : point.ode_eg[j]);
       s << "\n";
     }
   }
@@ -106,13 +109,15 @@ void write_ode_files(const std::string& dir, const ResultSet& results) {
   for (const OdeCurve& c : results.ode) {
     const std::string seed = c.seed ? std::to_string(*c.seed) : std::string();
     for (std::size_t j = 0; j < c.eg.size(); ++j)
-      csv << c.point_id << "," << seed << "," << format_double(c.alpha[j]) << "," << format_double(c.eg[j]) << ","
-          << (c.diverged ? 1 : 0) << "\n";
+      csv << c.point_id << "," << seed << "," << format_double(c.alpha[j]) << ","
+          << format_double(c.eg[j]) << "," << (c.diverged ? 1 : 0) << "\n";
     // The ODE's order parameters: at every record time (record.order_parameters), else the last.
-    const std::size_t first = c.states.size() == c.alpha.size() ? 0 : c.alpha.size() - c.states.size();
+    const std::size_t first =
+        c.states.size() == c.alpha.size() ? 0 : c.alpha.size() - c.states.size();
     for (std::size_t j = 0; j < c.states.size(); ++j)
-      states << record_line_start(c.point_id, c.seed ? seed : "null", c.alpha[first + j], c.eg[first + j]) << ","
-             << state_line_fields(c.states[j]) << "}\n";
+      states << record_line_start(c.point_id, c.seed ? seed : "null", c.alpha[first + j],
+                                  c.eg[first + j])
+             << "," << state_line_fields(c.states[j]) << "}\n";
   }
   write_file_atomic(dir + "/ode.csv", csv.str());
   write_file_atomic(dir + "/ode_order_parameters.jsonl", states.str());

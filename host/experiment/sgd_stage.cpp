@@ -18,7 +18,8 @@ namespace tsgd {
 
 using nlohmann::json;
 
-EngineChoice choose_engine(const Experiment& e, Backend backend, const std::string& asked, int threads) {
+EngineChoice choose_engine(const Experiment& e, Backend backend, const std::string& asked,
+                           int threads) {
   EngineChoice out;
   if (backend != Backend::cpu) {
     std::string why;
@@ -28,16 +29,20 @@ EngineChoice choose_engine(const Experiment& e, Backend backend, const std::stri
       for (const GpuInfo& g : found) {
         parts.push_back(make_cuda_engine(engine_precision(e.simulate, true), g.index));
         out.gpu_free_bytes.push_back(static_cast<double>(g.free_bytes));
-        out.device += (out.device.empty() ? "" : "; ") + std::string("GPU ") + std::to_string(g.index) + ": " + g.name;
+        out.device += (out.device.empty() ? "" : "; ") + std::string("GPU ") +
+                      std::to_string(g.index) + ": " + g.name;
       }
       out.engine = make_split_engine(std::move(parts));
       return out;
     }
     if (backend == Backend::cuda)
-      throw std::runtime_error(asked + (cuda_built() ? ": no usable GPU: " + why + "; use auto or cpu"
-                                                     : ": this tsgd was built without the CUDA engine; use auto or cpu"));
-    out.notice = cuda_built() ? "tsgd: no usable GPU (" + why + "); running on the CPU"
-                              : "tsgd: this tsgd was built without the CUDA engine; running on the CPU";
+      throw std::runtime_error(
+          asked + (cuda_built()
+                       ? ": no usable GPU: " + why + "; use auto or cpu"
+                       : ": this tsgd was built without the CUDA engine; use auto or cpu"));
+    out.notice = cuda_built()
+                     ? "tsgd: no usable GPU (" + why + "); running on the CPU"
+                     : "tsgd: this tsgd was built without the CUDA engine; running on the CPU";
   }
   out.device = "CPU";
   out.engine = make_cpu_engine(engine_precision(e.simulate, false), threads);
@@ -81,8 +86,8 @@ Remaining remaining_runs(const SgdStage& stage, const std::vector<RunTrajectory>
 
 }  // namespace
 
-bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, std::vector<RunTrajectory>& trajectories,
-                   ProvenanceCount& computed_by) {
+bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice,
+                   std::vector<RunTrajectory>& trajectories, ProvenanceCount& computed_by) {
   const Experiment& e = *stage.experiment;
   Engine& engine = *choice.engine;
   const SgdUnitStore store(stage.directory + "/work", e);
@@ -100,9 +105,11 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, std::vecto
   control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
   for (auto& [key, runs] : remaining.classes) {
     const std::vector<std::int64_t> steps = record_steps(e.record, runs[0].params);
-    const std::size_t capacity = engine_batch_capacity(engine, runs, stage.threads, choice.gpu_free_bytes);
+    const std::size_t capacity =
+        engine_batch_capacity(engine, runs, stage.threads, choice.gpu_free_bytes);
     for (std::size_t begin = 0; begin < runs.size(); begin += capacity) {
-      const std::vector<RunSpec> batch(runs.begin() + begin, runs.begin() + std::min(runs.size(), begin + capacity));
+      const std::vector<RunSpec> batch(runs.begin() + begin,
+                                       runs.begin() + std::min(runs.size(), begin + capacity));
       std::vector<RunTrajectory> result;
       if (!simulate_batch(engine, batch, steps, control, result)) {
         progress.finish();

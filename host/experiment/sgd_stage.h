@@ -26,7 +26,8 @@ struct EngineChoice {
 // error when no GPU can be used ("--backend cuda", or the configuration).
 // Every usable GPU (one CUDA engine each, joined by a split engine), else the
 // CPU engine with THREADS threads.
-EngineChoice choose_engine(const Experiment& e, Backend backend, const std::string& asked_where, int threads);
+EngineChoice choose_engine(const Experiment& e, Backend backend, const std::string& asked_where,
+                           int threads);
 
 struct SgdStage {
   const Experiment* experiment = nullptr;
@@ -40,7 +41,7 @@ struct SgdStage {
 // Loads the complete runs of STAGE.directory, simulates the missing ones on
 // ENGINE, and saves each wave. TRAJECTORIES gets every complete run and
 // COMPUTED_BY their provenance. Returns false when stopped (what was complete is saved).
-bool run_sgd_stage(const SgdStage& stage, const EngineChoice& engine, std::vector<RunTrajectory>& trajectories,
-                   ProvenanceCount& computed_by);
+bool run_sgd_stage(const SgdStage& stage, const EngineChoice& engine,
+                   std::vector<RunTrajectory>& trajectories, ProvenanceCount& computed_by);
 
 }  // namespace tsgd

@@ -22,8 +22,10 @@ json interval_json(const SampleSummary& s) {
 json theory_json(const TheoryReport& report) {
   json holds = json::array(), skipped = json::array();
   for (const TheoryPrediction& t : report.holds)
-    holds.push_back({{"formula", t.formula}, {"eg", t.eg}, {"exact", t.exact}, {"conditions", t.conditions}});
-  for (const TheorySkipped& t : report.skipped) skipped.push_back({{"formula", t.formula}, {"failed", t.failed}});
+    holds.push_back(
+        {{"formula", t.formula}, {"eg", t.eg}, {"exact", t.exact}, {"conditions", t.conditions}});
+  for (const TheorySkipped& t : report.skipped)
+    skipped.push_back({{"formula", t.formula}, {"failed", t.failed}});
   return json{{"theory", holds}, {"theory_skipped", skipped}};
 }
 
@@ -34,7 +36,9 @@ json ode_json(const ResultSet& results, int point, const PointStatistics& s) {
       reasons.push_back({{"seed", c.seed ? json(*c.seed) : json(nullptr)},
                          {"alpha", c.diverged_alpha},
                          {"reason", c.diverged_reason}});
-  return json{{"eg_final", s.ode_eg.back()}, {"diverged_curves", s.ode_curves_diverged}, {"diverged", reasons}};
+  return json{{"eg_final", s.ode_eg.back()},
+              {"diverged_curves", s.ode_curves_diverged},
+              {"diverged", reasons}};
 }
 
 json point_summary(const ResultSet& results, std::size_t p, const PointStatistics& s) {
@@ -66,7 +70,8 @@ void write_summary_json(const std::string& dir, const ResultSet& results,
                         const std::vector<PointStatistics>& statistics) {
   const Experiment& e = *results.experiment;
   json points = json::array();
-  for (std::size_t p = 0; p < statistics.size(); ++p) points.push_back(point_summary(results, p, statistics[p]));
+  for (std::size_t p = 0; p < statistics.size(); ++p)
+    points.push_back(point_summary(results, p, statistics[p]));
   json summary{{"name", e.name}, {"swept", e.swept}, {"seeds", e.seeds.count}, {"points", points}};
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
 }
@@ -76,12 +81,18 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
   const json summary = json::parse(read_file(dir + "/summary.json"));
   std::vector<std::string> swept;
   for (const auto& k : e.swept) swept.push_back(k.substr(k.find('.') + 1));
-  out << "\n" << e.name << ": " << e.points.size() << " grid point(s) x " << e.seeds.count
+  out << "\n"
+      << e.name << ": " << e.points.size() << " grid point(s) x " << e.seeds.count
       << " seed(s); final eps_g, mean over seeds with 95% interval\n\n";
   // The swept parameters' columns, each as wide as its name or widest value, plus 2.
   const auto cell = [](const json& v) {
     std::ostringstream s;
-    if (v.is_string()) s << v.get<std::string>(); else if (v.is_number_float()) s << v.get<double>(); else s << v.dump();
+    if (v.is_string())
+      s << v.get<std::string>();
+    else if (v.is_number_float())
+      s << v.get<double>();
+    else
+      s << v.dump();
     return s.str();
   };
   std::vector<std::size_t> width;
@@ -91,9 +102,10 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
     width.push_back(w + 2);
   }
   out << std::left << std::setw(6) << "point";
-  for (std::size_t i = 0; i < swept.size(); ++i) out << std::setw(static_cast<int>(width[i])) << swept[i];
-  out << std::setw(10) << "alpha" << std::setw(6) << "n" << std::setw(6) << "div" << std::setw(38) << "eg (SGD)"
-      << (results.ode.empty() ? "" : "eg (ODE)") << "\n";
+  for (std::size_t i = 0; i < swept.size(); ++i)
+    out << std::setw(static_cast<int>(width[i])) << swept[i];
+  out << std::setw(10) << "alpha" << std::setw(6) << "n" << std::setw(6) << "div" << std::setw(38)
+      << "eg (SGD)" << (results.ode.empty() ? "" : "eg (ODE)") << "\n";
   for (const auto& p : summary["points"]) {
     out << std::left << std::setw(6) << p["point_id"].get<int>();
     for (std::size_t i = 0; i < swept.size(); ++i)
@@ -103,7 +115,8 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
     eg << std::setprecision(4);
     if (g["mean"].is_number()) {
       eg << g["mean"].get<double>();
-      if (g["lo"].is_number()) eg << " [" << g["lo"].get<double>() << ", " << g["hi"].get<double>() << "]";
+      if (g["lo"].is_number())
+        eg << " [" << g["lo"].get<double>() << ", " << g["hi"].get<double>() << "]";
     } else {
       eg << "-";
     }
@@ -111,11 +124,15 @@ void print_summary(std::ostream& out, const ResultSet& results, const std::strin
         << std::setw(6) << p["n_diverged"].get<int>() << std::setw(38) << eg.str();
     if (p.contains("ode")) {
       const json& o = p["ode"]["eg_final"];
-      if (o.is_number()) out << std::setprecision(4) << o.get<double>(); else out << "diverged";
+      if (o.is_number())
+        out << std::setprecision(4) << o.get<double>();
+      else
+        out << "diverged";
     }
     out << "\n";
   }
-  out << "\nresults: " << fs::absolute(dir).lexically_normal().string() << "/ (summary.json, curves.csv, runs.csv, ...)\n";
+  out << "\nresults: " << fs::absolute(dir).lexically_normal().string()
+      << "/ (summary.json, curves.csv, runs.csv, ...)\n";
 }
 
 }  // namespace tsgd

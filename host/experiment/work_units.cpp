@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -54,7 +54,8 @@ void write_work_unit(const std::string& path, const std::string& experiment, jso
   write_file_atomic(path, body);
 }
 
-std::vector<json> read_work_unit(const std::string& path, const std::string& experiment, json* header_out) {
+std::vector<json> read_work_unit(const std::string& path, const std::string& experiment,
+                                 json* header_out) {
   const std::string text = read_file(path);
   if (text.size() < 2 || text.back() != '\n') throw corrupt_work_unit(path, "truncated");
   const std::size_t last_start = text.rfind('\n', text.size() - 2);
@@ -70,15 +71,19 @@ std::vector<json> read_work_unit(const std::string& path, const std::string& exp
     std::getline(lines, line);
     const json header = json::parse(line);
     if (header.is_object() && !header.contains("experiment"))
-      throw std::runtime_error(path + ": work unit written by an older tsgd, which did not record its "
-                                      "configuration; rerun with --force to recompute it");
+      throw std::runtime_error(path +
+                               ": work unit written by an older tsgd, which did not record its "
+                               "configuration; rerun with --force to recompute it");
     if (!header.is_object() || header["experiment"] != experiment)
-      throw std::runtime_error(path + ": work unit of another configuration than this one (left by an earlier "
-                                      "experiment in this directory); rerun with --force to start over, or "
-                                      "use another --output");
+      throw std::runtime_error(
+          path +
+          ": work unit of another configuration than this one (left by an earlier "
+          "experiment in this directory); rerun with --force to start over, or "
+          "use another --output");
     if (header_out) *header_out = header;
     while (std::getline(lines, line)) records.push_back(json::parse(line));
-    if (records.size() != end.at("end").get<std::size_t>()) throw corrupt_work_unit(path, "record count mismatch");
+    if (records.size() != end.at("end").get<std::size_t>())
+      throw corrupt_work_unit(path, "record count mismatch");
   } catch (const json::exception& err) {
     throw corrupt_work_unit(path, err.what());
   }
@@ -102,8 +107,9 @@ bool is_unit_name(const std::string& name, UnitKind kind) {
 
 // ---- provenance -----------------------------------------------------------------------
 
-json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision) {
-  return json{{"backend", backend}, {"device", device},         {"precision", precision},
+json unit_provenance(const std::string& backend, const std::string& device,
+                     const std::string& precision) {
+  return json{{"backend", backend},  {"device", device},          {"precision", precision},
               {"host", host_name()}, {"tsgd_version", version()}, {"git_commit", git_commit()}};
 }
 
@@ -124,15 +130,21 @@ json ProvenanceCount::list() const {
 // ---- SGD units ------------------------------------------------------------------------
 
 SgdUnitStore::SgdUnitStore(std::string directory, const Experiment& e)
-    : directory_(std::move(directory)), experiment_(&e), fingerprint_(experiment_fingerprint(e.resolved)) {}
+    : directory_(std::move(directory)),
+      experiment_(&e),
+      fingerprint_(experiment_fingerprint(e.resolved)) {}
 
 void SgdUnitStore::save(const std::vector<RunSpec>& batch, const std::vector<RunTrajectory>& runs,
                         bool all_states, const json& by) const {
   std::vector<json> records;
   for (const auto& t : runs) {
-    json j{{"point_id", t.point_id}, {"seed", t.seed}, {"diverged", t.diverged},
+    json j{{"point_id", t.point_id},
+           {"seed", t.seed},
+           {"diverged", t.diverged},
            {"diverged_alpha", t.diverged ? json(t.diverged_alpha) : json(nullptr)},
-           {"alpha", t.alpha}, {"eg", t.eg}, {"all_states", all_states}};
+           {"alpha", t.alpha},
+           {"eg", t.eg},
+           {"all_states", all_states}};
     json states = json::array();
     for (const auto& op : t.states) states.push_back(state_json(op));
     j["states"] = std::move(states);
@@ -148,10 +160,10 @@ RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std
   RunTrajectory t;
   t.point_id = j.at("point_id").get<int>();
   t.seed = j.at("seed").get<std::uint64_t>();
-  if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() || t.seed < e.seeds.first ||
-      t.seed - e.seeds.first >= static_cast<std::uint64_t>(e.seeds.count))
-    throw corrupt_work_unit(path, "run (point " + std::to_string(t.point_id) + ", seed " + std::to_string(t.seed) +
-                                      ") is not in this configuration");
+  if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() ||
+      t.seed < e.seeds.first || t.seed - e.seeds.first >= static_cast<std::uint64_t>(e.seeds.count))
+    throw corrupt_work_unit(path, "run (point " + std::to_string(t.point_id) + ", seed " +
+                                      std::to_string(t.seed) + ") is not in this configuration");
   t.diverged = j.at("diverged").get<bool>();
   t.diverged_alpha = number_or_nan(j.at("diverged_alpha"));
   for (const auto& a : j.at("alpha")) t.alpha.push_back(number_or_nan(a));
@@ -179,7 +191,8 @@ std::vector<RunTrajectory> SgdUnitStore::load_all(ProvenanceCount* computed_by) 
     try {
       json header;
       const std::vector<json> records = read_work_unit(path, fingerprint_, &header);
-      if (computed_by) computed_by->add(header.value("by", json{{"backend", "unknown"}}), records.size());
+      if (computed_by)
+        computed_by->add(header.value("by", json{{"backend", "unknown"}}), records.size());
       for (const json& j : records) out.push_back(trajectory_from_json(j, *experiment_, path));
     } catch (const json::exception& err) {
       throw corrupt_work_unit(path, err.what());
@@ -211,8 +224,8 @@ void OdeUnitStore::save(int point, const std::vector<OdeCurve>& curves) const {
                        {"diverged_reason", c.diverged_reason},
                        {"states", states}});
   }
-  write_work_unit(path(point), fingerprint_, json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}},
-                  records);
+  write_work_unit(path(point), fingerprint_,
+                  json{{"unit", "ode"}, {"format", 1}, {"curves", curves.size()}}, records);
 }
 
 std::vector<OdeCurve> OdeUnitStore::load(int point) const {

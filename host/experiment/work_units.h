@@ -10,10 +10,9 @@
 
 #include <cstddef>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/model.h"
 #include "experiment/config.h"
@@ -50,7 +49,8 @@ bool is_unit_name(const std::string& name, UnitKind kind);
 
 // What computed a work unit's runs: the "by" object of its header (engine,
 // device, precision, host, tsgd version and commit).
-nlohmann::json unit_provenance(const std::string& backend, const std::string& device, const std::string& precision);
+nlohmann::json unit_provenance(const std::string& backend, const std::string& device,
+                               const std::string& precision);
 
 // Runs per distinct provenance: the manifest's "computed_by", a list of the
 // provenance objects with "runs" added, in a fixed order.
@@ -68,8 +68,8 @@ class SgdUnitStore {
  public:
   SgdUnitStore(std::string directory, const Experiment& e);
   // BY: unit_provenance of the engine that computed the runs of BATCH.
-  void save(const std::vector<RunSpec>& batch, const std::vector<RunTrajectory>& runs, bool all_states,
-            const nlohmann::json& by) const;
+  void save(const std::vector<RunSpec>& batch, const std::vector<RunTrajectory>& runs,
+            bool all_states, const nlohmann::json& by) const;
   // Every complete unit; throws std::runtime_error naming a file that is
   // corrupt, of another experiment, or holds a run that E does not have.
   // Counts the units' runs by provenance into COMPUTED_BY when given.

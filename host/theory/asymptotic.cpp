@@ -1,18 +1,16 @@
 #include "theory/asymptotic.h"
 
-#include "theory/constants.h"
-
 #include <cmath>
 #include <cstdio>
 #include <exception>
 
 #include "core/initial_weights.h"
+#include "theory/constants.h"
 #include "theory/integrals.h"
 
 namespace tsgd {
 
 namespace {
-
 
 std::string num(double x) {
   char buf[32];
@@ -183,7 +181,8 @@ void linear_scm_theory(const PointParams& p, const SecondLayers& s, TheoryReport
   // eq. (12) / eq. (13) - 1 = eta K v^2 / (2B - eta K v^2): the orders beyond the first.
   const double next = rate / (2.0 * B - rate);
   c.require(next <= kLeadingOrderTolerance,
-            "next order in eta below " + num(100.0 * kLeadingOrderTolerance) + "% (eq. (12) / eq. (13) - 1)",
+            "next order in eta below " + num(100.0 * kLeadingOrderTolerance) +
+                "% (eq. (12) / eq. (13) - 1)",
             "eq. (12) / eq. (13) - 1 = " + num(next));
   report(out, "eq. (13)", c, rate * s2 / (4.0 * B), false, "; leading order in eta of eq. (12)");
 }
@@ -204,29 +203,38 @@ void erf_scm_theory(const PointParams& p, const SecondLayers& s, TheoryReport& o
       .require(K >= M, "K >= M (a student that can represent the teacher)",
                "K = " + std::to_string(K) + ", M = " + std::to_string(M));
   if (c.hold())
-    c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2), next_order_condition());
-  report(out, "eq. (11)", c, p.sigma * p.sigma * per_sigma2, false,
-         "; teacher T = I; leading order in eta" +
-             std::string(K - M >= 2 ? "; L >= 2: the extra units' differences are marginal, the ODE may drift below"
-                                    : ""));
+    c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2),
+                      next_order_condition());
+  report(
+      out, "eq. (11)", c, p.sigma * p.sigma * per_sigma2, false,
+      "; teacher T = I; leading order in eta" +
+          std::string(
+              K - M >= 2
+                  ? "; L >= 2: the extra units' differences are marginal, the ODE may drift below"
+                  : ""));
 }
 
 // erf, both layers, M = 1: eq. (15).
 void erf_both_layers_theory(const PointParams& p, const SecondLayers& s, TheoryReport& out) {
-  const double per_sigma2 = p.lr * s.vstar * s.vstar / (2.0 * std::sqrt(3.0) * p.K * kPi * p.batch_size);
+  const double per_sigma2 =
+      p.lr * s.vstar * s.vstar / (2.0 * std::sqrt(3.0) * p.K * kPi * p.batch_size);
   Conditions c;
   c.require(both_are(p, Activation::erf), "erf student and teacher", pair_name(p))
       .require(p.train == TrainMode::both_layers, "both layers trained", "first layer only")
       .require(p.M == 1, "M = 1", "M = " + std::to_string(p.M))
-      .require(s.teacher_uniform, "uniform teacher second layer", "teacher second layer not uniform")
+      .require(s.teacher_uniform, "uniform teacher second layer",
+               "teacher second layer not uniform")
       .require(p.lr2 == p.lr, "lr2 = lr", "lr2 = " + num(p.lr2) + ", lr = " + num(p.lr))
-      .require(p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
-               "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
+      .require(
+          p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
+          "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
   if (c.hold())
-    c.require_message(next_order_failure(p, identical_students_fixed_point(p.K, s.vstar), per_sigma2),
-                      next_order_condition());
-  report(out, "eq. (15)", c, p.sigma * p.sigma * per_sigma2, false,
-         "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order in eta");
+    c.require_message(
+        next_order_failure(p, identical_students_fixed_point(p.K, s.vstar), per_sigma2),
+        next_order_condition());
+  report(
+      out, "eq. (15)", c, p.sigma * p.sigma * per_sigma2, false,
+      "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order in eta");
 }
 
 }  // namespace

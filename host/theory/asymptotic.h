@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "theory/fixed_point.h"
 #include "core/model.h"
+#include "theory/fixed_point.h"
 
 namespace tsgd {
 

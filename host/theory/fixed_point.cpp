@@ -70,8 +70,8 @@ double norm2(const std::vector<double>& v) {
 // left to JacobiSVD::solve(), whose threshold keeps sigma_j >= rcond * max (and drops
 // subnormal ones). A matrix with a non-finite entry has no trustworthy singular value:
 // x = 0 (Newton then stalls, as on a zero step).
-std::vector<double> least_squares(const std::vector<double>& a, int n,
-                                  const std::vector<double>& b, double rcond) {
+std::vector<double> least_squares(const std::vector<double>& a, int n, const std::vector<double>& b,
+                                  double rcond) {
   std::vector<double> x(n, 0.0);
   const Eigen::Map<const RowMajorMatrix> A(a.data(), n, n);
   if (n == 0 || !A.allFinite()) return x;
@@ -225,8 +225,8 @@ struct IdenticalUnitsManifold {
 };
 
 // Central-difference Jacobian of SYS at Y on the manifold, r x r row-major.
-std::vector<double> manifold_jacobian(OdeSystem& sys, const std::vector<double>& y, const IdenticalUnitsManifold& mf,
-                                      double fd_step) {
+std::vector<double> manifold_jacobian(OdeSystem& sys, const std::vector<double>& y,
+                                      const IdenticalUnitsManifold& mf, double fd_step) {
   const int n = sys.dimension(), r = mf.dimension;
   std::vector<double> J(static_cast<std::size_t>(r) * r), yp(n), fp(n), fm(n), diff(n);
   for (int j = 0; j < r; ++j) {
@@ -249,7 +249,8 @@ std::vector<double> manifold_jacobian(OdeSystem& sys, const std::vector<double>&
 // with steps of ~1e-5 in the largest coordinate: truncation ~h^2 eps'', rounding
 // ~1e-16 / h, both ~1e-10 relative. States along +delta are valid: the noise pushes
 // into the interior of the positive semi-definite states where y lies on their boundary.
-double derivative_along(OdeSystem& sys, const std::vector<double>& y, const std::vector<double>& delta, double eg0) {
+double derivative_along(OdeSystem& sys, const std::vector<double>& y,
+                        const std::vector<double>& delta, double eg0) {
   const double dmax = max_abs(delta);
   if (!(dmax > 0)) return 0.0;  // no response at all: eps* = eps_g(y0) to this order
   if (!std::isfinite(dmax)) throw std::runtime_error("the noise response is not finite");
@@ -259,7 +260,8 @@ double derivative_along(OdeSystem& sys, const std::vector<double>& y, const std:
   for (int k = 1; k <= 2; ++k) {
     for (std::size_t i = 0; i < y.size(); ++i) yh[i] = y[i] + k * h * delta[i];
     const std::string why = sys.invalid_reason(yh.data());
-    if (!why.empty()) throw std::runtime_error("a state along the noise response is not valid: " + why);
+    if (!why.empty())
+      throw std::runtime_error("a state along the noise response is not valid: " + why);
     e[k] = sys.generalisation_error(yh.data());
   }
   const double derivative = (-3.0 * e[0] + 4.0 * e[1] - e[2]) / (2.0 * h);
@@ -292,7 +294,8 @@ NoiseResponse noise_response(const PointParams& p, const OrderParameters& state,
   // copies of one teacher unit). A move of one coordinate alone would separate identical
   // units, leaving the positive semi-definite states; their differences are marginal
   // directions the noise does not drive.
-  const IdenticalUnitsManifold mf(identical_unit_classes(state), p.M, p.train == TrainMode::both_layers);
+  const IdenticalUnitsManifold mf(identical_unit_classes(state), p.M,
+                                  p.train == TrainMode::both_layers);
   const int r = mf.dimension;
   const std::vector<double> f1r = mf.reduce(f1);
   // The noise must be tangent to the manifold (identical units get identical noise).

@@ -8,8 +8,8 @@
 // activations are equal, numerical (integrals.h I2_mixed) otherwise.
 #pragma once
 
-#include "math/activation.h"
 #include "core/model.h"
+#include "math/activation.h"
 
 namespace tsgd {
 

@@ -4,13 +4,13 @@
 // that the cases of one average read together (over 500 lines on purpose).
 #include "theory/integrals.h"
 
-#include "theory/constants.h"
-
 #include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "theory/constants.h"
 
 namespace tsgd {
 

@@ -23,8 +23,8 @@
 
 #include <vector>
 
-#include "math/activation.h"
 #include "core/model.h"
+#include "math/activation.h"
 
 namespace tsgd {
 

@@ -15,11 +15,13 @@ void check_arguments(const std::vector<double>& record_alpha, const OdeSettings&
   for (std::size_t i = 0; i < record_alpha.size(); ++i) {
     if (!(record_alpha[i] >= 0.0) || !std::isfinite(record_alpha[i]))
       throw std::invalid_argument("ODE record times must be finite and >= 0");
-    if (i > 0 && record_alpha[i] < record_alpha[i - 1]) throw std::invalid_argument("ODE record times must be sorted");
+    if (i > 0 && record_alpha[i] < record_alpha[i - 1])
+      throw std::invalid_argument("ODE record times must be sorted");
   }
   if (s.method == OdeMethod::adaptive && !(s.rtol > 0.0 && s.atol > 0.0))
     throw std::invalid_argument("ode.rtol and ode.atol must be > 0");
-  if (s.method != OdeMethod::adaptive && !(s.dt > 0.0)) throw std::invalid_argument("ode.dt must be > 0");
+  if (s.method != OdeMethod::adaptive && !(s.dt > 0.0))
+    throw std::invalid_argument("ode.dt must be > 0");
 }
 
 // Why STATE ends the integration (empty: it does not): a state the integrals
@@ -63,8 +65,8 @@ OdeResult integrate_ode(const PointParams& p, const OrderParameters& initial,
     result.alpha.push_back(t);
     result.states.emplace_back();
     sys.unpack(state, result.states.back());
-    result.eg.push_back(
-        tsgd::generalisation_error(result.states.back(), p.student_activation, p.teacher_activation));
+    result.eg.push_back(tsgd::generalisation_error(result.states.back(), p.student_activation,
+                                                   p.teacher_activation));
   };
 
   if (!check(0.0, y.data())) return result;  // invalid initial state: diverged at alpha = 0
@@ -76,14 +78,17 @@ OdeResult integrate_ode(const PointParams& p, const OrderParameters& initial,
   OdeStats stats;
   if (s.method == OdeMethod::adaptive) {
     double t_stop = 0.0;
-    const StepperStatus status = dopri5(f, dim, 0.0, y, record_alpha, first, s.rtol, s.atol, stats, check, emit, &t_stop);
+    const StepperStatus status =
+        dopri5(f, dim, 0.0, y, record_alpha, first, s.rtol, s.atol, stats, check, emit, &t_stop);
     if (status == StepperStatus::underflow && !result.diverged) {
       result.diverged = true;
       result.diverged_alpha = t_stop;
-      result.diverged_reason = "step size underflow: the solution leaves the domain of the equations (blow-up)";
+      result.diverged_reason =
+          "step size underflow: the solution leaves the domain of the equations (blow-up)";
     }
   } else {
-    fixed_steps(f, dim, s.method == OdeMethod::rk4, s.dt, y, record_alpha, first, stats, check, emit);
+    fixed_steps(f, dim, s.method == OdeMethod::rk4, s.dt, y, record_alpha, first, stats, check,
+                emit);
   }
   result.steps = stats.steps;
   result.rejected_steps = stats.rejected;

@@ -24,10 +24,10 @@ struct OdeSettings {
   OdeMethod method = OdeMethod::adaptive;
   double rtol = 1e-8;
   double atol = 1e-12;
-  double dt = 0.01;             // fixed-step methods
+  double dt = 0.01;  // fixed-step methods
   OdeInit init = OdeInit::measured;
-  OdeExplicitState state;       // when init == explicit_state
-  double diverge_eg = 1e6;      // eg above this (or non-finite) marks a diverged point
+  OdeExplicitState state;   // when init == explicit_state
+  double diverge_eg = 1e6;  // eg above this (or non-finite) marks a diverged point
 };
 
 template <>
@@ -38,7 +38,8 @@ struct EnumNames<OdeMethod> {
 // An explicit state is an object in the configuration, not a name.
 template <>
 struct EnumNames<OdeInit> {
-  static constexpr EnumName<OdeInit> table[] = {{OdeInit::measured, "measured"}, {OdeInit::expected, "expected"}};
+  static constexpr EnumName<OdeInit> table[] = {{OdeInit::measured, "measured"},
+                                                {OdeInit::expected, "expected"}};
 };
 
 }  // namespace tsgd

@@ -30,24 +30,25 @@ enum class StepperStatus { finished, stopped, underflow };
 // (t0, t_end] from the dense output. Returns underflow (with *t_stop) when
 // rejections shrink the step below rounding: the solution blows up.
 StepperStatus dopri5(const OdeFunction& f, int dim, double t0, std::vector<double>& y,
-                     const std::vector<double>& records, std::size_t first, double rtol, double atol,
-                     OdeStats& stats, const StepCheck& check, const RecordEmit& emit, double* t_stop = nullptr);
+                     const std::vector<double>& records, std::size_t first, double rtol,
+                     double atol, OdeStats& stats, const StepCheck& check, const RecordEmit& emit,
+                     double* t_stop = nullptr);
 
 // Fixed steps on the grid t = j dt (computed, not accumulated) from t = 0, one
 // shorter step from the last grid point to a record between grid points (off the
 // grid trajectory). Returns false when CHECK stopped it.
 bool fixed_steps(const OdeFunction& f, int dim, bool rk4, double dt, std::vector<double>& y,
-                 const std::vector<double>& records, std::size_t first, OdeStats& stats, const StepCheck& check,
-                 const RecordEmit& emit);
+                 const std::vector<double>& records, std::size_t first, OdeStats& stats,
+                 const StepCheck& check, const RecordEmit& emit);
 
 namespace detail {
 // Dormand-Prince 5(4) with dense output on a generic system, for tests of the stepper.
 // f(t, y, dy); records at record_t (sorted, >= t0); returns the states at the records.
 // Fails (returns fewer records) only on step-size underflow.
-std::vector<std::vector<double>> dopri5_generic(void (*f)(double t, const double* y, double* dy, void* ctx),
-                                                void* ctx, int dim, double t0, std::vector<double> y0,
-                                                const std::vector<double>& record_t, double rtol, double atol,
-                                                GenericOdeStats* stats = nullptr);
+std::vector<std::vector<double>> dopri5_generic(
+    void (*f)(double t, const double* y, double* dy, void* ctx), void* ctx, int dim, double t0,
+    std::vector<double> y0, const std::vector<double>& record_t, double rtol, double atol,
+    GenericOdeStats* stats = nullptr);
 }  // namespace detail
 
 }  // namespace tsgd
