@@ -25,7 +25,7 @@ for arg in "$@"; do
 done
 
 # Where tsgd wrote: --output/-o if given, else the config's "output", else
-# results/<name> (the rule in host/config.cpp).
+# results/<name> (the rule in host/experiment/config.cpp).
 output=
 previous=
 for arg in "$@"; do

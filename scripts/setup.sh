@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tsgd needs to build, test and plot, and
 # nothing else: the compiler and build tools, nlohmann-json, CLI11, Eigen and
-# GoogleTest (header/source packages), and the Debian Python's numpy and
-# matplotlib for scripts/plot.py (/usr/bin/python3; pip is never used, so a
-# pyenv or venv python3 earlier on PATH is left alone).
+# GoogleTest (header/source packages), the Debian Python with numpy and
+# matplotlib for scripts/plot.py and the checks in scripts/ (/usr/bin/python3;
+# pip is never used, so a pyenv or venv python3 earlier on PATH is left alone),
+# and clang-format for the formatting check (scripts/check_format.sh).
 #
 # Idempotent: checks with dpkg-query first and touches apt only when
 # something is missing (then apt-get update + install, noninteractive; sudo
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev libeigen3-dev
-          googletest libgtest-dev python3-numpy python3-matplotlib)
+          googletest libgtest-dev python3 python3-numpy python3-matplotlib clang-format)
 
 if [[ "${TSGD_NO_SETUP:-}" == 1 ]]; then
   exit 0

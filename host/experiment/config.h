@@ -13,20 +13,10 @@
 
 #include "core/enum_names.h"
 #include "core/model.h"
+#include "experiment/config_error.h"
 #include "theory/ode_settings.h"
 
 namespace tsgd {
-
-// A bad configuration: what() reads "<file>: <key.path>: <reason>".
-class ConfigError : public std::runtime_error {
- public:
-  ConfigError(std::string key_path, const std::string& message)
-      : std::runtime_error(message), key_path_(std::move(key_path)) {}
-  const std::string& key_path() const { return key_path_; }
-
- private:
-  std::string key_path_;
-};
 
 enum class Spacing { log, lin };
 enum class Backend { automatic, cpu, cuda };

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/enum_names.h"
-#include "experiment/config.h"
+#include "experiment/config_error.h"
 
 namespace tsgd::config {
 
