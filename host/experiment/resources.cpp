@@ -146,7 +146,7 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
   if (gpu) {
     // Each record class as the engine will hold it (its largest K, M and B):
     // throws when one run of a class does not fit a GPU.
-    const Precision precision = e.simulate.precision ? *e.simulate.precision : Precision::float32;
+    const Precision precision = engine_precision(e.simulate, true);
     plan_gpu_waves(e, gpu_free_bytes, precision);
   }
   if (!gpu && r.cpu_seconds > 30 * 86400.0)
