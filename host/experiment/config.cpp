@@ -3,6 +3,7 @@
 // config_reader.h.
 #include "experiment/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -203,7 +204,51 @@ std::vector<json> key_values(const json& doc, const SweepKey& key, std::vector<s
   return list;
 }
 
-// The grid points: the Cartesian product of the sweep keys' values, the last key varying fastest.
+// The top-level "zip": groups of swept keys whose lists have one length and are
+// advanced together (e.g. [["model.K", "training.lr"]] for lr = 1/K). Returns, for
+// each sweep key, the key whose index it follows: itself unless it is a group's
+// second or later key, which follow the group's first key in sweep-key order.
+std::vector<std::size_t> zip_leaders(const json& doc, const std::vector<SweepKey>& keys,
+                                     const std::vector<std::vector<json>>& values, json& resolved) {
+  std::vector<std::size_t> leader(keys.size());
+  for (std::size_t k = 0; k < keys.size(); ++k) leader[k] = k;
+  if (!doc.contains("zip")) return leader;
+  const json& zip = doc["zip"];
+  if (!zip.is_array()) fail("zip", "expected a list of key lists, e.g. [[\"model.K\", \"training.lr\"]]");
+  std::vector<std::string> group_of(keys.size());
+  for (std::size_t g = 0; g < zip.size(); ++g) {
+    const std::string where = "zip[" + std::to_string(g) + "]";
+    if (!zip[g].is_array() || zip[g].size() < 2)
+      fail(where, "expected a list of at least two swept keys, got " + describe(zip[g]));
+    std::vector<std::size_t> members;
+    for (std::size_t j = 0; j < zip[g].size(); ++j) {
+      const std::string at = where + "[" + std::to_string(j) + "]";
+      const std::string name = get_string(zip[g][j], at);
+      std::size_t k = 0;
+      while (k < keys.size() && std::string(keys[k].section) + "." + keys[k].name != name) ++k;
+      if (k == keys.size()) fail(at, "unknown key \"" + name + "\" (a key under model or training, e.g. model.K)");
+      if (!doc.contains(keys[k].section) || !doc[keys[k].section].contains(keys[k].name) ||
+          !doc[keys[k].section][keys[k].name].is_array())
+        fail(at, name + " is not a list: only swept keys can be paired");
+      if (!group_of[k].empty()) fail(at, name + " is already paired in " + group_of[k]);
+      group_of[k] = where;
+      members.push_back(k);
+    }
+    std::sort(members.begin(), members.end());
+    for (std::size_t k : members) {
+      if (values[k].size() != values[members[0]].size())
+        fail(where, "the paired lists differ in length: " + std::string(keys[members[0]].section) + "." +
+                        keys[members[0]].name + " has " + std::to_string(values[members[0]].size()) + ", " +
+                        keys[k].section + "." + keys[k].name + " has " + std::to_string(values[k].size()));
+      leader[k] = members[0];
+    }
+  }
+  if (!zip.empty()) resolved["zip"] = zip;
+  return leader;
+}
+
+// The grid points: the Cartesian product of the sweep keys' values (a zipped group
+// counting as one key, at the place of its first key), the last key varying fastest.
 void parse_grid(const json& doc, Experiment& e, json& resolved) {
   const auto& keys = sweep_keys();
   for (const char* section : {"model", "training"}) {
@@ -215,20 +260,23 @@ void parse_grid(const json& doc, Experiment& e, json& resolved) {
   }
   std::vector<std::vector<json>> values;
   for (const auto& key : keys) values.push_back(key_values(doc, key, e.swept, resolved));
+  const std::vector<std::size_t> leader = zip_leaders(doc, keys, values, resolved);
   std::size_t grid = 1;
-  for (const auto& v : values) {
-    if (grid > 1000000 / v.size())
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    if (leader[k] != k) continue;
+    if (grid > 1000000 / values[k].size())
       fail(e.swept.empty() ? "model" : e.swept.back(), "the grid has more than 1e6 points");
-    grid *= v.size();
+    grid *= values[k].size();
   }
   e.points.reserve(grid);
   std::vector<std::size_t> index(values.size(), 0);
   for (std::size_t point = 0; point < grid; ++point) {
     PointParams q;
-    for (std::size_t k = 0; k < keys.size(); ++k) keys[k].apply(values[k][index[k]], "", q);
+    for (std::size_t k = 0; k < keys.size(); ++k) keys[k].apply(values[k][index[leader[k]]], "", q);
     check_point(q, grid > 1 ? point_description(q) : "");
     e.points.push_back(q);
     for (std::size_t k = values.size(); k-- > 0;) {  // odometer: the last key varies fastest
+      if (leader[k] != k) continue;
       if (++index[k] < values[k].size()) break;
       index[k] = 0;
     }
@@ -366,7 +414,7 @@ const char* to_string(Backend b) { return enum_name(b); }
 Experiment parse_experiment(const json& doc) {
   check_keys(
       doc, "",
-      {"name", "description", "model", "training", "seeds", "record", "simulate", "ode", "output"});
+      {"name", "description", "model", "training", "zip", "seeds", "record", "simulate", "ode", "output"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
