@@ -74,7 +74,7 @@ __global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace
 }
 
 // Thread per run: v_k <- v_keep v_k + sum_b dv_b[k], the samples in order
-// (the CPU engine's sum: -d_0 - d_1 - ... is the same as (-d_0) + (-d_1) + ...).
+// (summed_v_change: the CPU engine's sum bit for bit).
 template <typename Real>
 __global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Real> work) {
   const int run = blockIdx.x * blockDim.x + threadIdx.x;
@@ -84,11 +84,8 @@ __global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Rea
   const int kmax = work.kmax;
   const Real* const dv = work.dv + static_cast<std::size_t>(run) * work.max_batch * kmax;
   Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
-  for (int k = 0; k < params.c.K; ++k) {
-    Real change = Real(0);
-    for (int b = 0; b < params.batch; ++b) change = rn_add(change, dv[b * kmax + k]);
-    v[k] = updated_v(params.c.v_keep, v[k], change);
-  }
+  for (int k = 0; k < params.c.K; ++k)
+    v[k] = updated_v(params.c.v_keep, v[k], summed_v_change(dv + k, params.batch, kmax));
 }
 
 // Weight decay: W_students *= w_keep before the rank-B update adds C X.

@@ -1,6 +1,6 @@
 // The coefficient stage of the fused CUDA kernel (cuda/fused_sgd.cu), written
 // as plain functions of one index so that the lanes of a warp can share it
-// and a host test can run it lane by lane (tests/test_fused_step.cpp).
+// and a host test can run it lane by lane (tests/math/test_fused_step.cpp).
 //
 // A fused task is up to kFusedMaxRunsPerTask runs of one seed (they see the
 // same inputs), their K + M rows stacked: run r's students at rows
@@ -11,12 +11,14 @@
 //   3. per (sample, row):  student rows: coef = -w_rate v g' Delta,
 //                          dv = -v_rate g Delta;
 //   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
-// These are the operations of accumulate_sample (math/sgd_update.h) in the
-// same order on the same values, each rounded on its own (rn_mul, rn_add,
-// rn_sub: nothing is fused into an FMA), so the numbers are those of the
-// serial code bit for bit (tests/test_fused_step.cpp), up to the device's
-// erf and exp; spread over lanes, one step's K + M activations take the time
-// of one instead of K + M one after the other.
+// The arithmetic is accumulate_sample's (math/sgd_update.h): the same helpers
+// (add_output_term, error_from_outputs, accumulate_unit, updated_v; and
+// summed_v_change, which adds the samples' v changes in accumulate_sample's
+// order) on the same values in the same order, each product and sum rounded
+// on its own, so the numbers are those of the serial code bit for bit
+// (tests/math/test_fused_step.cpp), up to the device's erf and exp; only the
+// indexing is this file's. Spread over lanes, one step's K + M activations
+// take the time of one instead of K + M one after the other.
 #pragma once
 
 #include "math/gaussian.h"
@@ -96,15 +98,15 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   const Real* const g = s.g + b * P + start;
   const Real* const v = task.v + start;
   Real student = Real(0);
-  for (int k = 0; k < c.K; ++k) student = rn_add(student, rn_mul(v[k], g[k]));
+  for (int k = 0; k < c.K; ++k) student = add_output_term(student, v[k], g[k]);
   Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher = rn_add(teacher, rn_mul(v[c.K + m], g[c.K + m]));
+  for (int m = 0; m < c.M; ++m) teacher = add_output_term(teacher, v[c.K + m], g[c.K + m]);
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta =
       c.sigma != Real(0)
           ? static_cast<Real>(gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0))
           : Real(0);
-  s.delta[b * kFusedMaxRunsPerTask + r] = rn_sub(rn_sub(student, teacher), rn_mul(c.sigma, zeta));
+  s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, teacher, c.sigma, zeta);
 }
 
 // 3. q = b * P + p, q < B * P: the update coefficients of student row p for
@@ -118,8 +120,7 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_coefficients(const FusedTaskState<Real, 
   const SgdConstants<Real>& c = task.c[r];
   const Real delta = s.delta[b * kFusedMaxRunsPerTask + r];
   Real coef = Real(0), dv = Real(0);
-  coef = rn_sub(coef, rn_mul(rn_mul(rn_mul(c.w_rate, task.v[p]), s.dg[q]), delta));
-  dv = rn_sub(dv, rn_mul(rn_mul(c.v_rate, s.g[q]), delta));
+  accumulate_unit(c, task.v[p], s.g[q], s.dg[q], delta, coef, dv);
   s.coef[q] = coef;
   s.dv[q] = dv;
 }
@@ -130,9 +131,7 @@ template <typename Real, int P>
 TSGD_HD TSGD_FORCEINLINE void fused_update_v(FusedTaskState<Real, P>& task,
                                              const FusedScratch<Real>& s, int p) {
   if (((task.v_train_mask >> p) & 1u) == 0) return;
-  Real change = Real(0);
-  for (int b = 0; b < task.batch; ++b) change = rn_add(change, s.dv[b * P + p]);
-  task.v[p] = updated_v(task.v_keep[p], task.v[p], change);
+  task.v[p] = updated_v(task.v_keep[p], task.v[p], summed_v_change(s.dv + p, task.batch, P));
 }
 
 }  // namespace tsgd

@@ -19,13 +19,13 @@ namespace tsgd {
 // Step constants of one run, precomputed in the engine's precision.
 template <typename Real>
 struct SgdConstants {
-  Activation student;     // g
-  Activation teacher;     // g*
-  Real w_rate;            // eta_w / (sqrt(N) B)
-  Real v_rate;            // eta_v / (N B), 0 when only the first layer is trained
-  Real w_keep;            // 1 - kappa_w / N
-  Real v_keep;            // 1 - kappa_v / N (1 when only the first layer is trained)
-  Real sigma;             // label noise
+  Activation student;  // g
+  Activation teacher;  // g*
+  Real w_rate;         // eta_w / (sqrt(N) B)
+  Real v_rate;         // eta_v / (N B), 0 when only the first layer is trained
+  Real w_keep;         // 1 - kappa_w / N
+  Real v_keep;         // 1 - kappa_v / N (1 when only the first layer is trained)
+  Real sigma;          // label noise
   int K;
   int M;
 };
@@ -35,7 +35,23 @@ struct SgdConstants {
 // the host compiler), so that the CPU engine and every CUDA kernel that
 // shares it (cuBLAS path, fused path in every row class) do the same
 // roundings: a run's numbers cannot depend on which kernel instantiation
-// advanced it.
+// advanced it. The fused kernel spreads a sample over the lanes of a warp
+// (math/fused_step.h) instead of calling accumulate_sample, so each formula
+// is a helper of its own that both call: a formula written twice could drift
+// apart by a rounding without any compiler noticing.
+
+// One unit's term of an output sum: sum + v g (g: the unit's activation).
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real add_output_term(Real sum, Real v, Real g) {
+  return rn_add(sum, rn_mul(v, g));
+}
+
+// Delta from the student's and the teacher's outputs and the label noise.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real error_from_outputs(Real student, Real teacher, Real sigma,
+                                                 Real zeta) {
+  return rn_sub(rn_sub(student, teacher), rn_mul(sigma, zeta));
+}
 
 // Error Delta of one sample from its local fields and label noise zeta.
 template <typename Real>
@@ -43,10 +59,33 @@ TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Re
                                            const Real* v, const Real* rho, const Real* vstar,
                                            Real zeta) {
   Real student = Real(0);
-  for (int k = 0; k < c.K; ++k) student = rn_add(student, rn_mul(v[k], activation(c.student, lambda[k])));
+  for (int k = 0; k < c.K; ++k)
+    student = add_output_term(student, v[k], activation(c.student, lambda[k]));
   Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher = rn_add(teacher, rn_mul(vstar[m], activation(c.teacher, rho[m])));
-  return rn_sub(rn_sub(student, teacher), rn_mul(c.sigma, zeta));
+  for (int m = 0; m < c.M; ++m)
+    teacher = add_output_term(teacher, vstar[m], activation(c.teacher, rho[m]));
+  return error_from_outputs(student, teacher, c.sigma, zeta);
+}
+
+// One student unit's share of one sample, given its second-layer weight v,
+// activation g and derivative dg at the sample's field:
+//   w_coefficient -= w_rate v g' Delta,   v_change -= v_rate g Delta.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE void accumulate_unit(const SgdConstants<Real>& c, Real v, Real g, Real dg,
+                                              Real delta, Real& w_coefficient, Real& v_change) {
+  w_coefficient = rn_sub(w_coefficient, rn_mul(rn_mul(rn_mul(c.w_rate, v), dg), delta));
+  v_change = rn_sub(v_change, rn_mul(rn_mul(c.v_rate, g), delta));
+}
+
+// The v change of one unit over a step's B samples from each sample's own
+// (dv_b = 0 - v_rate g Delta, the GPU's per-sample terms, `stride` apart),
+// summed in sample order: (-d_0) + (-d_1) + ... is the CPU's -d_0 - d_1 - ...
+// bit for bit (neither sum ever holds -0).
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real summed_v_change(const Real* dv, int batch, int stride) {
+  Real change = Real(0);
+  for (int b = 0; b < batch; ++b) change = rn_add(change, dv[b * stride]);
+  return change;
 }
 
 // Second layer of a trained student unit: v_keep v + change.
@@ -64,11 +103,10 @@ TSGD_HD TSGD_FORCEINLINE Real accumulate_sample(const SgdConstants<Real>& c, con
                                                 const Real* v, const Real* rho, const Real* vstar,
                                                 Real zeta, Real* w_coefficient, Real* v_change) {
   const Real delta = sample_error(c, lambda, v, rho, vstar, zeta);
-  for (int k = 0; k < c.K; ++k) {
-    const Real dg = activation_derivative(c.student, lambda[k]);
-    w_coefficient[k] = rn_sub(w_coefficient[k], rn_mul(rn_mul(rn_mul(c.w_rate, v[k]), dg), delta));
-    v_change[k] = rn_sub(v_change[k], rn_mul(rn_mul(c.v_rate, activation(c.student, lambda[k])), delta));
-  }
+  for (int k = 0; k < c.K; ++k)
+    accumulate_unit(c, v[k], activation(c.student, lambda[k]),
+                    activation_derivative(c.student, lambda[k]), delta, w_coefficient[k],
+                    v_change[k]);
   return delta;
 }
 
