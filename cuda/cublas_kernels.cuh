@@ -88,7 +88,9 @@ __global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Rea
     v[k] = updated_v(params.c.v_keep, v[k], summed_v_change(dv + k, params.batch, kmax));
 }
 
-// Weight decay: W_students *= w_keep before the rank-B update adds C X.
+// Weight decay: W_students <- w_keep W_students (decayed_weight, as on the
+// CPU) before the rank-B update adds C X (a GEMM: its own roundings,
+// math/sgd_update.h).
 template <typename Real>
 __global__ void decay_weights_kernel(BatchLayout<Real> batch, int kmax) {
   const int n = batch.n;
@@ -100,8 +102,8 @@ __global__ void decay_weights_kernel(BatchLayout<Real> batch, int kmax) {
     const int k = static_cast<int>(row % kmax);
     const RunParams<Real>& params = batch.runs[run];
     if (params.frozen || k >= params.c.K) continue;
-    batch.weights[(static_cast<std::int64_t>(run) * batch.units + k) * n + index % n] *=
-        params.c.w_keep;
+    Real& w = batch.weights[(static_cast<std::int64_t>(run) * batch.units + k) * n + index % n];
+    w = decayed_weight(params.c.w_keep, w);
   }
 }
 

@@ -229,14 +229,16 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
     }
     __syncthreads();
 
-    // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b (student rows).
+    // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b (student rows): the CPU
+    // engine's decay, but each term added by one FMA where the CPU rounds
+    // twice (math/sgd_update.h, decayed_weight).
     if (decay) {
 #pragma unroll
       for (int p = 0; p < P; ++p) {
         if ((student_mask >> p) & 1u) {
           const Real keep = task.w_keep[p];
 #pragma unroll
-          for (int j = 0; j < 4; ++j) w[p][j] *= keep;
+          for (int j = 0; j < 4; ++j) w[p][j] = decayed_weight(keep, w[p][j]);
         }
       }
     }

@@ -9,10 +9,10 @@
 #include <tuple>
 
 #include "core/initial_weights.h"
+#include "core/sgd_constants.h"
 #include "core/threads.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
-#include "core/sgd_constants.h"
 
 namespace tsgd {
 
@@ -25,7 +25,8 @@ void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out) {
     std::uint32_t bits[4][kChunk];
 #pragma omp simd
     for (int l = 0; l < kChunk; ++l) {
-      const Philox4x32 b = random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(j0 + l));
+      const Philox4x32 b =
+          random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(j0 + l));
       bits[0][l] = b.v[0];
       bits[1][l] = b.v[1];
       bits[2][l] = b.v[2];
@@ -76,6 +77,28 @@ void fields(const Real* rows, std::size_t stride, int count, const Real* x, int 
 #pragma omp simd reduction(+ : s0)
     for (int i = 0; i < n; ++i) s0 += a[i] * x[i];
     out[u] = s0 * scale;
+  }
+}
+
+// One student row's first-layer update, w <- w_keep w + sum_b c_b x^b (c_b
+// at coefficient[b * coefficient_stride], x^b at x + b * x_stride): the decay,
+// then the samples' terms in order, each product and sum rounded on its own
+// (math/sgd_update.h: why the GPU paths add them differently). The first
+// pass decays and adds sample 0, so B = 1 costs one pass over w; a pass per
+// sample keeps every loop a plain vectorisable one (GCC does not vectorise
+// a loop over i around a loop over b).
+template <typename Real>
+void update_student_row(Real* w, std::size_t n, Real w_keep, const Real* coefficient,
+                        std::size_t coefficient_stride, const Real* x, std::size_t x_stride,
+                        int B) {
+  const Real c0 = coefficient[0];
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) w[i] = rn_add(decayed_weight(w_keep, w[i]), rn_mul(c0, x[i]));
+  for (int b = 1; b < B; ++b) {
+    const Real cb = coefficient[b * coefficient_stride];
+    const Real* const xb = x + b * x_stride;
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) w[i] = rn_add(w[i], rn_mul(cb, xb[i]));
   }
 }
 
@@ -131,8 +154,8 @@ class CpuEngine final : public Engine {
 
   void set_weights(std::size_t index, const InitialWeights& in) {
     CpuRun<Real>& run = runs_.at(index);
-    if (in.w.size() != run.w.size() || in.wstar.size() != run.wstar.size() || in.v.size() != run.v.size() ||
-        in.vstar.size() != run.vstar.size())
+    if (in.w.size() != run.w.size() || in.wstar.size() != run.wstar.size() ||
+        in.v.size() != run.v.size() || in.vstar.size() != run.vstar.size())
       throw std::invalid_argument("cpu_engine_set_weights: shapes differ");
     run.w.assign(in.w.begin(), in.w.end());
     run.wstar.assign(in.wstar.begin(), in.wstar.end());
@@ -170,8 +193,7 @@ class CpuEngine final : public Engine {
   // Groups by (seed, B), then splits groups so that every thread has work.
   void build_groups() {
     std::map<std::pair<std::uint64_t, int>, std::vector<std::size_t>> by_key;
-    for (std::size_t r = 0; r < runs_.size(); ++r)
-      by_key[{runs_[r].seed, runs_[r].B}].push_back(r);
+    for (std::size_t r = 0; r < runs_.size(); ++r) by_key[{runs_[r].seed, runs_[r].B}].push_back(r);
     const std::size_t target =
         std::max<std::size_t>(1, (runs_.size() + 2 * threads_ - 1) / (2 * threads_));
     groups_.clear();
@@ -199,7 +221,8 @@ class CpuEngine final : public Engine {
     std::vector<Real> zeta(B), rho(static_cast<std::size_t>(B) * M_max);
     int K_max = 0;
     for (std::size_t r : group.runs) K_max = std::max(K_max, runs_[r].K);
-    std::vector<Real> lambda(K_max), coefficient(static_cast<std::size_t>(B) * K_max), v_change(K_max);
+    std::vector<Real> lambda(K_max), coefficient(static_cast<std::size_t>(B) * K_max),
+        v_change(K_max);
 
     const std::int64_t first_step = group.step;
     group.step += steps;
@@ -231,27 +254,12 @@ class CpuEngine final : public Engine {
           accumulate_sample(run.constants, lambda.data(), run.v.data(), &rho[b * M_max],
                             run.vstar.data(), zeta[b], c, v_change.data());
         }
-        // w_k <- w_keep w_k + sum_b coefficient_b,k x^b
-        const Real keep = run.constants.w_keep;
-        for (int k = 0; k < K; ++k) {
-          Real* wk = &run.w[k * n];
-          if (B == 1) {
-            const Real c0 = coefficient[k];
-            const Real* x0 = x.data();
-#pragma omp simd
-            for (std::size_t i = 0; i < n; ++i) wk[i] = keep * wk[i] + c0 * x0[i];
-          } else {
-            for (std::size_t i = 0; i < n; ++i) wk[i] *= keep;
-            for (int b = 0; b < B; ++b) {
-              const Real cb = coefficient[b * K_max + k];
-              const Real* xb = &x[b * padded];
-#pragma omp simd
-              for (std::size_t i = 0; i < n; ++i) wk[i] += cb * xb[i];
-            }
-          }
-        }
+        for (int k = 0; k < K; ++k)
+          update_student_row(&run.w[k * n], n, run.constants.w_keep, &coefficient[k], K_max,
+                             x.data(), padded, B);
         if (run.train_second)
-          for (int k = 0; k < K; ++k) run.v[k] = updated_v(run.constants.v_keep, run.v[k], v_change[k]);
+          for (int k = 0; k < K; ++k)
+            run.v[k] = updated_v(run.constants.v_keep, run.v[k], v_change[k]);
       }
     }
   }
@@ -262,11 +270,13 @@ class CpuEngine final : public Engine {
     op.resize(K, M);
     auto overlap = [n](const Real* a, const Real* b) {
       double s = 0.0;
-      for (std::size_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+      for (std::size_t i = 0; i < n; ++i)
+        s += static_cast<double>(a[i]) * static_cast<double>(b[i]);
       return s / static_cast<double>(n);
     };
     for (int i = 0; i < K; ++i) {
-      for (int j = i; j < K; ++j) op.Q[i * K + j] = op.Q[j * K + i] = overlap(&run.w[i * n], &run.w[j * n]);
+      for (int j = i; j < K; ++j)
+        op.Q[i * K + j] = op.Q[j * K + i] = overlap(&run.w[i * n], &run.w[j * n]);
       for (int m = 0; m < M; ++m) op.R[i * M + m] = overlap(&run.w[i * n], &run.wstar[m * n]);
       op.v[i] = run.v[i];
     }

@@ -94,6 +94,20 @@ TSGD_HD TSGD_FORCEINLINE Real updated_v(Real v_keep, Real v, Real change) {
   return rn_add(rn_mul(v_keep, v), change);
 }
 
+// The first layer, w_k <- w_keep w_k + sum_b coefficient_b,k x^b, is applied
+// by each engine to its own layout of the weights. Only the decay is the
+// same arithmetic everywhere (decayed_weight: the CPU engine, the fused
+// kernel and the cuBLAS path's decay kernel). The sum is not, by design: the
+// CPU engine rounds each term twice (w + c x: product, then sum), the fused
+// kernel once (an FMA per sample, fewer instructions on the step's longest
+// loop) and the cuBLAS path as its GEMM chooses. So the engines' weights
+// part by float roundings from the first step on (DESIGN.md contract 1: equal
+// to float rounding, not bitwise, across engines; bitwise only within one).
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real decayed_weight(Real w_keep, Real w) {
+  return rn_mul(w_keep, w);
+}
+
 // Accumulates one sample's contribution to the step:
 //   w_coefficient[k] += -w_rate v_k g'(lambda_k) Delta   (multiplies x in the rank-1 update)
 //   v_change[k]      += -v_rate g(lambda_k) Delta
