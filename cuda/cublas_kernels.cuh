@@ -84,8 +84,10 @@ __global__ void second_layer_kernel(BatchLayout<Real> batch, CublasWorkspace<Rea
   const int kmax = work.kmax;
   const Real* const dv = work.dv + static_cast<std::size_t>(run) * work.max_batch * kmax;
   Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
-  for (int k = 0; k < params.c.K; ++k)
-    v[k] = updated_v(params.c.v_keep, v[k], summed_v_change(dv + k, params.batch, kmax));
+  for (int k = 0; k < params.c.K; ++k) {
+    const Real change = summed_v_change(dv, k, params.batch, kmax);
+    v[k] = updated_v(params.c.v_keep, v[k], change);
+  }
 }
 
 // Weight decay: W_students <- w_keep W_students (decayed_weight, as on the
@@ -102,8 +104,9 @@ __global__ void decay_weights_kernel(BatchLayout<Real> batch, int kmax) {
     const int k = static_cast<int>(row % kmax);
     const RunParams<Real>& params = batch.runs[run];
     if (params.frozen || k >= params.c.K) continue;
+    const Real keep = params.c.w_keep;
     Real& w = batch.weights[(static_cast<std::int64_t>(run) * batch.units + k) * n + index % n];
-    w = decayed_weight(params.c.w_keep, w);
+    w = decayed_weight(keep, w);
   }
 }
 

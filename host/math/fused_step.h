@@ -12,9 +12,9 @@
 //                          dv = -v_rate g Delta;
 //   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
 // The arithmetic is accumulate_sample's (math/sgd_update.h): the same helpers
-// (add_output_term, error_from_outputs, accumulate_unit, updated_v; and
-// summed_v_change, which adds the samples' v changes in accumulate_sample's
-// order) on the same values in the same order, each product and sum rounded
+// (add_output_term, error_from_outputs, w_coefficient_term, v_change_term,
+// updated_v; summed_v_change adds the samples' v changes as accumulate_sample
+// does) on the same values in the same order, each product and sum rounded
 // on its own, so the numbers are those of the serial code bit for bit
 // (tests/math/test_fused_step.cpp), up to the device's erf and exp; only the
 // indexing is this file's. Spread over lanes, one step's K + M activations
@@ -120,7 +120,8 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_coefficients(const FusedTaskState<Real, 
   const SgdConstants<Real>& c = task.c[r];
   const Real delta = s.delta[b * kFusedMaxRunsPerTask + r];
   Real coef = Real(0), dv = Real(0);
-  accumulate_unit(c, task.v[p], s.g[q], s.dg[q], delta, coef, dv);
+  coef = rn_sub(coef, w_coefficient_term(c.w_rate, task.v[p], s.dg[q], delta));
+  dv = rn_sub(dv, v_change_term(c.v_rate, s.g[q], delta));
   s.coef[q] = coef;
   s.dv[q] = dv;
 }
@@ -131,7 +132,8 @@ template <typename Real, int P>
 TSGD_HD TSGD_FORCEINLINE void fused_update_v(FusedTaskState<Real, P>& task,
                                              const FusedScratch<Real>& s, int p) {
   if (((task.v_train_mask >> p) & 1u) == 0) return;
-  task.v[p] = updated_v(task.v_keep[p], task.v[p], summed_v_change(s.dv + p, task.batch, P));
+  const Real change = summed_v_change(s.dv, p, task.batch, P);
+  task.v[p] = updated_v(task.v_keep[p], task.v[p], change);
 }
 
 }  // namespace tsgd

@@ -67,24 +67,27 @@ TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Re
   return error_from_outputs(student, teacher, c.sigma, zeta);
 }
 
-// One student unit's share of one sample, given its second-layer weight v,
-// activation g and derivative dg at the sample's field:
-//   w_coefficient -= w_rate v g' Delta,   v_change -= v_rate g Delta.
+// A student unit's two terms of one sample, from its second-layer weight v
+// and its activation g and derivative dg at the sample's field: w_rate v g'
+// Delta (minus its coefficient of x^b in the first-layer update) and v_rate
+// g Delta (minus its second-layer change).
 template <typename Real>
-TSGD_HD TSGD_FORCEINLINE void accumulate_unit(const SgdConstants<Real>& c, Real v, Real g, Real dg,
-                                              Real delta, Real& w_coefficient, Real& v_change) {
-  w_coefficient = rn_sub(w_coefficient, rn_mul(rn_mul(rn_mul(c.w_rate, v), dg), delta));
-  v_change = rn_sub(v_change, rn_mul(rn_mul(c.v_rate, g), delta));
+TSGD_HD TSGD_FORCEINLINE Real w_coefficient_term(Real w_rate, Real v, Real dg, Real delta) {
+  return rn_mul(rn_mul(rn_mul(w_rate, v), dg), delta);
+}
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real v_change_term(Real v_rate, Real g, Real delta) {
+  return rn_mul(rn_mul(v_rate, g), delta);
 }
 
 // The v change of one unit over a step's B samples from each sample's own
-// (dv_b = 0 - v_rate g Delta, the GPU's per-sample terms, `stride` apart),
-// summed in sample order: (-d_0) + (-d_1) + ... is the CPU's -d_0 - d_1 - ...
-// bit for bit (neither sum ever holds -0).
+// (dv_b = 0 - v_rate g Delta, the GPU's per-sample terms, at dv[b * stride +
+// unit]), summed in sample order: (-d_0) + (-d_1) + ... is the CPU's
+// -d_0 - d_1 - ... bit for bit (neither sum ever holds -0).
 template <typename Real>
-TSGD_HD TSGD_FORCEINLINE Real summed_v_change(const Real* dv, int batch, int stride) {
+TSGD_HD TSGD_FORCEINLINE Real summed_v_change(const Real* dv, int unit, int batch, int stride) {
   Real change = Real(0);
-  for (int b = 0; b < batch; ++b) change = rn_add(change, dv[b * stride]);
+  for (int b = 0; b < batch; ++b) change = rn_add(change, dv[b * stride + unit]);
   return change;
 }
 
@@ -117,10 +120,12 @@ TSGD_HD TSGD_FORCEINLINE Real accumulate_sample(const SgdConstants<Real>& c, con
                                                 const Real* v, const Real* rho, const Real* vstar,
                                                 Real zeta, Real* w_coefficient, Real* v_change) {
   const Real delta = sample_error(c, lambda, v, rho, vstar, zeta);
-  for (int k = 0; k < c.K; ++k)
-    accumulate_unit(c, v[k], activation(c.student, lambda[k]),
-                    activation_derivative(c.student, lambda[k]), delta, w_coefficient[k],
-                    v_change[k]);
+  for (int k = 0; k < c.K; ++k) {
+    const Real dg = activation_derivative(c.student, lambda[k]);
+    w_coefficient[k] = rn_sub(w_coefficient[k], w_coefficient_term(c.w_rate, v[k], dg, delta));
+    v_change[k] =
+        rn_sub(v_change[k], v_change_term(c.v_rate, activation(c.student, lambda[k]), delta));
+  }
   return delta;
 }
 
