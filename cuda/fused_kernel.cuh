@@ -1,6 +1,6 @@
 // The fused SGD kernel (fused_plan.h: the shape of the work). Included by
 // fused_sgd.cu, which launches it, and by the tests' SIMT emulator
-// (tests/simt_emulator.h), which runs it on the host thread by thread; so
+// (tests/engines/simt_emulator.h), which runs it on the host thread by thread; so
 // it uses nothing of CUDA beyond what that emulator provides (threadIdx,
 // blockIdx, blockDim, TSGD_BLOCK_SHARED, TSGD_DYNAMIC_SHARED, __syncthreads,
 // __syncwarp, __shfl_xor_sync with a full mask, __fmaf_rn, __fma_rn).
@@ -34,7 +34,6 @@
 #include "math/fused_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
-
 
 namespace tsgd {
 // Internal linkage: the emulator's host instantiations must never be mistaken
@@ -83,195 +82,277 @@ __device__ __forceinline__ void transposed_warp_sum(Real (&v)[P], int lane) {
   }
 }
 
+// Thread 0, once per call: the task's runs stacked into rows (students then
+// teachers of each run), their v, decay factors and masks, in shared memory.
 template <typename Real, int P>
-__global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real, P>()))
-    fused_sgd_kernel(FusedArgs<Real> a) {
-  static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
-  constexpr int kLanesPerValue = 32 / P;
-  TSGD_BLOCK_SHARED(task, FusedTaskState<Real, P>);  // thread 0 fills it once
-  TSGD_DYNAMIC_SHARED(fused_dynamic_shared);
-
+__device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const FusedTask& my,
+                                                FusedTaskState<Real, P>& task) {
   const BatchLayout<Real>& batch = a.batch;
-  const FusedTask my = a.tasks[blockIdx.x];
-  const int n = batch.n;
-
-  if (threadIdx.x == 0) {
-    int rows = 0;
-    unsigned student_mask = 0, v_train_mask = 0;
-    int decay = 0;
-    for (int r = 0; r < my.count; ++r) {
-      const int run = a.task_runs[my.first + r];
-      const RunParams<Real> params = batch.runs[run];
-      if (r == 0) {
-        task.seed = params.seed;
-        task.step = params.step;
-        task.batch = params.batch;
-      }
-      task.c[r] = params.c;
-      task.run_start[r] = rows;
-      const long long first_unit = static_cast<long long>(run) * batch.units;
-      for (int k = 0; k < params.c.K; ++k, ++rows) {
-        task.unit[rows] = first_unit + k;
-        task.row_run[rows] = r;
-        task.v[rows] = batch.v[first_unit + k];
-        task.w_keep[rows] = params.c.w_keep;
-        task.v_keep[rows] = params.c.v_keep;
-        student_mask |= 1u << rows;
-        if (params.train_v) v_train_mask |= 1u << rows;
-        if (params.c.w_keep != Real(1)) decay = 1;
-      }
-      for (int m = 0; m < params.c.M; ++m, ++rows) {
-        task.unit[rows] = first_unit + batch.teacher_offset + m;
-        task.row_run[rows] = r;
-        task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
-        task.w_keep[rows] = Real(1);
-        task.v_keep[rows] = Real(1);
-      }
+  int rows = 0;
+  unsigned student_mask = 0, v_train_mask = 0;
+  int decay = 0;
+  for (int r = 0; r < my.count; ++r) {
+    const int run = a.task_runs[my.first + r];
+    const RunParams<Real> params = batch.runs[run];
+    if (r == 0) {
+      task.seed = params.seed;
+      task.step = params.step;
+      task.batch = params.batch;
     }
-    task.run_start[my.count] = rows;
-    task.nruns = my.count;
-    task.rows = rows;
-    task.student_mask = student_mask;
-    task.v_train_mask = v_train_mask;
-    task.decay = decay;
+    task.c[r] = params.c;
+    task.run_start[r] = rows;
+    const long long first_unit = static_cast<long long>(run) * batch.units;
+    for (int k = 0; k < params.c.K; ++k, ++rows) {
+      task.unit[rows] = first_unit + k;
+      task.row_run[rows] = r;
+      task.v[rows] = batch.v[first_unit + k];
+      task.w_keep[rows] = params.c.w_keep;
+      task.v_keep[rows] = params.c.v_keep;
+      student_mask |= 1u << rows;
+      if (params.train_v) v_train_mask |= 1u << rows;
+      if (params.c.w_keep != Real(1)) decay = 1;
+    }
+    for (int m = 0; m < params.c.M; ++m, ++rows) {
+      task.unit[rows] = first_unit + batch.teacher_offset + m;
+      task.row_run[rows] = r;
+      task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
+      task.w_keep[rows] = Real(1);
+      task.v_keep[rows] = Real(1);
+    }
   }
-  __syncthreads();
+  task.run_start[my.count] = rows;
+  task.nruns = my.count;
+  task.rows = rows;
+  task.student_mask = student_mask;
+  task.v_train_mask = v_train_mask;
+  task.decay = decay;
+}
 
-  const int rows = task.rows;
-  const unsigned student_mask = task.student_mask;
-  const bool decay = task.decay != 0;
-  const int nruns = task.nruns;
-  const int B = task.batch;  // shared by the task's runs
-  const std::uint64_t seed = task.seed;
-  const std::int64_t first_step = task.step;
-  const int group = threadIdx.x;  // this thread's Philox block of 4 coordinates
-  const bool owner = 4 * group < n;
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  const int nwarps = blockDim.x / 32;
-  const Real inv_sqrt_n = Real(1) / math_sqrt(static_cast<Real>(n));
+// What a thread keeps in registers for the whole call: the task's constants
+// (read from shared memory once, after the task is loaded), its place in the
+// block, and where the step's shared arrays lie. The phases take it by value
+// and recompute lane and warp from threadIdx where they need them: with ptxas
+// 13.0 this gives the register pressure of the kernel written in one piece
+// (a const reference, or lane and warp kept here, cost the double 4-row
+// kernel its headroom under the register budget: it spilled at 88 registers
+// where the one-piece kernel did not).
+template <typename Real>
+struct FusedThread {
+  int rows;
+  unsigned student_mask;
+  bool decay;
+  int nruns;
+  int B;  // shared by the task's runs
+  std::uint64_t seed;
+  std::int64_t first_step;
+  int n;
+  int group;  // this thread's Philox block of 4 coordinates
+  bool owner;
+  int nwarps;
+  int nthreads;
+  Real inv_sqrt_n;
+  bool keep_inputs;            // phase A leaves the inputs for phase C
+  Real* s_partial;             // the warps' partial fields, [B][nwarps][P]
+  FusedScratch<Real> scratch;  // the coefficient stage's (math/fused_step.h)
+  Real* s_inputs;              // phase A's inputs, [B][4][threads]
+};
 
-  // Dynamic shared memory (fused_shared_bytes): the warps' partial fields
-  // [B][nwarps][P], then the coefficient stage's scratch (math/fused_step.h).
-  Real* const s_partial = reinterpret_cast<Real*>(fused_dynamic_shared);
-  FusedScratch<Real> scratch;
-  scratch.field = s_partial + B * nwarps * P;         // [B][P]
-  scratch.g = scratch.field + B * P;                  // [B][P]
-  scratch.dg = scratch.g + B * P;                     // [B][P]
-  scratch.coef = scratch.dg + B * P;                  // [B][P]
-  scratch.dv = scratch.coef + B * P;                  // [B][P]
-  scratch.delta = scratch.dv + B * P;                 // [B][kFusedMaxRunsPerTask]
-  const Real* const s_coef = scratch.coef;
-  // Phase A's inputs for phase C (fused_launch_shape), [B][4][threads]: a
-  // thread reads back only its own entries.
-  const bool keep_inputs = a.keep_inputs && B > 1;
-  Real* const s_inputs = scratch.delta + B * kFusedMaxRunsPerTask;
-  const int nthreads = blockDim.x;
+// Every thread, after the task is loaded: its constants, and the dynamic
+// shared memory (fused_shared_bytes) cut into the step's arrays.
+template <typename Real, int P>
+__device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>& a,
+                                                          const FusedTaskState<Real, P>& task,
+                                                          unsigned char* dynamic_shared) {
+  FusedThread<Real> th;
+  th.rows = task.rows;
+  th.student_mask = task.student_mask;
+  th.decay = task.decay != 0;
+  th.nruns = task.nruns;
+  th.B = task.batch;
+  th.seed = task.seed;
+  th.first_step = task.step;
+  th.n = a.batch.n;
+  th.group = threadIdx.x;
+  th.owner = 4 * th.group < th.n;
+  th.nwarps = blockDim.x / 32;
+  th.inv_sqrt_n = Real(1) / math_sqrt(static_cast<Real>(th.n));
+  const int B = th.B;
+  th.s_partial = reinterpret_cast<Real*>(dynamic_shared);
+  FusedScratch<Real>& scratch = th.scratch;
+  scratch.field = th.s_partial + B * th.nwarps * P;  // [B][P]
+  scratch.g = scratch.field + B * P;                 // [B][P]
+  scratch.dg = scratch.g + B * P;                    // [B][P]
+  scratch.coef = scratch.dg + B * P;                 // [B][P]
+  scratch.dv = scratch.coef + B * P;                 // [B][P]
+  scratch.delta = scratch.dv + B * P;                // [B][kFusedMaxRunsPerTask]
+  // Where they fit (fused_launch_shape); a thread reads back only its own.
+  th.keep_inputs = a.keep_inputs && B > 1;
+  th.s_inputs = scratch.delta + B * kFusedMaxRunsPerTask;
+  th.nthreads = blockDim.x;
+  return th;
+}
 
-  // The weights of this thread's coordinates, for the whole call.
-  Real w[P][4];
+// The weights of this thread's coordinates (0 past N and past the rows).
+template <typename Real, int P>
+__device__ __forceinline__ void fused_load_weights(const BatchLayout<Real>& batch,
+                                                   const FusedTaskState<Real, P>& task,
+                                                   const FusedThread<Real> th, Real (&w)[P][4]) {
 #pragma unroll
   for (int p = 0; p < P; ++p) {
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      const int i = 4 * group + j;
-      w[p][j] = p < rows && i < n ? batch.weights[task.unit[p] * n + i] : Real(0);
+      const int i = 4 * th.group + j;
+      w[p][j] = p < th.rows && i < th.n ? batch.weights[task.unit[p] * th.n + i] : Real(0);
     }
   }
+}
 
-  Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
-  for (std::int64_t t = 0; t < a.steps; ++t) {
-    const std::uint64_t first_sample = static_cast<std::uint64_t>(first_step + t) * B;
-
-    // A. partial fields of every sample, from the weights before the step.
-    for (int b = 0; b < B; ++b) {
-      if (owner) draw_inputs(seed, first_sample + b, group, n, x);
-      if (keep_inputs) {
+// A. For each sample of the step: the inputs (kept in shared memory where
+// phase C reads them back), the P partial dot products over this thread's
+// coordinates (the same fma chain for every row), their warp sums to shared
+// memory. x keeps the last sample's inputs (phase C uses x^0 when B = 1).
+template <typename Real, int P>
+__device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real (&x)[4],
+                                                     const FusedThread<Real> th,
+                                                     std::uint64_t first_sample) {
+  constexpr int kLanesPerValue = 32 / P;
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  for (int b = 0; b < th.B; ++b) {
+    if (th.owner) draw_inputs(th.seed, first_sample + b, th.group, th.n, x);
+    if (th.keep_inputs) {
 #pragma unroll
-        for (int j = 0; j < 4; ++j) s_inputs[(b * 4 + j) * nthreads + group] = x[j];
-      }
-      Real partial[P];
-#pragma unroll
-      for (int p = 0; p < P; ++p) {
-        Real dot = Real(0);
-        if (p < rows) {
-          dot = w[p][0] * x[0];
-          dot = fused_fma(w[p][1], x[1], dot);
-          dot = fused_fma(w[p][2], x[2], dot);
-          dot = fused_fma(w[p][3], x[3], dot);
-        }
-        partial[p] = dot;
-      }
-      transposed_warp_sum<P, 16>(partial, lane);
-      if (lane % kLanesPerValue == 0)
-        s_partial[(b * nwarps + warp) * P + lane / kLanesPerValue] = partial[0];
+      for (int j = 0; j < 4; ++j) th.s_inputs[(b * 4 + j) * th.nthreads + th.group] = x[j];
     }
-    __syncthreads();
-
-    // B. the step's coefficients (warp 0, math/fused_step.h): the rows'
-    // activations in parallel, one Delta per (run, sample), the coefficients
-    // in parallel, then the second layer.
-    if (warp == 0) {
-      for (int q = lane; q < B * P; q += 32) {
-        const int b = q / P, p = q % P;
-        Real sum = Real(0);
-        for (int k = 0; k < nwarps; ++k) sum += s_partial[(b * nwarps + k) * P + p];
-        scratch.field[q] = sum * inv_sqrt_n;
-        fused_row_activation(task, scratch, q);
+    Real partial[P];
+#pragma unroll
+    for (int p = 0; p < P; ++p) {
+      Real dot = Real(0);
+      if (p < th.rows) {
+        dot = w[p][0] * x[0];
+        dot = fused_fma(w[p][1], x[1], dot);
+        dot = fused_fma(w[p][2], x[2], dot);
+        dot = fused_fma(w[p][3], x[3], dot);
       }
-      __syncwarp();
-      for (int q = lane; q < nruns * B; q += 32) fused_sample_error(task, scratch, first_sample, q);
-      __syncwarp();
-      for (int q = lane; q < B * P; q += 32) fused_row_coefficients(task, scratch, q);
-      __syncwarp();
-      // v_k <- v_keep v_k + sum_b dv_b[k], after every sample has read v.
-      if (lane < rows) fused_update_v(task, scratch, lane);
+      partial[p] = dot;
     }
-    __syncthreads();
+    transposed_warp_sum<P, 16>(partial, lane);
+    if (lane % kLanesPerValue == 0)
+      th.s_partial[(b * th.nwarps + warp) * P + lane / kLanesPerValue] = partial[0];
+  }
+}
 
-    // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b (student rows): the CPU
-    // engine's decay, but each term added by one FMA where the CPU rounds
-    // twice (math/sgd_update.h, decayed_weight).
-    if (decay) {
+// B. Warp 0 only (the block waits at the barrier after it): the stages of
+// math/fused_step.h, the rows' activations in parallel, one Delta per (run,
+// sample), the coefficients in parallel, then the second layer (after every
+// sample has read v).
+template <typename Real, int P>
+__device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task,
+                                                   const FusedThread<Real> th,
+                                                   std::uint64_t first_sample) {
+  const FusedScratch<Real>& scratch = th.scratch;
+  const int B = th.B;
+  const int lane = threadIdx.x % 32;
+  for (int q = lane; q < B * P; q += 32) {
+    const int b = q / P, p = q % P;
+    Real sum = Real(0);
+    for (int k = 0; k < th.nwarps; ++k) sum += th.s_partial[(b * th.nwarps + k) * P + p];
+    scratch.field[q] = sum * th.inv_sqrt_n;
+    fused_row_activation(task, scratch, q);
+  }
+  __syncwarp();
+  for (int q = lane; q < th.nruns * B; q += 32) fused_sample_error(task, scratch, first_sample, q);
+  __syncwarp();
+  for (int q = lane; q < B * P; q += 32) fused_row_coefficients(task, scratch, q);
+  __syncwarp();
+  if (lane < th.rows) fused_update_v(task, scratch, lane);
+}
+
+// C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
+// (student rows): the CPU engine's decay, but each term added by one FMA
+// where the CPU rounds twice (math/sgd_update.h, decayed_weight). x^b: x^0
+// still in x for B = 1, else read back from shared memory or drawn again.
+template <typename Real, int P>
+__device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[4],
+                                                     const FusedTaskState<Real, P>& task,
+                                                     const FusedThread<Real> th,
+                                                     std::uint64_t first_sample) {
+  if (th.decay) {
 #pragma unroll
-      for (int p = 0; p < P; ++p) {
-        if ((student_mask >> p) & 1u) {
-          const Real keep = task.w_keep[p];
+    for (int p = 0; p < P; ++p) {
+      if ((th.student_mask >> p) & 1u) {
+        const Real keep = task.w_keep[p];
 #pragma unroll
-          for (int j = 0; j < 4; ++j) w[p][j] = decayed_weight(keep, w[p][j]);
-        }
-      }
-    }
-    for (int b = 0; b < B; ++b) {
-      if (keep_inputs) {  // B = 1: x^0 is still in x
-#pragma unroll
-        for (int j = 0; j < 4; ++j) x[j] = s_inputs[(b * 4 + j) * nthreads + group];
-      } else if (B > 1 && owner) {
-        draw_inputs(seed, first_sample + b, group, n, x);
-      }
-#pragma unroll
-      for (int p = 0; p < P; ++p) {
-        if ((student_mask >> p) & 1u) {
-          const Real coef = s_coef[b * P + p];
-#pragma unroll
-          for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, x[j], w[p][j]);
-        }
+        for (int j = 0; j < 4; ++j) w[p][j] = decayed_weight(keep, w[p][j]);
       }
     }
   }
+  const Real* const s_coef = th.scratch.coef;
+  for (int b = 0; b < th.B; ++b) {
+    if (th.keep_inputs) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) x[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
+    } else if (th.B > 1 && th.owner) {
+      draw_inputs(th.seed, first_sample + b, th.group, th.n, x);
+    }
+#pragma unroll
+    for (int p = 0; p < P; ++p) {
+      if ((th.student_mask >> p) & 1u) {
+        const Real coef = s_coef[b * P + p];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, x[j], w[p][j]);
+      }
+    }
+  }
+}
 
-  // Back to device memory: the students (teachers never change).
+// Back to device memory: the students (teachers never change).
+template <typename Real, int P>
+__device__ __forceinline__ void fused_store_students(const BatchLayout<Real>& batch,
+                                                     const FusedTaskState<Real, P>& task,
+                                                     const FusedThread<Real> th,
+                                                     const Real (&w)[P][4]) {
 #pragma unroll
   for (int p = 0; p < P; ++p) {
-    if ((student_mask >> p) & 1u) {
+    if ((th.student_mask >> p) & 1u) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const int i = 4 * group + j;
-        if (i < n) batch.weights[task.unit[p] * n + i] = w[p][j];
+        const int i = 4 * th.group + j;
+        if (i < th.n) batch.weights[task.unit[p] * th.n + i] = w[p][j];
       }
     }
   }
-  if (group < rows && ((student_mask >> group) & 1u) != 0) batch.v[task.unit[group]] = task.v[group];
+  if (th.group < th.rows && ((th.student_mask >> th.group) & 1u) != 0)
+    batch.v[task.unit[th.group]] = task.v[th.group];
+}
+
+// The phases above, with the block's barriers: every thread reaches each
+// __syncthreads (the loop bounds are the task's, the same for every thread);
+// the __syncwarp of phase B are reached by all lanes of warp 0.
+template <typename Real, int P>
+__global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real, P>()))
+    fused_sgd_kernel(FusedArgs<Real> a) {
+  static_assert(P == 4 || P == 8 || P == 16, "row classes are 4, 8 and 16");
+  TSGD_BLOCK_SHARED(task, FusedTaskState<Real, P>);  // thread 0 fills it once
+  TSGD_DYNAMIC_SHARED(fused_dynamic_shared);
+
+  const FusedTask my = a.tasks[blockIdx.x];
+  if (threadIdx.x == 0) fused_load_task(a, my, task);
+  __syncthreads();
+
+  const FusedThread<Real> th = fused_thread(a, task, fused_dynamic_shared);
+  Real w[P][4];  // this thread's coordinates of every row, for the whole call
+  fused_load_weights(a.batch, task, th, w);
+  Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
+  for (std::int64_t t = 0; t < a.steps; ++t) {
+    const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
+    fused_partial_fields(w, x, th, first_sample);
+    __syncthreads();
+    if (threadIdx.x / 32 == 0) fused_coefficients(task, th, first_sample);
+    __syncthreads();
+    fused_update_weights(w, x, task, th, first_sample);
+  }
+  fused_store_students(a.batch, task, th, w);
 }
 
 }  // namespace
