@@ -84,9 +84,11 @@ void fields(const Real* rows, std::size_t stride, int count, const Real* x, int 
 // at coefficient[b * coefficient_stride], x^b at x + b * x_stride): the decay,
 // then the samples' terms in order, each product and sum rounded on its own
 // (math/sgd_update.h: why the GPU paths add them differently). The first
-// pass decays and adds sample 0, so B = 1 costs one pass over w; a pass per
-// sample keeps every loop a plain vectorisable one (GCC does not vectorise
-// a loop over i around a loop over b).
+// pass decays and adds sample 0, so B = 1 costs one pass over w; with
+// -ffp-contract=off that rounds as a decay pass of its own would (the
+// product is rounded before the sum either way). A pass per further sample
+// keeps every loop a plain vectorisable one (GCC does not vectorise a loop
+// over i around a loop over b).
 template <typename Real>
 void update_student_row(Real* w, std::size_t n, Real w_keep, const Real* coefficient,
                         std::size_t coefficient_stride, const Real* x, std::size_t x_stride,

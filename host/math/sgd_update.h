@@ -102,10 +102,11 @@ TSGD_HD TSGD_FORCEINLINE Real updated_v(Real v_keep, Real v, Real change) {
 // same arithmetic everywhere (decayed_weight: the CPU engine, the fused
 // kernel and the cuBLAS path's decay kernel). The sum is not, by design: the
 // CPU engine rounds each term twice (w + c x: product, then sum), the fused
-// kernel once (an FMA per sample, fewer instructions on the step's longest
-// loop) and the cuBLAS path as its GEMM chooses. So the engines' weights
-// part by float roundings from the first step on (DESIGN.md contract 1: equal
-// to float rounding, not bitwise, across engines; bitwise only within one).
+// kernel once (one FMA per sample and coordinate, like its dot products) and
+// the cuBLAS path as its GEMM chooses. So the engines' weights part by float
+// roundings from the first step on (DESIGN.md contract 1: equal to float
+// rounding across engines, bitwise only within one; the tests allow it), and
+// a helper for the sum would only hide that it is three different sums.
 template <typename Real>
 TSGD_HD TSGD_FORCEINLINE Real decayed_weight(Real w_keep, Real w) {
   return rn_mul(w_keep, w);
