@@ -1,9 +1,9 @@
 // Tests of the CUDA engine beyond the shared engine tests (test_engine.cpp):
 // the GPU's random draws against the host's, CPU vs GPU after 1000 steps in
-// both precisions and eps_g curves over 64 seeds to alpha = 300, bitwise batch invariance in a batch of 1000 runs, the fused
-// path against the cuBLAS path (mini-batches, mixed shapes), frozen runs, the
-// CUDA graph, path selection. Without a usable GPU every test skips, or fails
-// when TSGD_REQUIRE_GPU=1 (scripts/gpu_check.sh sets it).
+// both precisions and eps_g curves over 64 seeds to alpha = 300, bitwise batch invariance in a
+// batch of 1000 runs, the fused path against the cuBLAS path (mini-batches, mixed shapes), frozen
+// runs, the CUDA graph, path selection. Without a usable GPU every test skips, or fails when
+// TSGD_REQUIRE_GPU=1 (scripts/gpu_check.sh sets it).
 //
 // CudaSanitize.* is the small, quick suite that scripts/gpu_check.sh runs
 // under compute-sanitizer (memcheck, racecheck): every kernel, both paths,
@@ -21,27 +21,19 @@
 #include <utility>
 #include <vector>
 
-#include "engines/cpu_engine.h"
-#include "cuda/cuda_engine.h"
-#include "tests/engines/engine_factories.h"
-#include "cuda/fused_plan.h"
 #include "core/initial_weights.h"
-#include "math/gaussian.h"
+#include "cuda/cuda_engine.h"
+#include "cuda/fused_plan.h"
+#include "engines/cpu_engine.h"
+#include "engines/split_engine.h"
 #include "experiment/records.h"
 #include "experiment/simulation.h"
-#include "engines/split_engine.h"
+#include "math/gaussian.h"
+#include "tests/support/engine_factories.h"
+#include "tests/support/gpu.h"
 
 namespace tsgd {
 namespace {
-
-#define TSGD_GPU_OR_SKIP()                                                           \
-  do {                                                                               \
-    std::string why_;                                                                \
-    if (list_gpus(&why_).empty()) {                                                  \
-      if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why_; \
-      GTEST_SKIP() << "no usable GPU: " << why_;                                     \
-    }                                                                                \
-  } while (0)
 
 using testing::bitwise_equal;
 using testing::expect_near;
@@ -104,7 +96,9 @@ CudaEngine& as_cuda(Engine& engine) { return dynamic_cast<CudaEngine&>(engine); 
 class PathChecked final : public CudaEngine {
  public:
   PathChecked(std::unique_ptr<Engine> engine, CudaPath expected)
-      : engine_(std::move(engine)), cuda_(dynamic_cast<CudaEngine&>(*engine_)), expected_(expected) {}
+      : engine_(std::move(engine)),
+        cuda_(dynamic_cast<CudaEngine&>(*engine_)),
+        expected_(expected) {}
   std::string name() const override { return engine_->name(); }
   Precision precision() const override { return engine_->precision(); }
   void load(const std::vector<RunSpec>& runs) override {
@@ -115,7 +109,9 @@ class PathChecked final : public CudaEngine {
                              " path, not the one the test asked for");
   }
   void advance(std::int64_t steps) override { engine_->advance(steps); }
-  void order_parameters(std::vector<OrderParameters>& out) override { engine_->order_parameters(out); }
+  void order_parameters(std::vector<OrderParameters>& out) override {
+    engine_->order_parameters(out);
+  }
   void freeze(std::size_t index) override { engine_->freeze(index); }
   CudaPath path() const override { return cuda_.path(); }
   InitialWeights weights(std::size_t index) override { return cuda_.weights(index); }
@@ -159,14 +155,15 @@ constexpr double kDoubleTolerance = 1e-9;
 }  // namespace
 
 TEST(CudaEngine, GpuDrawsEqualHostDraws) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // Contract 1: the same Gaussians on every backend, bit for bit when this
   // host has FMA (every rounding of the transform is spelled out, math/hd.h);
   // a host without it rounds its multiply-adds twice: within a few ulp.
   const int n = 1001;
   // Bitwise, or within an ulp or so: the first mismatch is reported, once.
   const auto same = [](float gpu, float host) {
-    return kHostHasFma ? gpu == host : std::abs(gpu - host) <= 4e-7f * std::max(1.0f, std::abs(host));
+    return kHostHasFma ? gpu == host
+                       : std::abs(gpu - host) <= 4e-7f * std::max(1.0f, std::abs(host));
   };
   for (std::uint64_t seed : {0ull, 42ull, 0x123456789abcdefull}) {
     for (std::uint64_t mu : {0ull, 7ull, (1ull << 33) + 5}) {
@@ -174,11 +171,13 @@ TEST(CudaEngine, GpuDrawsEqualHostDraws) {
       std::vector<float> host((n + 3) / 4 * 4);
       draw_input(seed, mu, n, host.data());
       for (int i = 0; i < n; ++i)
-        ASSERT_TRUE(same(gpu[i], host[i])) << "input seed " << seed << " mu " << mu << " coordinate " << i
-                                           << ": GPU " << gpu[i] << " host " << host[i];
+        ASSERT_TRUE(same(gpu[i], host[i]))
+            << "input seed " << seed << " mu " << mu << " coordinate " << i << ": GPU " << gpu[i]
+            << " host " << host[i];
       const std::vector<float> noise = cuda_gaussians(seed, Stream::label_noise, mu, 1);
       const float host_noise = gaussian_at(seed, Stream::label_noise, mu, 0);
-      ASSERT_TRUE(same(noise[0], host_noise)) << "label noise: GPU " << noise[0] << " host " << host_noise;
+      ASSERT_TRUE(same(noise[0], host_noise))
+          << "label noise: GPU " << noise[0] << " host " << host_noise;
     }
   }
   // Many more, where a differently fused multiply-add would show (about 2 in
@@ -204,23 +203,24 @@ void expect_gpu_agrees_with_cpu(Precision precision, double tolerance) {
     auto gpu = cuda_engine(precision, path);
     const auto got = run_engine(*gpu, runs, 1000);
     for (std::size_t r = 0; r < runs.size(); ++r)
-      expect_near(got[r], expected[r], tolerance,
-                  std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
+      expect_near(
+          got[r], expected[r], tolerance,
+          std::string(path == CudaPath::fused ? "fused" : "cublas") + " run " + std::to_string(r));
   }
 }
 
 TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat32) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   expect_gpu_agrees_with_cpu(Precision::float32, kFloatTolerance);
 }
 
 TEST(CudaEngine, CpuAndGpuAgreeAfter1000StepsFloat64) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   expect_gpu_agrees_with_cpu(Precision::float64, kDoubleTolerance);
 }
 
 TEST(CudaEngine, RunAloneEqualsRunInABatchOf1000Bitwise) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // Contract 1 on the fused path: a run's numbers do not depend on its batch,
   // not even on the runs of its seed that a block advances together with it.
   RunSpec target = make_spec(7, 42, 500, 3, 2);
@@ -248,11 +248,12 @@ TEST(CudaEngine, RunAloneEqualsRunInABatchOf1000Bitwise) {
   const auto a = run_engine(*alone, {target}, 1000);
   const auto b = run_engine(*together, batch, 1000);
   EXPECT_TRUE(bitwise_equal(a[0], b[where])) << "order parameters";
-  EXPECT_TRUE(bitwise_equal(as_cuda(*alone).weights(0), as_cuda(*together).weights(where))) << "weights";
+  EXPECT_TRUE(bitwise_equal(as_cuda(*alone).weights(0), as_cuda(*together).weights(where)))
+      << "weights";
 }
 
 TEST(CudaEngine, FusedAndCublasPathsAgree) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // Mixed K, M, batch sizes (1, 2 and 4) and training modes in one batch: the
   // cuBLAS path pads every run to the batch's largest K, M and B.
   std::vector<RunSpec> runs;
@@ -280,7 +281,7 @@ TEST(CudaEngine, FusedAndCublasPathsAgree) {
 }
 
 TEST(CudaEngine, EgCurvesAgreeStatisticallyOver64Seeds) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // A long run: the erf soft committee machine (N = 200, K = M = 2, eta = 0.5,
   // sigma = 0.01) through the plateau and the specialisation, alpha 0..300,
   // 64 seeds. CPU float32 against both GPU paths: at every record time the
@@ -297,7 +298,8 @@ TEST(CudaEngine, EgCurvesAgreeStatisticallyOver64Seeds) {
     runs.push_back(r);
   }
   std::vector<std::int64_t> steps;
-  for (int j = 0; j <= 30; ++j) steps.push_back(2000 * static_cast<std::int64_t>(j));  // alpha step 10
+  for (int j = 0; j <= 30; ++j)
+    steps.push_back(2000 * static_cast<std::int64_t>(j));  // alpha step 10
   SimulationControl control;
   control.keep_all_states = false;
   const auto curves = [&](Engine& engine) {
@@ -320,19 +322,20 @@ TEST(CudaEngine, EgCurvesAgreeStatisticallyOver64Seeds) {
   auto cpu = make_cpu_engine(Precision::float32, 0);
   const auto [cpu_mean, cpu_se] = curves(*cpu);
   // The curve must show the dynamics the comparison is about.
-  ASSERT_GT(cpu_mean[5], 10 * cpu_mean.back()) << "no specialisation by alpha = 300: the test data is wrong";
+  ASSERT_GT(cpu_mean[5], 10 * cpu_mean.back())
+      << "no specialisation by alpha = 300: the test data is wrong";
   for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
     auto gpu = cuda_engine(Precision::float32, path);
     const auto [gpu_mean, gpu_se] = curves(*gpu);
     for (std::size_t j = 0; j < steps.size(); ++j)
       EXPECT_LE(std::abs(gpu_mean[j] - cpu_mean[j]), 4 * std::hypot(gpu_se[j], cpu_se[j]) + 1e-7)
-          << (path == CudaPath::fused ? "fused" : "cublas") << " at alpha " << steps[j] / 200.0 << ": GPU "
-          << gpu_mean[j] << " CPU " << cpu_mean[j];
+          << (path == CudaPath::fused ? "fused" : "cublas") << " at alpha " << steps[j] / 200.0
+          << ": GPU " << gpu_mean[j] << " CPU " << cpu_mean[j];
   }
 }
 
 TEST(CudaEngine, FrozenRunsDoNotMoveAndOthersDoNotNotice) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // Three grid points of one seed (one fused block); freezing the middle one
   // leaves the other two bit for bit where they would have been.
   std::vector<RunSpec> runs;
@@ -356,14 +359,16 @@ TEST(CudaEngine, FrozenRunsDoNotMoveAndOthersDoNotNotice) {
     frozen->advance(70);  // >= one CUDA graph of steps on the cuBLAS path
     reference->advance(70);
     EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(1), before)) << what + ": frozen run";
-    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(0), as_cuda(*reference).weights(0))) << what + ": run 0";
-    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(2), as_cuda(*reference).weights(2))) << what + ": run 2";
+    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(0), as_cuda(*reference).weights(0)))
+        << what + ": run 0";
+    EXPECT_TRUE(bitwise_equal(as_cuda(*frozen).weights(2), as_cuda(*reference).weights(2)))
+        << what + ": run 2";
     EXPECT_FALSE(as_cuda(*frozen).weights(0).w == before_0.w) << what << ": run 0 moved";
   }
 }
 
 TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // The graph replays the same kernels and cuBLAS calls with the same shapes.
   const std::vector<RunSpec> runs = varied_runs(300);
   for (Precision precision : {Precision::float32, Precision::float64}) {
@@ -372,12 +377,13 @@ TEST(CudaEngine, GraphReplayEqualsDirectLaunches) {
     const auto a = run_engine(*graph, runs, 200);
     const auto b = run_engine(*direct, runs, 200);
     for (std::size_t r = 0; r < runs.size(); ++r)
-      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << std::string(to_string(precision)) + " run " + std::to_string(r);
+      EXPECT_TRUE(bitwise_equal(a[r], b[r]))
+          << std::string(to_string(precision)) + " run " + std::to_string(r);
   }
 }
 
 TEST(CudaEngine, CublasEnginesOfSeveralThreadsCaptureSideBySide) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // The multi-GPU split drives each engine from a host thread of its own, so
   // on the cuBLAS path two threads capture and replay CUDA graphs at the same
   // time (thread-local capture mode; each engine its own cuBLAS handle and
@@ -402,7 +408,7 @@ TEST(CudaEngine, CublasEnginesOfSeveralThreadsCaptureSideBySide) {
 }
 
 TEST(CudaEngine, FusedLaunchSplitAndKeptInputsDoNotChangeResults) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // The fused path splits a long advance into launches (the weights go to
   // device memory and back in between): any split gives the same bits. And
   // a mini-batch's inputs kept in shared memory for the update are the bits
@@ -430,7 +436,7 @@ TEST(CudaEngine, FusedLaunchSplitAndKeptInputsDoNotChangeResults) {
 }
 
 TEST(CudaEngine, PathSelection) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
   engine->load({make_spec(0, 1, 784, 4, 4)});
   EXPECT_EQ(as_cuda(*engine).path(), CudaPath::fused);
@@ -467,7 +473,7 @@ TEST(CudaEngine, PathSelection) {
 }
 
 TEST(CudaEngine, PathFromEnvironment) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   const char* saved = std::getenv("TSGD_CUDA_PATH");
   const std::string previous = saved ? saved : "";
   setenv("TSGD_CUDA_PATH", "cublas", 1);
@@ -497,7 +503,8 @@ TEST(CudaEngine, ListsGpusWithoutThrowing) {
 }
 
 TEST(CudaEngine, WithoutAGpuTheFactoryThrowsCudaError) {
-  if (!list_gpus(nullptr).empty()) return;  // nothing to check where a GPU is usable
+  if (!list_gpus(nullptr).empty())
+    GTEST_SKIP() << "a GPU is usable: the failure without one cannot be provoked";
   try {
     make_cuda_engine(Precision::float32);
     FAIL() << "make_cuda_engine succeeded without a usable GPU";
@@ -510,7 +517,7 @@ TEST(CudaEngine, WithoutAGpuTheFactoryThrowsCudaError) {
 }
 
 TEST(CudaSanitize, EveryKernelOnASmallBatch) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // N = 133: 34 groups of 4 coordinates, so two warps per fused block (the
   // cross-warp sums), the second one partly idle, and a last group past N.
   constexpr int kN = 133;
@@ -553,7 +560,7 @@ TEST(CudaSanitize, EveryKernelOnASmallBatch) {
 }
 
 TEST(CudaSanitize, FusedKernelWhereMiniBatchInputsDoNotFitInSharedMemory) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // Double, N = 784, B = 8: 57 KB of inputs, over the 48 KB a block may use,
   // so the kernel draws them twice (its smaller shared memory under memcheck).
   ASSERT_FALSE((fused_launch_shape<double, 4>(784, 8, true).keep_inputs));
@@ -569,7 +576,7 @@ TEST(CudaSanitize, FusedKernelWhereMiniBatchInputsDoNotFitInSharedMemory) {
 }
 
 TEST(CudaSanitize, InitialWeightsArriveUnchanged) {
-  TSGD_GPU_OR_SKIP();
+  TSGD_SKIP_WITHOUT_GPU();
   // The device layout holds exactly the host's initial weights (in float32,
   // rounded once).
   std::vector<RunSpec> runs = {make_spec(0, 5, 37, 3, 2), make_spec(1, 6, 37, 1, 4)};

@@ -18,7 +18,7 @@
 #include "engines/cpu_engine.h"
 #include "cuda/cublas_step.h"
 #include "tests/engines/emulated_cuda_engine.h"
-#include "tests/engines/engine_factories.h"
+#include "tests/support/engine_factories.h"
 #include "cuda/fused_plan.h"
 #include "core/initial_weights.h"
 #include "core/model.h"

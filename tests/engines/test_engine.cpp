@@ -1,5 +1,5 @@
 // Engine tests, written once and run against every engine that is built
-// (tests/engine_factories.h): one SGD step against a hand computation for each
+// (tests/support/engine_factories.h): one SGD step against a hand computation for each
 // activation and both training modes, mini-batches and weight decay, the
 // initial state, batch invariance and freezing.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "tests/engines/engine_factories.h"
+#include "tests/support/engine_factories.h"
 #include "core/initial_weights.h"
 #include "math/gaussian.h"
 #include "experiment/records.h"
@@ -111,7 +111,7 @@ class EngineTest : public ::testing::TestWithParam<EngineFactory> {};
 }  // namespace
 
 TEST_P(EngineTest, InitialStateEqualsInitialWeights) {
-  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  if (GetParam().needs_gpu) TSGD_SKIP_WITHOUT_GPU();
   RunSpec spec{0, 3, PointParams{}};
   spec.params.N = 37;
   spec.params.K = 3;
@@ -126,7 +126,7 @@ TEST_P(EngineTest, InitialStateEqualsInitialWeights) {
 }
 
 TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
-  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  if (GetParam().needs_gpu) TSGD_SKIP_WITHOUT_GPU();
   struct Case {
     Activation student, teacher;
     TrainMode train;
@@ -180,7 +180,7 @@ TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
 }
 
 TEST_P(EngineTest, RunAloneEqualsRunInsideABatch) {
-  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  if (GetParam().needs_gpu) TSGD_SKIP_WITHOUT_GPU();
   // Contract 1: a run's numbers do not depend on its batch (bitwise).
   RunSpec target{5, 42, PointParams{}};
   target.params.N = 64;
@@ -215,7 +215,7 @@ TEST_P(EngineTest, RunAloneEqualsRunInsideABatch) {
 }
 
 TEST_P(EngineTest, FrozenRunsDoNotMove) {
-  TSGD_SKIP_WITHOUT_GPU(GetParam());
+  if (GetParam().needs_gpu) TSGD_SKIP_WITHOUT_GPU();
   RunSpec spec{0, 1, PointParams{}};
   spec.params.N = 40;
   auto engine = GetParam().make();

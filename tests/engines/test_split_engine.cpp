@@ -11,7 +11,7 @@
 
 #include "engines/cpu_engine.h"
 #include "cuda/cuda_engine.h"
-#include "tests/engines/engine_factories.h"
+#include "tests/support/engine_factories.h"
 #include "experiment/pipeline.h"
 #include "experiment/plan.h"
 #include "experiment/resources.h"

@@ -1,8 +1,10 @@
 // The engines every engine test runs against (STYLE.md: tests written once,
 // run on each backend). CUDA engines are listed when the CUDA engine is
 // built; their tests skip without a GPU, and fail instead when
-// TSGD_REQUIRE_GPU=1 asks for one.
+// TSGD_REQUIRE_GPU=1 asks for one (tests/support/gpu.h).
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,13 +19,12 @@
 #include <tuple>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "engines/cpu_engine.h"
-#include "tests/engines/emulated_cuda_engine.h"
 #include "core/engine.h"
 #include "core/initial_weights.h"
+#include "engines/cpu_engine.h"
 #include "engines/split_engine.h"
+#include "tests/engines/emulated_cuda_engine.h"
+#include "tests/support/gpu.h"
 #ifdef TSGD_HAVE_CUDA
 #include "cuda/cuda_engine.h"
 #endif
@@ -54,12 +55,12 @@ inline std::vector<EngineFactory> engine_factories() {
          for (int i = 0; i < 3; ++i) parts.push_back(make_cpu_engine(Precision::float64, 1));
          return make_split_engine(std::move(parts));
        }},
-      // The CUDA engine's kernels on the host (tests/simt_emulator.h): every
+      // The CUDA engine's kernels on the host (tests/engines/simt_emulator.h): every
       // engine test runs them, GPU or not.
-      {"emulated_cuda_float32", Precision::float32, [] { return make_emulated_cuda_engine(Precision::float32); },
-       false, true},
-      {"emulated_cuda_float64", Precision::float64, [] { return make_emulated_cuda_engine(Precision::float64); },
-       false, true},
+      {"emulated_cuda_float32", Precision::float32,
+       [] { return make_emulated_cuda_engine(Precision::float32); }, false, true},
+      {"emulated_cuda_float64", Precision::float64,
+       [] { return make_emulated_cuda_engine(Precision::float64); }, false, true},
       // The cuBLAS path's kernels and GEMM arguments, GEMMs by definition.
       {"emulated_cublas_float32", Precision::float32,
        [] { return make_emulated_cuda_engine(Precision::float32, EmulatedCudaOptions{true}); }},
@@ -67,8 +68,10 @@ inline std::vector<EngineFactory> engine_factories() {
        [] { return make_emulated_cuda_engine(Precision::float64, EmulatedCudaOptions{true}); }},
   };
 #ifdef TSGD_HAVE_CUDA
-  f.push_back({"cuda_float32", Precision::float32, [] { return make_cuda_engine(Precision::float32); }, true});
-  f.push_back({"cuda_float64", Precision::float64, [] { return make_cuda_engine(Precision::float64); }, true});
+  f.push_back({"cuda_float32", Precision::float32,
+               [] { return make_cuda_engine(Precision::float32); }, true});
+  f.push_back({"cuda_float64", Precision::float64,
+               [] { return make_cuda_engine(Precision::float64); }, true});
   // Two CUDA engines on GPU 0 as one: the multi-GPU split on a single GPU.
   f.push_back({"split_cuda_float32", Precision::float32,
                [] {
@@ -95,23 +98,33 @@ inline RunSpec make_spec(int point, std::uint64_t seed, int n, int k, int m) {
 // Bitwise equality of two runs' order parameters or weights (contract 1);
 // on failure the message names the first entry that differs.
 inline ::testing::AssertionResult bitwise_equal_fields(
-    std::initializer_list<std::tuple<const char*, const std::vector<double>*, const std::vector<double>*>> fields) {
+    std::initializer_list<
+        std::tuple<const char*, const std::vector<double>*, const std::vector<double>*>>
+        fields) {
   for (const auto& [name, a, b] : fields) {
     if (a->size() != b->size())
-      return ::testing::AssertionFailure() << name << ": " << a->size() << " vs " << b->size() << " entries";
+      return ::testing::AssertionFailure()
+             << name << ": " << a->size() << " vs " << b->size() << " entries";
     for (std::size_t i = 0; i < a->size(); ++i)
       if (std::memcmp(&(*a)[i], &(*b)[i], sizeof(double)) != 0)
-        return ::testing::AssertionFailure() << name << "[" << i << "]: " << (*a)[i] << " vs " << (*b)[i];
+        return ::testing::AssertionFailure()
+               << name << "[" << i << "]: " << (*a)[i] << " vs " << (*b)[i];
   }
   return ::testing::AssertionSuccess() << "bitwise equal";
 }
-inline ::testing::AssertionResult bitwise_equal(const OrderParameters& a, const OrderParameters& b) {
-  return bitwise_equal_fields(
-      {{"Q", &a.Q, &b.Q}, {"R", &a.R, &b.R}, {"T", &a.T, &b.T}, {"v", &a.v, &b.v}, {"v*", &a.vstar, &b.vstar}});
+inline ::testing::AssertionResult bitwise_equal(const OrderParameters& a,
+                                                const OrderParameters& b) {
+  return bitwise_equal_fields({{"Q", &a.Q, &b.Q},
+                               {"R", &a.R, &b.R},
+                               {"T", &a.T, &b.T},
+                               {"v", &a.v, &b.v},
+                               {"v*", &a.vstar, &b.vstar}});
 }
 inline ::testing::AssertionResult bitwise_equal(const InitialWeights& a, const InitialWeights& b) {
-  return bitwise_equal_fields(
-      {{"w", &a.w, &b.w}, {"w*", &a.wstar, &b.wstar}, {"v", &a.v, &b.v}, {"v*", &a.vstar, &b.vstar}});
+  return bitwise_equal_fields({{"w", &a.w, &b.w},
+                               {"w*", &a.wstar, &b.wstar},
+                               {"v", &a.v, &b.v},
+                               {"v*", &a.vstar, &b.vstar}});
 }
 
 // |a - b| <= tolerance max(1, |b|) entry by entry, b (the reference) finite:
@@ -125,7 +138,8 @@ inline void expect_near(const OrderParameters& a, const OrderParameters& b, doub
   auto compare = [&](const std::vector<double>& x, const std::vector<double>& y, const char* name) {
     ASSERT_EQ(x.size(), y.size()) << what << ": " << name;
     for (std::size_t i = 0; i < x.size(); ++i)
-      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i]))) << what << ": " << name << "[" << i << "]";
+      EXPECT_NEAR(x[i], y[i], tolerance * std::max(1.0, std::abs(y[i])))
+          << what << ": " << name << "[" << i << "]";
   };
   compare(a.Q, b.Q, "Q");
   compare(a.R, b.R, "R");
@@ -133,31 +147,5 @@ inline void expect_near(const OrderParameters& a, const OrderParameters& b, doub
   compare(a.v, b.v, "v");
   compare(a.vstar, b.vstar, "v*");
 }
-
-inline bool gpu_required() {
-  const char* v = std::getenv("TSGD_REQUIRE_GPU");
-  return v && std::string(v) == "1";
-}
-
-// Skips (or fails, when a GPU is required) a test whose engine needs a GPU
-// that is not there. Use as: if (skip_without_gpu(factory)) return;
-inline bool gpu_missing(const EngineFactory& f, std::string* why) {
-  if (!f.needs_gpu) return false;
-#ifdef TSGD_HAVE_CUDA
-  if (!list_gpus(why).empty()) return false;
-#else
-  *why = "CUDA engine not built";
-#endif
-  return true;
-}
-
-#define TSGD_SKIP_WITHOUT_GPU(factory)                                              \
-  do {                                                                              \
-    std::string why_;                                                               \
-    if (::tsgd::testing::gpu_missing(factory, &why_)) {                             \
-      if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why_; \
-      GTEST_SKIP() << "no GPU: " << why_;                                           \
-    }                                                                               \
-  } while (0)
 
 }  // namespace tsgd::testing
