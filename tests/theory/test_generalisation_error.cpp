@@ -1,0 +1,96 @@
+// The generalisation error (theory/generalisation_error.h) in closed form:
+// MATH.md §7's test vectors, the exact matrix form of linear networks, and
+// seeded Monte Carlo estimates for mixed activations.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "math/activation.h"
+#include "tests/support/math_sheet.h"
+#include "tests/support/monte_carlo.h"
+#include "theory/generalisation_error.h"
+
+namespace tsgd {
+namespace {
+
+using testing::Gaussian;
+using testing::Moments;
+using testing::sheet_state;
+
+TEST(GeneralisationError, MathSheetVectors) {
+  const OrderParameters op = sheet_state();
+  struct Case {
+    Activation g;
+    double eg;
+  };
+  const Case cases[] = {{Activation::erf, 3.269387864825e-01},
+                        {Activation::linear, 9.045e-01},
+                        {Activation::relu, 3.297950851115e-01},
+                        {Activation::quad, 2.00615}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(to_string(c.g));
+    // 13 significant digits in the sheet; closed forms, rounding only.
+    EXPECT_NEAR(generalisation_error(op, c.g, c.g), c.eg, 1e-11 * c.eg);
+  }
+}
+
+TEST(GeneralisationError, LinearMatrixForm) {
+  // eps_g = 1/2 (v^T Q v + v*^T T v* - 2 v^T R v*), exact.
+  const OrderParameters op = sheet_state();
+  double vqv = 0, tt = 0, vrv = 0;
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 2; ++k) {
+      vqv += op.v[i] * op.q(i, k) * op.v[k];
+      tt += op.vstar[i] * op.t(i, k) * op.vstar[k];
+      vrv += op.v[i] * op.r(i, k) * op.vstar[k];
+    }
+  EXPECT_NEAR(generalisation_error(op, Activation::linear, Activation::linear),
+              0.5 * (vqv + tt - 2.0 * vrv), 1e-15);
+}
+
+TEST(GeneralisationError, MixedActivationsMonteCarlo) {
+  // Students and teachers as explicit vectors in R^3 (N = 3 dimensions suffice for the
+  // local fields' covariance): a relu student of K = 2 against an erf, then a sign teacher.
+  const double w[2][3] = {{0.9, 0.3, -0.2}, {-0.1, 0.8, 0.5}};
+  const double ws[2][3] = {{1.0, 0.0, 0.0}, {0.2, 0.0, 0.9}};
+  OrderParameters op;
+  op.resize(2, 2);
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 2; ++k) {
+      double q = 0, r = 0, t = 0;
+      for (int d = 0; d < 3; ++d) {
+        q += w[i][d] * w[k][d];
+        r += w[i][d] * ws[k][d];
+        t += ws[i][d] * ws[k][d];
+      }
+      op.Q[i * 2 + k] = q;
+      op.R[i * 2 + k] = r;
+      op.T[i * 2 + k] = t;
+    }
+  op.v = {0.7, 1.2};
+  op.vstar = {1.0, -0.5};
+  for (Activation teacher : {Activation::erf, Activation::sign, Activation::quad}) {
+    SCOPED_TRACE(to_string(teacher));
+    Gaussian z(5);
+    Moments m;
+    for (long s = 0; s < 1000000; ++s) {
+      const double x[3] = {z(), z(), z()};
+      double out = 0.0;
+      for (int i = 0; i < 2; ++i) {
+        const double lam = w[i][0] * x[0] + w[i][1] * x[1] + w[i][2] * x[2];
+        const double rho = ws[i][0] * x[0] + ws[i][1] * x[1] + ws[i][2] * x[2];
+        out += op.v[i] * activation(Activation::relu, lam) - op.vstar[i] * activation(teacher, rho);
+      }
+      m.add(0.5 * out * out);
+    }
+    // 1e6 samples, 4 standard errors.
+    EXPECT_NEAR(generalisation_error(op, Activation::relu, teacher), m.mean(),
+                4.0 * m.standard_error());
+  }
+  EXPECT_TRUE(generalisation_error_defined(Activation::relu, Activation::sign));
+  EXPECT_FALSE(generalisation_error_defined(Activation::sign, Activation::erf));
+}
+
+}  // namespace
+}  // namespace tsgd
