@@ -9,15 +9,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-#include <cstring>
-
-#include <nlohmann/json.hpp>
 
 #include "experiment/file_io.h"
+#include "tests/support/result_files.h"
 #include "tests/support/test_util.h"
 
 namespace fs = std::filesystem;
@@ -27,17 +27,6 @@ using tsgd::read_file;
 using tsgd::write_file_atomic;
 
 namespace {
-
-const char* kResults[] = {"points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl",
-                          "final_order_parameters.jsonl", "summary.json", "ode.csv"};
-
-void expect_same_results(const std::string& a, const std::string& b) {
-  for (const char* f : kResults) {
-    ASSERT_TRUE(fs::exists(a + "/" + f)) << a << "/" << f;
-    ASSERT_TRUE(fs::exists(b + "/" + f)) << b << "/" << f;
-    EXPECT_TRUE(read_file(a + "/" + f) == read_file(b + "/" + f)) << f;
-  }
-}
 
 void expect_no_temporary_files(const std::string& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))
@@ -61,14 +50,17 @@ TEST(Faults, TenKillsAtRandomMomentsThenIdenticalFiles) {
   const std::string path = write_config(dir, multi_unit_config());
   const auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/clean", "--quiet", "--threads", "1"}), 0);
-  const double full_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double full_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::mt19937 rng(20261128);  // fixed: the same moments every time
   int interrupted = 0;
   for (int k = 0; k < 10; ++k) {
     // A moment within the first 10% of a full run's time: each resumed run has
     // less left to do, and a kill after its end would not interrupt anything.
-    const int ms = std::uniform_int_distribution<int>(1, std::max(2, static_cast<int>(0.1 * full_ms)))(rng);
-    const pid_t child = start_tsgd({"run", path, "--output", dir + "/killed", "--quiet", "--threads", "1"});
+    const int ms =
+        std::uniform_int_distribution<int>(1, std::max(2, static_cast<int>(0.1 * full_ms)))(rng);
+    const pid_t child =
+        start_tsgd({"run", path, "--output", dir + "/killed", "--quiet", "--threads", "1"});
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     ::kill(child, SIGKILL);
     int status = 0;
@@ -78,7 +70,7 @@ TEST(Faults, TenKillsAtRandomMomentsThenIdenticalFiles) {
   EXPECT_GE(interrupted, 3) << "kills must land while the run is still working";
   std::string err;
   ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/killed", "--threads", "2"}, &err), 0) << err;
-  expect_same_results(dir + "/clean", dir + "/killed");
+  expect_identical_result_files(dir + "/clean", dir + "/killed");
   expect_no_temporary_files(dir + "/killed");
   fs::remove_all(dir);
 }
@@ -120,7 +112,8 @@ TEST(Faults, SigintAndSigtermStopCleanlyKeepCompleteUnitsAndResume) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       bool any = false;
       if (fs::exists(out + "/work"))
-        for (const auto& e : fs::directory_iterator(out + "/work")) any = any || e.path().extension() == ".jsonl";
+        for (const auto& e : fs::directory_iterator(out + "/work"))
+          any = any || e.path().extension() == ".jsonl";
       if (any) break;
     }
     ::kill(child, sig);
@@ -130,7 +123,7 @@ TEST(Faults, SigintAndSigtermStopCleanlyKeepCompleteUnitsAndResume) {
     EXPECT_EQ(WEXITSTATUS(status), code) << "signal " << sig;
     expect_no_temporary_files(out);
     ASSERT_EQ(run_tsgd({"run", path, "--output", out, "--quiet"}), 0);
-    expect_same_results(dir + "/clean", out);
+    expect_identical_result_files(dir + "/clean", out);
   }
   fs::remove_all(dir);
 }
@@ -189,7 +182,8 @@ TEST(Faults, AFullDiskIsNamedAndLosesNothing) {
   const std::string mount_point = dir + "/disk";
   fs::create_directories(mount_point);
   if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=4m") != 0) {
-    if (std::getenv("CI")) FAIL() << "cannot mount a tmpfs (needed in CI): " << std::strerror(errno);
+    if (std::getenv("CI"))
+      FAIL() << "cannot mount a tmpfs (needed in CI): " << std::strerror(errno);
     GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
   }
   json config = multi_unit_config();
@@ -224,23 +218,33 @@ TEST(Faults, ExperimentsBeyondTheMachineAreRefusedBeforeAnyWork) {
     std::string key;
   };
   const std::vector<Case> cases = {
-      {{{"name", "long"}, {"model", {{"N", 10000000}, {"K", 8}, {"M", 8}}}, {"training", {{"alpha", 10}}}},
+      {{{"name", "long"},
+        {"model", {{"N", 10000000}, {"K", 8}, {"M", 8}}},
+        {"training", {{"alpha", 10}}}},
        "days"},
-      {{{"name", "wide"}, {"model", {{"N", 10000000}, {"K", 1000}, {"M", 1000}}}, {"training", {{"alpha", 1}}}, {"record", {{"alpha_min", 0.5}}}},
+      {{{"name", "wide"},
+        {"model", {{"N", 10000000}, {"K", 1000}, {"M", 1000}}},
+        {"training", {{"alpha", 1}}},
+        {"record", {{"alpha_min", 0.5}}}},
        "model.N"},
-      {{{"name", "many"}, {"model", {{"N", 100}}}, {"training", {{"alpha", 1000}}}, {"seeds", {{"count", 100000000}}}},
+      {{{"name", "many"},
+        {"model", {{"N", 100}}},
+        {"training", {{"alpha", 1000}}},
+        {"seeds", {{"count", 100000000}}}},
        "record.order_parameters"},
   };
   for (const Case& c : cases) {
     const std::string path = write_config(dir, c.config);
     std::string err;
-    EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--backend", "cpu"}, &err), 1) << c.key;
+    EXPECT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--backend", "cpu"}, &err), 1)
+        << c.key;
     EXPECT_NE(err.find(c.key), std::string::npos) << err;
     EXPECT_FALSE(fs::exists(dir + "/out")) << "nothing may be written";
   }
   // 1e9 runs: refused by the configuration reader itself.
-  const std::string path = write_config(
-      dir, {{"name", "billion"}, {"model", {{"K", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}}}, {"seeds", {{"count", 100000000}}}});
+  const std::string path = write_config(dir, {{"name", "billion"},
+                                              {"model", {{"K", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}}}},
+                                              {"seeds", {{"count", 100000000}}}});
   std::string err;
   EXPECT_EQ(run_tsgd({"validate", path}, &err), 2);
   EXPECT_NE(err.find("seeds.count"), std::string::npos) << err;

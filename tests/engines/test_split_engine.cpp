@@ -1,6 +1,7 @@
-// The split engine (several engines as one, for several GPUs) and the waves
-// of the GPU runner: how batches are cut and sized. Tested with CPU engines,
-// which are batch invariant, so any cut must give the one engine's bits.
+// The split engine (engines/split_engine.h: several engines as one, for
+// several GPUs): how a batch is cut. Tested with CPU engines, which are batch
+// invariant, so any cut must give the one engine's bits. (How large the
+// batches on the GPUs are: tests/experiment/test_resources.cpp.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,12 +11,9 @@
 #include <vector>
 
 #include "engines/cpu_engine.h"
-#include "cuda/cuda_engine.h"
-#include "tests/support/engine_factories.h"
-#include "experiment/pipeline.h"
-#include "experiment/plan.h"
-#include "experiment/resources.h"
 #include "engines/split_engine.h"
+#include "experiment/resources.h"
+#include "tests/support/engine_factories.h"
 
 using namespace tsgd;
 using tsgd::testing::bitwise_equal;
@@ -53,13 +51,15 @@ TEST(SplitBatch, SlicesCoverTheBatchInOrderAndBalanceTheWork) {
     EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), runs.size());
     // Balanced: each slice within one seed group (5 runs, slack 8 runs) of the
     // mean number of runs; the work per run varies by at most 2x here.
-    for (std::size_t s : sizes) EXPECT_NEAR(static_cast<double>(s), 103.0 / parts, 0.5 * 103.0 / parts + 8) << parts;
+    for (std::size_t s : sizes)
+      EXPECT_NEAR(static_cast<double>(s), 103.0 / parts, 0.5 * 103.0 / parts + 8) << parts;
     // Cuts fall between seeds (a seed boundary is always within 8 runs here).
     std::size_t first = 0;
     for (std::size_t k = 0; k + 1 < parts; ++k) {
       first += sizes[k];
       ASSERT_LT(first, runs.size());
-      EXPECT_NE(runs[first].seed, runs[first - 1].seed) << "cut " << k << " of " << parts << " splits a seed";
+      EXPECT_NE(runs[first].seed, runs[first - 1].seed)
+          << "cut " << k << " of " << parts << " splits a seed";
     }
   }
 }
@@ -78,7 +78,8 @@ TEST(SplitBatch, NoSliceHoldsMoreThanItsShareOfRunsAllows) {
   for (std::size_t parts : {2u, 3u, 8u}) {
     const std::vector<std::size_t> sizes = split_batch(runs, parts);
     EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), runs.size());
-    const double bound = std::max(std::ceil(4000.0 / parts), std::floor(kSplitMaxShare * 4000.0 / parts));
+    const double bound =
+        std::max(std::ceil(4000.0 / parts), std::floor(kSplitMaxShare * 4000.0 / parts));
     for (std::size_t s : sizes) EXPECT_LE(static_cast<double>(s), bound) << parts << " parts";
     // The bound binds: without it the first slice would be larger.
     EXPECT_EQ(static_cast<double>(sizes[0]), bound) << parts << " parts";
@@ -126,7 +127,8 @@ TEST(SplitEngine, EqualsOneEngineBitwiseThroughAdvanceAndFreeze) {
     split->order_parameters(b);
     ASSERT_EQ(a.size(), runs.size());
     ASSERT_EQ(b.size(), runs.size());
-    for (std::size_t r = 0; r < runs.size(); ++r) EXPECT_TRUE(bitwise_equal(a[r], b[r])) << parts << " parts, run " << r;
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      EXPECT_TRUE(bitwise_equal(a[r], b[r])) << parts << " parts, run " << r;
     EXPECT_THROW(split->freeze(runs.size()), std::out_of_range);
   }
 }
@@ -184,67 +186,4 @@ TEST(SplitEngine, RefusesMixedEngines) {
   parts.push_back(make_cpu_engine(Precision::float32, 1));
   EXPECT_THROW(make_split_engine(std::move(parts)), std::invalid_argument);
   EXPECT_THROW(make_split_engine({}), std::invalid_argument);
-}
-
-TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
-  const double gb = 1e9;
-  // 1 MB per run, 10 GB free: 80% -> 8000 runs per GPU; two GPUs, the smaller bounds both.
-  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb}, 1000 * gb), 8000u);
-  // Two GPUs: each sized for a slice of up to kSplitMaxShare (1.25) times its
-  // even share: 8000 / 1.25 = 6400 runs each.
-  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb, 20 * gb}, 1000 * gb), 12800u);
-  // Tiny runs: at most kGpuRunsPerDevice per GPU.
-  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb}, 1000 * gb), static_cast<std::size_t>(kGpuRunsPerDevice));
-  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb, 100 * gb}, 1000 * gb),
-            static_cast<std::size_t>(2 * std::floor(kGpuRunsPerDevice / kSplitMaxShare)));
-  // One run per GPU at most: still one each.
-  EXPECT_EQ(gpu_batch_capacity(7 * gb, {10 * gb, 10 * gb}, 1000 * gb), 2u);
-  // The host builds a wave's weights: a quarter of 8 GB holds 2000 runs of 1 MB.
-  EXPECT_EQ(gpu_batch_capacity(1e6, {100 * gb}, 8 * gb), 2000u);
-  // One run larger than 80% of the free memory: refused, naming the key.
-  try {
-    gpu_batch_capacity(9 * gb, {10 * gb}, 1000 * gb);
-    FAIL() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("model.N"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("GPU memory"), std::string::npos) << e.what();
-  }
-}
-
-TEST(GpuWaves, BytesPerRunCountTheDeviceLayout) {
-  // N = 784, K = M = 4, float32, B = 1: 8 rows of weights (25088 B), v, the
-  // per-sample buffers (x, fields, coef, dv: 784 + 8 + 4 + 4 floats), the
-  // double Gram matrix (512 B), the parameters (256 B at most).
-  const double bytes = cuda_bytes_per_run(784, 4, 4, 1, Precision::float32);
-  EXPECT_DOUBLE_EQ(bytes, 4.0 * (8 * 784 + 8 + 800) + 8.0 * 64 + 256);
-  // Doubles take twice the reals; a mini-batch multiplies the sample buffers.
-  EXPECT_GT(cuda_bytes_per_run(784, 4, 4, 1, Precision::float64), 1.9 * bytes);
-  EXPECT_NEAR(cuda_bytes_per_run(784, 4, 4, 64, Precision::float32) - bytes, 4.0 * 63 * 800, 1e-9);
-}
-
-TEST(GpuWaves, PlanCountsWavesPerRecordClass) {
-  Experiment e;
-  e.seeds.count = 1000;
-  PointParams p;
-  p.N = 1000;
-  p.K = 4;
-  p.M = 4;
-  p.alpha = 10;
-  e.points = {p, p};  // one class of 2000 runs
-  p.alpha = 20;
-  e.points.push_back(p);  // a second class of 1000 runs
-  const double run_bytes = cuda_bytes_per_run(1000, 4, 4, 1, Precision::float32);
-  // Free memory for exactly 600 runs per GPU (at 80%).
-  const double free_bytes = 600 * run_bytes / kGpuMemoryShare + 1;
-  const GpuWaves one = plan_gpu_waves(e, {free_bytes}, Precision::float32);
-  EXPECT_DOUBLE_EQ(one.run_bytes, run_bytes);
-  EXPECT_EQ(one.largest_wave, 600u);
-  EXPECT_EQ(one.waves, 4u + 2u);  // ceil(2000 / 600) + ceil(1000 / 600)
-  const GpuWaves two = plan_gpu_waves(e, {free_bytes, free_bytes}, Precision::float32);
-  // Two GPUs: 600 / 1.25 = 480 runs each (kSplitMaxShare), 960 per wave.
-  EXPECT_EQ(two.largest_wave, 960u);
-  EXPECT_EQ(two.waves, 3u + 2u);  // ceil(2000 / 960) + ceil(1000 / 960)
-  const GpuWaves none = plan_gpu_waves(e, {}, Precision::float32);
-  EXPECT_EQ(none.waves, 0u);
-  EXPECT_DOUBLE_EQ(none.run_bytes, run_bytes);
 }

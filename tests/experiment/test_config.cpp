@@ -1,0 +1,73 @@
+// The configuration (experiment/config.h, config_reader.h): the
+// bad-configuration corpus (each error names its key), the shipped configs,
+// and the grid of a sweep.
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "experiment/config.h"
+#include "experiment/config_reader.h"
+#include "experiment/file_io.h"
+
+using namespace tsgd;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST(Config, BadConfigurationCorpusNamesTheKey) {
+  const std::string corpus = std::string(TSGD_SOURCE_DIR) + "/tests/experiment/bad_configs";
+  std::istringstream expected(read_file(corpus + "/EXPECTED"));
+  std::string line;
+  int checked = 0;
+  while (std::getline(expected, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream l(line);
+    std::string file, key;
+    l >> file >> key;
+    const std::string path = corpus + "/" + file;
+    try {
+      load_experiment(path);
+      ADD_FAILURE() << file << ": accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.key_path(), key) << file << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(path + ": " + key + ": ", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      EXPECT_EQ(key, "-") << file << ": not a ConfigError: " << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 25);
+}
+
+TEST(Config, ShippedConfigsAreValid) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(TSGD_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    EXPECT_NO_THROW(load_experiment(entry.path().string())) << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 1);
+}
+
+TEST(Config, GridIsTheCartesianProductWithTheLastKeyFastest) {
+  const json config = {
+      {"name", "grid"},
+      {"model", {{"K", {2, 3}}, {"N", 10}}},
+      {"training", {{"lr", {0.1, 0.2, 0.3}}, {"lr2", nullptr}, {"weight_decay", 0.1}}}};
+  const Experiment e = parse_experiment(config);
+  ASSERT_EQ(e.points.size(), 6u);
+  EXPECT_EQ(e.swept, (std::vector<std::string>{"model.K", "training.lr"}));
+  EXPECT_EQ(e.points[0].K, 2);
+  EXPECT_EQ(e.points[2].K, 2);
+  EXPECT_EQ(e.points[3].K, 3);
+  EXPECT_DOUBLE_EQ(e.points[4].lr, 0.2);
+  EXPECT_DOUBLE_EQ(e.points[4].lr2, 0.2);            // lr2 defaults to lr
+  EXPECT_DOUBLE_EQ(e.points[4].weight_decay2, 0.1);  // weight_decay2 defaults to weight_decay
+  EXPECT_EQ(e.resolved["training"]["lr"], json({0.1, 0.2, 0.3}));
+  EXPECT_EQ(e.resolved["model"]["M"], 2);  // defaults are filled in
+}

@@ -1,0 +1,120 @@
+// What an experiment needs (experiment/resources.h): the CPU time and result
+// bytes of a shard, the check against this machine, and the waves of runs on
+// the GPUs (batch capacity, device bytes per run, waves per record class).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/cuda_engine.h"
+#include "engines/split_engine.h"
+#include "experiment/config.h"
+#include "experiment/resources.h"
+
+using namespace tsgd;
+using nlohmann::json;
+
+TEST(Resources, AShardIsCheckedForItsOwnShare) {
+  // Ten runs of about 10 CPU-days each (the estimate of estimate_resources):
+  // too long on one thread as a whole (30-day limit), fine as one run per
+  // shard, which is what the refusal advises.
+  const Experiment e = parse_experiment(json{{"name", "big"},
+                                             {"model", {{"N", 10000}, {"K", 8}, {"M", 8}}},
+                                             {"training", {{"alpha", 1e6}}},
+                                             {"seeds", {{"count", 10}}},
+                                             {"ode", {{"enabled", false}}}});
+  const double whole = estimate_resources(e, 1).cpu_seconds;
+  ASSERT_GT(whole, 60 * 86400.0);
+  ASSERT_LT(whole, 300 * 86400.0);
+  EXPECT_NEAR(estimate_resources(e, 1, 3, 10).cpu_seconds, whole / 10, 1e-9 * whole);
+  try {
+    check_resources(e, 1, {});
+    ADD_FAILURE() << "the whole sweep was accepted";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("tsgd slurm"), std::string::npos) << err.what();
+  }
+  EXPECT_NO_THROW(check_resources(e, 1, {}, 0, 10));
+  try {
+    check_resources(e, 1, {}, 1, 2);
+    ADD_FAILURE() << "five runs per shard were accepted";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("shard 1/2"), std::string::npos) << err.what();
+  }
+  // A shard's records: only its own runs (the merge is checked for all of them).
+  const Experiment records =
+      parse_experiment(json{{"name", "records"},
+                            {"model", {{"N", 100}, {"K", {1, 2, 3, 4}}}},
+                            {"training", {{"alpha", 10}}},
+                            {"seeds", {{"count", 6}}},
+                            {"record", {{"points", 50}, {"order_parameters", true}}}});
+  double sum = 0;
+  for (int s = 0; s < 3; ++s) sum += estimate_resources(records, 1, s, 3).results_bytes;
+  EXPECT_NEAR(sum, estimate_resources(records, 1).results_bytes, 1e-9 * sum);
+}
+
+TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
+  const double gb = 1e9;
+  // 1 MB per run, 10 GB free: 80% -> 8000 runs per GPU; two GPUs, the smaller bounds both.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb}, 1000 * gb), 8000u);
+  // Two GPUs: each sized for a slice of up to kSplitMaxShare (1.25) times its
+  // even share: 8000 / 1.25 = 6400 runs each.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {10 * gb, 20 * gb}, 1000 * gb), 12800u);
+  // Tiny runs: at most kGpuRunsPerDevice per GPU.
+  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb}, 1000 * gb),
+            static_cast<std::size_t>(kGpuRunsPerDevice));
+  EXPECT_EQ(gpu_batch_capacity(1e3, {100 * gb, 100 * gb}, 1000 * gb),
+            static_cast<std::size_t>(2 * std::floor(kGpuRunsPerDevice / kSplitMaxShare)));
+  // One run per GPU at most: still one each.
+  EXPECT_EQ(gpu_batch_capacity(7 * gb, {10 * gb, 10 * gb}, 1000 * gb), 2u);
+  // The host builds a wave's weights: a quarter of 8 GB holds 2000 runs of 1 MB.
+  EXPECT_EQ(gpu_batch_capacity(1e6, {100 * gb}, 8 * gb), 2000u);
+  // One run larger than 80% of the free memory: refused, naming the key.
+  try {
+    gpu_batch_capacity(9 * gb, {10 * gb}, 1000 * gb);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.N"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("GPU memory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GpuWaves, BytesPerRunCountTheDeviceLayout) {
+  // N = 784, K = M = 4, float32, B = 1: 8 rows of weights (25088 B), v, the
+  // per-sample buffers (x, fields, coef, dv: 784 + 8 + 4 + 4 floats), the
+  // double Gram matrix (512 B), the parameters (256 B at most).
+  const double bytes = cuda_bytes_per_run(784, 4, 4, 1, Precision::float32);
+  EXPECT_DOUBLE_EQ(bytes, 4.0 * (8 * 784 + 8 + 800) + 8.0 * 64 + 256);
+  // Doubles take twice the reals; a mini-batch multiplies the sample buffers.
+  EXPECT_GT(cuda_bytes_per_run(784, 4, 4, 1, Precision::float64), 1.9 * bytes);
+  EXPECT_NEAR(cuda_bytes_per_run(784, 4, 4, 64, Precision::float32) - bytes, 4.0 * 63 * 800, 1e-9);
+}
+
+TEST(GpuWaves, PlanCountsWavesPerRecordClass) {
+  Experiment e;
+  e.seeds.count = 1000;
+  PointParams p;
+  p.N = 1000;
+  p.K = 4;
+  p.M = 4;
+  p.alpha = 10;
+  e.points = {p, p};  // one class of 2000 runs
+  p.alpha = 20;
+  e.points.push_back(p);  // a second class of 1000 runs
+  const double run_bytes = cuda_bytes_per_run(1000, 4, 4, 1, Precision::float32);
+  // Free memory for exactly 600 runs per GPU (at 80%).
+  const double free_bytes = 600 * run_bytes / kGpuMemoryShare + 1;
+  const GpuWaves one = plan_gpu_waves(e, {free_bytes}, Precision::float32);
+  EXPECT_DOUBLE_EQ(one.run_bytes, run_bytes);
+  EXPECT_EQ(one.largest_wave, 600u);
+  EXPECT_EQ(one.waves, 4u + 2u);  // ceil(2000 / 600) + ceil(1000 / 600)
+  const GpuWaves two = plan_gpu_waves(e, {free_bytes, free_bytes}, Precision::float32);
+  // Two GPUs: 600 / 1.25 = 480 runs each (kSplitMaxShare), 960 per wave.
+  EXPECT_EQ(two.largest_wave, 960u);
+  EXPECT_EQ(two.waves, 3u + 2u);  // ceil(2000 / 960) + ceil(1000 / 960)
+  const GpuWaves none = plan_gpu_waves(e, {}, Precision::float32);
+  EXPECT_EQ(none.waves, 0u);
+  EXPECT_DOUBLE_EQ(none.run_bytes, run_bytes);
+}
