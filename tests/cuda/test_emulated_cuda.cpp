@@ -2,9 +2,11 @@
 // on every machine, GPU or not: the kernels of cuda/fused_kernel.cuh,
 // cuda/cublas_kernels.cuh and cuda/gram_kernel.cuh with the engine's own
 // planning and host code, against the CPU reference engine and against
-// themselves (bitwise batch invariance, launch splits, grouping by seed). The shared engine tests (test_engine.cpp)
-// run the emulated engine too. On a GPU, test_cuda_engine.cpp checks the same
-// kernels compiled by nvcc.
+// themselves (bitwise batch invariance, launch splits, grouping by seed),
+// and the fused kernel's warp reduction. The shared engine tests
+// (tests/engines/test_engine.cpp) run the emulated engine too; the emulator
+// itself is tested in tests/engines/test_simt_emulator.cpp. On a GPU,
+// test_cuda_engine.cpp checks the same kernels compiled by nvcc.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,21 +17,21 @@
 #include <string>
 #include <vector>
 
-#include "engines/cpu_engine.h"
-#include "cuda/cublas_step.h"
-#include "tests/engines/emulated_cuda_engine.h"
-#include "tests/support/engine_factories.h"
-#include "cuda/fused_plan.h"
 #include "core/initial_weights.h"
 #include "core/model.h"
+#include "cuda/cublas_step.h"
+#include "cuda/fused_plan.h"
+#include "engines/cpu_engine.h"
+#include "tests/engines/emulated_cuda_engine.h"
+#include "tests/support/engine_factories.h"
 
 namespace tsgd {
 namespace {
 
-using testing::EmulatedCudaOptions;
-using testing::emulated_weights;
-using testing::make_emulated_cuda_engine;
 using testing::bitwise_equal;
+using testing::emulated_weights;
+using testing::EmulatedCudaOptions;
+using testing::make_emulated_cuda_engine;
 using testing::make_spec;
 
 // N = 133: two warps per block, the second partly idle, and a last Philox
@@ -40,7 +42,8 @@ using testing::make_spec;
 std::vector<RunSpec> mixed_runs(int max_rows) {
   const int n = 133;
   std::vector<RunSpec> runs;
-  const Activation acts[] = {Activation::erf, Activation::relu, Activation::linear, Activation::quad};
+  const Activation acts[] = {Activation::erf, Activation::relu, Activation::linear,
+                             Activation::quad};
   for (int i = 0; i < 10; ++i) {
     const int k = 1 + i % 5;
     const int m = 1 + (i * 7) % 3;
@@ -139,7 +142,9 @@ TEST(EmulatedCuda, Float64CublasPathAgreesWithCpuEngine) {
   expect_agreement(Precision::float64, 1e-11, true);
 }
 
-TEST(EmulatedCuda, Float32CublasPathAgreesWithCpuEngine) { expect_agreement(Precision::float32, 2e-4, true); }
+TEST(EmulatedCuda, Float32CublasPathAgreesWithCpuEngine) {
+  expect_agreement(Precision::float32, 2e-4, true);
+}
 
 TEST(EmulatedCuda, Float32FusedKernelAgreesWithCpuEngine) {
   // float rounding (6e-8 relative) of the 133-term fields and of the
@@ -154,7 +159,8 @@ TEST(EmulatedCuda, FusedKernelAtItsLimits) {
   struct Case {
     Precision precision;
     int n, k, m, batch;
-    double tolerance;  // float: 2048-term fields, 3 steps (engine tests: 5e-5); double: rounding only
+    double
+        tolerance;  // float: 2048-term fields, 3 steps (engine tests: 5e-5); double: rounding only
   };
   for (const Case& c : {Case{Precision::float32, kFusedMaxN, 8, 8, kFusedMaxBatch, 5e-5},
                         Case{Precision::float64, 128, 4, 4, 3, 1e-12}}) {
@@ -215,8 +221,12 @@ void expect_invariance(Precision precision) {
   EXPECT_NE(a.w, initial_weights(target).w);
 }
 
-TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) { expect_invariance(Precision::float32); }
-TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat64) { expect_invariance(Precision::float64); }
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat32) {
+  expect_invariance(Precision::float32);
+}
+TEST(EmulatedCuda, RunAloneEqualsRunInAFullTaskBitwiseFloat64) {
+  expect_invariance(Precision::float64);
+}
 
 // Launch splits, grouping by seed, mini-batch inputs kept in shared memory
 // or drawn again, and the split of advance() into calls do not change a bit.
@@ -246,8 +256,7 @@ TEST(EmulatedCuda, LaunchSplitGroupingAndKeptInputsDoNotChangeResults) {
   }
   for (std::size_t v = 1; v < variants.size(); ++v)
     for (std::size_t r = 0; r < runs.size(); ++r)
-      EXPECT_TRUE(bitwise_equal(results[0][r], results[v][r]))
-          << "variant " << v << ", run " << r;
+      EXPECT_TRUE(bitwise_equal(results[0][r], results[v][r])) << "variant " << v << ", run " << r;
 
   // Float64: the inputs kept (B up to 16 at N = 133 fits in double too) and drawn twice.
   ASSERT_TRUE((fused_launch_shape<double, 8>(133, 16, true).keep_inputs));
@@ -263,30 +272,6 @@ TEST(EmulatedCuda, LaunchSplitGroupingAndKeptInputsDoNotChangeResults) {
   }
   for (std::size_t r = 0; r < runs64.size(); ++r)
     EXPECT_TRUE(bitwise_equal(kept[r], redrawn[r])) << "float64, run " << r;
-}
-
-// The emulator's GEMM is cuBLAS's definition: column-major, op(A) m x k,
-// op(B) k x n, strides between the matrices of a batch, C not read when
-// beta = 0, and leading dimensions below the rows refused.
-TEST(EmulatedCuda, ReferenceGemmFollowsCublasConventions) {
-  // Two 2 x 3 matrices A (column-major, ld 2) and 2 x 2 B (ld 2).
-  const std::vector<double> a = {1, 2, 3, 4, 5, 6, /* second */ 1, 0, 0, 1, 1, 1};
-  const std::vector<double> b = {1, 0, 0, 1, /* second */ 2, 0, 0, 2};
-  std::vector<double> c(2 * 3 * 2, std::nan(""));  // C = A^T B: 3 x 2, ld 3; NaN: never read
-  testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0, a.data(), 2, 6,
-                                           b.data(), 2, 4, 0.0, c.data(), 3, 6, 2});
-  // A^T = [[1 2] [3 4] [5 6]] times I, then [[1 0] [0 1] [1 1]] times 2I.
-  const std::vector<double> expected = {1, 3, 5, 2, 4, 6, 2, 0, 2, 0, 2, 2};
-  EXPECT_EQ(c, expected);
-  // beta = 1 adds: C += A B^T with A 2 x 2 (the first two columns of A above).
-  std::vector<double> d = {10, 10, 10, 10};
-  testing::reference_gemm(GemmCall<double>{GemmOp::none, GemmOp::transpose, 2, 2, 2, 1.0, a.data(), 2, 0,
-                                           b.data(), 2, 0, 1.0, d.data(), 2, 0, 1});
-  EXPECT_EQ(d, (std::vector<double>{11, 12, 13, 14}));
-  EXPECT_THROW(testing::reference_gemm(GemmCall<double>{GemmOp::transpose, GemmOp::none, 3, 2, 2, 1.0,
-                                                        a.data(), 1, 6, b.data(), 2, 4, 0.0, c.data(), 3,
-                                                        6, 1}),
-               std::invalid_argument);  // lda 1 < k = 2 rows of A
 }
 
 // A frozen run keeps its weights; its task mates (same seed) go on as if it
@@ -345,151 +330,6 @@ TEST(EmulatedCuda, TransposedWarpSumEqualsPlainButterflyBitwise) {
     for (int l = 0; l < 32; ++l) exact += values[l * P];
     EXPECT_NEAR(plain[0], exact, 1e-4 * (1 + std::abs(exact)));
   }
-}
-
-TEST(EmulatedCuda, BlockSharedMemoryIsFreshInEveryBlock) {
-  for (std::uint32_t v : testing::emulated_block_shared_first_reads(3)) EXPECT_EQ(v, 0xffffffffu);
-}
-
-TEST(EmulatedCuda, ABarrierSomeThreadsSkipIsReportedNotHung) {
-  for (const bool warp : {false, true}) {
-    const std::string barrier = warp ? "__syncwarp" : "__syncthreads";
-    try {
-      testing::emulate_divergent_barrier(warp);
-      ADD_FAILURE() << "no error for " << barrier;
-    } catch (const std::runtime_error& e) {
-      EXPECT_NE(std::string(e.what()).find(barrier + " not reached"), std::string::npos)
-          << e.what();
-    }
-  }
-}
-
-// A missing __syncthreads changes the results: the emulator runs the threads
-// in an order that puts some reader before the writer (simt_emulator.h,
-// Scheduling). A fixed order would not: thread 0 first hides barriers 1 and 3
-// (thread 0 writes, all read), thread 0 last hides barrier 2 (the warps
-// write, thread 0 reads). In one warp, barrier 2 orders nothing (lane 0
-// stores and reads its own sum).
-TEST(EmulatedCuda, AMissingBarrierIsSeen) {
-  const int rounds = 3;
-  for (const int threads : {32, 64, 96, 512}) {
-    std::vector<double> expected(threads);
-    for (int t = 0; t < threads; ++t) expected[t] = 0.5 * (t + 1);
-    for (int r = 0; r < rounds; ++r) {
-      double total = 0;
-      for (const double v : expected) total += v;
-      for (double& v : expected) v += total / threads;
-    }
-    auto wrong_values = [&](const std::vector<double>& values) {
-      int wrong = 0;
-      for (int t = 0; t < threads; ++t)
-        wrong += std::abs(values[t] - expected[t]) <= 1e-12 * expected[t] ? 0 : 1;  // NaN: wrong
-      return wrong;
-    };
-    EXPECT_EQ(wrong_values(testing::emulated_block_sums(threads, rounds, 0)), 0)
-        << threads << " threads";
-    for (const int skipped : {1, 2, 3}) {
-      if (threads == 32 && skipped == 2) continue;
-      EXPECT_GT(wrong_values(testing::emulated_block_sums(threads, rounds, skipped)), 0)
-          << threads << " threads, barrier " << skipped << " left out";
-    }
-  }
-}
-
-// An exception in one thread stops the block: the others unwind from their
-// barriers (their locals destroyed), the launcher gets the exception, and
-// the next launch runs normally.
-TEST(EmulatedCuda, AnExceptionInAThreadReachesTheLauncher) {
-  int unwound = 0;
-  try {
-    testing::emulate_throwing_thread(unwound);
-    ADD_FAILURE() << "no error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "thread 37 failed");
-  }
-  EXPECT_EQ(unwound, 64);
-  for (std::uint32_t v : testing::emulated_block_shared_first_reads(2)) EXPECT_EQ(v, 0xffffffffu);
-}
-
-// The launch shape (fused_plan.h): a block keeps its mini-batch inputs in
-// shared memory exactly when B > 1, it may, and they fit under the limit
-// beside the partial fields, the scratch and the task state.
-TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
-  const FusedLaunchShape one = fused_launch_shape<float, 8>(784, 1, true);
-  EXPECT_FALSE(one.keep_inputs);  // B = 1: x^0 stays in registers
-  EXPECT_EQ(one.threads, 224);
-  EXPECT_EQ(one.shared_bytes, fused_shared_bytes<float>(784, 1, 8));
-
-  // N = 784, B = 8 in float: 8 x 4 x 224 x 4 = 28,672 bytes of inputs.
-  const FusedLaunchShape kept = fused_launch_shape<float, 8>(784, 8, true);
-  EXPECT_TRUE(kept.keep_inputs);
-  EXPECT_EQ(fused_input_bytes<float>(784, 8), 28672u);
-  EXPECT_EQ(kept.shared_bytes, fused_shared_bytes<float>(784, 8, 8) + 28672u);
-  EXPECT_LE(kept.shared_bytes + sizeof(FusedTaskState<float, 8>), kFusedSharedLimit);
-
-  const FusedLaunchShape refused = fused_launch_shape<float, 8>(784, 8, false);
-  EXPECT_FALSE(refused.keep_inputs);
-  EXPECT_EQ(refused.shared_bytes, fused_shared_bytes<float>(784, 8, 8));
-
-  // N = 2048, B = 16: 128 KB of inputs do not fit; drawn twice.
-  const FusedLaunchShape big = fused_launch_shape<float, 16>(kFusedMaxN, kFusedMaxBatch, true);
-  EXPECT_FALSE(big.keep_inputs);
-  EXPECT_EQ(big.shared_bytes, fused_shared_bytes<float>(kFusedMaxN, kFusedMaxBatch, 16));
-  // The largest B kept at N = 784 (docs/gpu.md): 12 in the float 8-row kernel.
-  EXPECT_TRUE((fused_launch_shape<float, 8>(784, 12, true).keep_inputs));
-  EXPECT_FALSE((fused_launch_shape<float, 8>(784, 13, true).keep_inputs));
-  EXPECT_TRUE(fused_keeps_inputs<float>(8, 784, 12));  // the same, with the row class at run time
-  EXPECT_FALSE(fused_keeps_inputs<float>(8, 784, 13));
-  EXPECT_FALSE(fused_keeps_inputs<double>(4, 784, 8));
-  // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
-  EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
-  EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
-}
-
-// The plan (fused_plan.h): runs of one seed, batch size and step counter
-// share a task up to the row and run bounds; frozen runs are left out; each
-// task sits in the smallest row class that holds it.
-TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
-  std::vector<RunParams<float>> params;
-  auto add = [&](std::uint64_t seed, int k, int m, int batch) {
-    RunParams<float> p{};
-    p.c.K = k;
-    p.c.M = m;
-    p.seed = seed;
-    p.batch = batch;
-    params.push_back(p);
-  };
-  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of 2 rows: 8 runs, then 2
-  add(7, 1, 1, 2);                               // another batch size: a task of its own
-  add(3, 8, 8, 1);                               // 16 rows
-  add(3, 2, 1, 1);                               // same seed, but 16 + 3 > 16
-  params[4].frozen = 1;
-  const FusedPlan plan = plan_fused_tasks(params, true);
-  int planned = 0;
-  for (int c = 0; c < 3; ++c) {
-    int max_batch = 1;
-    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t)
-      max_batch = std::max(max_batch, params[plan.task_runs[plan.tasks[t].first]].batch);
-    EXPECT_EQ(plan.class_max_batch[c], max_batch) << "class " << c;
-    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
-      const FusedTask task = plan.tasks[t];
-      int rows = 0;
-      for (int i = task.first; i < task.first + task.count; ++i) {
-        const RunParams<float>& p = params[plan.task_runs[i]];
-        EXPECT_EQ(p.frozen, 0);
-        EXPECT_EQ(p.seed, params[plan.task_runs[task.first]].seed);
-        EXPECT_EQ(p.batch, params[plan.task_runs[task.first]].batch);
-        rows += p.c.K + p.c.M;
-      }
-      EXPECT_LE(task.count, kFusedMaxRunsPerTask);
-      EXPECT_EQ(fused_row_class(rows), kFusedRowClasses[c]);
-      planned += task.count;
-    }
-  }
-  EXPECT_EQ(planned, static_cast<int>(params.size()) - 1);
-  // 9 runs of seed 7, B = 1: 8 + 1; one of B = 2; 16 rows; 3 rows.
-  EXPECT_EQ(plan.ntasks(), 5);
-  EXPECT_EQ(plan_fused_tasks(params, false).ntasks(), static_cast<int>(params.size()) - 1);
 }
 
 }  // namespace

@@ -1,36 +1,17 @@
-// Counter-based random numbers: Philox4x32-10 known answers, the Gaussian
-// transform, and the addressing of DESIGN.md contract 1.
+// The Gaussian draws (math/gaussian.h): the polynomial log, the moments of a
+// million draws, the vectorised draw of the CPU engine (draw_input) against
+// one coordinate at a time, and the addressing of DESIGN.md contract 1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "engines/cpu_engine.h"
 #include "math/gaussian.h"
-#include "math/philox.h"
 
 using namespace tsgd;
-
-namespace {
-// Random123's kat_vectors: counter[4], key[2] -> output[4].
-struct Kat {
-  std::uint32_t ctr[4], key[2], out[4];
-};
-const Kat kKats[] = {
-    {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-    {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff},
-     {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-    {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0},
-     {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
-};
-}  // namespace
-
-TEST(Philox, Random123KnownAnswers) {
-  for (const Kat& k : kKats) {
-    const Philox4x32 out = philox4x32_10(Philox4x32{{k.ctr[0], k.ctr[1], k.ctr[2], k.ctr[3]}}, k.key[0], k.key[1]);
-    for (int i = 0; i < 4; ++i) EXPECT_EQ(out.v[i], k.out[i]) << "word " << i;
-  }
-}
 
 TEST(Gaussian, LogMatchesLibm) {
   // The polynomial log is Cephes logf: within a few float ulps of the true value.
@@ -72,7 +53,8 @@ TEST(Gaussian, VectorisedDrawEqualsScalarAddressing) {
   for (int n : {1, 3, 4, 5, 63, 64, 65, 784}) {
     std::vector<float> x((n + 3) / 4 * 4 + 64);
     draw_input(7, 99, n, x.data());
-    for (int i = 0; i < n; ++i) ASSERT_EQ(x[i], gaussian_at(7, Stream::input, 99, i)) << "n " << n << " i " << i;
+    for (int i = 0; i < n; ++i)
+      ASSERT_EQ(x[i], gaussian_at(7, Stream::input, 99, i)) << "n " << n << " i " << i;
   }
 }
 

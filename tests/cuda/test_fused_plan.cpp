@@ -1,0 +1,97 @@
+// The fused path's plan (cuda/fused_plan.h), on the host: which launches keep
+// their mini-batch inputs in shared memory, and how runs are grouped into
+// tasks and row classes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "cuda/fused_plan.h"
+
+namespace tsgd {
+namespace {
+
+// The launch shape (fused_plan.h): a block keeps its mini-batch inputs in
+// shared memory exactly when B > 1, it may, and they fit under the limit
+// beside the partial fields, the scratch and the task state.
+TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
+  const FusedLaunchShape one = fused_launch_shape<float, 8>(784, 1, true);
+  EXPECT_FALSE(one.keep_inputs);  // B = 1: x^0 stays in registers
+  EXPECT_EQ(one.threads, 224);
+  EXPECT_EQ(one.shared_bytes, fused_shared_bytes<float>(784, 1, 8));
+
+  // N = 784, B = 8 in float: 8 x 4 x 224 x 4 = 28,672 bytes of inputs.
+  const FusedLaunchShape kept = fused_launch_shape<float, 8>(784, 8, true);
+  EXPECT_TRUE(kept.keep_inputs);
+  EXPECT_EQ(fused_input_bytes<float>(784, 8), 28672u);
+  EXPECT_EQ(kept.shared_bytes, fused_shared_bytes<float>(784, 8, 8) + 28672u);
+  EXPECT_LE(kept.shared_bytes + sizeof(FusedTaskState<float, 8>), kFusedSharedLimit);
+
+  const FusedLaunchShape refused = fused_launch_shape<float, 8>(784, 8, false);
+  EXPECT_FALSE(refused.keep_inputs);
+  EXPECT_EQ(refused.shared_bytes, fused_shared_bytes<float>(784, 8, 8));
+
+  // N = 2048, B = 16: 128 KB of inputs do not fit; drawn twice.
+  const FusedLaunchShape big = fused_launch_shape<float, 16>(kFusedMaxN, kFusedMaxBatch, true);
+  EXPECT_FALSE(big.keep_inputs);
+  EXPECT_EQ(big.shared_bytes, fused_shared_bytes<float>(kFusedMaxN, kFusedMaxBatch, 16));
+  // The largest B kept at N = 784 (docs/gpu.md): 12 in the float 8-row kernel.
+  EXPECT_TRUE((fused_launch_shape<float, 8>(784, 12, true).keep_inputs));
+  EXPECT_FALSE((fused_launch_shape<float, 8>(784, 13, true).keep_inputs));
+  EXPECT_TRUE(fused_keeps_inputs<float>(8, 784, 12));  // the same, with the row class at run time
+  EXPECT_FALSE(fused_keeps_inputs<float>(8, 784, 13));
+  EXPECT_FALSE(fused_keeps_inputs<double>(4, 784, 8));
+  // Double: twice the bytes; N = 784, B = 8 is 57 KB, over the limit.
+  EXPECT_FALSE((fused_launch_shape<double, 8>(784, 8, true).keep_inputs));
+  EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
+}
+
+// The plan (fused_plan.h): runs of one seed, batch size and step counter
+// share a task up to the row and run bounds; frozen runs are left out; each
+// task sits in the smallest row class that holds it.
+TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
+  std::vector<RunParams<float>> params;
+  auto add = [&](std::uint64_t seed, int k, int m, int batch) {
+    RunParams<float> p{};
+    p.c.K = k;
+    p.c.M = m;
+    p.seed = seed;
+    p.batch = batch;
+    params.push_back(p);
+  };
+  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of 2 rows: 8 runs, then 2
+  add(7, 1, 1, 2);                               // another batch size: a task of its own
+  add(3, 8, 8, 1);                               // 16 rows
+  add(3, 2, 1, 1);                               // same seed, but 16 + 3 > 16
+  params[4].frozen = 1;
+  const FusedPlan plan = plan_fused_tasks(params, true);
+  int planned = 0;
+  for (int c = 0; c < 3; ++c) {
+    int max_batch = 1;
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t)
+      max_batch = std::max(max_batch, params[plan.task_runs[plan.tasks[t].first]].batch);
+    EXPECT_EQ(plan.class_max_batch[c], max_batch) << "class " << c;
+    for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
+      const FusedTask task = plan.tasks[t];
+      int rows = 0;
+      for (int i = task.first; i < task.first + task.count; ++i) {
+        const RunParams<float>& p = params[plan.task_runs[i]];
+        EXPECT_EQ(p.frozen, 0);
+        EXPECT_EQ(p.seed, params[plan.task_runs[task.first]].seed);
+        EXPECT_EQ(p.batch, params[plan.task_runs[task.first]].batch);
+        rows += p.c.K + p.c.M;
+      }
+      EXPECT_LE(task.count, kFusedMaxRunsPerTask);
+      EXPECT_EQ(fused_row_class(rows), kFusedRowClasses[c]);
+      planned += task.count;
+    }
+  }
+  EXPECT_EQ(planned, static_cast<int>(params.size()) - 1);
+  // 9 runs of seed 7, B = 1: 8 + 1; one of B = 2; 16 rows; 3 rows.
+  EXPECT_EQ(plan.ntasks(), 5);
+  EXPECT_EQ(plan_fused_tasks(params, false).ntasks(), static_cast<int>(params.size()) - 1);
+}
+
+}  // namespace
+}  // namespace tsgd
