@@ -7,6 +7,17 @@
 #   scripts/test.sh --sanitize    AddressSanitizer + UndefinedBehaviorSanitizer, CPU only,
 #                                 RelWithDebInfo in build-sanitize/; the first error aborts
 #
+# Without ctest arguments every test runs. Labels select subsets (CMakeLists.txt,
+# "Labels"): -L LABEL runs a label's tests, -LE LABEL (a regular expression)
+# leaves them out. A test has at most one label; the quick CPU tests have none.
+#   gpu       the CUDA engine on a GPU (skip without one)
+#   emulated  the CUDA engine's kernels on the SIMT emulator
+#   slow      the long statistical tests
+#   script    the scripts' tests (plot)
+#   slurm     the Slurm integration test (a single-node cluster on localhost)
+# e.g. scripts/test.sh -LE 'slow|slurm|script'    (what CI runs under the sanitizers)
+#      scripts/test.sh -L gpu                     (on a GPU machine)
+#
 # TSGD_BUILD_DIR, TSGD_CMAKE_ARGS and TSGD_NO_SETUP as for scripts/build.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
