@@ -17,10 +17,10 @@
 #include <thread>
 #include <vector>
 
-#include "cuda/batch_layout.h"
 #include "core/initial_weights.h"
 #include "core/model.h"
 #include "core/sgd_constants.h"
+#include "cuda/batch_layout.h"
 
 namespace tsgd {
 

@@ -36,20 +36,24 @@ struct GpuDevice {
   cublasHandle_t handle;
   cudaStream_t stream;
 
-  void fill_inputs(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work, std::int64_t t) {
-    const std::int64_t count = static_cast<std::int64_t>(batch.nruns) * work.max_batch * ((batch.n + 3) / 4);
+  void fill_inputs(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work,
+                   std::int64_t t) {
+    const std::int64_t count =
+        static_cast<std::int64_t>(batch.nruns) * work.max_batch * ((batch.n + 3) / 4);
     fill_inputs_kernel<<<cublas_grid_for(count), kCublasThreads, 0, stream>>>(batch, work.x,
                                                                               work.max_batch, t);
     TSGD_CUDA_CHECK_LAUNCH("fill_inputs_kernel");
   }
   void gemm(const GemmCall<Real>& g) {
-    TSGD_CUBLAS_CHECK(gemm_strided_batched(handle, cublas_op(g.op_a), cublas_op(g.op_b), g.m, g.n, g.k,
-                                           g.alpha, g.a, g.lda, g.stride_a, g.b, g.ldb, g.stride_b,
-                                           g.beta, g.c, g.ldc, g.stride_c, g.count));
+    TSGD_CUBLAS_CHECK(gemm_strided_batched(handle, cublas_op(g.op_a), cublas_op(g.op_b), g.m, g.n,
+                                           g.k, g.alpha, g.a, g.lda, g.stride_a, g.b, g.ldb,
+                                           g.stride_b, g.beta, g.c, g.ldc, g.stride_c, g.count));
   }
-  void coefficients(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work, std::int64_t t) {
+  void coefficients(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work,
+                    std::int64_t t) {
     const std::int64_t samples = static_cast<std::int64_t>(batch.nruns) * work.max_batch;
-    sgd_coefficients_kernel<<<static_cast<unsigned>((samples + kCublasThreads - 1) / kCublasThreads),
+    sgd_coefficients_kernel<<<static_cast<unsigned>((samples + kCublasThreads - 1) /
+                                                    kCublasThreads),
                               kCublasThreads, 0, stream>>>(batch, work, t);
     TSGD_CUDA_CHECK_LAUNCH("sgd_coefficients_kernel");
   }

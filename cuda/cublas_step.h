@@ -76,17 +76,18 @@ void cublas_step_sequence(Device& device, const BatchLayout<Real>& batch,
   // Column-major views: run r's weights are W^T (n x units, ld n), its inputs
   // X^T (n x max_batch, ld n). F (units x max_batch, ld units) = W X^T / sqrt(N).
   device.gemm(GemmCall<Real>{GemmOp::transpose, GemmOp::none, units, max_batch, n,
-                             Real(1) / std::sqrt(static_cast<Real>(n)), batch.weights, n, run_weights,
-                             work.x, n, run_inputs, Real(0), work.fields, units,
+                             Real(1) / std::sqrt(static_cast<Real>(n)), batch.weights, n,
+                             run_weights, work.x, n, run_inputs, Real(0), work.fields, units,
                              static_cast<long long>(units) * max_batch, batch.nruns});
   device.coefficients(batch, work, t);
   if (work.train_v) device.second_layer(batch, work);
   if (work.decay) device.decay(batch, work);
   // W_students^T (n x kmax, ld n) += X^T (n x max_batch) C^T, with C stored
   // column-major kmax x max_batch (ld kmax).
-  device.gemm(GemmCall<Real>{GemmOp::none, GemmOp::transpose, n, kmax, max_batch, Real(1), work.x, n,
-                             run_inputs, work.coef, kmax, static_cast<long long>(kmax) * max_batch,
-                             Real(1), batch.weights, n, run_weights, batch.nruns});
+  device.gemm(GemmCall<Real>{GemmOp::none, GemmOp::transpose, n, kmax, max_batch, Real(1), work.x,
+                             n, run_inputs, work.coef, kmax,
+                             static_cast<long long>(kmax) * max_batch, Real(1), batch.weights, n,
+                             run_weights, batch.nruns});
 }
 
 // Threads per block of the cuBLAS path's kernels, and the blocks for `count`

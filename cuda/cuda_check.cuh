@@ -53,8 +53,8 @@ CudaKernelInfo kernel_attributes(const char* name, Kernel kernel, int threads = 
   CudaKernelInfo info{name, attributes.numRegs, attributes.sharedSizeBytes,
                       attributes.localSizeBytes, attributes.maxThreadsPerBlock};
   if (threads > 0) {
-    detail::check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&info.blocks_per_multiprocessor, kernel,
-                                                                     threads, dynamic_shared),
+    detail::check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                           &info.blocks_per_multiprocessor, kernel, threads, dynamic_shared),
                        "cudaOccupancyMaxActiveBlocksPerMultiprocessor", __FILE__, __LINE__);
     info.occupancy_threads = threads;
   }

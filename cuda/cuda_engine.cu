@@ -101,7 +101,8 @@ class CudaEngineImpl final : public CudaEngine {
  private:
   int nruns() const { return host_.nruns(); }
   BatchLayout<Real> layout() {
-    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(), host_.n, host_.units, host_.kmax};
+    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(),
+                             host_.n,      host_.units,     host_.kmax};
   }
   CublasWorkspace<Real> workspace() {
     return CublasWorkspace<Real>{x_.data(),       fields_.data(), coef_.data(), dv_.data(),
@@ -144,7 +145,7 @@ class CudaEngineImpl final : public CudaEngine {
 
   // cuBLAS path.
   DeviceBuffer<Real> x_, fields_, coef_, dv_;
-  CudaGraphExec graph_;  // kGraphSteps steps, captured on first use after load
+  CudaGraphExec graph_;       // kGraphSteps steps, captured on first use after load
   bool cublas_warm_ = false;  // a step ran outside capture since the load
 };
 
@@ -206,9 +207,10 @@ void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
       break;
   }
   if (!fused_ && runs.size() > static_cast<std::size_t>(kCublasMaxRuns))
-    throw std::invalid_argument("cuda engine: the cuBLAS path takes at most " + std::to_string(kCublasMaxRuns) +
-                                " runs per batch, not " + std::to_string(runs.size()) +
-                                " (cuBLAS's batched kernels take the count as a grid dimension); load fewer");
+    throw std::invalid_argument(
+        "cuda engine: the cuBLAS path takes at most " + std::to_string(kCublasMaxRuns) +
+        " runs per batch, not " + std::to_string(runs.size()) +
+        " (cuBLAS's batched kernels take the count as a grid dimension); load fewer");
 
   runs_ = DeviceBuffer<RunParams<Real>>(host_.params.size());
   weights_ = DeviceBuffer<Real>(host_.weights.size());
@@ -274,8 +276,12 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     if (classes > 1) fork_.record(stream_.get());
     for (int c = 0; c < 3; ++c) {
       if (class_count_[c] == 0) continue;
-      FusedArgs<Real> args{layout(),           tasks_.data() + class_first_[c], task_runs_.data(),
-                           class_max_batch_[c], chunk,                          options_.keep_inputs};
+      FusedArgs<Real> args{layout(),
+                           tasks_.data() + class_first_[c],
+                           task_runs_.data(),
+                           class_max_batch_[c],
+                           chunk,
+                           options_.keep_inputs};
       if (classes == 1) {
         fused_sgd(args, class_count_[c], kFusedRowClasses[c], stream_.get());
         continue;
@@ -376,8 +382,8 @@ void CudaEngineImpl<Real>::freeze(std::size_t index) {
   use_device(device_);
   host_.params[index].frozen = 1;
   // Only the flag: the device's step counter of this run is the current one.
-  TSGD_CUDA_CHECK(cudaMemcpyAsync(&runs_.data()[index].frozen, &host_.params[index].frozen, sizeof(int),
-                                  cudaMemcpyHostToDevice, stream_.get()));
+  TSGD_CUDA_CHECK(cudaMemcpyAsync(&runs_.data()[index].frozen, &host_.params[index].frozen,
+                                  sizeof(int), cudaMemcpyHostToDevice, stream_.get()));
   stream_.synchronize();
   tasks_stale_ = true;
 }
@@ -392,8 +398,9 @@ InitialWeights CudaEngineImpl<Real>::weights(std::size_t index) {
   TSGD_CUDA_CHECK(cudaMemcpyAsync(w.data(), weights_.data() + index * run_weights,
                                   run_weights * sizeof(Real), cudaMemcpyDeviceToHost,
                                   stream_.get()));
-  TSGD_CUDA_CHECK(cudaMemcpyAsync(v.data(), v_.data() + index * host_.units, host_.units * sizeof(Real),
-                                  cudaMemcpyDeviceToHost, stream_.get()));
+  TSGD_CUDA_CHECK(cudaMemcpyAsync(v.data(), v_.data() + index * host_.units,
+                                  host_.units * sizeof(Real), cudaMemcpyDeviceToHost,
+                                  stream_.get()));
   stream_.synchronize();
   return run_weights_from_layout(host_.params[index], host_.n, host_.kmax, w.data(), v.data());
 }
@@ -421,8 +428,7 @@ std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions&
   if (switched_off("TSGD_CUDA_GROUP")) resolved.group_by_seed = false;
   if (switched_off("TSGD_CUDA_GRAPH")) resolved.use_graph = false;
   if (switched_off("TSGD_CUDA_KEEP_INPUTS")) resolved.keep_inputs = false;
-  if (precision == Precision::float32)
-    return std::make_unique<CudaEngineImpl<float>>(resolved);
+  if (precision == Precision::float32) return std::make_unique<CudaEngineImpl<float>>(resolved);
   return std::make_unique<CudaEngineImpl<double>>(resolved);
 }
 

@@ -19,8 +19,8 @@
 
 #include "core/engine.h"
 #include "core/initial_weights.h"
-#include "math/gaussian.h"
 #include "core/model.h"
+#include "math/gaussian.h"
 
 namespace tsgd {
 
@@ -108,7 +108,8 @@ inline double cuda_bytes_per_run(int n, int kmax, int mmax, int max_batch, Preci
   const double real = precision == Precision::float32 ? 4.0 : 8.0;
   const double units = static_cast<double>(kmax) + mmax;
   const double per_sample = static_cast<double>(n) + units + 2.0 * kmax;  // x, fields, coef, dv
-  return real * (units * n + units + static_cast<double>(max_batch) * per_sample) + 8.0 * units * units + 256.0;
+  return real * (units * n + units + static_cast<double>(max_batch) * per_sample) +
+         8.0 * units * units + 256.0;
 }
 
 // At least one usable GPU. Never throws.

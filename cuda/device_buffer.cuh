@@ -83,7 +83,8 @@ class CudaEvent {
  public:
   // timing = false: an event only for ordering streams (cheaper to record and wait on).
   explicit CudaEvent(bool timing = true) {
-    TSGD_CUDA_CHECK(cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
+    TSGD_CUDA_CHECK(
+        cudaEventCreateWithFlags(&event_, timing ? cudaEventDefault : cudaEventDisableTiming));
   }
   ~CudaEvent() {
     if (event_ != nullptr) cudaEventDestroy(event_);
@@ -96,7 +97,9 @@ class CudaEvent {
   cudaEvent_t get() const { return event_; }
   void record(cudaStream_t stream) { TSGD_CUDA_CHECK(cudaEventRecord(event_, stream)); }
   // Work submitted to `stream` after this call waits for this event.
-  void make_wait(cudaStream_t stream) const { TSGD_CUDA_CHECK(cudaStreamWaitEvent(stream, event_, 0)); }
+  void make_wait(cudaStream_t stream) const {
+    TSGD_CUDA_CHECK(cudaStreamWaitEvent(stream, event_, 0));
+  }
   void synchronize() const { TSGD_CUDA_CHECK(cudaEventSynchronize(event_)); }
   // Milliseconds from `start` to this event (both recorded and complete).
   float milliseconds_since(const CudaEvent& start) const {

@@ -51,7 +51,8 @@ constexpr int fused_max_registers() {
   if constexpr (sizeof(Real) == 4) return P == 4 ? 64 : (P == 8 ? 96 : 128);
   return P == 4 ? 96 : 128;
 }
-static_assert(128 * kFusedMaxThreads <= 64 * 1024, "a block of the fused kernel must fit the register file");
+static_assert(128 * kFusedMaxThreads <= 64 * 1024,
+              "a block of the fused kernel must fit the register file");
 
 // The compiled row bound that holds `rows` rows: 4, 8 or 16.
 inline int fused_row_class(int rows) { return rows <= 4 ? 4 : (rows <= 8 ? 8 : 16); }
@@ -81,7 +82,8 @@ std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
 // counter-based). Keeping them halves the draws of a mini-batch step.
 template <typename Real>
 std::size_t fused_input_bytes(int n, int max_batch) {
-  return static_cast<std::size_t>(max_batch) * 4 * static_cast<std::size_t>(fused_threads(n)) * sizeof(Real);
+  return static_cast<std::size_t>(max_batch) * 4 * static_cast<std::size_t>(fused_threads(n)) *
+         sizeof(Real);
 }
 
 // How the kernel of row class P is launched for inputs of dimension n and
@@ -118,7 +120,8 @@ struct FusedArgs {
   BatchLayout<Real> batch;
   const FusedTask* tasks;  // this launch's tasks (all of one row class)
   const int* task_runs;
-  int max_batch;  // largest B among this launch's tasks (FusedPlan::class_max_batch): sizes the shared memory
+  int max_batch;  // largest B among this launch's tasks (FusedPlan::class_max_batch): sizes the
+                  // shared memory
   std::int64_t steps;
   // Set by the engine: the blocks may keep their inputs for phase C; the
   // launch leaves it set only where fused_launch_shape says they fit.
@@ -144,7 +147,8 @@ bool fused_keeps_inputs(int row_class, int n, int max_batch) {
 // emulator launch through this).
 template <typename Real, int P>
 FusedLaunchShape prepare_fused_launch(FusedArgs<Real>& args) {
-  const FusedLaunchShape shape = fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
+  const FusedLaunchShape shape =
+      fused_launch_shape<Real, P>(args.batch.n, args.max_batch, args.keep_inputs);
   args.keep_inputs = shape.keep_inputs;
   return shape;
 }
@@ -158,7 +162,8 @@ bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& p
     if (p.c.K + p.c.M > fused_max_rows<Real>()) return false;
   // The dynamic part and the kernel's static FusedTaskState.
   constexpr int P = fused_max_rows<Real>();
-  return fused_shared_bytes<Real>(n, max_batch, P) + sizeof(FusedTaskState<Real, P>) <= kFusedSharedLimit;
+  return fused_shared_bytes<Real>(n, max_batch, P) + sizeof(FusedTaskState<Real, P>) <=
+         kFusedSharedLimit;
 }
 
 // The tasks of a batch's runs that are not frozen, grouped by row class:
@@ -181,7 +186,9 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool grou
   std::vector<int>& order = plan.task_runs;
   for (int r = 0; r < static_cast<int>(params.size()); ++r)
     if (!params[r].frozen) order.push_back(r);
-  auto key = [&](int r) { return std::make_tuple(params[r].seed, params[r].batch, params[r].step); };
+  auto key = [&](int r) {
+    return std::make_tuple(params[r].seed, params[r].batch, params[r].step);
+  };
   if (group_by_seed)
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
 
@@ -222,7 +229,8 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool grou
 // Steps per kernel launch: `requested` when positive, else about
 // kFusedBlockStepsPerLaunch block-steps of the reference shape (N = 784, B = 1)
 // per launch, at least 16 and at most 4096 steps.
-inline std::int64_t fused_steps_per_launch(std::int64_t requested, int ntasks, int max_batch, int n) {
+inline std::int64_t fused_steps_per_launch(std::int64_t requested, int ntasks, int max_batch,
+                                           int n) {
   if (requested > 0) return requested;
   // Work of one launch-step: every task's B samples of N coordinates (the
   // draws and dot products dominate).

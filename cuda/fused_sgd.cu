@@ -44,11 +44,16 @@ std::vector<CudaKernelInfo> fused_kernel_info() {
   auto info = [&](const char* name, auto kernel, std::size_t shared) {
     return kernel_attributes(name, kernel, threads, shared);
   };
-  return {info("fused_sgd_kernel<float, 4>", fused_sgd_kernel<float, 4>, fused_shared_bytes<float>(784, 1, 4)),
-          info("fused_sgd_kernel<float, 8>", fused_sgd_kernel<float, 8>, fused_shared_bytes<float>(784, 1, 8)),
-          info("fused_sgd_kernel<float, 16>", fused_sgd_kernel<float, 16>, fused_shared_bytes<float>(784, 1, 16)),
-          info("fused_sgd_kernel<double, 4>", fused_sgd_kernel<double, 4>, fused_shared_bytes<double>(784, 1, 4)),
-          info("fused_sgd_kernel<double, 8>", fused_sgd_kernel<double, 8>, fused_shared_bytes<double>(784, 1, 8))};
+  return {info("fused_sgd_kernel<float, 4>", fused_sgd_kernel<float, 4>,
+               fused_shared_bytes<float>(784, 1, 4)),
+          info("fused_sgd_kernel<float, 8>", fused_sgd_kernel<float, 8>,
+               fused_shared_bytes<float>(784, 1, 8)),
+          info("fused_sgd_kernel<float, 16>", fused_sgd_kernel<float, 16>,
+               fused_shared_bytes<float>(784, 1, 16)),
+          info("fused_sgd_kernel<double, 4>", fused_sgd_kernel<double, 4>,
+               fused_shared_bytes<double>(784, 1, 4)),
+          info("fused_sgd_kernel<double, 8>", fused_sgd_kernel<double, 8>,
+               fused_shared_bytes<double>(784, 1, 8))};
 }
 
 template void fused_sgd<float>(const FusedArgs<float>&, int, int, cudaStream_t);

@@ -68,7 +68,8 @@ double cuda_copy_bandwidth(int device) {
   for (int i = 0; i < 4; ++i) {  // the first copy warms up; the best of the rest
     CudaEvent start, stop;
     start.record(stream.get());
-    TSGD_CUDA_CHECK(cudaMemcpyAsync(to.data(), from.data(), bytes, cudaMemcpyDeviceToDevice, stream.get()));
+    TSGD_CUDA_CHECK(
+        cudaMemcpyAsync(to.data(), from.data(), bytes, cudaMemcpyDeviceToDevice, stream.get()));
     stop.record(stream.get());
     stop.synchronize();
     const double seconds = 1e-3 * stop.milliseconds_since(start);

@@ -63,7 +63,8 @@ class SplitEngine final : public Engine {
     // the others get an empty batch (their previous one is released).
     try {
       for_each_part(parts_.size(), [&](std::size_t i) {
-        parts_[i]->load(std::vector<RunSpec>(runs.begin() + first_[i], runs.begin() + first_[i + 1]));
+        parts_[i]->load(
+            std::vector<RunSpec>(runs.begin() + first_[i], runs.begin() + first_[i + 1]));
       });
     } catch (...) {
       // A failed load leaves an empty batch, on every part.
@@ -80,7 +81,8 @@ class SplitEngine final : public Engine {
   }
 
   void advance(std::int64_t steps) override {
-    for_each_part(std::max<std::size_t>(active_, 1), [&](std::size_t i) { parts_[i]->advance(steps); });
+    for_each_part(std::max<std::size_t>(active_, 1),
+                  [&](std::size_t i) { parts_[i]->advance(steps); });
   }
 
   void order_parameters(std::vector<OrderParameters>& out) override {
@@ -97,7 +99,9 @@ class SplitEngine final : public Engine {
     if (first_.empty() || index >= first_.back())
       throw std::out_of_range("split engine: freeze of a run not in the batch");
     const std::size_t part =
-        static_cast<std::size_t>(std::upper_bound(first_.begin(), first_.end(), index) - first_.begin()) - 1;
+        static_cast<std::size_t>(std::upper_bound(first_.begin(), first_.end(), index) -
+                                 first_.begin()) -
+        1;
     parts_[part]->freeze(index - first_[part]);
   }
 
@@ -118,18 +122,21 @@ std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size
   // seed boundary lies within this many runs of the ideal cut.
   constexpr std::size_t kSeedSlack = 8;
   const std::size_t n = runs.size();
-  const std::size_t max_slice = std::max((n + parts - 1) / parts,
-                                         static_cast<std::size_t>(kSplitMaxShare * static_cast<double>(n) /
-                                                                  static_cast<double>(parts)));
+  const std::size_t max_slice = std::max(
+      (n + parts - 1) / parts, static_cast<std::size_t>(kSplitMaxShare * static_cast<double>(n) /
+                                                        static_cast<double>(parts)));
   std::vector<std::size_t> cut(parts + 1, runs.size());
   cut[0] = 0;
   for (std::size_t k = 1; k < parts; ++k) {
     const double target = total * static_cast<double>(k) / static_cast<double>(parts);
     // First index whose preceding work reaches the target.
-    std::size_t c = static_cast<std::size_t>(std::lower_bound(before.begin(), before.end(), target) - before.begin());
+    std::size_t c = static_cast<std::size_t>(
+        std::lower_bound(before.begin(), before.end(), target) - before.begin());
     c = std::min(std::max(c, cut[k - 1]), runs.size());
     // Move the cut to the nearest seed boundary within the slack.
-    auto boundary = [&](std::size_t i) { return i == 0 || i == runs.size() || runs[i].seed != runs[i - 1].seed; };
+    auto boundary = [&](std::size_t i) {
+      return i == 0 || i == runs.size() || runs[i].seed != runs[i - 1].seed;
+    };
     for (std::size_t d = 0; d <= kSeedSlack; ++d) {
       if (c >= d && c - d >= cut[k - 1] && boundary(c - d)) {
         c -= d;

@@ -214,7 +214,8 @@ std::vector<std::size_t> zip_leaders(const json& doc, const std::vector<SweepKey
   for (std::size_t k = 0; k < keys.size(); ++k) leader[k] = k;
   if (!doc.contains("zip")) return leader;
   const json& zip = doc["zip"];
-  if (!zip.is_array()) fail("zip", "expected a list of key lists, e.g. [[\"model.K\", \"training.lr\"]]");
+  if (!zip.is_array())
+    fail("zip", "expected a list of key lists, e.g. [[\"model.K\", \"training.lr\"]]");
   std::vector<std::string> group_of(keys.size());
   for (std::size_t g = 0; g < zip.size(); ++g) {
     const std::string where = "zip[" + std::to_string(g) + "]";
@@ -226,7 +227,8 @@ std::vector<std::size_t> zip_leaders(const json& doc, const std::vector<SweepKey
       const std::string name = get_string(zip[g][j], at);
       std::size_t k = 0;
       while (k < keys.size() && std::string(keys[k].section) + "." + keys[k].name != name) ++k;
-      if (k == keys.size()) fail(at, "unknown key \"" + name + "\" (a key under model or training, e.g. model.K)");
+      if (k == keys.size())
+        fail(at, "unknown key \"" + name + "\" (a key under model or training, e.g. model.K)");
       if (!doc.contains(keys[k].section) || !doc[keys[k].section].contains(keys[k].name) ||
           !doc[keys[k].section][keys[k].name].is_array())
         fail(at, name + " is not a list: only swept keys can be paired");
@@ -237,9 +239,10 @@ std::vector<std::size_t> zip_leaders(const json& doc, const std::vector<SweepKey
     std::sort(members.begin(), members.end());
     for (std::size_t k : members) {
       if (values[k].size() != values[members[0]].size())
-        fail(where, "the paired lists differ in length: " + std::string(keys[members[0]].section) + "." +
-                        keys[members[0]].name + " has " + std::to_string(values[members[0]].size()) + ", " +
-                        keys[k].section + "." + keys[k].name + " has " + std::to_string(values[k].size()));
+        fail(where, "the paired lists differ in length: " + std::string(keys[members[0]].section) +
+                        "." + keys[members[0]].name + " has " +
+                        std::to_string(values[members[0]].size()) + ", " + keys[k].section + "." +
+                        keys[k].name + " has " + std::to_string(values[k].size()));
       leader[k] = members[0];
     }
   }
@@ -412,9 +415,9 @@ const char* to_string(Spacing s) { return enum_name(s); }
 const char* to_string(Backend b) { return enum_name(b); }
 
 Experiment parse_experiment(const json& doc) {
-  check_keys(
-      doc, "",
-      {"name", "description", "model", "training", "zip", "seeds", "record", "simulate", "ode", "output"});
+  check_keys(doc, "",
+             {"name", "description", "model", "training", "zip", "seeds", "record", "simulate",
+              "ode", "output"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);

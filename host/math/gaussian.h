@@ -73,7 +73,8 @@ TSGD_HD TSGD_FORCEINLINE void box_muller(std::uint32_t a, std::uint32_t b, float
   const float r = math_sqrt(rn_mul(-2.0f, log_unit(u)));  // sqrt: correctly rounded on both
   // theta = (q + x) pi/2 with quadrant q (2 bits) and x in (0, 1) (22 bits).
   const std::uint32_t q = b >> 30;
-  const float x = (static_cast<float>((b >> 8) & 0x3fffffu) + 0.5f) * 2.384185791015625e-7f;  // exact
+  const float x =
+      (static_cast<float>((b >> 8) & 0x3fffffu) + 0.5f) * 2.384185791015625e-7f;  // exact
   const float y = rn_mul(rn_sub(x, 0.5f), 1.57079632679f);  // in (-pi/4, pi/4)
   const float s2 = rn_mul(y, y);
   // sin y = y + y s2 (s1 + s2 (s3 + s2 s5)), cos y = 1 - s2/2 + s2^2 (c4 + s2 (c6 + s2 c8)).
@@ -90,7 +91,7 @@ TSGD_HD TSGD_FORCEINLINE void box_muller(std::uint32_t a, std::uint32_t b, float
   const float c = swap ? sin_psi : cos_psi;
   const float s = swap ? cos_psi : sin_psi;
   const bool neg_c = (((q + 1u) >> 1) & 1u) != 0;  // quadrants 1 and 2
-  const bool neg_s = (q >> 1) != 0;                 // quadrants 2 and 3
+  const bool neg_s = (q >> 1) != 0;                // quadrants 2 and 3
   *z0 = rn_mul(r, neg_c ? -c : c);
   *z1 = rn_mul(r, neg_s ? -s : s);
 }

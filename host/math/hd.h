@@ -6,9 +6,10 @@
 // exceptions, no std:: math (use the C names, overloaded below).
 #pragma once
 
+#include <math.h>
+
 #include <cstdint>
 #include <cstring>
-#include <math.h>
 
 #if defined(__CUDACC__)
 #define TSGD_HD __host__ __device__

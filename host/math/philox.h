@@ -20,7 +20,8 @@ constexpr std::uint32_t kPhiloxM1 = 0xCD9E8D57u;
 constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u;  // golden ratio
 constexpr std::uint32_t kPhiloxW1 = 0xBB67AE85u;  // sqrt(3) - 1
 
-TSGD_HD TSGD_FORCEINLINE std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t* hi) {
+TSGD_HD TSGD_FORCEINLINE std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b,
+                                               std::uint32_t* hi) {
   const std::uint64_t p = static_cast<std::uint64_t>(a) * b;
   *hi = static_cast<std::uint32_t>(p >> 32);
   return static_cast<std::uint32_t>(p);
@@ -28,7 +29,8 @@ TSGD_HD TSGD_FORCEINLINE std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b,
 }  // namespace detail
 
 // Ten rounds; round r uses the key bumped r times by the Weyl constants.
-TSGD_HD TSGD_FORCEINLINE Philox4x32 philox4x32_10(Philox4x32 c, std::uint32_t k0, std::uint32_t k1) {
+TSGD_HD TSGD_FORCEINLINE Philox4x32 philox4x32_10(Philox4x32 c, std::uint32_t k0,
+                                                  std::uint32_t k1) {
 #if defined(__CUDA_ARCH__)
 #pragma unroll
 #endif

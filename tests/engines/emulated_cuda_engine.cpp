@@ -12,20 +12,23 @@
 #include <string>
 #include <vector>
 
+#include "core/initial_weights.h"
 #include "cuda/batch_host.h"
 #include "cuda/cublas_step.h"
 #include "cuda/fused_plan.h"
-#include "core/initial_weights.h"
 #include "math/fused_step.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 
-// After every other header: the emulator defines CUDA's keywords as macros.
+// After every other header: the emulator defines CUDA's keywords as macros,
+// which the kernel headers after it use (their order is not clang-format's).
+// clang-format off
 #include "tests/engines/simt_emulator.h"
 
 #include "cuda/cublas_kernels.cuh"
 #include "cuda/fused_kernel.cuh"
 #include "cuda/gram_kernel.cuh"
+// clang-format on
 
 namespace tsgd::testing {
 
@@ -36,10 +39,11 @@ void reference_gemm(const GemmCall<Real>& g) {
   if (g.m < 0 || g.n < 0 || g.k < 0 || g.count < 0)
     throw std::invalid_argument("gemm: negative size (CUBLAS_STATUS_INVALID_VALUE)");
   if (g.lda < std::max(1, rows_a) || g.ldb < std::max(1, rows_b) || g.ldc < std::max(1, g.m))
-    throw std::invalid_argument("gemm: lda " + std::to_string(g.lda) + ", ldb " + std::to_string(g.ldb) +
-                                ", ldc " + std::to_string(g.ldc) + " below the rows of A (" +
-                                std::to_string(rows_a) + "), B (" + std::to_string(rows_b) + "), C (" +
-                                std::to_string(g.m) + ") (CUBLAS_STATUS_INVALID_VALUE)");
+    throw std::invalid_argument("gemm: lda " + std::to_string(g.lda) + ", ldb " +
+                                std::to_string(g.ldb) + ", ldc " + std::to_string(g.ldc) +
+                                " below the rows of A (" + std::to_string(rows_a) + "), B (" +
+                                std::to_string(rows_b) + "), C (" + std::to_string(g.m) +
+                                ") (CUBLAS_STATUS_INVALID_VALUE)");
   for (int i = 0; i < g.count; ++i) {
     const Real* const a = g.a + i * g.stride_a;
     const Real* const b = g.b + i * g.stride_b;
@@ -70,16 +74,19 @@ namespace {
 // the same launch shapes (serially: they never synchronise), GEMMs by definition.
 template <typename Real>
 struct EmulatedDevice {
-  void fill_inputs(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work, std::int64_t t) {
-    const std::int64_t count = static_cast<std::int64_t>(batch.nruns) * work.max_batch * ((batch.n + 3) / 4);
+  void fill_inputs(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work,
+                   std::int64_t t) {
+    const std::int64_t count =
+        static_cast<std::int64_t>(batch.nruns) * work.max_batch * ((batch.n + 3) / 4);
     simt::launch_serial(cublas_grid_for(count), kCublasThreads,
                         [&] { fill_inputs_kernel<Real>(batch, work.x, work.max_batch, t); });
   }
   void gemm(const GemmCall<Real>& g) { reference_gemm(g); }
-  void coefficients(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work, std::int64_t t) {
+  void coefficients(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work,
+                    std::int64_t t) {
     const std::int64_t samples = static_cast<std::int64_t>(batch.nruns) * work.max_batch;
-    simt::launch_serial(static_cast<unsigned>((samples + kCublasThreads - 1) / kCublasThreads), kCublasThreads,
-                        [&] { sgd_coefficients_kernel<Real>(batch, work, t); });
+    simt::launch_serial(static_cast<unsigned>((samples + kCublasThreads - 1) / kCublasThreads),
+                        kCublasThreads, [&] { sgd_coefficients_kernel<Real>(batch, work, t); });
   }
   void second_layer(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work) {
     simt::launch_serial((batch.nruns + kCublasThreads - 1) / kCublasThreads, kCublasThreads,
@@ -126,9 +133,11 @@ class EmulatedCudaEngine final : public Engine {
     if (options_.cublas_path) {
       // cublas_steps: the steps in order, then the step counters.
       EmulatedDevice<Real> device;
-      const CublasWorkspace<Real> work{x_.data(),        fields_.data(), coef_.data(),  dv_.data(),
-                                       batch_.max_batch, batch_.kmax,    batch_.decay, batch_.train_v};
-      for (std::int64_t t = 0; t < steps; ++t) cublas_step_sequence(device, batch_.layout(), work, t);
+      const CublasWorkspace<Real> work{x_.data(),    fields_.data(),   coef_.data(),
+                                       dv_.data(),   batch_.max_batch, batch_.kmax,
+                                       batch_.decay, batch_.train_v};
+      for (std::int64_t t = 0; t < steps; ++t)
+        cublas_step_sequence(device, batch_.layout(), work, t);
       for (RunParams<Real>& p : batch_.params)
         if (!p.frozen) p.step += steps;
       return;
@@ -138,15 +147,19 @@ class EmulatedCudaEngine final : public Engine {
       stale_ = false;
     }
     const int ntasks = plan_.ntasks();
-    const std::int64_t per_launch = ntasks == 0 ? steps
-                                                : fused_steps_per_launch(options_.fused_steps_per_launch,
-                                                                         ntasks, batch_.max_batch, batch_.n);
+    const std::int64_t per_launch =
+        ntasks == 0 ? steps
+                    : fused_steps_per_launch(options_.fused_steps_per_launch, ntasks,
+                                             batch_.max_batch, batch_.n);
     for (std::int64_t done = 0; done < steps; done += per_launch) {
       const std::int64_t chunk = std::min(per_launch, steps - done);
       for (int c = 0; c < 3; ++c) {
         if (plan_.class_count[c] == 0) continue;
-        const FusedArgs<Real> args{batch_.layout(),       plan_.tasks.data() + plan_.class_first[c],
-                                   plan_.task_runs.data(), plan_.class_max_batch[c], chunk,
+        const FusedArgs<Real> args{batch_.layout(),
+                                   plan_.tasks.data() + plan_.class_first[c],
+                                   plan_.task_runs.data(),
+                                   plan_.class_max_batch[c],
+                                   chunk,
                                    options_.keep_inputs};
         launch(args, plan_.class_count[c], kFusedRowClasses[c]);
       }
@@ -190,8 +203,8 @@ class EmulatedCudaEngine final : public Engine {
   void launch_class(const FusedArgs<Real>& args, int ntasks) {
     FusedArgs<Real> launched = args;  // as cuda/fused_sgd.cu launches it
     const FusedLaunchShape shape = prepare_fused_launch<Real, P>(launched);
-    simt::launch(static_cast<unsigned>(ntasks), static_cast<unsigned>(shape.threads), shape.shared_bytes,
-                 [&] { fused_sgd_kernel<Real, P>(launched); });
+    simt::launch(static_cast<unsigned>(ntasks), static_cast<unsigned>(shape.threads),
+                 shape.shared_bytes, [&] { fused_sgd_kernel<Real, P>(launched); });
   }
 
   void launch(const FusedArgs<Real>& args, int ntasks, int row_class) {

@@ -17,9 +17,9 @@
 #include <memory>
 #include <vector>
 
-#include "cuda/cublas_step.h"
 #include "core/engine.h"
 #include "core/initial_weights.h"
+#include "cuda/cublas_step.h"
 
 namespace tsgd::testing {
 

@@ -9,16 +9,16 @@
 #include <map>
 #include <sstream>
 
-#include "experiment/config.h"
-#include "engines/cpu_engine.h"
-#include "experiment/file_io.h"
 #include "core/initial_weights.h"
-#include "theory/ode.h"
-#include "experiment/records.h"
-#include "experiment/simulation.h"
+#include "engines/cpu_engine.h"
+#include "experiment/config.h"
+#include "experiment/file_io.h"
 #include "experiment/pipeline.h"
 #include "experiment/plan.h"
+#include "experiment/records.h"
 #include "experiment/resources.h"
+#include "experiment/simulation.h"
+#include "theory/ode.h"
 
 using namespace tsgd;
 namespace fs = std::filesystem;
@@ -103,12 +103,13 @@ TEST(OdeVersusSgd, RightHandSideIsTheMeanOneStepIncrement) {
     for (std::size_t i = 0; i < expected.size(); ++i) {
       const double z = std::abs(m.mean(i) - expected[i]) / m.se(i);
       worst = std::max(worst, z);
-      EXPECT_LT(z, 4.5) << to_string(g) << " component " << i << ": SGD " << m.mean(i) << " +- " << m.se(i)
-                        << ", ODE " << expected[i];
+      EXPECT_LT(z, 4.5) << to_string(g) << " component " << i << ": SGD " << m.mean(i) << " +- "
+                        << m.se(i) << ", ODE " << expected[i];
       if (i < rhs.Q.size()) power = std::max(power, std::abs(m.mean(i) - wrong[i]) / m.se(i));
     }
     EXPECT_GT(power, 8.0) << to_string(g) << ": the test cannot tell the eta^2 term";
-    std::cout << "[ " << to_string(g) << ": max z " << worst << ", without the eta^2 term z " << power << " ]\n";
+    std::cout << "[ " << to_string(g) << ": max z " << worst << ", without the eta^2 term z "
+              << power << " ]\n";
   }
 }
 
@@ -122,16 +123,19 @@ struct Comparison {
 };
 
 Comparison compare(int N, int seeds, double alpha_end) {
-  const std::string dir = (fs::temp_directory_path() / ("tsgd_ode_sgd_" + std::to_string(N) + "_" + std::to_string(::getpid()))).string();
+  const std::string dir = (fs::temp_directory_path() /
+                           ("tsgd_ode_sgd_" + std::to_string(N) + "_" + std::to_string(::getpid())))
+                              .string();
   fs::remove_all(dir);
-  const json config = {{"name", "ode_vs_sgd"},
-                       {"model", {{"N", N}, {"M", 2}, {"K", 2}}},
-                       {"training", {{"lr", 0.5}, {"sigma", 0.0}, {"alpha", alpha_end}}},
-                       {"seeds", {{"count", seeds}}},
-                       {"record", {{"points", 30}, {"alpha_min", 1.0}, {"order_parameters", false}}},
-                       {"simulate", {{"precision", "float32"}}},
-                       {"ode", {{"enabled", true}, {"init", "measured"}}},
-                       {"output", dir}};
+  const json config = {
+      {"name", "ode_vs_sgd"},
+      {"model", {{"N", N}, {"M", 2}, {"K", 2}}},
+      {"training", {{"lr", 0.5}, {"sigma", 0.0}, {"alpha", alpha_end}}},
+      {"seeds", {{"count", seeds}}},
+      {"record", {{"points", 30}, {"alpha_min", 1.0}, {"order_parameters", false}}},
+      {"simulate", {{"precision", "float32"}}},
+      {"ode", {{"enabled", true}, {"init", "measured"}}},
+      {"output", dir}};
   RunOptions options;
   options.quiet = true;
   std::ostringstream out;
@@ -183,7 +187,8 @@ TEST(OdeVersusSgd, CommitteeMachineCurveFollowsTheOde) {
     const double band = 4 * big.sem_difference[j] + 2 / std::sqrt(2000.0) * big.ode_mean[j];
     if (std::abs(big.mean_difference[j]) > band) {
       ++outside;
-      ADD_FAILURE() << "alpha " << big.alpha[j] << ": SGD - ODE = " << big.mean_difference[j] << ", band " << band;
+      ADD_FAILURE() << "alpha " << big.alpha[j] << ": SGD - ODE = " << big.mean_difference[j]
+                    << ", band " << band;
     }
   }
   EXPECT_EQ(outside, 0);
@@ -199,15 +204,17 @@ TEST(OdeVersusSgd, CommitteeMachineCurveFollowsTheOde) {
     double sum = 0;
     int n = 0;
     for (std::size_t j = 0; j < c.alpha.size(); ++j)
-      if (c.alpha[j] > 0 && c.alpha[j] <= 100) sum += std::abs(c.mean_difference[j]) / c.ode_mean[j], ++n;
+      if (c.alpha[j] > 0 && c.alpha[j] <= 100)
+        sum += std::abs(c.mean_difference[j]) / c.ode_mean[j], ++n;
     return sum / n;
   };
   for (std::size_t j = 0; j < big.alpha.size(); ++j)
-    std::cout << "  alpha " << big.alpha[j] << "  N=2000: ODE " << big.ode_mean[j] << " SGD-ODE " << big.mean_difference[j]
-              << " +- " << big.sem_difference[j] << "\n";
+    std::cout << "  alpha " << big.alpha[j] << "  N=2000: ODE " << big.ode_mean[j] << " SGD-ODE "
+              << big.mean_difference[j] << " +- " << big.sem_difference[j] << "\n";
   for (std::size_t j = 0; j < small.alpha.size(); ++j)
-    std::cout << "  alpha " << small.alpha[j] << "  N=500: ODE " << small.ode_mean[j] << " SGD-ODE " << small.mean_difference[j]
-              << " +- " << small.sem_difference[j] << "\n";
-  std::cout << "[ mean relative |SGD - ODE| for alpha <= 100: N = 500: " << gap(small) << ", N = 2000: " << gap(big) << " ]\n";
+    std::cout << "  alpha " << small.alpha[j] << "  N=500: ODE " << small.ode_mean[j] << " SGD-ODE "
+              << small.mean_difference[j] << " +- " << small.sem_difference[j] << "\n";
+  std::cout << "[ mean relative |SGD - ODE| for alpha <= 100: N = 500: " << gap(small)
+            << ", N = 2000: " << gap(big) << " ]\n";
   EXPECT_GT(gap(small), gap(big));
 }

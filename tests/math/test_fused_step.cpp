@@ -35,8 +35,8 @@ bool same_bits(Real a, Real b) {
 // random fields for B samples, runs the four stages lane by lane in the
 // given lane order, and compares with accumulate_sample run by run.
 template <typename Real, int P>
-void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed, std::uint64_t first_sample,
-                bool reverse_lanes) {
+void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
+                std::uint64_t first_sample, bool reverse_lanes) {
   std::mt19937_64 rng(seed * 7919 + static_cast<std::uint64_t>(B));
   std::normal_distribution<double> normal(0.0, 1.0);
   FusedTaskState<Real, P> task{};
@@ -80,7 +80,8 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed, 
   std::vector<Real> field(B * P), g(B * P, Real(-7)), dg(B * P, Real(-7)), coef(B * P, Real(-7)),
       dv(B * P, Real(-7)), delta(B * kFusedMaxRunsPerTask, Real(-7));
   for (int b = 0; b < B; ++b)
-    for (int p = 0; p < P; ++p) field[b * P + p] = static_cast<Real>(p < rows ? 1.3 * normal(rng) : 0.0);
+    for (int p = 0; p < P; ++p)
+      field[b * P + p] = static_cast<Real>(p < rows ? 1.3 * normal(rng) : 0.0);
   FusedScratch<Real> s{field.data(), g.data(), dg.data(), delta.data(), coef.data(), dv.data()};
   const FusedTaskState<Real, P> before = task;
 
@@ -101,19 +102,22 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed, 
     const int start = before.run_start[r];
     std::vector<Real> v_change(c.K, Real(0));
     for (int b = 0; b < B; ++b) {
-      const Real zeta = static_cast<Real>(gaussian_at(seed, Stream::label_noise, first_sample + b, 0));
+      const Real zeta =
+          static_cast<Real>(gaussian_at(seed, Stream::label_noise, first_sample + b, 0));
       std::vector<Real> w_coefficient(c.K, Real(0));
       const Real* const fields = &field[b * P + start];
-      const Real expected_delta = accumulate_sample(c, fields, &before.v[start], fields + c.K,
-                                                    &before.v[start + c.K], zeta, w_coefficient.data(),
-                                                    v_change.data());
+      const Real expected_delta =
+          accumulate_sample(c, fields, &before.v[start], fields + c.K, &before.v[start + c.K], zeta,
+                            w_coefficient.data(), v_change.data());
       const std::string where = "run " + std::to_string(r) + " sample " + std::to_string(b);
       EXPECT_TRUE(same_bits(delta[b * kFusedMaxRunsPerTask + r], expected_delta))
           << where << ": Delta " << delta[b * kFusedMaxRunsPerTask + r] << " vs " << expected_delta;
       for (int k = 0; k < c.K; ++k)
         EXPECT_TRUE(same_bits(coef[b * P + start + k], w_coefficient[k]))
-            << where << " row " << k << ": coefficient " << coef[b * P + start + k] << " vs " << w_coefficient[k];
-      for (int m = 0; m < c.M; ++m) EXPECT_EQ(coef[b * P + start + c.K + m], Real(0)) << where << ": teacher row";
+            << where << " row " << k << ": coefficient " << coef[b * P + start + k] << " vs "
+            << w_coefficient[k];
+      for (int m = 0; m < c.M; ++m)
+        EXPECT_EQ(coef[b * P + start + c.K + m], Real(0)) << where << ": teacher row";
     }
     for (int k = 0; k < c.K; ++k) {
       const Real expected = (before.v_train_mask >> (start + k)) & 1u
@@ -122,7 +126,8 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed, 
       EXPECT_TRUE(same_bits(task.v[start + k], expected))
           << "run " << r << " v_" << k << ": " << task.v[start + k] << " vs " << expected;
     }
-    for (int m = 0; m < c.M; ++m) EXPECT_EQ(task.v[start + c.K + m], before.v[start + c.K + m]) << "v* moved";
+    for (int m = 0; m < c.M; ++m)
+      EXPECT_EQ(task.v[start + c.K + m], before.v[start + c.K + m]) << "v* moved";
   }
   // Rows past the task's own: no update.
   for (int b = 0; b < B; ++b)
@@ -147,13 +152,18 @@ TEST(FusedStep, MatchesAccumulateSampleBitwiseFloat) {
 TEST(FusedStep, MatchesAccumulateSampleBitwiseDouble) {
   const std::vector<RunShape> eight(kMixedTask.begin() + 1, kMixedTask.begin() + 3);  // 7 rows
   for (int B : {1, 3, 16})
-    for (bool reverse : {false, true}) check_task<double, 8>(eight, B, 7, (1ull << 35) + B, reverse);
+    for (bool reverse : {false, true})
+      check_task<double, 8>(eight, B, 7, (1ull << 35) + B, reverse);
 }
 
 TEST(FusedStep, OneRunPerTaskInEveryRowClass) {
   // The usual case: one run, K + M rows in a block of the next row class.
-  check_task<float, 4>({{2, 2, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 1, 3, 0, false);
-  check_task<float, 8>({{5, 2, Activation::erf, Activation::erf, true, 0.0, 1.0, 1.0}}, 1, 4, 99, false);
-  check_task<float, 16>({{8, 8, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 4, 5, 12, true);
-  check_task<double, 4>({{1, 1, Activation::relu, Activation::relu, true, 0.2, 0.9, 0.9}}, 2, 6, 7, false);
+  check_task<float, 4>({{2, 2, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 1, 3, 0,
+                       false);
+  check_task<float, 8>({{5, 2, Activation::erf, Activation::erf, true, 0.0, 1.0, 1.0}}, 1, 4, 99,
+                       false);
+  check_task<float, 16>({{8, 8, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0}}, 4, 5, 12,
+                        true);
+  check_task<double, 4>({{1, 1, Activation::relu, Activation::relu, true, 0.2, 0.9, 0.9}}, 2, 6, 7,
+                        false);
 }

@@ -9,10 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "experiment/file_io.h"
 
@@ -20,8 +19,8 @@ namespace tsgd::testing {
 
 // A fresh directory under the system's temporary directory.
 inline std::string temp_dir(const std::string& name) {
-  const std::filesystem::path p =
-      std::filesystem::temp_directory_path() / ("tsgd_test_" + name + "_" + std::to_string(::getpid()));
+  const std::filesystem::path p = std::filesystem::temp_directory_path() /
+                                  ("tsgd_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();
@@ -40,7 +39,8 @@ inline int run_tsgd(const std::vector<std::string>& args, std::string* err = nul
   std::string cmd = TSGD_BINARY;
   for (const auto& a : args) cmd += " '" + a + "'";
   const std::string err_file =
-      (std::filesystem::temp_directory_path() / ("tsgd_err_" + std::to_string(::getpid()))).string();
+      (std::filesystem::temp_directory_path() / ("tsgd_err_" + std::to_string(::getpid())))
+          .string();
   cmd += " > /dev/null 2> " + err_file;
   const int status = std::system(cmd.c_str());
   if (err) *err = read_file(err_file);
