@@ -5,62 +5,16 @@
 #include <exception>
 
 #include "core/initial_weights.h"
+#include "theory/conditions.h"
 #include "theory/constants.h"
+#include "theory/first_order.h"
 #include "theory/integrals.h"
 
 namespace tsgd {
 
+using namespace theory_detail;
+
 namespace {
-
-std::string num(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", x);
-  return buf;
-}
-
-// The conditions of one formula, checked in order: the first that fails is the
-// reason it is skipped; those that hold are its stated conditions.
-class Conditions {
- public:
-  // CONDITION: what must hold, as a reader would state it; HERE: what the point has
-  // instead, shown only when it fails.
-  Conditions& require(bool holds, const std::string& condition, const std::string& here = "") {
-    if (!failed_.empty()) return *this;
-    if (holds)
-      held_ += (held_.empty() ? "" : ", ") + condition;
-    else
-      failed_ = "needs " + condition + (here.empty() ? "" : " (here " + here + ")");
-    return *this;
-  }
-  // A condition whose check produced its own message (empty: it holds).
-  Conditions& require_message(const std::string& failure, const std::string& condition) {
-    if (!failed_.empty()) return *this;
-    if (failure.empty())
-      held_ += (held_.empty() ? "" : ", ") + condition;
-    else
-      failed_ = failure;
-    return *this;
-  }
-  bool hold() const { return failed_.empty(); }
-  const std::string& failed() const { return failed_; }
-  const std::string& held() const { return held_; }
-
- private:
-  std::string held_, failed_;
-};
-
-void report(TheoryReport& out, const std::string& formula, const Conditions& c, double eg,
-            bool exact, const std::string& note = "") {
-  if (c.hold())
-    out.holds.push_back({formula, eg, exact, c.held() + note});
-  else
-    out.skipped.push_back({formula, c.failed()});
-}
-
-std::string pair_name(const PointParams& p) {
-  return std::string(to_string(p.student_activation)) + " student, " +
-         to_string(p.teacher_activation) + " teacher";
-}
 
 // Empty when the leading order in eta, LEADING_PER_SIGMA2 * sigma^2, is within
 // kLeadingOrderTolerance of the first order in sigma^2 of the fixed point at the
@@ -77,6 +31,14 @@ std::string next_order_failure(const PointParams& p, const OrderParameters& x0,
   }
   // J delta = -F1 solved only in the least-squares sense: the noise drives a direction
   // the noise-free dynamics does not restore, so there is no stationary first order.
+  if (r.max_real_eigenvalue > kMarginalEigenvalue)
+    return "needs a noise-free fixed point that attracts at this eta (here its largest eigenvalue "
+           "has real part " +
+           num(r.max_real_eigenvalue) + ")";
+  if (!r.derivative_failure.empty())
+    return "needs the first order in sigma^2 at this eta to bound the next order in eta, which "
+           "failed: " +
+           r.derivative_failure;
   if (r.residual > 1e-6)
     return "needs a stationary first order in sigma^2 at this eta (the noise drives a "
            "marginal direction of the noise-free fixed point: residual " +
@@ -94,36 +56,19 @@ std::string next_order_failure(const PointParams& p, const OrderParameters& x0,
   return "";
 }
 
+// The same at the symmetric noise-free fixed point of the formula (first_order.h).
+std::string next_order_failure(const PointParams& p, double leading_per_sigma2) {
+  std::string why;
+  const std::optional<OrderParameters> x0 = symmetric_fixed_point(p, &why);
+  if (!x0)
+    return "needs the symmetric noise-free fixed point to bound the next order in eta (" + why +
+           ")";
+  return next_order_failure(p, *x0, leading_per_sigma2);
+}
+
 std::string next_order_condition() {
   return "next order in eta below " + num(100.0 * kLeadingOrderTolerance) +
          "% (checked against the first order in sigma^2 at this eta)";
-}
-
-// The noise-free fixed point of the erf SCM: student k < M on teacher k, the extra
-// units at zero, T = I, every v = 1.
-OrderParameters erf_scm_fixed_point(int K, int M) {
-  OrderParameters x;
-  x.resize(K, M);
-  for (int k = 0; k < M; ++k) {
-    x.Q[static_cast<std::size_t>(k) * K + k] = 1.0;
-    x.R[static_cast<std::size_t>(k) * M + k] = 1.0;
-    x.T[static_cast<std::size_t>(k) * M + k] = 1.0;
-  }
-  x.v.assign(K, 1.0);
-  x.vstar.assign(M, 1.0);
-  return x;
-}
-
-// Both layers, M = 1: every student equal to the teacher (T = 1), v_k = v*/K.
-OrderParameters identical_students_fixed_point(int K, double vstar) {
-  OrderParameters x;
-  x.resize(K, 1);
-  x.Q.assign(static_cast<std::size_t>(K) * K, 1.0);
-  x.R.assign(K, 1.0);
-  x.T = {1.0};
-  x.v.assign(K, vstar / K);
-  x.vstar = {vstar};
-  return x;
 }
 
 }  // namespace
@@ -202,9 +147,7 @@ void erf_scm_theory(const PointParams& p, const SecondLayers& s, TheoryReport& o
       .require(p.weight_decay == 0.0, "no weight decay", "weight_decay = " + num(p.weight_decay))
       .require(K >= M, "K >= M (a student that can represent the teacher)",
                "K = " + std::to_string(K) + ", M = " + std::to_string(M));
-  if (c.hold())
-    c.require_message(next_order_failure(p, erf_scm_fixed_point(K, M), per_sigma2),
-                      next_order_condition());
+  if (c.hold()) c.require_message(next_order_failure(p, per_sigma2), next_order_condition());
   report(
       out, "eq. (11)", c, p.sigma * p.sigma * per_sigma2, false,
       "; teacher T = I; leading order in eta" +
@@ -228,10 +171,7 @@ void erf_both_layers_theory(const PointParams& p, const SecondLayers& s, TheoryR
       .require(
           p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
           "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
-  if (c.hold())
-    c.require_message(
-        next_order_failure(p, identical_students_fixed_point(p.K, s.vstar), per_sigma2),
-        next_order_condition());
+  if (c.hold()) c.require_message(next_order_failure(p, per_sigma2), next_order_condition());
   report(
       out, "eq. (15)", c, p.sigma * p.sigma * per_sigma2, false,
       "; T = 1; at the fixed point with identical students and v_k = v*/K; leading order in eta");
@@ -246,6 +186,7 @@ TheoryReport asymptotic_theory(const PointParams& p) {
   linear_scm_theory(p, s, out);
   erf_scm_theory(p, s, out);
   erf_both_layers_theory(p, s, out);
+  out.append(first_order_theory(p));
   return out;
 }
 

@@ -313,7 +313,15 @@ NoiseResponse noise_response(const PointParams& p, const OrderParameters& state,
     for (int j = 0; j < r; ++j) res[i] += Jr[static_cast<std::size_t>(i) * r + j] * delta_r[j];
   const double f1_norm = norm2(f1r);
   out.residual = f1_norm > 0 ? norm2(res) / f1_norm : 0.0;
-  out.deg_dsigma2 = derivative_along(sys0, y, mf.expand(delta_r), out.eg0);
+  out.max_real_eigenvalue = -std::numeric_limits<double>::infinity();
+  for (const auto& z : eigenvalues(Jr, r))
+    out.max_real_eigenvalue = std::max(out.max_real_eigenvalue, z.real());
+  try {
+    out.deg_dsigma2 = derivative_along(sys0, y, mf.expand(delta_r), out.eg0);
+  } catch (const std::runtime_error& e) {
+    out.deg_dsigma2 = std::numeric_limits<double>::quiet_NaN();
+    out.derivative_failure = e.what();
+  }
   return out;
 }
 

@@ -85,9 +85,16 @@ struct NoiseResponse {
   double deg_dsigma2 = 0.0;  // d eps*/d sigma^2 at sigma = 0
   double residual = 0.0;     // |J delta + F1| / |F1|: above ~1e-6, the noise drives a marginal mode
   double f0_residual = 0.0;  // max |F0(y0)|: how far y0 is from a noise-free fixed point
+  // Largest real part of the eigenvalues of J on the manifold of identical units: the
+  // noise-free fixed point attracts (to first order) when it is below kMarginalEigenvalue.
+  double max_real_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  // Why deg_dsigma2 is NaN: a state along delta was invalid or eps_g not finite there
+  // (e.g. at a fixed point that repels, where delta points out of the valid states).
+  std::string derivative_failure;
 };
 // P's sigma is ignored (the response is at sigma = 0). Throws std::invalid_argument as
-// OdeSystem does, std::runtime_error when a state along delta is invalid or not finite.
+// OdeSystem does, std::runtime_error when the noise-free state is invalid or the noise
+// separates units that are identical there.
 NoiseResponse noise_response(const PointParams& p, const OrderParameters& noise_free_state,
                              double fd_step = 1e-6);
 
