@@ -370,6 +370,17 @@ OdeSettings parse_ode(const json& doc, json& resolved) {
   return ode;
 }
 
+// "fixed_point": {"start": ...}. Resolved only when given, so that configurations
+// written before the section existed keep their resolved form (and their runs).
+FixedPointStart parse_fixed_point(const json& doc, json& resolved) {
+  if (!doc.contains("fixed_point")) return FixedPointStart::ode_end;
+  json section = json::object();
+  Section s(doc, "fixed_point", {"start"}, section);
+  const FixedPointStart start = s.choice("start", FixedPointStart::ode_end);
+  resolved["fixed_point"] = section["fixed_point"];
+  return start;
+}
+
 std::string parse_output(const json& doc, const std::string& name, json& resolved) {
   std::string output = "results/" + name;
   if (doc.contains("output")) {
@@ -417,7 +428,7 @@ const char* to_string(Backend b) { return enum_name(b); }
 Experiment parse_experiment(const json& doc) {
   check_keys(doc, "",
              {"name", "description", "model", "training", "zip", "seeds", "record", "simulate",
-              "ode", "output"});
+              "ode", "fixed_point", "output"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
@@ -426,6 +437,7 @@ Experiment parse_experiment(const json& doc) {
   e.record = parse_record(doc, e.points, resolved);
   e.simulate = parse_simulate(doc, resolved);
   e.ode = parse_ode(doc, resolved);
+  e.fixed_point_start = parse_fixed_point(doc, resolved);
   e.output = parse_output(doc, e.name, resolved);
   if (!e.simulate.enabled && !e.ode.enabled)
     fail("simulate.enabled", "nothing to do: both simulate and ode are disabled");

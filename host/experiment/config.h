@@ -52,6 +52,17 @@ struct SimulateSettings {
   std::optional<double> diverge_eg;
 };
 
+// Where `tsgd fixed-point` starts Newton: the ODE's end state at training.alpha,
+// or the symmetric noise-free fixed point of theory/first_order.h (students on the
+// teachers; with both layers, each teacher unit copied by K/M students: the
+// denoising ansatz), from which Newton finds the fixed point with noise nearby.
+enum class FixedPointStart { ode_end, denoise };
+template <>
+struct EnumNames<FixedPointStart> {
+  static constexpr EnumName<FixedPointStart> table[] = {{FixedPointStart::ode_end, "ode_end"},
+                                                        {FixedPointStart::denoise, "denoise"}};
+};
+
 struct Experiment {
   std::string name;
   std::string description;
@@ -61,7 +72,8 @@ struct Experiment {
   RecordSettings record;
   SimulateSettings simulate;
   OdeSettings ode;
-  std::string output;       // output directory
+  FixedPointStart fixed_point_start = FixedPointStart::ode_end;  // fixed_point.start
+  std::string output;                                            // output directory
   nlohmann::json resolved;  // the configuration with every default filled in
 };
 

@@ -10,6 +10,7 @@
 #include "experiment/file_io.h"
 #include "experiment/ode_stage.h"
 #include "experiment/records.h"
+#include "theory/first_order.h"
 
 namespace tsgd {
 
@@ -28,7 +29,16 @@ PointFixedPoint fixed_point_of(const Experiment& e, int p) {
       throw std::runtime_error("the ODE diverged at alpha = " + format_double(c.diverged_alpha) +
                                ": " + c.diverged_reason);
     out.ode_end_eg = c.eg.back();
-    out.newton = find_fixed_point(e.points[p], c.states.back());
+    if (e.fixed_point_start == FixedPointStart::ode_end) {
+      out.newton = find_fixed_point(e.points[p], c.states.back());
+    } else {
+      std::string why;
+      const std::optional<OrderParameters> start = symmetric_fixed_point(e.points[p], &why);
+      if (!start)
+        throw std::runtime_error("fixed_point.start denoise: no symmetric fixed point: needs " +
+                                 why);
+      out.newton = find_fixed_point(e.points[p], *start);
+    }
   } catch (const std::exception& err) {
     out.error = err.what();
   }
@@ -84,9 +94,10 @@ void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoin
 
 void print_fixed_points(std::ostream& out, const Experiment& e,
                         const std::vector<PointFixedPoint>& points, const std::string& dir) {
-  out << "\n"
-      << e.name
-      << ": fixed points of the ODE, Newton from the ODE's end state at alpha = training.alpha\n\n";
+  const char* start = e.fixed_point_start == FixedPointStart::ode_end
+                          ? "the ODE's end state at alpha = training.alpha"
+                          : "the symmetric fixed point (fixed_point.start: denoise)";
+  out << "\n" << e.name << ": fixed points of the ODE, Newton from " << start << "\n\n";
   out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10)
       << "physical" << std::setw(16) << "eg*" << std::setw(16) << "eg (ODE end)" << std::setw(20)
       << "max Re(eigenvalue)"

@@ -10,6 +10,7 @@
 
 #include "tests/support/result_files.h"
 #include "tests/support/test_util.h"
+#include "theory/asymptotic.h"
 
 using namespace tsgd;
 namespace fs = std::filesystem;
@@ -48,5 +49,58 @@ TEST(Pipeline, FixedPointReportsTheOdeEndStateAndMarginalStability) {
   // The ODE's end state at alpha = 200 has relaxed at rate ~eta to within
   // rounding of the fixed point too (both printed, to compare).
   EXPECT_NEAR(std::stod(row.at("eg_ode_end")), eq12, 1e-3 * eq12);
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, FixedPointFromTheDenoisingStart) {
+  // erf, both layers, M = 2, K = 4: with fixed_point.start "denoise" Newton starts at the
+  // two-copies-per-teacher fixed point (v = v*/2) and finds, at sigma = 1e-3, the fixed
+  // point with noise next to it: eps* equals summary theory's "denoising, first order in
+  // sigma^2" to O(sigma) = 1e-3 relative. The ODE's short run (alpha = 5) is far from it,
+  // so the start, not the ODE's end, is what Newton used. K = 3 has no such fixed point:
+  // the message says why.
+  const std::string dir = temp_dir("fixed_point_denoise");
+  json config = {{"name", "fixed_point_denoise"},
+                 {"model", {{"N", 100}, {"M", 2}, {"K", {4, 3}}, {"train", "both_layers"}}},
+                 {"training", {{"lr", 0.1}, {"sigma", 1e-3}, {"alpha", 5}}},
+                 {"simulate", {{"enabled", false}}},
+                 {"ode", {{"init", "expected"}}},
+                 {"fixed_point", {{"start", "denoise"}}},
+                 {"record", {{"points", 5}}}};
+  std::string err;
+  ASSERT_EQ(
+      run_tsgd({"fixed-point", write_config(dir, config), "--output", dir + "/out", "--quiet"},
+               &err),
+      0)
+      << err;
+  const auto rows = read_csv(dir + "/out/fixed_points.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  std::map<std::string, std::string> row, other;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) {
+    if (i < rows[1].size()) row[rows[0][i]] = rows[1][i];
+    if (i < rows[2].size()) other[rows[0][i]] = rows[2][i];
+  }
+  EXPECT_EQ(row.at("converged"), "1") << row.at("message");
+  PointParams p;
+  p.K = 4;
+  p.M = 2;
+  p.N = 100;
+  p.train = TrainMode::both_layers;
+  p.lr = p.lr2 = 0.1;
+  p.sigma = 1e-3;
+  double first = 0;
+  for (const auto& t : asymptotic_theory(p).holds)
+    if (t.formula == "denoising, first order in sigma^2") first = t.eg;
+  ASSERT_GT(first, 0);
+  EXPECT_NEAR(std::stod(row.at("eg")) / first, 1.0, 1e-3);
+  EXPECT_GT(std::stod(row.at("eg_ode_end")), 10 * first);
+  EXPECT_EQ(other.at("converged"), "0");
+  EXPECT_NE(other.at("message").find("K a multiple of M"), std::string::npos)
+      << other.at("message");
+  // An unknown start is refused by name.
+  config["fixed_point"]["start"] = "origin";
+  ASSERT_EQ(run_tsgd({"fixed-point", write_config(dir, config), "--output", dir + "/bad"}, &err),
+            2);
+  EXPECT_NE(err.find("fixed_point.start"), std::string::npos) << err;
   fs::remove_all(dir);
 }

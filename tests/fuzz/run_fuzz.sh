@@ -35,7 +35,7 @@ binary="$build/fuzz_config"
 if [[ ! -x "$binary" || -n "$(find host cuda tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
   echo "fuzz: building $binary"
   "$clang" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp -Wno-pass-failed \
-    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I. tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
+    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I. $(pkg-config --cflags eigen3) tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
 fi
 cp -f configs/*.json tests/experiment/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
 echo "fuzz: ${seconds}s over the configuration reader"
