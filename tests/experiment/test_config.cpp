@@ -71,3 +71,30 @@ TEST(Config, GridIsTheCartesianProductWithTheLastKeyFastest) {
   EXPECT_EQ(e.resolved["training"]["lr"], json({0.1, 0.2, 0.3}));
   EXPECT_EQ(e.resolved["model"]["M"], 2);  // defaults are filled in
 }
+
+TEST(Config, ZippedListsAdvanceTogether) {
+  // The paper's eta = 1/K (fig. S2): K and lr paired, sigma crossed with them; the
+  // group takes the place of its first key (model.K) in the odometer.
+  json config = {{"name", "zip"},
+                 {"model", {{"K", {2, 3, 4}}, {"N", 10}}},
+                 {"training", {{"lr", {0.5, 0.25, 0.125}}, {"sigma", {0.0, 0.1}}}},
+                 {"zip", json::array({json::array({"model.K", "training.lr"})})}};
+  const Experiment e = parse_experiment(config);
+  ASSERT_EQ(e.points.size(), 6u);
+  const double lr_of_k[] = {0, 0, 0.5, 0.25, 0.125};
+  for (std::size_t i = 0; i < e.points.size(); ++i) {
+    EXPECT_DOUBLE_EQ(e.points[i].lr, lr_of_k[e.points[i].K]) << i;
+    EXPECT_DOUBLE_EQ(e.points[i].sigma, i % 2 == 0 ? 0.0 : 0.1) << i;  // sigma fastest
+  }
+  EXPECT_EQ(e.points[0].K, 2);
+  EXPECT_EQ(e.points[5].K, 4);
+  EXPECT_EQ(e.swept, (std::vector<std::string>{"model.K", "training.lr", "training.sigma"}));
+  // Part of the experiment's identity when given, absent when not (or empty): a
+  // configuration written before zip existed keeps its resolved form.
+  EXPECT_EQ(e.resolved["zip"], config["zip"]);
+  config.erase("zip");
+  EXPECT_FALSE(parse_experiment(config).resolved.contains("zip"));
+  EXPECT_EQ(parse_experiment(config).points.size(), 18u);
+  config["zip"] = json::array();
+  EXPECT_FALSE(parse_experiment(config).resolved.contains("zip"));
+}
