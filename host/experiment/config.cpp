@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -40,11 +41,11 @@ const std::vector<SweepKey>& sweep_keys() {
        }},
       {"model", "student_activation", "erf",
        [](const json& v, const std::string& p, PointParams& q) {
-         q.student_activation = get_enum<Activation>(v, p);
-         if (q.student_activation == Activation::sign)
+         if (v.is_string() && v.get<std::string>() == "sign")
            fail(p,
                 "\"sign\" is allowed for the teacher only: its derivative vanishes almost "
                 "everywhere, so SGD never moves a sign student");
+         q.student_activation = get_enum<Activation>(v, p, {Activation::sign});
        }},
       {"model", "N", 500,
        [](const json& v, const std::string& p, PointParams& q) {
@@ -134,9 +135,9 @@ void check_point(PointParams& q, const std::string& where) {
              where);
   if (q.alpha * q.N < 1.0)
     fail("training.alpha",
-         "alpha * N = " + std::to_string(q.alpha * q.N) + " is less than one SGD step" + where);
+         "alpha * N = " + format_double(q.alpha * q.N) + " is less than one SGD step" + where);
   if (q.alpha * q.N > 1e13)
-    fail("training.alpha", "alpha * N = " + std::to_string(q.alpha * q.N) +
+    fail("training.alpha", "alpha * N = " + format_double(q.alpha * q.N) +
                                " SGD steps is beyond any machine" + where);
 }
 
@@ -250,6 +251,34 @@ std::vector<std::size_t> zip_leaders(const json& doc, const std::vector<SweepKey
   return leader;
 }
 
+// A swept key that some grid point does not use makes points that differ only in it
+// identical: the same experiment run twice under two point ids. Refused, naming the key.
+void check_swept_keys_are_used(const Experiment& e) {
+  struct Unused {
+    const char* key;
+    bool (*ignores)(const PointParams&);
+    const char* why;
+  };
+  static const Unused unused[] = {
+      {"training.init_scale",
+       [](const PointParams& q) { return q.init == InitKind::large || q.init == InitKind::mixed; },
+       "init \"large\" and \"mixed\" do not use it (only small, informed and denoise do)"},
+      {"training.lr2", [](const PointParams& q) { return q.train == TrainMode::first_layer; },
+       "it is the second layer's rate, and model.train \"first_layer\" does not train that layer"},
+      {"training.weight_decay2",
+       [](const PointParams& q) { return q.train == TrainMode::first_layer; },
+       "it is the second layer's decay, and model.train \"first_layer\" does not train that layer"},
+  };
+  for (const Unused& u : unused) {
+    if (std::find(e.swept.begin(), e.swept.end(), u.key) == e.swept.end()) continue;
+    for (std::size_t i = 0; i < e.points.size(); ++i)
+      if (u.ignores(e.points[i]))
+        fail(u.key, std::string("swept, but grid point ") + std::to_string(i) +
+                        " does not use it: " + u.why +
+                        ", so the points that differ only in it would be identical runs");
+  }
+}
+
 // The grid points: the Cartesian product of the sweep keys' values (a zipped group
 // counting as one key, at the place of its first key), the last key varying fastest.
 void parse_grid(const json& doc, Experiment& e, json& resolved) {
@@ -328,7 +357,7 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
       fail("record.alpha_min",
-           "must be smaller than training.alpha (" + std::to_string(q.alpha) + ")");
+           "must be smaller than training.alpha (" + format_double(q.alpha) + ")");
   return r;
 }
 
@@ -433,6 +462,7 @@ Experiment parse_experiment(const json& doc) {
   json resolved = json::object();
   parse_name(doc, e, resolved);
   parse_grid(doc, e, resolved);
+  check_swept_keys_are_used(e);
   e.seeds = parse_seeds(doc, e.points.size(), resolved);
   e.record = parse_record(doc, e.points, resolved);
   e.simulate = parse_simulate(doc, resolved);
@@ -448,6 +478,8 @@ Experiment parse_experiment(const json& doc) {
 
 Experiment load_experiment(const std::string& path) {
   std::ifstream in(path);
+  if (std::filesystem::is_directory(path))
+    throw std::runtime_error(path + ": is a directory, not a configuration file");
   if (!in) throw std::runtime_error(path + ": cannot open the configuration file");
   json doc;
   // nlohmann keeps the last of two equal keys without a word; in a

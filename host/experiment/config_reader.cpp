@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "experiment/file_io.h"
+
 namespace tsgd::config {
 
 using nlohmann::json;
@@ -26,9 +28,17 @@ std::string type_name(const json& value) {
   return "an object";
 }
 
+namespace {
+
+// What a value of the wrong type is, for "expected ..., got ...": "null", or its type and value.
+std::string got(const json& value) {
+  return value.is_null() ? "null" : type_name(value) + " " + describe(value);
+}
+
+}  // namespace
+
 double get_number(const json& value, const std::string& path) {
-  if (!value.is_number() || value.is_boolean())
-    fail(path, "expected a number, got " + type_name(value) + " " + describe(value));
+  if (!value.is_number() || value.is_boolean()) fail(path, "expected a number, got " + got(value));
   const double x = value.get<double>();
   if (!std::isfinite(x)) fail(path, "must be finite");
   return x;
@@ -42,7 +52,7 @@ std::int64_t get_integer(const json& value, const std::string& path) {
          "expected an integer, got " + describe(value) +
              (std::isfinite(x) && x == std::floor(x) ? " (write it without a decimal point)" : ""));
   }
-  fail(path, "expected an integer, got " + type_name(value) + " " + describe(value));
+  fail(path, "expected an integer, got " + got(value));
 }
 
 bool get_bool(const json& value, const std::string& path) {
@@ -51,18 +61,17 @@ bool get_bool(const json& value, const std::string& path) {
 }
 
 std::string get_string(const json& value, const std::string& path) {
-  if (!value.is_string())
-    fail(path, "expected a string, got " + type_name(value) + " " + describe(value));
+  if (!value.is_string()) fail(path, "expected a string, got " + got(value));
   return value.get<std::string>();
 }
 
 double positive(double x, const std::string& path) {
-  if (!(x > 0)) fail(path, "must be > 0, got " + std::to_string(x));
+  if (!(x > 0)) fail(path, "must be > 0, got " + format_double(x));
   return x;
 }
 
 double non_negative(double x, const std::string& path) {
-  if (!(x >= 0)) fail(path, "must be >= 0, got " + std::to_string(x));
+  if (!(x >= 0)) fail(path, "must be >= 0, got " + format_double(x));
   return x;
 }
 

@@ -153,8 +153,11 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
     throw std::runtime_error(
         "the SGD runs of " + what + " would take about " +
         format_double(std::round(r.cpu_seconds / 86400)) + " days on " + std::to_string(threads) +
-        " CPU thread(s); split the sweep over a cluster (tsgd slurm), use a GPU, or "
-        "reduce training.alpha, model.N or seeds.count");
+        " CPU thread(s); " +
+        (shard_count > 0
+             ? std::string("split the sweep into more shards (--shard I/N with a larger N)")
+             : std::string("split the sweep over a cluster (tsgd slurm)")) +
+        ", use a GPU, or reduce training.alpha, model.N or seeds.count");
 }
 
 // How many runs of one record class the engine gets at once (one wave: the

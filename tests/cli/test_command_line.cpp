@@ -25,6 +25,10 @@ TEST(Config, CliRejectsABadConfigWithOneLineAndExitCode2) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_FALSE(fs::exists(dir + "/out"));  // nothing written
   EXPECT_EQ(run_tsgd({"validate", bad}, &err), 2);
+  // A directory given as CONFIG is named as such (the stream read used to fail with
+  // "basic_filebuf::underflow error reading the file: Is a directory").
+  EXPECT_EQ(run_tsgd({"run", dir, "--output", dir + "/out"}, &err), 2);
+  EXPECT_NE(err.find(dir + ": is a directory"), std::string::npos) << err;
   fs::remove_all(dir);
 }
 
