@@ -12,6 +12,7 @@ namespace tsgd {
 inline constexpr const char* kResultFiles[] = {"points.csv",
                                                "runs.csv",
                                                "curves.csv",
+                                               "table.csv",
                                                "order_parameters.jsonl",
                                                "final_order_parameters.jsonl",
                                                "ode.csv",

@@ -79,27 +79,56 @@ void write_order_parameter_files(const std::string& dir, const ResultSet& result
   write_file_atomic(dir + "/final_order_parameters.jsonl", finals.str());
 }
 
+namespace {
+
+const char* const kCurveColumns = "alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi";
+
+// The statistics of record J of a point, as the columns after point_id (kCurveColumns,
+// then eg_ode when there are ODE curves).
+std::string curve_cells(const PointStatistics& point, std::size_t j, bool ode) {
+  const SampleSummary& g = point.eg[j];
+  std::ostringstream s;
+  s << format_double(point.alpha[j]) << "," << g.n << "," << point.n_diverged[j] << ","
+    << format_double(g.mean) << "," << format_double(g.std) << "," << format_double(g.sem) << ","
+    << format_double(g.lo) << "," << format_double(g.hi);
+  if (ode)
+    s << ","
+      << format_double(point.ode_eg.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                            : point.ode_eg[j]);
+  return s.str();
+}
+
+}  // namespace
+
 void write_curves_csv(const std::string& dir, const ResultSet& results,
                       const std::vector<PointStatistics>& statistics) {
   const bool ode = !results.ode.empty();
   std::ostringstream s;
-  s << "point_id,alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi" << (ode ? ",eg_ode" : "")
-    << "\n";
-  for (std::size_t p = 0; p < statistics.size(); ++p) {
-    const PointStatistics& point = statistics[p];
-    for (std::size_t j = 0; j < point.alpha.size(); ++j) {
-      const SampleSummary& g = point.eg[j];
-      s << p << "," << format_double(point.alpha[j]) << "," << g.n << "," << point.n_diverged[j]
-        << "," << format_double(g.mean) << "," << format_double(g.std) << ","
-        << format_double(g.sem) << "," << format_double(g.lo) << "," << format_double(g.hi);
-      if (ode)
-        s << ","
-          << format_double(point.ode_eg.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                                : point.ode_eg[j]);
-      s << "\n";
-    }
-  }
+  s << "point_id," << kCurveColumns << (ode ? ",eg_ode" : "") << "\n";
+  for (std::size_t p = 0; p < statistics.size(); ++p)
+    for (std::size_t j = 0; j < statistics[p].alpha.size(); ++j)
+      s << p << "," << curve_cells(statistics[p], j, ode) << "\n";
   write_file_atomic(dir + "/curves.csv", s.str());
+}
+
+void write_table_csv(const std::string& dir, const ResultSet& results,
+                     const std::vector<PointStatistics>& statistics) {
+  const Experiment& e = *results.experiment;
+  const bool ode = !results.ode.empty();
+  std::ostringstream s;
+  s << "point_id";
+  const json first = point_json(e.points.at(0));
+  // The point's training length is training_alpha here: "alpha" is the record time.
+  for (auto it = first.begin(); it != first.end(); ++it)
+    s << "," << (it.key() == "alpha" ? "training_alpha" : it.key());
+  s << "," << kCurveColumns << (ode ? ",eg_ode" : "") << "\n";
+  for (std::size_t p = 0; p < statistics.size(); ++p) {
+    std::string params;
+    for (const json& value : point_json(e.points[p])) params += "," + csv_cell(value);
+    for (std::size_t j = 0; j < statistics[p].alpha.size(); ++j)
+      s << p << params << "," << curve_cells(statistics[p], j, ode) << "\n";
+  }
+  write_file_atomic(dir + "/table.csv", s.str());
 }
 
 void write_ode_files(const std::string& dir, const ResultSet& results) {
@@ -128,6 +157,7 @@ void write_results(const std::string& dir, const ResultSet& results) {
   write_points_csv(dir, *results.experiment);
   write_runs_csv(dir, results);
   write_curves_csv(dir, results, statistics);
+  write_table_csv(dir, results, statistics);
   write_order_parameter_files(dir, results);
   write_ode_files(dir, results);
   write_summary_json(dir, results, statistics);

@@ -5,6 +5,8 @@
 //   order_parameters.jsonl         Q, R, T, v, v* of every run and record (record.order_parameters)
 //   final_order_parameters.jsonl   the same at each run's last record
 //   curves.csv                     statistics over seeds per point and record, with the ODE
+//   table.csv                      the same rows with every parameter of the point as a column
+//                                  (one tidy table: no join with points.csv)
 //   ode.csv, ode_order_parameters.jsonl   the ODE curves (when there are any)
 //   summary.json                   per point: final and tail eps_g, ODE, theory (summary.h)
 // The manifest is written last, by manifest.h.
@@ -26,6 +28,8 @@ void write_runs_csv(const std::string& directory, const ResultSet& results);
 void write_order_parameter_files(const std::string& directory, const ResultSet& results);
 void write_curves_csv(const std::string& directory, const ResultSet& results,
                       const std::vector<PointStatistics>& statistics);
+void write_table_csv(const std::string& directory, const ResultSet& results,
+                     const std::vector<PointStatistics>& statistics);
 void write_ode_files(const std::string& directory, const ResultSet& results);
 
 }  // namespace tsgd

@@ -142,3 +142,38 @@ TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   }
   fs::remove_all(dir);
 }
+
+TEST(Pipeline, TableIsCurvesJoinedWithPoints) {
+  // table.csv: curves.csv's rows with every parameter of points.csv as a column (the
+  // point's training length as training_alpha), cell for cell, in the same order.
+  const std::string dir = temp_dir("table");
+  const json config = {{"name", "table"},
+                       {"model", {{"N", 40}, {"K", {1, 2}}}},
+                       {"training", {{"lr", {0.3, 0.6}}, {"alpha", 3}}},
+                       {"seeds", {{"count", 2}}},
+                       {"record", {{"points", 4}}}};
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  const auto table = read_csv(dir + "/out/table.csv");
+  const auto curves = read_csv(dir + "/out/curves.csv");
+  const auto points = read_csv(dir + "/out/points.csv");
+  ASSERT_EQ(table.size(), curves.size());
+  const std::size_t params = points[0].size() - 1;  // without point_id
+  std::vector<std::string> header = {"point_id"};
+  for (std::size_t c = 1; c < points[0].size(); ++c)
+    header.push_back(points[0][c] == "alpha" ? "training_alpha" : points[0][c]);
+  header.insert(header.end(), curves[0].begin() + 1, curves[0].end());
+  EXPECT_EQ(table[0], header);
+  for (std::size_t r = 1; r < table.size(); ++r) {
+    ASSERT_EQ(table[r].size(), 1 + params + curves[r].size() - 1) << r;
+    EXPECT_EQ(table[r][0], curves[r][0]);
+    const auto& point = points.at(std::stoul(curves[r][0]) + 1);
+    for (std::size_t c = 0; c < params; ++c)
+      EXPECT_EQ(table[r][1 + c], point[1 + c]) << r << " " << c;
+    for (std::size_t c = 1; c < curves[r].size(); ++c)
+      EXPECT_EQ(table[r][params + c], curves[r][c]) << r << " " << c;
+  }
+  fs::remove_all(dir);
+}
