@@ -36,6 +36,7 @@ inline std::vector<std::vector<std::string>> read_csv(const std::string& path) {
 inline const std::vector<std::string> kComparedResultFiles = {"points.csv",
                                                               "runs.csv",
                                                               "curves.csv",
+                                                              "table.csv",
                                                               "order_parameters.jsonl",
                                                               "final_order_parameters.jsonl",
                                                               "summary.json",
@@ -64,8 +65,9 @@ inline void expect_same_results(const std::string& a, const std::string& b) {
 // directories and is byte for byte equal.
 inline void expect_identical_result_files(const std::string& a, const std::string& b) {
   namespace fs = std::filesystem;
-  for (const char* f : {"points.csv", "runs.csv", "curves.csv", "order_parameters.jsonl",
-                        "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
+  for (const char* f :
+       {"points.csv", "runs.csv", "curves.csv", "table.csv", "order_parameters.jsonl",
+        "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
     ASSERT_TRUE(fs::exists(a + "/" + f)) << a << "/" << f;
     ASSERT_TRUE(fs::exists(b + "/" + f)) << b << "/" << f;
     EXPECT_TRUE(read_file(a + "/" + f) == read_file(b + "/" + f)) << f;
