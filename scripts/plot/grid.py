@@ -33,9 +33,11 @@ def x_value(res, point, key):
 
 
 def group_points(res, key):
-    """Groups of points sharing every swept parameter but `key`: [(label, [points])]."""
-    others = [k for k in res.swept if k != key and not (key == "L" and k in ("K", "M") and
-                                                          sum(s in ("K", "M") for s in res.swept) < 2)]
+    """Groups of points sharing every swept parameter but `key` and those paired with it
+    by zip (they vary along the same axis): [(label, [points])]."""
+    paired = res.paired_with(key) if key else set()
+    others = [k for k in res.swept if k != key and k not in paired and
+              not (key == "L" and k in ("K", "M") and sum(s in ("K", "M") for s in res.swept) < 2)]
     groups = {}
     for p in res.points:
         label_values = tuple((k, res.param(p, k)) for k in others)

@@ -86,7 +86,15 @@ def sgd_label(name, has_bars, error_bars):
 
 
 def theory_label(formula, exact, name):
-    return tagged(f"theory {formula}" + (" (exact)" if exact else " (leading order)"), name)
+    """What the entry is: exact, the first order in sigma^2 (eq. (10) and the other
+    linear responses, exact in eta), or the leading order in eta (the rest)."""
+    if exact:
+        order = " (exact)"
+    elif formula == "eq. (10)" or "first order in sigma^2" in formula:
+        order = " (first order in σ²)" if "first order" not in formula else ""
+    else:
+        order = " (leading order in η)"
+    return tagged(f"theory {formula}" + order, name)
 
 
 def at_final_alpha(points):

@@ -140,7 +140,7 @@ class Results:
                 raise UsageError(f"{directory}/curves.csv: no column '{col}'")
         self.has_ode = "eg_ode" in self.curves and np.isfinite(self.curves["eg_ode"]).any()
         self.has_sgd = any(runs_of(p) > 0 for p in self.points)
-        self.description = self._read_description()
+        self.description, self.zip_groups = self._read_config()
 
     def _check_directory(self):
         required = ["summary.json", "curves.csv"]
@@ -162,15 +162,28 @@ class Results:
             raise UsageError(f"{self.dir}/summary.json: no grid points")
         return summary
 
-    def _read_description(self):
+    def _read_config(self):
+        """The description and the zip groups (parameter names that advance together)."""
         config_path = os.path.join(self.dir, "config.json")
         if os.path.isfile(config_path):
             try:
                 with open(config_path) as f:
-                    return json.load(f).get("description", "")
-            except (OSError, ValueError):
+                    config = json.load(f)
+                groups = [{k.split(".")[-1] for k in g} for g in config.get("zip", [])]
+                return config.get("description", ""), groups
+            except (OSError, ValueError, AttributeError, TypeError):
                 pass
-        return ""
+        return "", []
+
+    def paired_with(self, key):
+        """The swept parameters that advance together with KEY (zip), KEY not included;
+        for L, those paired with K."""
+        names = {"K"} if key == "L" else {key}
+        out = set()
+        for group in self.zip_groups:
+            if names & group:
+                out |= group
+        return out - names
 
     @property
     def several_seeds(self):
