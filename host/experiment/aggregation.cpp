@@ -56,6 +56,7 @@ void add_run_statistics(const std::vector<RunTrajectory>& runs, PointStatistics&
       values.push_back(t.eg.at(j));
     }
     s.eg.push_back(summarise(values));
+    s.eg_robust.push_back(summarise_robust(values));
     s.n_diverged.push_back(n_diverged);
   }
 }
@@ -77,6 +78,30 @@ void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
   s.tail = summarise(values);
 }
 
+void add_escapes(const std::vector<RunTrajectory>& runs, std::optional<double> escape_eg,
+                 PointStatistics& s) {
+  s.escape = escape_threshold(escape_eg, s.alpha, s.ode_eg);
+  s.n_escaped.assign(s.alpha.size(), 0);
+  std::vector<double> times;
+  for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
+    const RunTrajectory& t = runs[r];
+    const std::optional<double> at =
+        t.diverged ? std::nullopt : escape_alpha(t.alpha, t.eg, s.escape.eg);
+    s.escape_alpha.push_back(at);
+    if (t.diverged) continue;
+    if (!at) {
+      ++s.runs_not_escaped;
+      continue;
+    }
+    ++s.runs_escaped;
+    times.push_back(*at);
+    for (std::size_t j = 0; j < s.alpha.size(); ++j)
+      if (s.alpha[j] >= *at) ++s.n_escaped[j];
+  }
+  s.escape_time = summarise(times);
+  s.escape_time_robust = summarise_robust(times);
+}
+
 }  // namespace
 
 std::vector<PointStatistics> aggregate(const ResultSet& results) {
@@ -91,6 +116,7 @@ std::vector<PointStatistics> aggregate(const ResultSet& results) {
     add_ode_curve(results, static_cast<int>(p), s);
     add_run_statistics(results.runs, s);
     add_tail(results.runs, s);
+    add_escapes(results.runs, e.record.escape_eg, s);
   }
   return out;
 }

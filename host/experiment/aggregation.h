@@ -4,9 +4,13 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "experiment/escapes.h"
 #include "experiment/result_set.h"
+#include "experiment/robust_statistics.h"
 #include "experiment/statistics.h"
 
 namespace tsgd {
@@ -17,7 +21,9 @@ struct PointStatistics {
   // Per record: eps_g over the runs that did not diverge (a diverged run is
   // excluded from every average of its point), and the runs diverged by then.
   std::vector<SampleSummary> eg;
+  std::vector<RobustSummary> eg_robust;  // quartiles, median and geometric mean (same runs)
   std::vector<int> n_diverged;
+  std::vector<int> n_escaped;     // runs (not diverged) that escaped by then (escapes.h)
   std::size_t runs_diverged = 0;  // runs that diverged at any time
   // The point's ODE curve: the mean over its curves (one per seed, or one), NaN
   // past the record where a curve diverged; empty without ODE curves.
@@ -30,6 +36,15 @@ struct PointStatistics {
   double tail_from = 0;
   std::size_t tail_records = 0;
   SampleSummary tail;
+  // Escape from the plateau (escapes.h): the threshold, each run's escape time
+  // (index r - runs_begin; empty: no escape, or the run diverged), and their
+  // statistics over the runs that escaped: escape times of runs that never
+  // escape are censored, so these are conditional on escaping by alpha_final.
+  EscapeThreshold escape;
+  std::vector<std::optional<double>> escape_alpha;
+  std::size_t runs_escaped = 0, runs_not_escaped = 0;  // of the runs that did not diverge
+  SampleSummary escape_time;
+  RobustSummary escape_time_robust;
 };
 
 // One entry per grid point of results.experiment.

@@ -15,6 +15,7 @@
 
 #include "experiment/config_grid.h"
 #include "experiment/config_reader.h"
+#include "experiment/escapes.h"
 #include "experiment/file_io.h"
 #include "theory/ode.h"
 
@@ -87,12 +88,15 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
 
 RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points,
                             json& resolved) {
-  Section s(doc, "record", {"points", "spacing", "order_parameters", "alpha_min"}, resolved);
+  Section s(doc, "record", {"points", "spacing", "order_parameters", "alpha_min", "escape_eg"},
+            resolved);
   RecordSettings r;
   r.points = s.integer("points", r.points, 1, 100000);
   r.spacing = s.choice("spacing", r.spacing);
   r.order_parameters = s.boolean("order_parameters", r.order_parameters);
   r.alpha_min = s.positive_number("alpha_min", r.alpha_min);
+  // Resolved only when given: configurations without it keep their resolved form.
+  if (s.has("escape_eg")) r.escape_eg = s.positive_number("escape_eg", kDefaultEscapeEg);
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
       fail("record.alpha_min",

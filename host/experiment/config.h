@@ -41,6 +41,10 @@ struct RecordSettings {
   Spacing spacing = Spacing::log;
   bool order_parameters = true;
   double alpha_min = 0.01;  // first non-zero record time of a log-spaced schedule
+  // The eps_g below which a run has escaped the plateau (escapes.h); empty: per
+  // point, from the ODE's plateau or the default. Analysis only: not part of the
+  // runs' identity (experiment_fingerprint leaves it out).
+  std::optional<double> escape_eg;
 };
 
 struct SimulateSettings {

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "experiment/file_io.h"
@@ -81,7 +82,10 @@ void write_order_parameter_files(const std::string& dir, const ResultSet& result
 
 namespace {
 
-const char* const kCurveColumns = "alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi";
+// The first eight as before the robust statistics, so that readers by position keep working.
+const char* const kCurveColumns =
+    "alpha,n,n_diverged,eg_mean,eg_std,eg_sem,eg_lo,eg_hi,eg_q1,eg_median,eg_q3,eg_median_lo,"
+    "eg_median_hi,eg_gmean,eg_gmean_lo,eg_gmean_hi,n_escaped";
 
 // The statistics of record J of a point, as the columns after point_id (kCurveColumns,
 // then eg_ode when there are ODE curves).
@@ -91,6 +95,10 @@ std::string curve_cells(const PointStatistics& point, std::size_t j, bool ode) {
   s << format_double(point.alpha[j]) << "," << g.n << "," << point.n_diverged[j] << ","
     << format_double(g.mean) << "," << format_double(g.std) << "," << format_double(g.sem) << ","
     << format_double(g.lo) << "," << format_double(g.hi);
+  const RobustSummary& r = point.eg_robust[j];
+  for (double x : {r.q1, r.median, r.q3, r.median_lo, r.median_hi, r.gmean, r.gmean_lo, r.gmean_hi})
+    s << "," << format_double(x);
+  s << "," << point.n_escaped[j];
   if (ode)
     s << ","
       << format_double(point.ode_eg.empty() ? std::numeric_limits<double>::quiet_NaN()
@@ -131,6 +139,22 @@ void write_table_csv(const std::string& dir, const ResultSet& results,
   write_file_atomic(dir + "/table.csv", s.str());
 }
 
+void write_escapes_csv(const std::string& dir, const ResultSet& results,
+                       const std::vector<PointStatistics>& statistics) {
+  std::ostringstream s;
+  s << "point_id,seed,alpha,diverged,escape_eg\n";
+  for (std::size_t p = 0; p < statistics.size(); ++p) {
+    const PointStatistics& point = statistics[p];
+    for (std::size_t r = point.runs_begin; r < point.runs_end; ++r) {
+      const RunTrajectory& t = results.runs[r];
+      const std::optional<double>& at = point.escape_alpha[r - point.runs_begin];
+      s << p << "," << t.seed << "," << (at ? format_double(*at) : std::string()) << ","
+        << (t.diverged ? 1 : 0) << "," << format_double(point.escape.eg) << "\n";
+    }
+  }
+  write_file_atomic(dir + "/escapes.csv", s.str());
+}
+
 void write_ode_files(const std::string& dir, const ResultSet& results) {
   if (results.ode.empty()) return;
   std::ostringstream csv, states;
@@ -158,6 +182,7 @@ void write_results(const std::string& dir, const ResultSet& results) {
   write_runs_csv(dir, results);
   write_curves_csv(dir, results, statistics);
   write_table_csv(dir, results, statistics);
+  write_escapes_csv(dir, results, statistics);
   write_order_parameter_files(dir, results);
   write_ode_files(dir, results);
   write_summary_json(dir, results, statistics);

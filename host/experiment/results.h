@@ -7,6 +7,7 @@
 //   curves.csv                     statistics over seeds per point and record, with the ODE
 //   table.csv                      the same rows with every parameter of the point as a column
 //                                  (one tidy table: no join with points.csv)
+//   escapes.csv                    every run's escape time from the plateau (escapes.h)
 //   ode.csv, ode_order_parameters.jsonl   the ODE curves (when there are any)
 //   summary.json                   per point: final and tail eps_g, ODE, theory (summary.h)
 // The manifest is written last, by manifest.h.
@@ -30,6 +31,8 @@ void write_curves_csv(const std::string& directory, const ResultSet& results,
                       const std::vector<PointStatistics>& statistics);
 void write_table_csv(const std::string& directory, const ResultSet& results,
                      const std::vector<PointStatistics>& statistics);
+void write_escapes_csv(const std::string& directory, const ResultSet& results,
+                       const std::vector<PointStatistics>& statistics);
 void write_ode_files(const std::string& directory, const ResultSet& results);
 
 }  // namespace tsgd

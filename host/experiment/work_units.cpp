@@ -40,7 +40,10 @@ void canonical_numbers(json& j) {
 
 std::string experiment_fingerprint(const json& resolved) {
   json j = resolved;
+  // Keys that change no run: where the results go, and the escape threshold of
+  // the statistics (record.escape_eg), so that changing it recomputes only the files.
   if (j.is_object()) j.erase("output");
+  if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
   canonical_numbers(j);
   return fnv1a_hex(j.dump());
 }

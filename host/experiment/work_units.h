@@ -21,8 +21,8 @@
 namespace tsgd {
 
 // The experiment a unit belongs to: FNV-1a of the resolved configuration
-// without "output", numbers by value (2 and 2.0 are equal); also the equality
-// an output directory's config.json is checked with.
+// without "output" and record.escape_eg (they change no run), numbers by value (2 and 2.0 are
+// equal); also the equality an output directory's config.json is checked with.
 std::string experiment_fingerprint(const nlohmann::json& resolved);
 
 // Writes HEADER (plus {"experiment": EXPERIMENT}), the records and the

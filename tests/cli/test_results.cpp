@@ -3,6 +3,7 @@
 // diverged SGD runs and ODE curves flagged, counted and never averaged.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -129,15 +130,24 @@ TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   EXPECT_EQ(unstable["ode"]["diverged_curves"], 3);
   EXPECT_GT(unstable["ode"]["diverged"][0]["alpha"].get<double>(), 0.0);
   EXPECT_FALSE(unstable["ode"]["diverged"][0]["reason"].get<std::string>().empty());
-  // curves.csv: the stable point never holds NaN; the unstable one counts its
-  // diverged runs and averages nothing.
-  for (const auto& row : read_csv(dir + "/out/curves.csv")) {
+  // curves.csv: the stable point never holds NaN (but the median interval, which
+  // needs 6 runs: it has 3); the unstable one counts its diverged runs and averages
+  // nothing, its median and geometric mean included.
+  const auto curves = read_csv(dir + "/out/curves.csv");
+  const auto column = [&](const std::string& name) {
+    return std::find(curves[0].begin(), curves[0].end(), name) - curves[0].begin();
+  };
+  const std::set<long> median_interval = {column("eg_median_lo"), column("eg_median_hi")};
+  for (const auto& row : curves) {
     if (row[0] == "0") {
-      for (std::size_t c = 4; c < row.size(); ++c)
-        EXPECT_NE(row[c], "nan") << "stable point, column " << c;
+      for (std::size_t c = 4; c < row.size(); ++c) {
+        if (median_interval.count(static_cast<long>(c))) continue;
+        EXPECT_NE(row[c], "nan") << "stable point, column " << curves[0][c];
+      }
     } else if (row[0] == "1") {
       EXPECT_EQ(row[2], "0");
-      EXPECT_EQ(row[4], "nan");
+      for (const char* c : {"eg_mean", "eg_median", "eg_q1", "eg_gmean"})
+        EXPECT_EQ(row[column(c)], "nan") << c;
     }
   }
   fs::remove_all(dir);
@@ -175,5 +185,32 @@ TEST(Pipeline, TableIsCurvesJoinedWithPoints) {
     for (std::size_t c = 1; c < curves[r].size(); ++c)
       EXPECT_EQ(table[r][params + c], curves[r][c]) << r << " " << c;
   }
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, AnotherEscapeThresholdReusesEveryRun) {
+  // record.escape_eg changes no run: rerun with it on a finished directory, every
+  // run is reused and the result files equal a fresh run's with that threshold.
+  const std::string dir = temp_dir("escape_threshold");
+  json config = {{"name", "escape_threshold"},
+                 {"model", {{"N", 40}, {"K", {1, 2}}}},
+                 {"training", {{"lr", 0.5}, {"alpha", 5}}},
+                 {"seeds", {{"count", 4}}},
+                 {"record", {{"points", 6}}}};
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  config["record"]["escape_eg"] = 0.5;
+  const std::string path = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out"}, &err), 0) << err;
+  EXPECT_NE(err.find("resuming: 8 runs already complete"), std::string::npos) << err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/fresh", "--quiet"}, &err), 0) << err;
+  expect_same_results(dir + "/fresh", dir + "/out");
+  const auto escapes = read_csv(dir + "/out/escapes.csv");
+  ASSERT_EQ(escapes.size(), 9u);  // header and 8 runs
+  for (std::size_t r = 1; r < escapes.size(); ++r) EXPECT_EQ(escapes[r][4], "0.5");
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["points"][0]["escape"]["threshold_from"], "record.escape_eg");
   fs::remove_all(dir);
 }

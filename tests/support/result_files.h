@@ -37,6 +37,7 @@ inline const std::vector<std::string> kComparedResultFiles = {"points.csv",
                                                               "runs.csv",
                                                               "curves.csv",
                                                               "table.csv",
+                                                              "escapes.csv",
                                                               "order_parameters.jsonl",
                                                               "final_order_parameters.jsonl",
                                                               "summary.json",
@@ -66,8 +67,8 @@ inline void expect_same_results(const std::string& a, const std::string& b) {
 inline void expect_identical_result_files(const std::string& a, const std::string& b) {
   namespace fs = std::filesystem;
   for (const char* f :
-       {"points.csv", "runs.csv", "curves.csv", "table.csv", "order_parameters.jsonl",
-        "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
+       {"points.csv", "runs.csv", "curves.csv", "table.csv", "escapes.csv",
+        "order_parameters.jsonl", "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
     ASSERT_TRUE(fs::exists(a + "/" + f)) << a << "/" << f;
     ASSERT_TRUE(fs::exists(b + "/" + f)) << b << "/" << f;
     EXPECT_TRUE(read_file(a + "/" + f) == read_file(b + "/" + f)) << f;
