@@ -51,7 +51,7 @@ from plot.compare import plot_compare
 from plot.eg_alpha import plot_eg_alpha
 from plot.final import plot_eg_final
 from plot.grid import primary_key
-from plot.labels import ERROR_BARS
+from plot.labels import ERROR_BARS, STATISTICS
 from plot.overlaps import choose_runs, plot_overlaps
 from plot.results import Results, UsageError
 
@@ -103,6 +103,11 @@ def parse_args(argv):
     parser.add_argument("--error-bars", choices=sorted(ERROR_BARS), default="ci95",
                         help="error bars of the final eps_g: 95%% interval (default), one "
                              "standard deviation over seeds (as in fig. 4), or one s.e.m.")
+    parser.add_argument("--stat", choices=sorted(STATISTICS), default="mean",
+                        help="the SGD value drawn: the mean over seeds (default; error bars "
+                             "by --error-bars), the median with its quartiles, or the "
+                             "geometric mean with its 95%% interval on the log scale (robust "
+                             "to a few runs stuck on the plateau)")
     parser.add_argument("--labels", nargs="+", metavar="LABEL",
                         help="names of the results directories in compare_eg_final.png")
     args = parser.parse_args(argv)
@@ -118,7 +123,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     try:
-        results = [Results(d) for d in args.results]
+        results = [Results(d, args.stat) for d in args.results]
         written = []
         for res in results:
             out_dir = args.out or os.path.join(res.dir, "plots")

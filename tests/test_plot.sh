@@ -130,6 +130,16 @@ else
   fail "plot.py $work/sweep $work/diverge (comparison)"
 fi
 
+# 3b. The robust statistics instead of the mean (--stat): each figure written.
+for stat in median gmean; do
+  if "$python" "$plot" "$work/sweep" --out "$work/plots_$stat" --stat "$stat" >"$work/$stat.list"; then
+    check_pngs "$work/$stat.list"
+    expect "$work/$stat.list" plot_sweep_eg_alpha.png plot_sweep_eg_final.png
+  else
+    fail "plot.py $work/sweep --stat $stat"
+  fi
+done
+
 # 4. Not a results directory, or an unknown --x: exit status 2 and a message.
 mkdir -p "$work/empty"
 "$python" "$plot" "$work/empty" >/dev/null 2>"$work/empty.err"

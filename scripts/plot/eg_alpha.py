@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 
 from . import style
 from .grid import group_points, sort_key
-from .labels import ERROR_BARS, describe_fixed, diverged_note, point_label
+from .labels import STATISTICS, bars_label, describe_fixed, diverged_note, point_label
 from .results import runs_of
 from .style import plt
 
@@ -95,10 +95,10 @@ def style_keys(res):
     keys = []
     if res.has_sgd:
         keys.append(Line2D([], [], color="0.3", marker="x", linewidth=0.7,
-                           label="SGD" + (", mean over seeds" if res.several_seeds
+                           label="SGD" + (", " + STATISTICS[res.stat] if res.several_seeds
                                           else " (one run)")))
         if res.several_seeds:
-            keys.append(Patch(color="0.3", alpha=0.15, label=ERROR_BARS["ci95"]))
+            keys.append(Patch(color="0.3", alpha=0.15, label=bars_label(res.stat, "ci95")))
     if res.has_ode:
         keys.append(Line2D([], [], color="0.3", linewidth=1.8, label="ODE"))
     return keys
@@ -142,7 +142,9 @@ def draw_panel(ax, res, key, label, pts, colour_of, ylim):
 def title_of(res):
     what = []
     if res.has_sgd:
-        what.append("SGD (mean, 95% band)" if res.several_seeds else "SGD (one run per point)")
+        what.append(f"SGD ({STATISTICS[res.stat].split(' over')[0]}, "
+                    f"{bars_label(res.stat, 'ci95')} band)"
+                    if res.several_seeds else "SGD (one run per point)")
     if res.has_ode:
         what.append("ODE")
     return f"{res.name}: " + r"$\epsilon_g(\alpha)$" + (f", {' and '.join(what)}" if what else "")
@@ -171,6 +173,7 @@ def plot_eg_alpha(res, key, out_dir, ylim=None):
         ax.set_visible(False)
     footer = describe_fixed(res, set(res.swept))
     if clipped_any:
-        footer += "; band: lower edge clipped to the axis where the 95% interval reaches 0"
+        footer += ("; band: lower edge clipped to the axis where the "
+                   f"{bars_label(res.stat, 'ci95')} reaches 0")
     style.finish_layout(fig, title_of(res), footer)
     return style.save(fig, out_dir, f"{res.name}_eg_alpha.png")

@@ -1,5 +1,5 @@
 """NAME_eg_final.png: the final eps_g against the primary swept parameter: SGD's mean
-with error bars, the ODE's final value and the closed-form theory of summary.json.
+(or median, or geometric mean: --stat) with error bars, the ODE's final value and the closed-form theory of summary.json.
 Its series, drawing and axes serve compare_eg_final.png too (compare.py)."""
 
 import math
@@ -34,7 +34,7 @@ def final_series(res, key, over_sigma2, error_bars="ci95"):
                 s = p["params"].get("sigma", 0.0)
                 scale = 1.0 / (s * s) if s else math.nan
             xs.append(x)
-            for column, v in zip((mean, lo, hi), eg_final_bars(p, error_bars)):
+            for column, v in zip((mean, lo, hi), eg_final_bars(p, error_bars, res.stat)):
                 column.append(_num(v, scale))
             ode.append(_num(ode_eg_final(p), scale))
             if all_runs_diverged(p):
@@ -45,7 +45,7 @@ def final_series(res, key, over_sigma2, error_bars="ci95"):
                 entry[1].append(eg * scale)
         series.append(dict(label=label, x=xs, mean=np.array(mean), lo=np.array(lo),
                            hi=np.array(hi), ode=np.array(ode), theory=theory,
-                           diverged_x=diverged_x))
+                           diverged_x=diverged_x, stat=res.stat))
     return series
 
 
@@ -59,7 +59,8 @@ def _draw_sgd(ax, x, s, name, c, marker, error_bars):
     yerr = np.vstack([np.clip(m - lo, 0, None), np.clip(hi - m, 0, None)])[:, ok]
     ax.errorbar(x[ok], m[ok], yerr=yerr, color=c, marker=marker,
                 linestyle="none", markersize=6, capsize=3, zorder=4,
-                label=sgd_label(name, np.isfinite(s["lo"][ok]).any(), error_bars))
+                label=sgd_label(name, np.isfinite(s["lo"][ok]).any(), error_bars,
+                                s.get("stat", "mean")))
     return list(m[ok]) + list(lo[ok][lo[ok] > 0]) + list(hi[ok])
 
 
@@ -77,12 +78,17 @@ def _draw_theory(ax, s, name, c, categorical):
     ys = []
     for j, (formula, (tx, ty, exact)) in enumerate(sorted(s["theory"].items())):
         tpos = np.array(positions(tx, categorical), dtype=float)
-        order = np.argsort(tpos)
+        ty = np.array(ty, dtype=float)
+        # The log axis shows no zero (e.g. eq. (10) at sigma = 0): no legend entry for nothing.
+        shown = ty > 0
+        if not shown.any():
+            continue
+        order = np.argsort(tpos[shown])
         # a short horizontal tick at each value, so that a single point shows too
-        ax.plot(tpos[order], np.array(ty)[order], color=c, marker="_", markersize=16,
+        ax.plot(tpos[shown][order], ty[shown][order], color=c, marker="_", markersize=16,
                 linestyle=THEORY_STYLES[j % len(THEORY_STYLES)], linewidth=1.3,
                 label=theory_label(formula, exact, name))
-        ys.extend(ty)
+        ys.extend(ty[shown])
     return ys
 
 

@@ -26,6 +26,16 @@ ACTIVATIONS = ("teacher_activation", "student_activation")
 V_INITS = {"teacher_v_init": "v*", "student_v_init": "v_0"}
 # --error-bars: what the bars of the final eps_g show.
 ERROR_BARS = {"ci95": "95% interval", "std": "± 1 std over seeds", "sem": "± 1 s.e.m."}
+# --stat: the SGD value drawn (over the seeds that did not diverge), and what its band or
+# error bars are when it is not the mean (whose bars --error-bars chooses).
+STATISTICS = {"mean": "mean over seeds", "median": "median over seeds",
+              "gmean": "geometric mean over seeds"}
+STAT_BARS = {"median": "quartiles", "gmean": "95% interval of ln eps_g"}
+
+
+def bars_label(stat, error_bars):
+    """What the band or error bars of statistic STAT are."""
+    return STAT_BARS.get(stat) or ERROR_BARS[error_bars]
 
 
 def fmt_value(v):
@@ -80,8 +90,9 @@ def tagged(text, name):
     return text + (f": {name}" if name else "")
 
 
-def sgd_label(name, has_bars, error_bars):
-    return tagged("SGD", name) + (f" ({ERROR_BARS[error_bars]})" if has_bars
+def sgd_label(name, has_bars, error_bars, stat="mean"):
+    what = "" if stat == "mean" else f"{STATISTICS[stat].split(' over')[0]}, "
+    return tagged("SGD", name) + (f" ({what}{bars_label(stat, error_bars)})" if has_bars
                                   else " (one run: no error bar)")
 
 

@@ -93,10 +93,18 @@ def all_runs_diverged(point):
     return runs_of(point) > 0 and point.get("n", 0) == 0
 
 
-def eg_final_bars(point, error_bars):
-    """(mean, lo, hi) of the final eps_g over seeds (None where absent): lo..hi is the 95%
-    interval for "ci95", else the mean -+ one std or one s.e.m. ("std", "sem")."""
+# --stat: summary.json's eg_final fields and curves.csv's columns (value, lo, hi) of each
+# statistic but the mean (whose lo..hi --error-bars chooses).
+STAT_FIELDS = {"median": ("median", "q1", "q3"), "gmean": ("gmean", "gmean_lo", "gmean_hi")}
+
+
+def eg_final_bars(point, error_bars, stat="mean"):
+    """(value, lo, hi) of the final eps_g over seeds (None where absent). For the mean,
+    lo..hi is the 95% interval for "ci95", else the mean -+ one std or one s.e.m. ("std",
+    "sem"); the median has its quartiles, the geometric mean its log-scale interval."""
     e = point.get("eg_final") or {}
+    if stat in STAT_FIELDS:
+        return tuple(e.get(f) for f in STAT_FIELDS[stat])
     mean = e.get("mean")
     if error_bars == "ci95":
         return mean, e.get("lo"), e.get("hi")
@@ -125,8 +133,9 @@ def theory_entries(point):
 class Results:
     """The files of one results directory that the figures need."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, stat="mean"):
         self.dir = directory
+        self.stat = stat
         self._check_directory()
         self.summary = self._read_summary()
         self.name = self.summary.get("name") or os.path.basename(os.path.normpath(directory))
@@ -135,9 +144,12 @@ class Results:
         self.point_by_id = {p["point_id"]: p for p in self.points}
         self.swept = [k.split(".")[-1] for k in self.summary.get("swept", [])]
         self.curves = read_csv_columns(os.path.join(directory, "curves.csv"))
-        for col in ["point_id", "alpha", "n", "eg_mean", "eg_lo", "eg_hi"]:
+        for col in ["point_id", "alpha", "n"] + list(self._curve_columns()):
             if col not in self.curves:
-                raise UsageError(f"{directory}/curves.csv: no column '{col}'")
+                raise UsageError(f"{directory}/curves.csv: no column '{col}'" +
+                                 ("" if stat == "mean" else
+                                  f" for --stat {stat} (written by tsgd before it had robust "
+                                  "statistics: rerun the same command to rewrite the files)"))
         self.has_ode = "eg_ode" in self.curves and np.isfinite(self.curves["eg_ode"]).any()
         self.has_sgd = any(runs_of(p) > 0 for p in self.points)
         self.description, self.zip_groups = self._read_config()
@@ -192,14 +204,19 @@ class Results:
 
     param = staticmethod(param)
 
+    def _curve_columns(self):
+        """curves.csv's (value, lo, hi) columns of the statistic drawn."""
+        return tuple("eg_" + f for f in STAT_FIELDS.get(self.stat, ("mean", "lo", "hi")))
+
     def curve(self, point_id):
-        """(alpha, n, mean, lo, hi, ode) of one grid point, sorted by alpha."""
+        """(alpha, n, value, lo, hi, ode) of one grid point, sorted by alpha: the statistic
+        of --stat with its band (mean: 95% interval; median: quartiles; gmean: log interval)."""
         c = self.curves
         sel = c["point_id"] == point_id
         order = np.argsort(c["alpha"][sel])
         ode = c["eg_ode"][sel][order] if "eg_ode" in c else np.full(order.size, math.nan)
-        return (c["alpha"][sel][order], c["n"][sel][order], c["eg_mean"][sel][order],
-                c["eg_lo"][sel][order], c["eg_hi"][sel][order], ode)
+        value, lo, hi = (c[col][sel][order] for col in self._curve_columns())
+        return (c["alpha"][sel][order], c["n"][sel][order], value, lo, hi, ode)
 
     def final_order_parameters(self):
         """The records of final_order_parameters.jsonl (an empty list if there are none)."""
