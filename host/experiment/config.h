@@ -92,6 +92,11 @@ Experiment parse_experiment(const nlohmann::json& document);
 // GPU and float64 on the CPU.
 Precision engine_precision(const SimulateSettings& simulate, bool gpu);
 
+// Whether the result files list model.teacher_init: exactly when the resolved
+// configuration does (the key was given and is not the default "gaussian"), so the
+// files of configurations without it keep the form they had before it existed.
+bool lists_teacher_init(const Experiment& e);
+
 const char* to_string(Spacing s);
 const char* to_string(Backend b);
 
