@@ -78,7 +78,10 @@ struct Experiment {
   OdeSettings ode;
   FixedPointStart fixed_point_start = FixedPointStart::ode_end;  // fixed_point.start
   std::string output;                                            // output directory
-  nlohmann::json resolved;  // the configuration with every default filled in
+  // The configuration with every default filled in, except keys added after results
+  // existed, which appear only when given (zip, fixed_point) or away from their
+  // default (model.teacher_init), so older configurations keep their fingerprint.
+  nlohmann::json resolved;
 };
 
 // Reads and checks a configuration file; throws ConfigError (key path and

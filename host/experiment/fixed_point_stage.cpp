@@ -108,12 +108,12 @@ void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoin
 void print_fixed_points(std::ostream& out, const Experiment& e,
                         const std::vector<PointFixedPoint>& points, const std::string& dir) {
   const bool per_seed = e.ode.init == OdeInit::measured;
-  const std::string curves = per_seed
-                                 ? "the mean over the " + std::to_string(e.seeds.count) +
-                                       " seed(s)' ODE curves, as summary.json's ode.eg_final"
-                                 : std::string("the ODE from the ") +
-                                       (e.ode.init == OdeInit::expected ? "expected" : "explicit") +
-                                       " initial state (one curve)";
+  const std::string curves =
+      per_seed ? "the mean of the ODE curves of the " + std::to_string(e.seeds.count) +
+                     " seed(s), as summary.json's ode.eg_final"
+               : std::string("the ODE from the ") +
+                     (e.ode.init == OdeInit::expected ? "expected" : "explicit") +
+                     " initial state (one curve)";
   const std::string start = e.fixed_point_start == FixedPointStart::denoise
                                 ? "the symmetric fixed point (fixed_point.start: denoise)"
                                 : std::string("the ODE's end state at alpha = training.alpha") +
