@@ -126,3 +126,19 @@ TEST(Grow, AnInterruptedGrowthIsCompletedOrDiscarded) {
   EXPECT_NE(err.find("resuming: 20 runs already complete"), std::string::npos) << err;
   fs::remove_all(dir);
 }
+
+TEST(Grow, ANewKeyWhoseValuesIncludeItsDefaultGrows) {
+  // model.teacher_init absent (Gaussian) -> ["gaussian", "orthonormal"]: the existing
+  // runs are the Gaussian points of the grown grid (a run's identity names every
+  // parameter, defaults included), and the files equal a fresh run's.
+  const std::string dir = temp_dir("grow_new_key");
+  json config = small_config();
+  config["seeds"]["count"] = 3;
+  run_config(dir, config, dir + "/grown");
+  config["model"]["teacher_init"] = {"gaussian", "orthonormal"};
+  const std::string err = run_config(dir, config, dir + "/grown");
+  EXPECT_NE(err.find("6 runs of 3 seed(s) x 2 grid point(s) kept"), std::string::npos) << err;
+  run_config(dir, config, dir + "/fresh");
+  expect_identical_result_files(dir + "/fresh", dir + "/grown");
+  fs::remove_all(dir);
+}
