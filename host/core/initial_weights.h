@@ -1,4 +1,4 @@
-// Initial weights of a run, from its identity alone (DESIGN.md contract 1).
+// Initial weights of a run, from its identity alone (docs/architecture.md contract 1).
 //
 // Teacher (seed, M, N, teacher settings): w*_m,i = G(seed, teacher_w, m, i);
 //   v*_m per teacher_v_init: teacher_v, teacher_v G(seed, teacher_v, 0, m),
