@@ -53,6 +53,11 @@ struct EnumNames<OutputScaling> {
                                                       {OutputScaling::inverse_sqrt, "1/sqrt(K)"}};
 };
 template <>
+struct EnumNames<TeacherInit> {
+  static constexpr EnumName<TeacherInit> table[] = {{TeacherInit::gaussian, "gaussian"},
+                                                    {TeacherInit::orthonormal, "orthonormal"}};
+};
+template <>
 struct EnumNames<Precision> {
   static constexpr EnumName<Precision> table[] = {{Precision::float32, "float32"},
                                                   {Precision::float64, "float64"}};

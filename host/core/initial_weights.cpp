@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 #include "math/gaussian.h"
 
@@ -29,6 +30,41 @@ double second_layer_value(SecondLayerInit init, double value, std::uint64_t seed
       return unit >= units - units / 2 ? -value : value;
   }
   return value;
+}
+
+double dot(const double* a, const double* b, std::size_t n) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Modified Gram-Schmidt on the M rows of length N (row-major), in row order, each
+// row then scaled to norm sqrt(N): w*_n . w*_m / N = delta_nm to rounding. Row m
+// depends only on rows 0..m, so a teacher's first rows do not depend on M (as for
+// the Gaussian teacher, which the CPU engine's seed groups rely on), and row 0
+// keeps its direction. Each row is projected out twice ("twice is enough"): one
+// pass loses orthogonality in proportion to the rows' condition number, which
+// grows as M approaches N.
+void orthonormalise_rows(std::vector<double>& rows, int M, int N) {
+  if (M > N)
+    throw std::invalid_argument("an orthonormal teacher needs M <= N (M = " + std::to_string(M) +
+                                ", N = " + std::to_string(N) + ")");
+  const std::size_t n = static_cast<std::size_t>(N);
+  const double length = std::sqrt(static_cast<double>(N));
+  for (int m = 0; m < M; ++m) {
+    double* row = &rows[m * n];
+    for (int pass = 0; pass < 2; ++pass)
+      for (int j = 0; j < m; ++j) {
+        const double* done = &rows[j * n];
+        const double c = dot(done, row, n) / dot(done, done, n);
+        for (std::size_t i = 0; i < n; ++i) row[i] -= c * done[i];
+      }
+    const double norm = std::sqrt(dot(row, row, n));
+    if (!(norm > 0.0) || !std::isfinite(norm))
+      throw std::runtime_error("orthonormal teacher: row " + std::to_string(m) +
+                               " is linearly dependent on the rows before it");
+    for (std::size_t i = 0; i < n; ++i) row[i] *= length / norm;
+  }
 }
 
 }  // namespace
@@ -61,6 +97,7 @@ InitialWeights initial_weights(const RunSpec& run) {
     out.vstar[m] = output_scale(p.output_scaling, M) *
                    second_layer_value(p.teacher_v_init, p.teacher_v, seed, Stream::teacher_v, m, M);
   }
+  if (p.teacher_init == TeacherInit::orthonormal) orthonormalise_rows(out.wstar, M, N);
 
   if ((p.init == InitKind::informed || p.init == InitKind::denoise) && K < M)
     throw std::invalid_argument("informed and denoise initialisations need K >= M");
@@ -115,9 +152,7 @@ OrderParameters initial_order_parameters(const RunSpec& run) {
   OrderParameters op;
   op.resize(K, M);
   auto overlap = [n](const double* a, const double* b) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < n; ++i) s += a[i] * b[i];
-    return s / static_cast<double>(n);
+    return dot(a, b, n) / static_cast<double>(n);
   };
   for (int i = 0; i < K; ++i) {
     for (int j = 0; j < K; ++j) op.Q[i * K + j] = overlap(&w.w[i * n], &w.w[j * n]);

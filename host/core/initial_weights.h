@@ -1,6 +1,8 @@
 // Initial weights of a run, from its identity alone (docs/architecture.md contract 1).
 //
 // Teacher (seed, M, N, teacher settings): w*_m,i = G(seed, teacher_w, m, i);
+//   with teacher_init orthonormal, these rows after modified Gram-Schmidt (in row
+//   order) scaled to norm sqrt(N), so that T = I exactly (needs M <= N);
 //   v*_m per teacher_v_init: teacher_v, teacher_v G(seed, teacher_v, 0, m),
 //   or teacher_v with the last floor(M/2) signs flipped; times the output scaling.
 // Student row k from (seed, k, init), G = G(seed, student_w, k, i):

@@ -32,6 +32,7 @@ const char* to_string(TrainMode t) { return enum_name(t); }
 const char* to_string(InitKind i) { return enum_name(i); }
 const char* to_string(SecondLayerInit s) { return enum_name(s); }
 const char* to_string(OutputScaling s) { return enum_name(s); }
+const char* to_string(TeacherInit t) { return enum_name(t); }
 const char* to_string(Precision p) { return enum_name(p); }
 
 }  // namespace tsgd

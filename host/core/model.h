@@ -17,6 +17,10 @@ enum class InitKind { large, small, mixed, informed, denoise };
 enum class SecondLayerInit { uniform, gaussian, flip_half };
 // Output scaling of a committee: v_k *= 1, 1/K or 1/sqrt(K) (teacher: M).
 enum class OutputScaling { none, inverse, inverse_sqrt };
+// Teacher first layer: rows of N(0,1) draws (T = I only as N -> infinity), or
+// the same rows orthonormalised and scaled to norm sqrt(N), so that T = I
+// exactly, as the theory assumes (initial_weights.h).
+enum class TeacherInit { gaussian, orthonormal };
 enum class Precision { float32, float64 };
 
 // Every model and training parameter of one grid point (docs/config.md,
@@ -28,6 +32,7 @@ struct PointParams {
   int N = 500;
   int M = 2;
   int K = 2;
+  TeacherInit teacher_init = TeacherInit::gaussian;
   TrainMode train = TrainMode::first_layer;
   double teacher_v = 1.0;
   SecondLayerInit teacher_v_init = SecondLayerInit::uniform;
@@ -78,6 +83,7 @@ const char* to_string(TrainMode t);
 const char* to_string(InitKind i);
 const char* to_string(SecondLayerInit s);
 const char* to_string(OutputScaling s);
+const char* to_string(TeacherInit t);
 const char* to_string(Precision p);
 
 }  // namespace tsgd

@@ -108,13 +108,14 @@ template <typename Real>
 struct CpuRun {
   std::uint64_t seed = 0;
   int N = 0, K = 0, M = 0, B = 1;
+  TeacherInit teacher_init = TeacherInit::gaussian;
   bool train_second = false;
   bool frozen = false;
   SgdConstants<Real> constants{};
   std::vector<Real> w, wstar, v, vstar;  // K x N, M x N, K, M
 };
 
-// Runs that share (seed, B): advanced together by one thread.
+// Runs that share (seed, B, teacher_init): advanced together by one thread.
 struct Group {
   std::vector<std::size_t> runs;
   std::size_t teacher_run = 0;  // the member with the largest M: its teacher rows serve all
@@ -182,6 +183,7 @@ class CpuEngine final : public Engine {
     run.K = p.K;
     run.M = p.M;
     run.B = p.batch_size;
+    run.teacher_init = p.teacher_init;
     run.train_second = p.train == TrainMode::both_layers;
     const InitialWeights init = initial_weights(spec);
     run.w.assign(init.w.begin(), init.w.end());
@@ -192,10 +194,14 @@ class CpuEngine final : public Engine {
     return run;
   }
 
-  // Groups by (seed, B), then splits groups so that every thread has work.
+  // Groups by (seed, B, teacher_init), then splits groups so that every thread has
+  // work. The teacher rows of a group are those of its member with the largest M,
+  // so its members must share teacher rows: rows m < M depend only on (seed, N,
+  // teacher_init) (initial_weights.h), and the batch shares N.
   void build_groups() {
-    std::map<std::pair<std::uint64_t, int>, std::vector<std::size_t>> by_key;
-    for (std::size_t r = 0; r < runs_.size(); ++r) by_key[{runs_[r].seed, runs_[r].B}].push_back(r);
+    std::map<std::tuple<std::uint64_t, int, TeacherInit>, std::vector<std::size_t>> by_key;
+    for (std::size_t r = 0; r < runs_.size(); ++r)
+      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher_init}].push_back(r);
     const std::size_t target =
         std::max<std::size_t>(1, (runs_.size() + 2 * threads_ - 1) / (2 * threads_));
     groups_.clear();

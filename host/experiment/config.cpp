@@ -194,6 +194,10 @@ Precision engine_precision(const SimulateSettings& s, bool gpu) {
   return s.precision ? *s.precision : (gpu ? Precision::float32 : Precision::float64);
 }
 
+bool lists_teacher_init(const Experiment& e) {
+  return e.resolved.contains("model") && e.resolved["model"].contains("teacher_init");
+}
+
 const char* to_string(Spacing s) { return enum_name(s); }
 const char* to_string(Backend b) { return enum_name(b); }
 

@@ -78,7 +78,10 @@ struct Experiment {
   OdeSettings ode;
   FixedPointStart fixed_point_start = FixedPointStart::ode_end;  // fixed_point.start
   std::string output;                                            // output directory
-  nlohmann::json resolved;  // the configuration with every default filled in
+  // The configuration with every default filled in, except keys added after results
+  // existed, which appear only when given (zip, fixed_point) or away from their
+  // default (model.teacher_init), so older configurations keep their fingerprint.
+  nlohmann::json resolved;
 };
 
 // Reads and checks a configuration file; throws ConfigError (key path and
@@ -91,6 +94,11 @@ Experiment parse_experiment(const nlohmann::json& document);
 // The precision of the engine: simulate.precision, or for "auto" float32 on a
 // GPU and float64 on the CPU.
 Precision engine_precision(const SimulateSettings& simulate, bool gpu);
+
+// Whether the result files list model.teacher_init: exactly when the resolved
+// configuration does (the key was given and is not the default "gaussian"), so the
+// files of configurations without it keep the form they had before it existed.
+bool lists_teacher_init(const Experiment& e);
 
 const char* to_string(Spacing s);
 const char* to_string(Backend b);

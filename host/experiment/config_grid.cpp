@@ -20,12 +20,16 @@ using namespace config;
 namespace {
 
 // A sweepable key of "model" or "training": its default, and how one scalar
-// value is checked and stored in a PointParams.
+// value is checked and stored in a PointParams. A key added after results existed
+// is left out of the resolved configuration while it holds its default
+// (resolved_at_default false), so that configurations without it keep their
+// resolved form, and with it their fingerprint and runs.
 struct SweepKey {
   const char* section;
   const char* name;
   json default_value;
   std::function<void(const json&, const std::string&, PointParams&)> apply;
+  bool resolved_at_default = true;
 };
 
 const std::vector<SweepKey>& sweep_keys() {
@@ -54,6 +58,11 @@ const std::vector<SweepKey>& sweep_keys() {
        [](const json& v, const std::string& p, PointParams& q) {
          q.K = int_in(get_integer(v, p), 1, 4096, p);
        }},
+      {"model", "teacher_init", "gaussian",
+       [](const json& v, const std::string& p, PointParams& q) {
+         q.teacher_init = get_enum<TeacherInit>(v, p);
+       },
+       /*resolved_at_default=*/false},
       {"model", "train", "first_layer",
        [](const json& v, const std::string& p, PointParams& q) {
          q.train = get_enum<TrainMode>(v, p);
@@ -128,6 +137,11 @@ void check_point(PointParams& q, const std::string& where) {
          "\"denoise\" splits the teacher's second layer over copies, so it needs "
          "model.train = \"both_layers\"" +
              where);
+  if (q.teacher_init == TeacherInit::orthonormal && q.M > q.N)
+    fail("model.teacher_init",
+         "\"orthonormal\" needs M <= N (M orthonormal rows in N "
+         "dimensions), got model.M = " +
+             std::to_string(q.M) + " > model.N = " + std::to_string(q.N) + where);
   if (q.alpha * q.N < 1.0)
     fail("training.alpha",
          "alpha * N = " + format_double(q.alpha * q.N) + " is less than one SGD step" + where);
@@ -167,7 +181,8 @@ std::vector<json> key_values(const json& doc, const SweepKey& key, std::vector<s
     PointParams scratch;
     key.apply(list[i], given.is_array() ? path + "[" + std::to_string(i) + "]" : path, scratch);
   }
-  resolved[key.section][key.name] = given;
+  if (key.resolved_at_default || given != key.default_value)
+    resolved[key.section][key.name] = given;
   return list;
 }
 

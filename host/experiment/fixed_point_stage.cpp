@@ -18,19 +18,33 @@ using nlohmann::json;
 
 namespace {
 
+// The ODE from each of the point's initial states, as the ODE stage integrates
+// them (one curve per seed with ode.init "measured"): eg_ode_end is the mean of
+// their final eps_g, summed in the same order as summary.json's ode.eg_final
+// (aggregation.cpp), so the two agree. Newton starts from the first curve's end
+// state: a mean of end states could average students specialised to different
+// teachers into a state no run is near.
 PointFixedPoint fixed_point_of(const Experiment& e, int p) {
   PointFixedPoint out;
   try {
-    // The ODE's end state from the point's first initial state is Newton's start.
     const auto starts = ode_initial_states(e, p);
-    const OdeCurve c = integrate_curve(e, p, starts[0].first, starts[0].second);
-    if (c.states.empty()) throw std::runtime_error("the ODE produced no state");
-    if (c.diverged)
-      throw std::runtime_error("the ODE diverged at alpha = " + format_double(c.diverged_alpha) +
-                               ": " + c.diverged_reason);
-    out.ode_end_eg = c.eg.back();
+    OrderParameters first_end;
+    double sum = 0.0;
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+      const auto& [seed, initial] = starts[i];
+      const OdeCurve c = integrate_curve(e, p, seed, initial);
+      const std::string which = seed ? " of seed " + std::to_string(*seed) : "";
+      if (c.states.empty()) throw std::runtime_error("the ODE" + which + " produced no state");
+      if (c.diverged)
+        throw std::runtime_error("the ODE" + which + " diverged at alpha = " +
+                                 format_double(c.diverged_alpha) + ": " + c.diverged_reason);
+      sum += c.eg.back();
+      if (i == 0) first_end = c.states.back();
+    }
+    out.ode_curves = static_cast<int>(starts.size());
+    out.ode_end_eg = sum / static_cast<double>(starts.size());
     if (e.fixed_point_start == FixedPointStart::ode_end) {
-      out.newton = find_fixed_point(e.points[p], c.states.back());
+      out.newton = find_fixed_point(e.points[p], first_end);
     } else {
       std::string why;
       const std::optional<OrderParameters> start = symmetric_fixed_point(e.points[p], &why);
@@ -68,18 +82,17 @@ std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads) {
 
 void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoint>& points) {
   std::ostringstream csv, states;
-  csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,max_real_eigenvalue,"
-         "stability,stable,"
-         "message\n";
+  csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,ode_curves,"
+         "max_real_eigenvalue,stability,stable,message\n";
   for (std::size_t p = 0; p < points.size(); ++p) {
     const PointFixedPoint& f = points[p];
     const FixedPointResult& r = f.newton;
     const bool ok = f.error.empty();
     csv << p << "," << (ok && r.converged ? 1 : 0) << "," << (ok && r.physical ? 1 : 0) << ","
         << r.iterations << "," << format_double(r.residual) << "," << format_double(r.eg) << ","
-        << format_double(f.ode_end_eg) << "," << format_double(r.max_real_eigenvalue) << ","
-        << to_string(stability_column(f)) << "," << (ok && attracts(r) ? 1 : 0) << ","
-        << message_of(f) << "\n";
+        << format_double(f.ode_end_eg) << "," << f.ode_curves << ","
+        << format_double(r.max_real_eigenvalue) << "," << to_string(stability_column(f)) << ","
+        << (ok && attracts(r) ? 1 : 0) << "," << message_of(f) << "\n";
     if (ok)
       states << json{{"point_id", p},
                      {"converged", r.converged},
@@ -94,10 +107,20 @@ void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoin
 
 void print_fixed_points(std::ostream& out, const Experiment& e,
                         const std::vector<PointFixedPoint>& points, const std::string& dir) {
-  const char* start = e.fixed_point_start == FixedPointStart::ode_end
-                          ? "the ODE's end state at alpha = training.alpha"
-                          : "the symmetric fixed point (fixed_point.start: denoise)";
-  out << "\n" << e.name << ": fixed points of the ODE, Newton from " << start << "\n\n";
+  const bool per_seed = e.ode.init == OdeInit::measured;
+  const std::string curves =
+      per_seed ? "the mean of the ODE curves of the " + std::to_string(e.seeds.count) +
+                     " seed(s), as summary.json's ode.eg_final"
+               : std::string("the ODE from the ") +
+                     (e.ode.init == OdeInit::expected ? "expected" : "explicit") +
+                     " initial state (one curve)";
+  const std::string start = e.fixed_point_start == FixedPointStart::denoise
+                                ? "the symmetric fixed point (fixed_point.start: denoise)"
+                                : std::string("the ODE's end state at alpha = training.alpha") +
+                                      (per_seed ? " of the first seed" : "");
+  out << "\n"
+      << e.name << ": fixed points of the ODE, Newton from " << start
+      << ";\neg (ODE end) at alpha = training.alpha: " << curves << "\n\n";
   out << std::left << std::setw(7) << "point" << std::setw(11) << "converged" << std::setw(10)
       << "physical" << std::setw(16) << "eg*" << std::setw(16) << "eg (ODE end)" << std::setw(20)
       << "max Re(eigenvalue)"

@@ -1,6 +1,8 @@
 // `tsgd fixed-point`'s work: for every grid point, Newton on the ODE's
-// right-hand side from the ODE's end state at training.alpha (theory/fixed_point.h),
-// then fixed_points.csv and fixed_points.jsonl, and the table it prints.
+// right-hand side from the ODE's end state at training.alpha of the first seed
+// (theory/fixed_point.h), with the ODE's eps_g there averaged over the seeds as
+// summary.json does; then fixed_points.csv and fixed_points.jsonl, and the table
+// it prints.
 #pragma once
 
 #include <iosfwd>
@@ -15,7 +17,11 @@ namespace tsgd {
 
 struct PointFixedPoint {
   FixedPointResult newton;
-  double ode_end_eg = std::numeric_limits<double>::quiet_NaN();  // eps_g at Newton's start
+  // eps_g at training.alpha, the mean over the point's ODE curves (one per seed with
+  // ode.init "measured", else one), as summary.json's ode.eg_final; Newton's start
+  // (fixed_point.start ode_end) is the first curve's end state.
+  double ode_end_eg = std::numeric_limits<double>::quiet_NaN();
+  int ode_curves = 0;  // how many curves ode_end_eg averages
   std::string error;  // why there is no fixed point (the ODE diverged, ...); empty: newton holds it
 };
 
@@ -23,7 +29,8 @@ struct PointFixedPoint {
 std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads);
 
 // fixed_points.csv: point_id, converged, physical, iterations, residual, eg
-// (Newton's last iterate), eg_ode_end, max_real_eigenvalue, stability (yes,
+// (Newton's last iterate), eg_ode_end, ode_curves (how many ODE curves eg_ode_end
+// averages), max_real_eigenvalue, stability (yes,
 // marginal, no, unknown), stable (1: yes or marginal at a converged fixed point),
 // message; fixed_points.jsonl: each converged or not fixed point's state.
 void write_fixed_points(const std::string& directory, const std::vector<PointFixedPoint>& points);

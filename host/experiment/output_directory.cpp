@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "experiment/file_io.h"
+#include "experiment/grow.h"
 #include "experiment/work_units.h"
 
 namespace tsgd {
@@ -46,9 +47,43 @@ void remove_work_units(const std::string& work, bool sgd, bool ode) {
 
 }  // namespace
 
+namespace {
+
+// DIR holds results of another configuration than GROWN's: grows them when GROWN
+// only adds seeds or grid points (grow.h); else throws naming the key that differs.
+void grow_or_refuse(const std::string& dir, const json& existing, const Experiment* grown,
+                    const json& resolved) {
+  const std::string config_path = dir + "/config.json";
+  const std::string advice = "; use another --output or --force";
+  if (!grown)
+    throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
+                             ")" + advice);
+  if (file_exists(dir + "/shard.json"))
+    throw std::runtime_error(dir + " is a shard of a different configuration (" + config_path +
+                             "); a shard does not grow: grow the unsharded experiment, or shard "
+                             "the grown one into another directory" +
+                             advice);
+  Growth growth;
+  try {
+    growth = growth_of(existing, *grown);
+  } catch (const std::exception& err) {
+    throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
+                             "): " + err.what() +
+                             "; an experiment grows only by more seeds or grid points" + advice);
+  }
+  const std::size_t kept = grow_output_directory(dir, existing, *grown, resolved, growth);
+  std::cerr << "tsgd: growing " << dir << ": " << kept << " runs of "
+            << existing.at("seeds").at("count").dump() << " seed(s) x " << growth.points.size()
+            << " grid point(s) kept, for " << grown->seeds.count << " seed(s) x "
+            << grown->points.size() << " grid point(s)\n";
+}
+
+}  // namespace
+
 void prepare_output_directory(const std::string& dir, const json& resolved, bool force,
-                              ForceScope scope) {
+                              ForceScope scope, const Experiment* grown) {
   remove_interrupted_writes(dir);
+  finish_interrupted_growth(dir);
   const std::string config_path = dir + "/config.json";
   const bool ours = file_exists(config_path);  // a directory tsgd wrote before
   bool same = false;
@@ -65,9 +100,10 @@ void prepare_output_directory(const std::string& dir, const json& resolved, bool
     if (!readable && !force)
       throw std::runtime_error(config_path + ": unreadable; rerun with --force to start over in " +
                                dir);
-    if (!same && !force)
-      throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
-                               "); use another --output or --force to replace them");
+    if (!same && !force) {
+      grow_or_refuse(dir, existing, grown, resolved);
+      return;  // config.json is the grown configuration's now
+    }
   }
   if (force) {
     // Only what tsgd wrote, by name: never plots/, shard directories, Slurm

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "experiment/config.h"
+
 namespace tsgd {
 
 // The result files tsgd writes into an output directory, by name.
@@ -36,11 +38,14 @@ enum class ForceScope {
 // Makes DIR the output directory of the experiment whose resolved
 // configuration is RESOLVED: refuses (std::runtime_error) a directory whose
 // config.json holds another configuration (compared as the work units'
-// experiment_fingerprint), unless FORCE; with FORCE, removes tsgd's work
+// experiment_fingerprint), unless FORCE or the configuration grows it: with
+// GROWN (the experiment of RESOLVED; not for a shard), a configuration that
+// only adds seeds or grid points keeps every run (grow.h), and the refusal of
+// any other names the key that differs. With FORCE, removes tsgd's work
 // units (by name, in DIR/work) and result files as SCOPE says, never other
 // files (plots/, shard directories, Slurm scripts). Writes config.json.
 void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force,
-                              ForceScope scope);
+                              ForceScope scope, const Experiment* grown = nullptr);
 
 // Result files that differ from the checksums of the manifest that wrote them
 // were changed (edited, truncated) since: says so on stderr. They are never

@@ -144,7 +144,8 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
   if (!o.ode_only)
     check_resources(e, c.threads, c.engine.gpu_free_bytes, o.shard_index, o.shard_count);
   prepare_output_directory(c.dir, resolved, o.force,
-                           o.ode_only ? ForceScope::ode_units : ForceScope::everything);
+                           o.ode_only ? ForceScope::ode_units : ForceScope::everything,
+                           sharded ? nullptr : &e);
   c.manifest.command_line = o.command_line;
   c.manifest.threads = c.threads;
   return c;

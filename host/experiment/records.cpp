@@ -57,27 +57,29 @@ OrderParameters state_from_json(const json& j, const std::string& where) {
   return op;
 }
 
-json point_json(const PointParams& p) {
-  return json{{"teacher_activation", to_string(p.teacher_activation)},
-              {"student_activation", to_string(p.student_activation)},
-              {"N", p.N},
-              {"M", p.M},
-              {"K", p.K},
-              {"train", to_string(p.train)},
-              {"teacher_v", p.teacher_v},
-              {"teacher_v_init", to_string(p.teacher_v_init)},
-              {"student_v", p.student_v},
-              {"student_v_init", to_string(p.student_v_init)},
-              {"output_scaling", to_string(p.output_scaling)},
-              {"lr", p.lr},
-              {"lr2", p.lr2},
-              {"sigma", p.sigma},
-              {"weight_decay", p.weight_decay},
-              {"weight_decay2", p.weight_decay2},
-              {"batch_size", p.batch_size},
-              {"alpha", p.alpha},
-              {"init", to_string(p.init)},
-              {"init_scale", p.init_scale}};
+json point_json(const PointParams& p, bool with_teacher_init) {
+  json out{{"teacher_activation", to_string(p.teacher_activation)},
+           {"student_activation", to_string(p.student_activation)},
+           {"N", p.N},
+           {"M", p.M},
+           {"K", p.K},
+           {"train", to_string(p.train)},
+           {"teacher_v", p.teacher_v},
+           {"teacher_v_init", to_string(p.teacher_v_init)},
+           {"student_v", p.student_v},
+           {"student_v_init", to_string(p.student_v_init)},
+           {"output_scaling", to_string(p.output_scaling)},
+           {"lr", p.lr},
+           {"lr2", p.lr2},
+           {"sigma", p.sigma},
+           {"weight_decay", p.weight_decay},
+           {"weight_decay2", p.weight_decay2},
+           {"batch_size", p.batch_size},
+           {"alpha", p.alpha},
+           {"init", to_string(p.init)},
+           {"init_scale", p.init_scale}};
+  if (with_teacher_init) out["teacher_init"] = to_string(p.teacher_init);
+  return out;
 }
 
 }  // namespace tsgd

@@ -42,7 +42,10 @@ nlohmann::json state_json(const OrderParameters& op);
 OrderParameters state_from_json(const nlohmann::json& j, const std::string& where);
 
 // JSON form of one grid point's parameters (also the columns of points.csv).
-nlohmann::json point_json(const PointParams& p);
+// teacher_init is one of them only WITH_TEACHER_INIT (lists_teacher_init of the
+// experiment, config.h), so that result files of experiments without the key
+// stay as they were before it existed.
+nlohmann::json point_json(const PointParams& p, bool with_teacher_init);
 
 // A number, or NaN for what JSON cannot hold (non-finite values are written as null).
 double number_or_nan(const nlohmann::json& x);

@@ -37,13 +37,14 @@ std::string csv_cell(const json& value) {
 
 void write_points_csv(const std::string& dir, const Experiment& e) {
   std::ostringstream s;
-  const json first = point_json(e.points.at(0));
+  const bool teacher_init = lists_teacher_init(e);
+  const json first = point_json(e.points.at(0), teacher_init);
   s << "point_id";
   for (auto it = first.begin(); it != first.end(); ++it) s << "," << it.key();
   s << "\n";
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     s << p;
-    for (const json& value : point_json(e.points[p])) s << "," << csv_cell(value);
+    for (const json& value : point_json(e.points[p], teacher_init)) s << "," << csv_cell(value);
     s << "\n";
   }
   write_file_atomic(dir + "/points.csv", s.str());
@@ -125,14 +126,15 @@ void write_table_csv(const std::string& dir, const ResultSet& results,
   const bool ode = !results.ode.empty();
   std::ostringstream s;
   s << "point_id";
-  const json first = point_json(e.points.at(0));
+  const bool teacher_init = lists_teacher_init(e);
+  const json first = point_json(e.points.at(0), teacher_init);
   // The point's training length is training_alpha here: "alpha" is the record time.
   for (auto it = first.begin(); it != first.end(); ++it)
     s << "," << (it.key() == "alpha" ? "training_alpha" : it.key());
   s << "," << kCurveColumns << (ode ? ",eg_ode" : "") << "\n";
   for (std::size_t p = 0; p < statistics.size(); ++p) {
     std::string params;
-    for (const json& value : point_json(e.points[p])) params += "," + csv_cell(value);
+    for (const json& value : point_json(e.points[p], teacher_init)) params += "," + csv_cell(value);
     for (std::size_t j = 0; j < statistics[p].alpha.size(); ++j)
       s << p << params << "," << curve_cells(statistics[p], j, ode) << "\n";
   }

@@ -63,7 +63,8 @@ json ode_json(const ResultSet& results, int point, const PointStatistics& s) {
               {"diverged", reasons}};
 }
 
-json point_summary(const ResultSet& results, std::size_t p, const PointStatistics& s) {
+json point_summary(const ResultSet& results, std::size_t p, const PointStatistics& s,
+                   bool teacher_init) {
   json diverged_runs = json::array();
   for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
     const RunTrajectory& t = results.runs[r];
@@ -73,7 +74,7 @@ json point_summary(const ResultSet& results, std::size_t p, const PointStatistic
   tail["alpha_from"] = s.tail_from;
   tail["records"] = s.tail_records;
   json point{{"point_id", p},
-             {"params", point_json(results.experiment->points[p])},
+             {"params", point_json(results.experiment->points[p], teacher_init)},
              {"alpha_final", s.alpha.back()},
              {"runs", s.runs_end - s.runs_begin},
              {"n", s.eg.back().n},
@@ -93,8 +94,9 @@ void write_summary_json(const std::string& dir, const ResultSet& results,
                         const std::vector<PointStatistics>& statistics) {
   const Experiment& e = *results.experiment;
   json points = json::array();
+  const bool teacher_init = lists_teacher_init(e);
   for (std::size_t p = 0; p < statistics.size(); ++p)
-    points.push_back(point_summary(results, p, statistics[p]));
+    points.push_back(point_summary(results, p, statistics[p], teacher_init));
   json summary{{"name", e.name}, {"swept", e.swept}, {"seeds", e.seeds.count}, {"points", points}};
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
 }

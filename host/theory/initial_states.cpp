@@ -59,7 +59,7 @@ OrderParameters expected_initial_state(const PointParams& p) {
   op.resize(K, M);
   const double s2 = p.init_scale * p.init_scale;
   for (int n = 0; n < M; ++n) {
-    op.T[n * M + n] = 1.0;  // teacher rows ~ N(0, I_N): T = W* W*^T / N -> I
+    op.T[n * M + n] = 1.0;  // rows ~ N(0, I_N): T = W* W*^T / N -> I; orthonormal: T = I
     op.vstar[n] = output_scale(p.output_scaling, M) *
                   expected_second_layer(p.teacher_v_init, p.teacher_v, n, M, "teacher_v_init");
   }

@@ -8,7 +8,8 @@
 namespace tsgd {
 
 // The N -> infinity expectation of the order parameters of initial_weights.h:
-// T = I (teacher rows ~ N(0, I)); students, with s = init_scale:
+// T = I (teacher rows ~ N(0, I); with teacher_init "orthonormal" T = I exactly,
+// and every student rule below has the same expectation); students, with s = init_scale:
 //   large: Q = I, R = 0;  small: Q = s^2 I, R = 0;  mixed: Q = I/N, R = 0;
 //   informed: Q_kl = [k,l < M] delta_kl + s^2 delta_kl, R_kn = [k < M] delta_kn;
 //   denoise:  Q_kl = delta_(k mod M, l mod M) + s^2 delta_kl, R_kn = delta_(k mod M, n).

@@ -19,7 +19,7 @@ PRETTY = {
     "L": "L = K - M",
 }
 # Parameters of the one-line description under a figure's title, in this order.
-DESCRIBED = ["teacher_activation", "student_activation", "train", "N", "M", "K", "lr", "lr2",
+DESCRIBED = ["teacher_activation", "student_activation", "teacher_init", "train", "N", "M", "K", "lr", "lr2",
              "sigma", "teacher_v", "teacher_v_init", "student_v", "student_v_init", "init", "init_scale", "output_scaling",
              "batch_size", "weight_decay", "alpha"]
 ACTIVATIONS = ("teacher_activation", "student_activation")
@@ -123,6 +123,7 @@ def _omitted(key, value, params):
     train, init = params.get("train"), params.get("init")
     return ((key == "lr2" and (value == params.get("lr") or train != "both_layers"))
             or (key == "output_scaling" and value == "none")
+            or (key == "teacher_init" and value == "gaussian")
             or (key in V_INITS and value == "uniform")
             or (key == "batch_size" and value == 1)
             or (key == "weight_decay" and value == 0)
@@ -137,6 +138,8 @@ def _describe(key, value):
         return f"{V_INITS[key]} {value}"
     if key == "init":
         return f"init {value}"
+    if key == "teacher_init":
+        return f"{value} teacher"
     return fmt_param(key, value).replace(" = ", "=")
 
 

@@ -1,7 +1,9 @@
 // `tsgd fixed-point` (experiment/fixed_point_stage.h): fixed_points.csv
-// reports Newton's fixed point from the ODE's end state and its stability.
+// reports Newton's fixed point from the ODE's end state and its stability, and
+// the ODE's end value as summary.json does (the mean over the seeds' curves).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -102,5 +104,41 @@ TEST(Pipeline, FixedPointFromTheDenoisingStart) {
   ASSERT_EQ(run_tsgd({"fixed-point", write_config(dir, config), "--output", dir + "/bad"}, &err),
             2);
   EXPECT_NE(err.find("fixed_point.start"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, FixedPointOdeEndIsSummaryOdeValue) {
+  // With ode.init "measured" each seed has its own ODE curve and summary.json's
+  // ode.eg_final is their mean; fixed_points.csv's eg_ode_end is the same mean
+  // (ode_curves = 3), not the first seed's end. N = 50 gives the seeds visibly
+  // different teachers (T off I by ~0.2), so the two differ: the test can fail.
+  const std::string dir = temp_dir("fixed_point_seeds");
+  const json config = {{"name", "fixed_point_seeds"},
+                       {"model", {{"N", 50}, {"M", 2}, {"K", 3}}},
+                       {"training", {{"lr", 0.5}, {"sigma", 0.1}, {"alpha", 30}}},
+                       {"seeds", {{"count", 3}}},
+                       {"simulate", {{"enabled", false}}},
+                       {"record", {{"points", 5}}}};
+  const std::string path = write_config(dir, config);
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  ASSERT_EQ(run_tsgd({"fixed-point", path, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  const double ode_final = summary["points"][0]["ode"]["eg_final"];
+  const auto rows = read_csv(dir + "/out/fixed_points.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<std::string, std::string> row;
+  for (std::size_t i = 0; i < rows[0].size() && i < rows[1].size(); ++i)
+    row[rows[0][i]] = rows[1][i];
+  EXPECT_EQ(row.at("ode_curves"), "3");
+  // The same three curves averaged in the same order, both files printing the
+  // shortest form that reads back: equal to the last bit (DOUBLE_EQ: 4 ulp).
+  EXPECT_DOUBLE_EQ(std::stod(row.at("eg_ode_end")), ode_final);
+  // The first seed's curve alone ends elsewhere (ode.csv: point_id,seed,alpha,eg,...).
+  const auto ode = read_csv(dir + "/out/ode.csv");
+  double first_seed_end = 0;
+  for (std::size_t r = 1; r < ode.size(); ++r)
+    if (ode[r][1] == "0") first_seed_end = std::stod(ode[r][3]);  // the last record wins
+  EXPECT_GT(std::fabs(first_seed_end - ode_final), 1e-3 * ode_final);
   fs::remove_all(dir);
 }

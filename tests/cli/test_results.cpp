@@ -1,14 +1,17 @@
 // What the result files say (experiment/results.h, summary.h): theory only
 // where its conditions hold, the rest listed with the condition that fails;
-// diverged SGD runs and ODE curves flagged, counted and never averaged.
+// diverged SGD runs and ODE curves flagged, counted and never averaged; table.csv;
+// the escape threshold; the orthonormal teacher's T and its name in the files.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "experiment/file_io.h"
@@ -212,5 +215,66 @@ TEST(Pipeline, AnotherEscapeThresholdReusesEveryRun) {
   for (std::size_t r = 1; r < escapes.size(); ++r) EXPECT_EQ(escapes[r][4], "0.5");
   const json summary = json::parse(read_file(dir + "/out/summary.json"));
   EXPECT_EQ(summary["points"][0]["escape"]["threshold_from"], "record.escape_eg");
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, OrthonormalTeacherHasTEqualToTheIdentityAndIsNamed) {
+  // model.teacher_init swept: the orthonormal points' SGD runs and ODE curves (from
+  // each seed's measured state) hold T = I at every record, the Gaussian points the
+  // finite-N spread of T; points.csv, table.csv and summary.json name the key.
+  const std::string dir = temp_dir("teachers");
+  json config = {
+      {"name", "teachers"},
+      {"model", {{"N", 300}, {"M", 2}, {"K", 2}, {"teacher_init", {"gaussian", "orthonormal"}}}},
+      {"training", {{"lr", 0.5}, {"alpha", 1}}},
+      {"seeds", {{"count", 2}}},
+      {"simulate", {{"backend", "cpu"}, {"precision", "float64"}}},
+      {"record", {{"points", 3}}}};
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  const auto points = read_csv(dir + "/out/points.csv");
+  const auto column = std::find(points[0].begin(), points[0].end(), "teacher_init");
+  ASSERT_NE(column, points[0].end());
+  EXPECT_EQ(points[2][column - points[0].begin()], "orthonormal");
+  EXPECT_EQ(read_csv(dir + "/out/table.csv")[0][column - points[0].begin()], "teacher_init");
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["points"][0]["params"]["teacher_init"], "gaussian");
+  // T of float64 weights: sums of N = 300 products in double, rounding far below 1e-12.
+  // The Gaussian teacher's T is off I by ~sqrt(2/N) = 0.08: above 0.01 somewhere.
+  double gaussian_gap = 0;
+  for (const char* file : {"/out/order_parameters.jsonl", "/out/ode_order_parameters.jsonl"}) {
+    std::istringstream lines(read_file(dir + file));
+    std::string line;
+    int orthonormal_lines = 0;
+    while (std::getline(lines, line)) {
+      const json record = json::parse(line);
+      const bool orthonormal = record["point_id"] == 1;
+      orthonormal_lines += orthonormal;
+      for (int n = 0; n < 2; ++n)
+        for (int m = 0; m < 2; ++m) {
+          const double gap = std::fabs(record["T"][n][m].get<double>() - (n == m ? 1.0 : 0.0));
+          if (orthonormal)
+            EXPECT_LT(gap, 1e-12) << file << ": " << line;
+          else
+            gaussian_gap = std::max(gaussian_gap, gap);
+        }
+    }
+    EXPECT_GE(orthonormal_lines, 2 * 3) << file;  // two seeds, three records or more
+  }
+  EXPECT_GT(gaussian_gap, 0.01);
+  // Without the key, or with its default, the files are those of before the key
+  // existed: no teacher_init anywhere, and the same files for both.
+  config["model"]["N"] = 40;
+  config["model"].erase("teacher_init");
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/absent", "--quiet"}),
+            0);
+  config["model"]["teacher_init"] = "gaussian";
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/default", "--quiet"}),
+            0);
+  expect_same_results(dir + "/absent", dir + "/default");
+  for (const char* file : {"/absent/points.csv", "/absent/summary.json", "/absent/config.json"})
+    EXPECT_EQ(read_file(dir + file).find("teacher_init"), std::string::npos) << file;
   fs::remove_all(dir);
 }

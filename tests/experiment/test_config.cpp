@@ -98,3 +98,31 @@ TEST(Config, ZippedListsAdvanceTogether) {
   config["zip"] = json::array();
   EXPECT_FALSE(parse_experiment(config).resolved.contains("zip"));
 }
+
+TEST(Config, TeacherInitIsResolvedOnlyAwayFromItsDefault) {
+  // model.teacher_init came after results existed: a configuration without it, or
+  // with its default "gaussian", keeps its resolved form (and so its fingerprint and
+  // runs); "orthonormal", or a list, is part of the identity.
+  json config = {{"name", "teacher"}, {"model", {{"N", 10}, {"M", 2}}}};
+  const Experiment without = parse_experiment(config);
+  EXPECT_FALSE(without.resolved["model"].contains("teacher_init"));
+  EXPECT_EQ(without.points[0].teacher_init, TeacherInit::gaussian);
+  EXPECT_FALSE(lists_teacher_init(without));
+  config["model"]["teacher_init"] = "gaussian";
+  EXPECT_EQ(parse_experiment(config).resolved, without.resolved);
+  config["model"]["teacher_init"] = "orthonormal";
+  const Experiment orthonormal = parse_experiment(config);
+  EXPECT_EQ(orthonormal.resolved["model"]["teacher_init"], "orthonormal");
+  EXPECT_EQ(orthonormal.points[0].teacher_init, TeacherInit::orthonormal);
+  EXPECT_TRUE(lists_teacher_init(orthonormal));
+  // Swept like the other model keys, in its place among them (after K).
+  config["model"]["teacher_init"] = {"gaussian", "orthonormal"};
+  config["model"]["K"] = {1, 2};
+  const Experiment swept = parse_experiment(config);
+  ASSERT_EQ(swept.points.size(), 4u);
+  EXPECT_EQ(swept.swept, (std::vector<std::string>{"model.K", "model.teacher_init"}));
+  EXPECT_EQ(swept.points[1].teacher_init, TeacherInit::orthonormal);
+  EXPECT_EQ(swept.points[1].K, 1);
+  EXPECT_EQ(swept.resolved["model"]["teacher_init"], config["model"]["teacher_init"]);
+  EXPECT_TRUE(lists_teacher_init(swept));
+}

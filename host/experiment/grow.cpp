@@ -1,0 +1,207 @@
+// See grow.h.
+#include "experiment/grow.h"
+
+#include <filesystem>
+#include <stdexcept>
+#include <vector>
+
+#include "experiment/config_reader.h"
+#include "experiment/file_io.h"
+#include "experiment/records.h"
+#include "experiment/work_units.h"
+
+namespace tsgd {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The first path (a.b.c) where A and B differ, empty when they are equal.
+std::string first_difference(const json& a, const json& b, const std::string& path) {
+  if (a.is_object() && b.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      const std::string key = path.empty() ? it.key() : path + "." + it.key();
+      if (!b.contains(it.key())) return key;
+      const std::string d = first_difference(it.value(), b[it.key()], key);
+      if (!d.empty()) return d;
+    }
+    for (auto it = b.begin(); it != b.end(); ++it)
+      if (!a.contains(it.key())) return path.empty() ? it.key() : path + "." + it.key();
+    return "";
+  }
+  return a == b ? "" : path;  // numbers by value: 2 == 2.0
+}
+
+const json* at_path(const json& j, const std::string& path) {
+  const json* node = &j;
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    const std::size_t end = std::min(path.find('.', begin), path.size());
+    const std::string key = path.substr(begin, end - begin);
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    begin = end + 1;
+  }
+  return node;
+}
+
+// The keys that may differ between an experiment and its growth: those of the
+// grid (checked point by point), the seeds (checked below), and those that change no run.
+json fixed_part(const json& resolved) {
+  json j = resolved;
+  for (const char* key : {"name", "description", "output", "model", "training", "zip", "seeds"})
+    j.erase(key);
+  if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
+  return j;
+}
+
+// A value for a message: numbers in their shortest form that reads back (4, not 4.0).
+std::string text_of(const json& value) {
+  return value.is_number() ? format_double(value.get<double>()) : config::describe(value);
+}
+
+[[noreturn]] void refuse(const std::string& key, const std::string& why) {
+  throw std::runtime_error(key + ": " + why);
+}
+
+void check_fixed_part(const json& existing, const json& grown) {
+  const json a = fixed_part(existing), b = fixed_part(grown);
+  const std::string key = first_difference(a, b, "");
+  if (key.empty()) return;
+  const json* was = at_path(a, key);
+  const json* is = at_path(b, key);
+  refuse(key, "changed from " + (was ? text_of(*was) : std::string("absent")) + " to " +
+                  (is ? text_of(*is) : std::string("absent")));
+}
+
+void check_seeds(const json& existing, const Experiment& grown) {
+  const json& seeds = existing.at("seeds");
+  if (seeds.at("first").get<std::uint64_t>() != grown.seeds.first)
+    refuse("seeds.first",
+           "changed from " + seeds.at("first").dump() + " to " + std::to_string(grown.seeds.first));
+  if (seeds.at("count").get<int>() > grown.seeds.count)
+    refuse("seeds.count", "fewer seeds (" + std::to_string(grown.seeds.count) + ") than the " +
+                              seeds.at("count").dump() + " of the existing results");
+}
+
+// Refuses an existing grid point that GROWN lacks, naming a parameter whose
+// value no grown point has (or, when each value is there, the combination).
+[[noreturn]] void refuse_missing_point(const json& existing, const json& point,
+                                       const std::vector<json>& grown_points) {
+  for (auto it = point.begin(); it != point.end(); ++it) {
+    bool found = false;
+    for (const json& g : grown_points) found |= g.contains(it.key()) && g[it.key()] == it.value();
+    if (found) continue;
+    const std::string key = it.key() == "alpha"                       ? "training.alpha"
+                            : existing.at("model").contains(it.key()) ? "model." + it.key()
+                                                                      : "training." + it.key();
+    refuse(key, text_of(it.value()) + " of the existing results is not in this configuration" +
+                    (it.key() == "alpha" ? " (continuing runs to a longer alpha needs their final "
+                                           "weights, which tsgd does not store)"
+                                         : ""));
+  }
+  refuse("zip", "the grid point " + point.dump() +
+                    " of the existing results is not in this configuration (each of its values "
+                    "is, but not together)");
+}
+
+std::vector<json> point_records(const Experiment& e) {
+  std::vector<json> out;
+  for (const PointParams& p : e.points) out.push_back(point_json(p));
+  return out;
+}
+
+}  // namespace
+
+Growth growth_of(const json& existing, const Experiment& grown) {
+  check_fixed_part(existing, grown.resolved);
+  check_seeds(existing, grown);
+  const Experiment before = parse_experiment(existing);
+  const std::vector<json> old_points = point_records(before), new_points = point_records(grown);
+  Growth g;
+  g.seeds_added = grown.seeds.count > before.seeds.count;
+  for (std::size_t p = 0; p < old_points.size(); ++p) {
+    std::size_t q = 0;
+    while (q < new_points.size() && new_points[q] != old_points[p]) ++q;
+    if (q == new_points.size()) refuse_missing_point(existing, old_points[p], new_points);
+    g.points[static_cast<int>(p)] = static_cast<int>(q);
+  }
+  return g;
+}
+
+namespace {
+
+// One unit of WORK rewritten into STAGING for the grown experiment; returns its records.
+std::size_t rewrite_unit(const std::string& work, const std::string& staging,
+                         const std::string& name, const std::string& old_fingerprint,
+                         const std::string& new_fingerprint, const Experiment& grown,
+                         const Growth& growth) {
+  json header;
+  std::vector<json> records = read_work_unit(work + "/" + name, old_fingerprint, &header);
+  for (json& r : records) r["point_id"] = growth.points.at(r.at("point_id").get<int>());
+  header.erase("experiment");
+  const int first_point = records.empty() ? 0 : records[0]["point_id"].get<int>();
+  std::string new_name = ode_unit_name(first_point);
+  if (is_unit_name(name, UnitKind::sgd)) {
+    const RunSpec first{first_point, records.at(0).at("seed").get<std::uint64_t>(),
+                        grown.points.at(first_point)};
+    new_name = sgd_unit_name(first, records.size());
+  }
+  write_work_unit(staging + "/" + new_name, new_fingerprint, header, records);
+  return records.size();
+}
+
+}  // namespace
+
+std::size_t grow_output_directory(const std::string& dir, const json& existing,
+                                  const Experiment& grown, const json& grown_resolved,
+                                  const Growth& growth) {
+  const std::string work = dir + "/work", staging = dir + "/work.grow";
+  fs::remove_all(staging);
+  make_directories(staging);
+  const std::string old_fingerprint = experiment_fingerprint(existing);
+  const std::string new_fingerprint = experiment_fingerprint(grown_resolved);
+  const bool ode_per_seed = grown.ode.init == OdeInit::measured && growth.seeds_added;
+  std::size_t runs = 0;
+  if (fs::is_directory(work))
+    for (const auto& entry : fs::directory_iterator(work)) {
+      const std::string name = entry.path().filename().string();
+      const bool sgd = is_unit_name(name, UnitKind::sgd);
+      if (!sgd && (!is_unit_name(name, UnitKind::ode) || ode_per_seed)) continue;
+      const std::size_t n =
+          rewrite_unit(work, staging, name, old_fingerprint, new_fingerprint, grown, growth);
+      if (sgd) runs += n;
+    }
+  write_file_atomic(staging + "/target", new_fingerprint);
+  write_file_atomic(dir + "/config.json", grown_resolved.dump(2) + "\n");
+  finish_interrupted_growth(dir);
+  return runs;
+}
+
+void finish_interrupted_growth(const std::string& dir) {
+  const std::string work = dir + "/work", staging = dir + "/work.grow", old = dir + "/work.old";
+  if (fs::exists(staging)) {
+    std::string target, current;
+    try {
+      target = read_file(staging + "/target");
+      current = experiment_fingerprint(json::parse(read_file(dir + "/config.json")));
+    } catch (const std::exception&) {
+      target.clear();  // staging incomplete, or no readable config.json: not switched in
+    }
+    if (target.empty() || target != current) {
+      fs::remove_all(staging);
+    } else {
+      if (fs::exists(work) && fs::exists(old))
+        throw std::runtime_error(dir +
+                                 ": both work/ and work.old/ exist beside work.grow/; "
+                                 "remove the one that is not wanted");
+      if (fs::exists(work)) fs::rename(work, old);
+      fs::rename(staging, work);
+    }
+  }
+  if (fs::exists(old)) fs::remove_all(old);
+  if (fs::exists(work + "/target")) fs::remove(work + "/target");
+}
+
+}  // namespace tsgd

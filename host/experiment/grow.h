@@ -1,0 +1,49 @@
+// Growing an experiment (issue 15 point 1). A run's identity is (grid point,
+// seed) and never its batch (DESIGN contract 1), so a configuration that only
+// adds seeds or grid points (or values to a swept list) can reuse every run an
+// output directory holds: its work units are rewritten for the grown
+// configuration (new point numbers, its fingerprint) and only the new runs
+// are computed. The final files equal those of a fresh run of the grown
+// configuration (manifest.json aside). Anything else, shrinking included, is
+// refused naming the first key that differs.
+//
+// The rewrite is staged in DIR/work.grow and switched in by renames, with
+// DIR/work.grow/target naming the configuration it is for, so a kill at any
+// point leaves either the old directory or the grown one:
+//   1. DIR/work.grow: every unit rewritten, then `target` (the new fingerprint);
+//   2. DIR/config.json: the grown configuration (atomic);
+//   3. DIR/work -> DIR/work.old, DIR/work.grow -> DIR/work, DIR/work.old removed.
+// finish_interrupted_growth completes step 3 when config.json is the target,
+// and otherwise discards the staged units.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "experiment/config.h"
+
+namespace tsgd {
+
+struct Growth {
+  std::map<int, int> points;  // grid point of the existing results -> grid point of the grown
+  bool seeds_added = false;
+};
+
+// How GROWN grows the experiment whose resolved configuration is EXISTING;
+// throws std::runtime_error "KEY: why" naming the first key that does not
+// allow it (a changed key, a value gone from a list, fewer seeds).
+Growth growth_of(const nlohmann::json& existing, const Experiment& grown);
+
+// Rewrites the work units of DIR (of configuration EXISTING) for GROWN and
+// writes GROWN_RESOLVED as DIR/config.json, as described above. ODE units are
+// kept unless their curves are one per seed (ode.init "measured") and seeds were
+// added: those points' ODE is computed again. Returns the runs kept.
+std::size_t grow_output_directory(const std::string& dir, const nlohmann::json& existing,
+                                  const Experiment& grown, const nlohmann::json& grown_resolved,
+                                  const Growth& growth);
+
+// Completes or discards a growth that a kill interrupted (see above).
+void finish_interrupted_growth(const std::string& dir);
+
+}  // namespace tsgd

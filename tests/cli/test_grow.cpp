@@ -1,0 +1,128 @@
+// Growing an experiment (experiment/grow.h): more seeds and more grid points
+// reuse every run an output directory holds and give the files of a fresh run
+// of the grown configuration; any other change is refused naming its key, and
+// the directory is left as it was; a growth interrupted at any step is
+// completed or discarded on the next run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "experiment/file_io.h"
+#include "experiment/grow.h"
+#include "experiment/work_units.h"
+#include "tests/support/result_files.h"
+#include "tests/support/test_util.h"
+
+using namespace tsgd;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace tsgd::testing;
+
+namespace {
+
+json small_config() {
+  return {{"name", "grow"},
+          {"model", {{"N", 50}, {"M", 2}, {"K", {2, 3}}}},
+          {"training", {{"lr", 0.5}, {"sigma", 0.05}, {"alpha", 4}}},
+          {"seeds", {{"count", 10}}},
+          {"record", {{"points", 8}}},
+          {"ode", {{"init", "measured"}}}};
+}
+
+std::string run_config(const std::string& dir, const json& config, const std::string& out,
+                       int* status = nullptr) {
+  std::string err;
+  const int rc = run_tsgd({"run", write_config(dir, config), "--output", out}, &err);
+  if (status)
+    *status = rc;
+  else
+    EXPECT_EQ(rc, 0) << err;
+  return err;
+}
+
+}  // namespace
+
+TEST(Grow, MoreSeedsAndGridPointsReuseEveryRunAndEqualAFreshRun) {
+  // 10 -> 20 seeds and K {2, 3} -> {4, 2, 3} (the new K first, so every existing
+  // point is renumbered): the 20 runs are kept, 40 computed, and every result
+  // file, the ODE's (one curve per seed) included, equals a fresh run's.
+  const std::string dir = temp_dir("grow");
+  json config = small_config();
+  run_config(dir, config, dir + "/grown");
+  config["seeds"]["count"] = 20;
+  config["model"]["K"] = {4, 2, 3};
+  const std::string err = run_config(dir, config, dir + "/grown");
+  EXPECT_NE(err.find("20 runs of 10 seed(s) x 2 grid point(s) kept, for 20 seed(s) x 3"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("resuming: 20 runs already complete"), std::string::npos) << err;
+  run_config(dir, config, dir + "/fresh");
+  expect_identical_result_files(dir + "/fresh", dir + "/grown");
+  expect_same_results(dir + "/fresh", dir + "/grown");
+  EXPECT_EQ(runs_computed(dir + "/grown"), 60u);  // the kept units' provenance included
+  EXPECT_FALSE(fs::exists(dir + "/grown/work.grow"));
+  EXPECT_FALSE(fs::exists(dir + "/grown/work.old"));
+  fs::remove_all(dir);
+}
+
+TEST(Grow, AnyOtherChangeIsRefusedByNameAndChangesNothing) {
+  const std::string dir = temp_dir("grow_refused");
+  const json config = small_config();
+  run_config(dir, config, dir + "/out");
+  const std::string summary = read_file(dir + "/out/summary.json");
+  const std::string saved_config = read_file(dir + "/out/config.json");
+  struct Case {
+    const char* key;
+    json value;
+    const char* named;
+  };
+  const Case cases[] = {
+      {"/training/lr", 0.3, "training.lr: 0.5 of the existing results is not in"},
+      {"/seeds/count", 5, "seeds.count: fewer seeds (5) than the 10"},
+      {"/model/K", {3, 4}, "model.K: 2 of the existing results is not in"},
+      {"/record/points", 9, "record.points: changed from 8 to 9"},
+      {"/training/alpha", 8, "training.alpha: 4 of the existing results"},
+      {"/seeds/first", 3, "seeds.first: changed from 0 to 3"},
+  };
+  for (const Case& c : cases) {
+    json changed = config;
+    changed[json::json_pointer(c.key)] = c.value;
+    int status = 0;
+    const std::string err = run_config(dir, changed, dir + "/out", &status);
+    EXPECT_NE(status, 0) << c.key;
+    EXPECT_NE(err.find(c.named), std::string::npos) << c.key << ": " << err;
+    EXPECT_EQ(read_file(dir + "/out/summary.json"), summary) << c.key;
+    EXPECT_EQ(read_file(dir + "/out/config.json"), saved_config) << c.key;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Grow, AnInterruptedGrowthIsCompletedOrDiscarded) {
+  const std::string dir = temp_dir("grow_interrupted");
+  json config = small_config();
+  run_config(dir, config, dir + "/out");
+  const std::string out = dir + "/out";
+  // Killed while staging (no target yet): the staged units are discarded and the
+  // directory resumes as it was.
+  make_directories(out + "/work.grow");
+  write_file_atomic(out + "/work.grow/sgd-p0-s0-n3.jsonl", "half");
+  std::string err = run_config(dir, config, out);
+  EXPECT_NE(err.find("resuming: 20 runs already complete"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out + "/work.grow"));
+  // Killed after config.json was switched, between the renames (work.old
+  // holds the old units, work.grow the new, no work/): completed.
+  const json grown_resolved = json::parse(read_file(out + "/config.json"));
+  fs::rename(out + "/work", out + "/work.old");
+  fs::copy(out + "/work.old", out + "/work.grow");
+  write_file_atomic(out + "/work.grow/target", experiment_fingerprint(grown_resolved));
+  finish_interrupted_growth(out);
+  EXPECT_TRUE(fs::exists(out + "/work"));
+  EXPECT_FALSE(fs::exists(out + "/work.old"));
+  EXPECT_FALSE(fs::exists(out + "/work.grow"));
+  EXPECT_FALSE(fs::exists(out + "/work/target"));
+  err = run_config(dir, config, out);
+  EXPECT_NE(err.find("resuming: 20 runs already complete"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
