@@ -1,6 +1,6 @@
 // Status checks for CUDA runtime and cuBLAS calls: a failure throws CudaError
-// holding the call's text, the error text and file:line (STYLE.md "Errors
-// carry their place"). No exit() anywhere in the library.
+// holding the call's text, the error text and file:line (docs/architecture.md,
+// Conventions: "Errors carry their place"). No exit() anywhere in the library.
 #pragma once
 
 #include <cublas_v2.h>

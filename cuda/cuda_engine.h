@@ -40,7 +40,7 @@ struct CudaOptions {
   int device = 0;
   CudaPath path = CudaPath::automatic;
   // Fused path: a block advances several runs of one seed together and draws
-  // each input once for all of them (DESIGN.md "Performance shape").
+  // each input once for all of them (docs/gpu.md, "The fused (on-chip) path").
   // TSGD_CUDA_GROUP=0 turns it off.
   bool group_by_seed = true;
   // cuBLAS path: replay the step loop as a CUDA graph. TSGD_CUDA_GRAPH=0 turns it off.

@@ -1,5 +1,6 @@
-// Owners of device resources (STYLE.md "Every device resource owned"): device
-// memory, a stream, an event, a cuBLAS handle and an instantiated CUDA graph.
+// Owners of device resources (docs/architecture.md, Conventions: "Every device
+// resource owned"): device memory, a stream, an event, a cuBLAS handle and an
+// instantiated CUDA graph.
 // Each is move-only and releases its resource in its destructor; destructors
 // never throw (a failure there has nowhere to go and is ignored).
 #pragma once

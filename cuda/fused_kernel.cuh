@@ -20,7 +20,7 @@
 //      memory where phase A left them, or drawn again where they do not fit).
 // Two barriers per step; nothing leaves the chip until the last step.
 //
-// Bitwise invariance (DESIGN.md contract 1): a run's arithmetic does not
+// Bitwise invariance (docs/architecture.md contract 1): a run's arithmetic does not
 // depend on its task's other runs, on its rows' slots, or on P. Each partial
 // dot product is the same fma chain; the warp reduction is the xor butterfly
 // with offsets 16..1 whatever P is (and float addition commutes, so every lane

@@ -1,5 +1,5 @@
 // The GPU's own Gaussian draws, copied back, so that a test can hold them
-// against the host's (DESIGN.md contract 1: same data on every backend).
+// against the host's (docs/architecture.md contract 1: same data on every backend).
 // Same call as the SGD kernels make: gaussian4(random_block(...)).
 #include <algorithm>
 

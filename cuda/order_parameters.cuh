@@ -5,7 +5,7 @@
 // Not a cuBLAS GEMM on purpose: cuBLAS picks its algorithm (and so its
 // summation order) from the whole batch's shape (run count, padding to the
 // batch's largest K and M), which would make a run's order parameters differ
-// in the last bits with its batch and break DESIGN.md contract 1, which the
+// in the last bits with its batch and break docs/architecture.md contract 1, which the
 // engine tests check bit for bit. One block per run with a fixed reduction
 // order gives the same bits whatever the batch; it runs only at record times.
 #pragma once

@@ -1,4 +1,4 @@
-// The one engine interface (DESIGN.md "Architecture"): load a batch of runs
+// The one engine interface (docs/architecture.md, Conventions): load a batch of runs
 // from their identities, advance all of them by some SGD steps, hand back
 // their order parameters. The CPU engine (host/cpu_engine.h) is the reference;
 // the CUDA engine (cuda/) is its twin. Tests are written once against this.

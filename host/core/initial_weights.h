@@ -1,4 +1,4 @@
-// Initial weights of a run, from its identity alone (DESIGN.md contract 1).
+// Initial weights of a run, from its identity alone (docs/architecture.md contract 1).
 //
 // Teacher (seed, M, N, teacher settings): w*_m,i = G(seed, teacher_w, m, i);
 //   with teacher_init orthonormal, these rows after modified Gram-Schmidt (in row

@@ -23,8 +23,8 @@ enum class OutputScaling { none, inverse, inverse_sqrt };
 enum class TeacherInit { gaussian, orthonormal };
 enum class Precision { float32, float64 };
 
-// Every model and training parameter of one grid point (DESIGN.md: any
-// scalar under "model" or "training" may be swept).
+// Every model and training parameter of one grid point (docs/config.md,
+// Sweeps: any scalar under "model" or "training" may be swept).
 struct PointParams {
   // model
   Activation teacher_activation = Activation::erf;
@@ -53,7 +53,7 @@ struct PointParams {
   std::int64_t total_steps() const;
 };
 
-// One run: a grid point and a seed (DESIGN.md contract 1).
+// One run: a grid point and a seed (docs/architecture.md contract 1).
 struct RunSpec {
   int point_id = 0;
   std::uint64_t seed = 0;

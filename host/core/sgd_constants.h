@@ -1,5 +1,5 @@
-// The step constants of math/sgd_update.h for one grid point (MATH.md
-// section 1), computed in double and rounded once to the engine's precision.
+// The step constants of math/sgd_update.h for one grid point
+// (docs/theory.md §1), computed in double and rounded once to the engine's precision.
 // Shared by the CPU and CUDA engines (host code only).
 #pragma once
 

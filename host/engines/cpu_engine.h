@@ -1,8 +1,8 @@
 // The CPU reference engine: every run of a batch on the host, in parallel
 // over runs (OpenMP), float64 by default or float32.
 //
-// Runs that share a seed and mini-batch size see the same inputs (DESIGN.md
-// contract 1), so the engine groups them: one thread draws each input vector
+// Runs that share a seed and mini-batch size see the same inputs
+// (docs/architecture.md contract 1), so the engine groups them: one thread draws each input vector
 // once per step, computes the teacher fields once (teacher row m depends only
 // on (seed, m, N, teacher_init), so runs of one seed and teacher_init share
 // them), and advances every run of the group. A run's arithmetic

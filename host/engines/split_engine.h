@@ -1,5 +1,5 @@
-// Several engines acting as one (DESIGN.md "Architecture": the plan's runs are
-// split across all visible GPUs). A batch is cut into contiguous slices, one
+// Several engines acting as one (docs/architecture.md contract 6: the plan's
+// runs are split across all visible GPUs). A batch is cut into contiguous slices, one
 // per engine, balanced by the work of their runs and cut between seeds where
 // that costs little (runs of one seed share their inputs on every engine);
 // advance and order_parameters drive the engines from one host thread each,

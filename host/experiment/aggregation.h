@@ -1,4 +1,4 @@
-// Statistics over seeds per grid point and record time (DESIGN.md contract 4):
+// Statistics over seeds per grid point and record time (docs/architecture.md contract 4):
 // what the result files report, computed once from the runs and ODE curves of
 // a ResultSet, before any file is written.
 #pragma once

@@ -1,4 +1,4 @@
-// The experiment configuration (DESIGN.md "The configuration"): a JSON file
+// The experiment configuration (docs/config.md): a JSON file
 // read strictly into structs with defaults. Any scalar under "model" or
 // "training" may be a list; the experiment's grid points are the Cartesian
 // product of those lists. Every error names the key path and the reason.

@@ -1,5 +1,5 @@
 // Growing an experiment (issue 15 point 1). A run's identity is (grid point,
-// seed) and never its batch (DESIGN contract 1), so a configuration that only
+// seed) and never its batch (docs/architecture.md contract 1), so a configuration that only
 // adds seeds or grid points (or values to a swept list) can reuse every run an
 // output directory holds: its work units are rewritten for the grown
 // configuration (new point numbers, its fingerprint) and only the new runs

@@ -1,4 +1,4 @@
-// The ODE engine's place in an experiment (DESIGN.md contract 3): for every
+// The ODE engine's place in an experiment (docs/architecture.md contract 3): for every
 // grid point, eps_g and the order parameters at the same record times as the
 // SGD runs, from each seed's measured initial state (one curve per seed), or
 // from the expected or explicit initial state (one curve per point). Each

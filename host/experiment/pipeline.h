@@ -1,4 +1,4 @@
-// `tsgd run` and `tsgd ode` as one pipeline (DESIGN.md "Architecture"):
+// `tsgd run` and `tsgd ode` as one pipeline (docs/architecture.md, Data flow):
 // config -> plan -> SGD stage (engines) and ODE stage -> statistics -> result
 // files, resuming from the work already in the output directory.
 #pragma once

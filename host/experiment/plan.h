@@ -1,4 +1,4 @@
-// The plan of an experiment (DESIGN.md "Architecture": config -> plan): its
+// The plan of an experiment (docs/architecture.md, Data flow: config -> plan): its
 // runs (grid point x seed), how a sweep splits into shards, and each grid
 // point's record times.
 #pragma once

@@ -1,5 +1,5 @@
 // What the experiment records: each SGD run's eps_g curve and order parameters
-// at the record times (DESIGN.md contract 2), each ODE curve likewise, and the
+// at the record times (docs/architecture.md contract 2), each ODE curve likewise, and the
 // JSON forms they take in work units and result files.
 #pragma once
 

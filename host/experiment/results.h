@@ -1,4 +1,4 @@
-// The result files of an experiment (DESIGN.md contract 5), one writer per
+// The result files of an experiment (docs/architecture.md contract 5), one writer per
 // file, each written atomically from a ResultSet and its statistics:
 //   points.csv                     every grid point's parameters
 //   runs.csv                       every run's eps_g at every record time

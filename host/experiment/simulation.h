@@ -1,6 +1,6 @@
 // The simulation loop: drives any engine (core/engine.h) through a batch's
 // record steps and keeps, per run, eps_g (closed form from the order
-// parameters) and the order parameters at each record (DESIGN.md contract 2),
+// parameters) and the order parameters at each record (docs/architecture.md contract 2),
 // flagging runs that diverge.
 #pragma once
 

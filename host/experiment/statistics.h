@@ -1,4 +1,4 @@
-// Statistics over seeds (DESIGN.md contract 4): mean, sample standard
+// Statistics over seeds (docs/architecture.md contract 4): mean, sample standard
 // deviation, standard error and a Student-t 95% confidence interval of a
 // sample, plus the distribution functions they need, written from scratch
 // (regularised incomplete beta by Lentz's continued fraction, log-gamma).

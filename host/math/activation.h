@@ -41,7 +41,7 @@ TSGD_HD TSGD_FORCEINLINE Real activation_derivative(Activation g, Real x) {
     case Activation::quad:
       return Real(2) * x;
     case Activation::sign:
-      return Real(0);  // zero almost surely (MATH.md 4.5)
+      return Real(0);  // zero almost surely (docs/theory.md §4.5)
   }
   return Real(0);
 }

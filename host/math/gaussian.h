@@ -1,4 +1,4 @@
-// Gaussian numbers addressed by run identity (DESIGN.md contract 1).
+// Gaussian numbers addressed by run identity (docs/architecture.md contract 1).
 //
 // Every Gaussian tsgd uses is a float computed from Philox4x32-10 bits by the
 // Box-Muller transform below, on the CPU and on the GPU alike. The float64 CPU

@@ -1,9 +1,9 @@
 // Portability macros for headers read by both the host compiler and nvcc.
 //
 // Everything under host/math/ is written once and included by the CPU engine
-// and by the CUDA kernels (DESIGN.md: "math written once"). These headers may
-// only use plain C++ that nvcc accepts in device code: no STL containers, no
-// exceptions, no std:: math (use the C names, overloaded below).
+// and by the CUDA kernels (docs/architecture.md, Conventions: "Math written once"). These headers
+// may only use plain C++ that nvcc accepts in device code: no STL containers, no exceptions, no
+// std:: math (use the C names, overloaded below).
 #pragma once
 
 #include <math.h>

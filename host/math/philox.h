@@ -2,7 +2,7 @@
 // Random123 and cuRAND. Stateless: out = philox(counter, key). Checked against
 // the Random123 known-answer vectors in tests/test_random.cpp.
 //
-// Run identity (DESIGN.md contract 1): key = the run's 64-bit seed; the counter
+// Run identity (docs/architecture.md contract 1): key = the run's 64-bit seed; the counter
 // addresses (block of 4 coordinates, sample index mu or unit index, stream).
 #pragma once
 

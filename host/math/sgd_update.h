@@ -3,7 +3,7 @@
 // With local fields lambda_k = w_k.x/sqrt(N) (student) and rho_m = w*_m.x/sqrt(N)
 // (teacher), the error of one sample is
 //     Delta = sum_k v_k g(lambda_k) - sum_m v*_m g*(rho_m) - sigma zeta,
-// and one SGD step on a mini-batch of B fresh samples (MATH.md section 1) is
+// and one SGD step on a mini-batch of B fresh samples (docs/theory.md §1) is
 //     w_k <- (1 - kappa_w/N) w_k - eta_w/(sqrt(N) B) sum_b v_k g'(lambda_k^b) Delta^b x^b
 //     v_k <- (1 - kappa_v/N) v_k - eta_v/(N B)       sum_b g(lambda_k^b) Delta^b
 // with all B samples' fields computed from the weights before the step. The
@@ -104,7 +104,7 @@ TSGD_HD TSGD_FORCEINLINE Real updated_v(Real v_keep, Real v, Real change) {
 // CPU engine rounds each term twice (w + c x: product, then sum), the fused
 // kernel once (one FMA per sample and coordinate, like its dot products) and
 // the cuBLAS path as its GEMM chooses. So the engines' weights part by float
-// roundings from the first step on (DESIGN.md contract 1: equal to float
+// roundings from the first step on (docs/architecture.md contract 1: equal to float
 // rounding across engines, bitwise only within one; the tests allow it), and
 // a helper for the sum would only hide that it is three different sums.
 template <typename Real>

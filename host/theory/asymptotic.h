@@ -1,5 +1,5 @@
 // Closed-form asymptotic generalisation errors eps* (the stationary eps_g at long
-// times) from Goldt et al. 2020 and MATH.md §6, reported only where they hold.
+// times) from Goldt et al. 2020 and docs/theory.md §6, reported only where they hold.
 //
 // Every formula states its conditions and each is checked at the grid point; a
 // formula whose conditions do not all hold is not reported as theory but listed as
@@ -16,7 +16,7 @@
 //     sigma^2 of the ODE's fixed point at the point's own eta (noise_response in
 //     fixed_point.h, exact in eta), or the exact eq. (12) for eq. (13).
 //
-// With mini-batches of B samples the eta_w^2 terms of the ODE carry 1/B (MATH.md §2),
+// With mini-batches of B samples the eta_w^2 terms of the ODE carry 1/B (docs/theory.md §2),
 // and every formula below is stated with that factor (B = 1 in the paper).
 #pragma once
 
@@ -65,14 +65,14 @@ struct TheoryReport {
 //    erf student and teacher, first layer only, v_k = v*_m = 1 (uniform, after output
 //    scaling), no weight decay, K >= M, L = K - M, teacher T = I (the expected
 //    teacher; a measured T differs at O(1/sqrt N)). For L >= 2 the differences of the
-//    extra units are marginal and the ODE can drift below (MATH.md §6).
+//    extra units are marginal and the ODE can drift below (docs/theory.md §6.4).
 //  eq. (15), erf, both layers, M = 1, leading order: eps* = eta (sigma v*)^2 / (2 sqrt3 K pi B).
 //    erf student and teacher, both layers with lr2 = lr, no weight decay, T = 1, at the
 //    fixed point where all students equal the teacher and v_k = v*/K (reached slowly
-//    from generic initial conditions; MATH.md §6).
+//    from generic initial conditions; docs/theory.md §6.5).
 TheoryReport asymptotic_theory(const PointParams& p);
 
-// The general small-eta rule (MATH.md §6):
+// The general small-eta rule (docs/theory.md §6.6):
 //   eps* = (eta_w sigma^2 / (4B)) sum_k v_k^2 J2(k,k)
 // evaluated at a noise-free fixed point. It gives eqs. (11), (13) and (15) at their
 // fixed points. Throws std::invalid_argument for a sign student.

@@ -11,7 +11,7 @@ inline constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1 / sqrt(2 pi
 inline constexpr double kInvSqrt2 = 0.70710678118654752440;     // 1 / sqrt(2)
 
 // A correlation clamped into [-1, 1]: rounding can push |C_ab| / sqrt(C_aa C_bb)
-// just past 1 (MATH.md §5).
+// just past 1 (docs/theory.md §5).
 inline double clamp_unit(double x) { return x > 1.0 ? 1.0 : (x < -1.0 ? -1.0 : x); }
 
 }  // namespace tsgd

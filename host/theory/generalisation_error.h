@@ -1,4 +1,4 @@
-// Generalisation error of a student from its order parameters (MATH.md §1, §3):
+// Generalisation error of a student from its order parameters (docs/theory.md §1, §3):
 //   eps_g = 1/2 < (phi(x) - phi*(x))^2 >
 //         = 1/2 [ sum_{i,k} v_i v_k I2(i,k) + sum_{n,m} v*_n v*_m I2(n,m)
 //                 - 2 sum_{i,n} v_i v*_n I2(i,n) ]
@@ -17,7 +17,7 @@ namespace tsgd {
 // every record of every run); K*M one-dimensional quadratures (~150 nodes) more otherwise.
 double generalisation_error(const OrderParameters& op, Activation student, Activation teacher);
 
-// False only for a sign student: sign has no SGD dynamics (MATH.md §4.5), so an
+// False only for a sign student: sign has no SGD dynamics (docs/theory.md §4.5), so an
 // eps_g for it is not a quantity this program produces. A sign teacher is fine.
 bool generalisation_error_defined(Activation student, Activation teacher);
 

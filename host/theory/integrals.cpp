@@ -1,6 +1,6 @@
-// Gaussian integrals of the activations (MATH.md §3, §4). See integrals.h.
+// Gaussian integrals of the activations (docs/theory.md §3, §4). See integrals.h.
 // A file of formulas: the closed forms of I2, J2, I3, I4 for every activation and
-// the ReLU I4 quadrature, each beside its derivation in MATH.md, in one place so
+// the ReLU I4 quadrature, each beside its derivation in docs/theory.md §4, in one place so
 // that the cases of one average read together (over 500 lines on purpose).
 #include "theory/integrals.h"
 
@@ -32,7 +32,7 @@ double clamp_cov(double c, double a, double b) {
                               "for the generalisation error only");
 }
 
-// ---- erf, g(x) = erf(x/sqrt2) (MATH.md §4.1) --------------------------------
+// ---- erf, g(x) = erf(x/sqrt2) (docs/theory.md §4.1) --------------------
 
 // I2 = (2/pi) asin( C_ab / sqrt((1+C_aa)(1+C_bb)) )
 double erf_i2(double caa, double cbb, double cab) {
@@ -67,7 +67,7 @@ double erf_i4(const Covariance& C, int a, int b, int c, int d) {
   return 4.0 / (kPi * kPi) / std::sqrt(l4) * std::asin(clamp_unit(ratio));
 }
 
-// ---- quad, g(x) = x^2 (Isserlis, MATH.md §4.4) -------------------------------
+// ---- quad, g(x) = x^2 (Isserlis, docs/theory.md §4.4) -------------------
 
 double quad_i3(const Covariance& C, int a, int b, int c) {
   // I3 = 2 (C_ab C_cc + 2 C_ac C_bc)
@@ -83,7 +83,7 @@ double quad_i4(const Covariance& C, int a, int b, int c, int d) {
                 4.0 * cac * cbd * ccd + 2.0 * cad * cbd * ccc + 4.0 * cad * cbc * ccd);
 }
 
-// ---- ReLU, g(x) = max(0,x), g'(x) = step(x) (MATH.md §3, §4.3) ----------------
+// ---- ReLU, g(x) = max(0,x), g'(x) = step(x) (docs/theory.md §3, §4.3) ----
 
 // kappa(A,B,c) = <relu(x) relu(y)> = [ sqrt(AB - c^2) + c (pi - theta) ] / (2 pi),
 // theta = atan2( sqrt(max(AB - c^2, 0)), c ) in [0, pi]  (arc-cosine kernel of order 1).
@@ -176,7 +176,7 @@ double relu_h(const double S[3][3]) {
   return h;
 }
 
-// The 73 tanh-sinh nodes of MATH.md §4.3(b) on u in (0,1), h = 1/12, kh in [-3, 3]:
+// The 73 tanh-sinh nodes of docs/theory.md §4.3(b) on u in (0,1), h = 1/12, kh in [-3, 3]:
 //   u_k = (1 + tanh(pi/2 sinh(kh))) / 2 = 1 / (1 + exp(-pi sinh(kh)))
 //   w_k = h (pi/2) cosh(kh) 2 u_k (1 - u_k)        (= h/2 (pi/2) cosh / cosh^2)
 // The weight below already contains dt = 2u du of t = 1 - u^2, and 1 - t = u^2 is kept
@@ -205,7 +205,7 @@ const ReluNodes& relu_nodes() {
 }
 
 // General ReLU I4 = <step(a) step(b) relu(c) relu(d)>, all four fields distinct and of
-// positive variance (MATH.md §4.3(b)). With R the correlation matrix (a,b,c,d) = (0..3),
+// positive variance (docs/theory.md §4.3(b)). With R the correlation matrix (a,b,c,d) = (0..3),
 // path R(t): unit diagonal, R(t)_cd = r_cd, R(t)_xy = t r_xy for the other five pairs;
 // by Price's theorem along the path,
 //   J = kappa(1,1,r_cd)/4 + int_0^1 F(t) dt,  I4 = s_c s_d J,
@@ -277,7 +277,7 @@ double relu_i4_general(const Covariance& C, int a, int b, int c, int d) {
 
 // ReLU I4 = <step(a) step(b) relu(c) relu(d)> by index: coincident indices reduce the
 // product first (step(x)^2 = step(x), step(x) relu(x) = relu(x)), then route to the
-// closed forms of MATH.md §4.3(a) or to the quadrature:
+// closed forms of docs/theory.md §4.3(a) or to the quadrature:
 //   steps left | c != d              | c == d
 //   none       | kappa(C_cc,C_dd,C_cd)| C_cc / 2
 //   {x}        | G(x; c, d)          | G(x; c, c)
@@ -523,7 +523,7 @@ double I2_mixed_numerical(Activation ga, Activation gb, double caa, double cbb, 
   if (caa <= kTinyVariance || cbb <= kTinyVariance) return 0.0;
   return I2_numerical(ga, gb, caa, cbb, clamp_cov(cab, caa, cbb));
 }
-// Exposed for tests: the ReLU I4 quadrature of MATH.md §4.3(b) on four indices,
+// Exposed for tests: the ReLU I4 quadrature of docs/theory.md §4.3(b) on four indices,
 // without the routing of coincident indices to the closed forms.
 double relu_i4_quadrature(const Covariance& C, int a, int b, int c, int d) {
   for (int x : {a, b, c, d})

@@ -1,5 +1,5 @@
 // Gaussian averages of the activation functions: the integrals I2, J2, I3, I4
-// that close the order-parameter ODEs (MATH.md §1, §4), and E[g1(a) g2(b)] for
+// that close the order-parameter ODEs (docs/theory.md §1, §4), and E[g1(a) g2(b)] for
 // two different activations (generalisation error of mismatched networks).
 //
 // Every average is a function of the covariance of its arguments, taken in
@@ -11,14 +11,14 @@
 // The arguments are indices into a Covariance, usually the local fields of the
 // K students then the M teachers, C = [[Q, R], [R^T, T]]. Indices, not values,
 // because equal indices mean identical fields, and the ReLU I4 is elementary
-// only then (MATH.md §4.3(a)); distinct indices take the 73-node tanh-sinh
+// only then (docs/theory.md §4.3(a)); distinct indices take the 73-node tanh-sinh
 // quadrature of §4.3(b).
 //
 // Conventions shared with math/activation.h: g(0) = 0 for every activation and
 // g'(0) = 0 for ReLU, so a field of zero variance (a zero-norm student) is
 // identically 0 and contributes 0 wherever g or a ReLU g' is applied to it.
 // Rounding-level violations of positive semi-definiteness (negative variances
-// of order 1e-16, |C_ab| slightly above sqrt(C_aa C_bb)) are clamped (MATH.md §5).
+// of order 1e-16, |C_ab| slightly above sqrt(C_aa C_bb)) are clamped (docs/theory.md §5).
 #pragma once
 
 #include <vector>
@@ -52,14 +52,14 @@ class Covariance {
   std::vector<double> c_;
 };
 
-// The averages above for one activation. Sign has I2 only (MATH.md §4.5): its
+// The averages above for one activation. Sign has I2 only (docs/theory.md §4.5): its
 // J2, I3 and I4 are infinite or meaningless and throw std::invalid_argument.
 double I2(Activation g, const Covariance& C, int a, int b);
 double J2(Activation g, const Covariance& C, int a, int b);
 double I3(Activation g, const Covariance& C, int a, int b, int c);
 double I4(Activation g, const Covariance& C, int a, int b, int c, int d);
 
-// I2 from the three entries of a 2 x 2 covariance, closed form (MATH.md §3).
+// I2 from the three entries of a 2 x 2 covariance, closed form (docs/theory.md §3).
 double I2_pair(Activation g, double caa, double cbb, double cab);
 
 // < ga(a) gb(b) > for (a, b) ~ N(0, [[caa, cab], [cab, cbb]]), any two
@@ -74,7 +74,7 @@ double I2_mixed(Activation ga, Activation gb, double caa, double cbb, double cab
 namespace detail {
 // For tests: the numerical path of I2_mixed even when ga == gb.
 double I2_mixed_numerical(Activation ga, Activation gb, double caa, double cbb, double cab);
-// For tests: the ReLU I4 quadrature (MATH.md §4.3(b)) without routing coincident
+// For tests: the ReLU I4 quadrature (docs/theory.md §4.3(b)) without routing coincident
 // indices to the closed forms.
 double relu_i4_quadrature(const Covariance& C, int a, int b, int c, int d);
 }  // namespace detail

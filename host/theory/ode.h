@@ -1,4 +1,4 @@
-// The ODE engine (DESIGN.md contract 3): integrates the order-parameter ODEs of a
+// The ODE engine (docs/architecture.md contract 3): integrates the order-parameter ODEs of a
 // grid point (ode_system.h) from an initial state (measured from a run's weights,
 // initial_states.h, or explicit) and records eps_g and the order parameters at
 // the record times, with the adaptive Dormand-Prince or fixed-step integrators of

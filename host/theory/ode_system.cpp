@@ -1,4 +1,4 @@
-// The order-parameter ODEs' right-hand side. See ode_system.h and MATH.md §2.
+// The order-parameter ODEs' right-hand side. See ode_system.h and docs/theory.md §2.
 #include "theory/ode_system.h"
 
 #include <algorithm>
@@ -157,7 +157,7 @@ void OdeSystem::rhs_generic(double* dy) {
     }
 }
 
-// erf fast path (MATH.md §4.1), with d_p = 1 + C_pp:
+// erf fast path (docs/theory.md §4.1), with d_p = 1 + C_pp:
 //   I3(a,b,c) = (2/pi) [C_bc d_a - C_ab C_ac] / [d_a sqrt(d_a d_c - C_ac^2)], so with
 //     u_c = s_c / sqrt(d_a d_c - C_ac^2) and X_a = sum_c u_c C_ac,
 //     A(a,b) = sum_c s_c I3(a,b,c) = (2/pi) [ sum_c u_c C_bc - C_ab X_a / d_a ].
@@ -249,7 +249,7 @@ std::string OdeSystem::invalid_reason(const double* y) {
   for (int j = 0; j < dim_; ++j)
     if (!std::isfinite(y[j])) return "non-finite order parameter";
   load_covariance(y);
-  // Rounding slack: the integrals clamp violations of this size (MATH.md §5), and an
+  // Rounding slack: the integrals clamp violations of this size (docs/theory.md §5), and an
   // accurate trajectory that approaches the boundary (a student converging onto a
   // teacher) only crosses it by its truncation error, ~rtol.
   double scale = 0.0;

@@ -1,4 +1,4 @@
-// The order-parameter ODEs of online SGD (MATH.md §2, Goldt et al. eq. (9)):
+// The order-parameter ODEs of online SGD (docs/theory.md §2, Goldt et al. eq. (9)):
 // the right-hand side of one grid point, and which points it can integrate.
 //
 // State: the independent order parameters y = (Q_ik for i <= k, row by row; R_in

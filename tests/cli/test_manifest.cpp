@@ -36,9 +36,9 @@ std::string first_line_of(const std::string& command) {
 }  // namespace
 
 TEST(Pipeline, ManifestNamesTheCommitBuiltAndChecksumsEveryFile) {
-  // Provenance (DESIGN.md): the manifest names the commit the binary was built
-  // from, read at build time (cmake/git_version.cmake), and the size and
-  // FNV-1a hash of every result file.
+  // Provenance (docs/architecture.md contract 5): the manifest names the commit the binary was
+  // built from, read at build time (cmake/git_version.cmake), and the size and FNV-1a hash of every
+  // result file.
   const std::string dir = temp_dir("manifest");
   const json config = {{"name", "manifest"},
                        {"model", {{"N", 40}}},

@@ -1,4 +1,4 @@
-// Shards and `tsgd merge` (experiment/merge.h, DESIGN.md contract 6): the
+// Shards and `tsgd merge` (experiment/merge.h, docs/architecture.md contract 6): the
 // merged shards equal the unsharded run bit for bit; a missing shard or one of
 // another configuration is refused.
 #include <gtest/gtest.h>

@@ -64,7 +64,7 @@ TEST(Pipeline, TheoryOnlyWhereItsConditionsHold) {
 
 TEST(Pipeline, DivergedRunsAndOdePointsAreFlaggedCountedAndNeverAveraged) {
   // Linear committee machine, K = M = 2: stable for eta (L + M) < 2, i.e.
-  // eta < 1 (MATH.md eq. 12); eta = 1.2 diverges, in SGD and in the ODE.
+  // eta < 1 (docs/theory.md §6.3, eq. (12)); eta = 1.2 diverges, in SGD and in the ODE.
   const std::string dir = temp_dir("diverge");
   const json config = {{"name", "diverge"},
                        {"model",

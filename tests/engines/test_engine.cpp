@@ -20,7 +20,7 @@ using tsgd::testing::expect_near;
 
 namespace {
 
-// Independent double-precision transcription of MATH.md section 1 (not the
+// Independent double-precision transcription of docs/theory.md §1 (not the
 // shared header), for a few steps of one run.
 struct HandRun {
   PointParams p;

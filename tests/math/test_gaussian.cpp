@@ -1,6 +1,6 @@
 // The Gaussian draws (math/gaussian.h): the polynomial log, the moments of a
 // million draws, the vectorised draw of the CPU engine (draw_input) against
-// one coordinate at a time, and the addressing of DESIGN.md contract 1.
+// one coordinate at a time, and the addressing of docs/architecture.md contract 1.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -1,5 +1,5 @@
-// The engines every engine test runs against (STYLE.md: tests written once,
-// run on each backend). CUDA engines are listed when the CUDA engine is
+// The engines every engine test runs against (docs/architecture.md, Conventions:
+// tests written once, run on each engine). CUDA engines are listed when the CUDA engine is
 // built; their tests skip without a GPU, and fail instead when
 // TSGD_REQUIRE_GPU=1 asks for one (tests/support/gpu.h).
 #pragma once

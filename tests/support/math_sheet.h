@@ -1,4 +1,4 @@
-// The state of MATH.md section 7's right-hand-side test vectors: K = M = 2.
+// The state of docs/theory.md §7's right-hand-side test vectors: K = M = 2.
 #pragma once
 
 #include "core/model.h"

@@ -1,5 +1,5 @@
 // The closed-form asymptotics (theory/asymptotic.h): eq. (11) and eq. (15)
-// against the ODE's fixed points (MATH.md §6's tables), the small-eta rule,
+// against the ODE's fixed points (docs/theory.md §6.4, §6.5), the small-eta rule,
 // and each formula reported only where its conditions hold.
 #include <gtest/gtest.h>
 
@@ -60,7 +60,7 @@ double value_of(const TheoryReport& report, const std::string& formula) {
 }
 
 TEST(Theory, Eq11ErfScm) {
-  // Ratio eps*/eq.(11) at sigma = 0.5, from MATH.md §6's table (3 decimals):
+  // Ratio eps*/eq.(11) at sigma = 0.5, from docs/theory.md §6.4's table (3 decimals):
   struct Row {
     int M, L;
     double r[3];  // eta = 0.1, 0.05, 0.025
@@ -95,7 +95,7 @@ TEST(Theory, Eq11ErfScm) {
 
 TEST(Theory, Eq15ErfBothLayersIdenticalStudents) {
   // M = 1, v* = 1.5, sigma = 0.5, both layers, eta_w = eta_v, identical students: ratio
-  // eps*/eq.(15) from MATH.md §6's table (3 decimals).
+  // eps*/eq.(15) from docs/theory.md §6.5's table (3 decimals).
   const double table[4][3] = {
       {0.909, 0.948, 0.972}, {0.948, 0.972, 0.985}, {0.963, 0.980, 0.990}, {0.972, 0.985, 0.992}};
   const double etas[3] = {0.1, 0.05, 0.025};
@@ -242,7 +242,7 @@ TEST(Theory, NoTheoryWithWeightDecay) {
 }
 
 TEST(Theory, LeadingOrderFormulasOnlyWhereTheNextOrderIsSmall) {
-  // eq. (11) for the erf SCM, M = 2, L = 0: the next order is ~3.6 eta (MATH.md §6): it
+  // eq. (11) for the erf SCM, M = 2, L = 0: the next order is ~0.5 eta of it (docs/theory.md §6.4):
   // holds at eta = 0.01, not at eta = 0.5 or 30 (where the dynamics is not even stable).
   PointParams p;
   p.sigma = 0.01;

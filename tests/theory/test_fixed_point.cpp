@@ -81,7 +81,7 @@ TEST(Eigenvalues, KnownMatrices) {
 }
 
 TEST(FixedPoint, LinearScmEq12) {
-  // K = 3, M = 2, eta = 0.1, sigma = 0.5: eq. (12) gives 2.2058823529e-2 (MATH.md §6). The
+  // K = 3, M = 2, eta = 0.1, sigma = 0.5: eq. (12) gives 2.2058823529e-2 (docs/theory.md §6.3). The
   // differences between students are conserved (a manifold of fixed points): Newton's
   // least-squares step lands on the one nearest the ODE's end state.
   const PointParams p = linear_scm(3, 2, 0.1, 0.5);

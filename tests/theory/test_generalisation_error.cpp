@@ -1,5 +1,5 @@
 // The generalisation error (theory/generalisation_error.h) in closed form:
-// MATH.md §7's test vectors, the exact matrix form of linear networks, and
+// docs/theory.md §7's test vectors, the exact matrix form of linear networks, and
 // seeded Monte Carlo estimates for mixed activations and for a trained student.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The Gaussian integrals (theory/integrals.h) against the test vectors of
-// MATH.md §7, exact closed forms, quadrature and a seeded Monte Carlo.
+// docs/theory.md §7, exact closed forms, quadrature and a seeded Monte Carlo.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-// MATH.md §7: C0, eigenvalues 0.164 .. 1.736.
+// docs/theory.md §7: C0, eigenvalues 0.164 .. 1.736.
 Covariance c0() {
   return Covariance(4, {1.0, 0.3, 0.5, -0.2,  //
                         0.3, 0.8, 0.1, 0.4,   //
@@ -38,7 +38,7 @@ struct Vector7 {
   double i2, j2, i3, i4;
 };
 
-// MATH.md §7 table, printed with 13 significant digits.
+// docs/theory.md §7 table, printed with 13 significant digits.
 const Vector7 kVectors[] = {
     {Activation::erf, 1.010826241043e-01, 3.398024960835e-01, 7.812608886657e-03,
      3.326243773583e-02},
@@ -58,7 +58,7 @@ TEST(Integrals, MathSheetVectors) {
     EXPECT_NEAR(I2(v.g, C, 0, 1), v.i2, tol * std::abs(v.i2));
     EXPECT_NEAR(J2(v.g, C, 0, 1), v.j2, tol * std::abs(v.j2));
     EXPECT_NEAR(I3(v.g, C, 0, 1, 2), v.i3, tol * std::abs(v.i3));
-    // ReLU I4 is the 73-node tanh-sinh quadrature: MATH.md §4.3(b) measured 1e-13 to
+    // ReLU I4 is the 73-node tanh-sinh quadrature: docs/theory.md §4.3(b) measured 1e-13 to
     // 1e-16 on generic covariances like C0, so 1e-11 still holds with margin.
     EXPECT_NEAR(I4(v.g, C, 0, 1, 2, 3), v.i4, tol * std::abs(v.i4));
   }
@@ -70,7 +70,7 @@ TEST(Integrals, ReluCoincidentClosedForms) {
     int a, b, c, d;
     double value;
   };
-  // MATH.md §7: I4 on the index sets (0,0,2,3), (0,1,2,2), (0,1,0,3) of C0.
+  // docs/theory.md §7: I4 on the index sets (0,0,2,3), (0,1,2,2), (0,1,0,3) of C0.
   const Case cases[] = {{0, 0, 2, 3, 0.14294387376198936},
                         {0, 1, 2, 2, 0.28817135538651134},
                         {0, 1, 0, 3, 0.09477932788381999}};
@@ -81,7 +81,7 @@ TEST(Integrals, ReluCoincidentClosedForms) {
     // relative allows for rounding in asin/atan2 of a different evaluation order.
     EXPECT_NEAR(I4(Activation::relu, C, k.a, k.b, k.c, k.d), k.value, 1e-12 * k.value);
     // The same average with the coincident fields duplicated into distinct indices
-    // goes through the quadrature. MATH.md §4.3(b): worst case 4.8e-8 (exact a = b).
+    // goes through the quadrature. docs/theory.md §4.3(b): worst case 4.8e-8 (exact a = b).
     const Covariance dup = pick(C, {k.a, k.b, k.c, k.d});
     EXPECT_NEAR(detail::relu_i4_quadrature(dup, 0, 1, 2, 3), k.value, 1e-7 * k.value);
   }
@@ -102,7 +102,7 @@ TEST(Integrals, ReluQuadratureNearCoincidentFields) {
   // 1 - r_cd = 1e-12. Across that threshold the value is continuous: I4 moves by
   // O(1 - r_cd) (measured slope ~0.8), so 1e-11 relative covers 1 - r_cd <= 1e-11.
   const Covariance C = c0();
-  const double merged = 0.28817135538651134;  // MATH.md §7, I4 on (0,1,2,2)
+  const double merged = 0.28817135538651134;  // docs/theory.md §7, I4 on (0,1,2,2)
   for (double gap : {0.0, 1e-15, 0.9e-12, 1.1e-12, 1e-11}) {
     Covariance dup = pick(C, {0, 1, 2, 2});
     dup.set(2, 3, C(2, 2) * (1.0 - gap));
@@ -111,7 +111,7 @@ TEST(Integrals, ReluQuadratureNearCoincidentFields) {
   }
   // a = c and b = d as distinct indices (two pairs of identical students):
   // <step(x) step(y) relu(x) relu(y)> = <relu(x) relu(y)> = I2(x, y). Quadrature at
-  // exactly collinear pairs: MATH.md §4.3(b) bounds it by 4.8e-8.
+  // exactly collinear pairs: docs/theory.md §4.3(b) bounds it by 4.8e-8.
   const Covariance pairs(4, {1.0, 0.3, 1.0, 0.3, 0.3, 0.8, 0.3, 0.8,  //
                              1.0, 0.3, 1.0, 0.3, 0.3, 0.8, 0.3, 0.8});
   const double expected = I2(Activation::relu, pairs, 0, 1);
@@ -158,7 +158,7 @@ TEST(Integrals, DegenerateVariancesGiveNoNaN) {
   // Fields 1 and 2 identical: J2 = P(x > 0) = 1/2 exactly.
   EXPECT_NEAR(J2(Activation::relu, C, 1, 2), 0.5, 1e-15);
   // I4(1,2,1,3) through the quadrature equals the closed form I4(1,1,1,3) = I2(1,3);
-  // duplicated fields are the quadrature's worst case, 4.8e-8 (MATH.md §4.3(b)).
+  // duplicated fields are the quadrature's worst case, 4.8e-8 (docs/theory.md §4.3(b)).
   const double closed = I2(Activation::relu, C, 1, 3);
   EXPECT_NEAR(detail::relu_i4_quadrature(C, 1, 2, 1, 3), closed, 1e-7 * closed);
   // Mixed pairs with a zero field: g(0) = 0.

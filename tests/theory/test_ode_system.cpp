@@ -1,5 +1,5 @@
 // The right-hand side of the order-parameter ODEs (theory/ode.h: OdeSystem,
-// ode_rhs) against MATH.md §2 and §7: the sheet's test vectors, weight decay,
+// ode_rhs) against docs/theory.md §2 and §7: the sheet's test vectors, weight decay,
 // the erf fast path against the generic integrals, the exact matrix form of
 // linear networks with mini-batches, and the combinations it refuses.
 #include <gtest/gtest.h>
@@ -18,7 +18,8 @@
 namespace tsgd {
 namespace {
 
-// MATH.md §7 right-hand-side test: K = M = 2, both layers, eta_w = 0.5, eta_v = 0.3, sigma = 0.2.
+// docs/theory.md §7 right-hand-side test: K = M = 2, both layers, eta_w = 0.5, eta_v = 0.3, sigma =
+// 0.2.
 PointParams sheet_params(Activation g) {
   PointParams p;
   p.student_activation = p.teacher_activation = g;
@@ -46,7 +47,7 @@ struct SheetRhs {
 };
 
 TEST(OdeRhs, MathSheetVectors) {
-  // MATH.md §7, values with 13 significant digits (erf, relu) or exact decimals (lin, quad):
+  // docs/theory.md §7, values with 13 significant digits (erf, relu) or exact decimals (lin, quad):
   // 1e-11 relative for closed forms (table rounding 5e-13, rounding of the sums). ReLU:
   // the sheet's values used a 48-node Gauss-Legendre rule whose I4 carries <~1e-9 relative
   // error, so 1e-8 as the sheet recommends.
@@ -141,7 +142,7 @@ TEST(OdeRhs, ErfFastPathMatchesGenericIntegrals) {
 }
 
 TEST(OdeRhs, LinearMatrixFormWithMiniBatch) {
-  // MATH.md §2, exact for linear networks, with the mini-batch rule eta_w^2 -> eta_w^2 / B:
+  // docs/theory.md §2, exact for linear networks, with the mini-batch rule eta_w^2 -> eta_w^2 / B:
   //   dR = eta_w v (T v* - R^T v)^T
   //   dQ_ik = eta_w v_i [(R v*)_k - (Q v)_k] + eta_w v_k [(R v*)_i - (Q v)_i]
   //           + (eta_w^2 / B) v_i v_k (2 eps_g + sigma^2)
