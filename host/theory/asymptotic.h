@@ -79,7 +79,7 @@ TheoryReport asymptotic_theory(const PointParams& p);
 double small_eta_rule(const PointParams& p, const OrderParameters& noise_free_fixed_point);
 
 // The name under which the rule is reported.
-inline constexpr const char* kSmallEtaRule = "small-eta rule (MATH.md 6)";
+inline constexpr const char* kSmallEtaRule = "small-eta rule";
 
 // The small-eta rule at NOISE_FREE (Newton at sigma = 0 from the ODE's end state), as
 // one entry: holding when the fixed point converged, attracts, is physical and has

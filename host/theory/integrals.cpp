@@ -27,9 +27,10 @@ double clamp_cov(double c, double a, double b) {
 }
 
 [[noreturn]] void no_sgd_integrals(Activation g, const char* what) {
-  throw std::invalid_argument(std::string(what) + " is undefined for the '" + to_string(g) +
-                              "' activation (g' = 2 delta: MATH.md §4.5); use it as a teacher "
-                              "for the generalisation error only");
+  throw std::invalid_argument(
+      std::string(what) + " is undefined for the '" + to_string(g) +
+      "' activation (g' = 2 delta: docs/theory.md §4.5); use it as a teacher "
+      "for the generalisation error only");
 }
 
 // ---- erf, g(x) = erf(x/sqrt2) (docs/theory.md §4.1) --------------------

@@ -18,7 +18,7 @@ std::string ode_unsupported_reason(const PointParams& p) {
   if (p.batch_size < 1) return "the ODE needs batch_size >= 1";
   if (p.student_activation == Activation::sign)
     return "the ODE has no sign student: g' = 2 delta makes J2 and I4 infinite and SGD "
-           "never moves a sign unit (MATH.md §4.5)";
+           "never moves a sign unit (docs/theory.md §4.5)";
   if (p.teacher_activation == Activation::sign)
     return "the ODE has no sign teacher: its averages with the student's activation (I3, I4) are "
            "not implemented; a sign teacher is supported by the simulation and the generalisation "
