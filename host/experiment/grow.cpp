@@ -75,14 +75,21 @@ void check_fixed_part(const json& existing, const json& grown) {
                   (is ? text_of(*is) : std::string("absent")));
 }
 
+// The existing seeds [first, first + count) must all be in the grown range.
 void check_seeds(const json& existing, const Experiment& grown) {
   const json& seeds = existing.at("seeds");
-  if (seeds.at("first").get<std::uint64_t>() != grown.seeds.first)
-    refuse("seeds.first",
-           "changed from " + seeds.at("first").dump() + " to " + std::to_string(grown.seeds.first));
-  if (seeds.at("count").get<int>() > grown.seeds.count)
-    refuse("seeds.count", "fewer seeds (" + std::to_string(grown.seeds.count) + ") than the " +
-                              seeds.at("count").dump() + " of the existing results");
+  const std::uint64_t first = seeds.at("first").get<std::uint64_t>();
+  const std::uint64_t count = seeds.at("count").get<std::uint64_t>();
+  const std::uint64_t grown_count = static_cast<std::uint64_t>(grown.seeds.count);
+  if (first < grown.seeds.first)
+    refuse("seeds.first", "seed " + std::to_string(first) +
+                              " of the existing results is below seeds.first = " +
+                              std::to_string(grown.seeds.first));
+  if (first + count > grown.seeds.first + grown_count)
+    refuse("seeds.count", "seed " + std::to_string(first + count - 1) +
+                              " of the existing results is not among the " +
+                              std::to_string(grown_count) + " seeds from " +
+                              std::to_string(grown.seeds.first) + " (fewer seeds)");
 }
 
 // Refuses an existing grid point that GROWN lacks, naming a parameter whose
@@ -120,7 +127,7 @@ Growth growth_of(const json& existing, const Experiment& grown) {
   const Experiment before = parse_experiment(existing);
   const std::vector<json> old_points = point_records(before), new_points = point_records(grown);
   Growth g;
-  g.seeds_added = grown.seeds.count > before.seeds.count;
+  g.seeds_added = grown.seeds.count != before.seeds.count;
   for (std::size_t p = 0; p < old_points.size(); ++p) {
     std::size_t q = 0;
     while (q < new_points.size() && new_points[q] != old_points[p]) ++q;
@@ -130,9 +137,6 @@ Growth growth_of(const json& existing, const Experiment& grown) {
   return g;
 }
 
-namespace {
-
-// One unit of WORK rewritten into STAGING for the grown experiment; returns its records.
 std::size_t rewrite_unit(const std::string& work, const std::string& staging,
                          const std::string& name, const std::string& old_fingerprint,
                          const std::string& new_fingerprint, const Experiment& grown,
@@ -148,11 +152,12 @@ std::size_t rewrite_unit(const std::string& work, const std::string& staging,
                         grown.points.at(first_point)};
     new_name = sgd_unit_name(first, records.size());
   }
+  if (file_exists(staging + "/" + new_name))
+    throw std::runtime_error(work + "/" + name + ": its runs are already in " + staging + "/" +
+                             new_name + " (the same runs twice)");
   write_work_unit(staging + "/" + new_name, new_fingerprint, header, records);
   return records.size();
 }
-
-}  // namespace
 
 std::size_t grow_output_directory(const std::string& dir, const json& existing,
                                   const Experiment& grown, const json& grown_resolved,

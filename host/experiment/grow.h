@@ -30,10 +30,20 @@ struct Growth {
   bool seeds_added = false;
 };
 
-// How GROWN grows the experiment whose resolved configuration is EXISTING;
-// throws std::runtime_error "KEY: why" naming the first key that does not
-// allow it (a changed key, a value gone from a list, fewer seeds).
+// How GROWN grows the experiment whose resolved configuration is EXISTING
+// (its seeds all among GROWN's, its grid points all in GROWN's grid); throws
+// std::runtime_error "KEY: why" naming the first key that does not allow it (a
+// changed key, a value gone from a list, fewer seeds).
 Growth growth_of(const nlohmann::json& existing, const Experiment& grown);
+
+// The work unit NAME (SGD or ODE) of directory WORK, of the experiment with
+// fingerprint OLD_FINGERPRINT, written into TARGET for GROWN (fingerprint
+// NEW_FINGERPRINT), its points renumbered by GROWTH; the header (provenance) is
+// kept. Returns its records; throws when TARGET already holds a unit of that name.
+std::size_t rewrite_unit(const std::string& work, const std::string& target,
+                         const std::string& name, const std::string& old_fingerprint,
+                         const std::string& new_fingerprint, const Experiment& grown,
+                         const Growth& growth);
 
 // Rewrites the work units of DIR (of configuration EXISTING) for GROWN and
 // writes GROWN_RESOLVED as DIR/config.json, as described above. ODE units are

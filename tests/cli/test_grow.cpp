@@ -80,11 +80,11 @@ TEST(Grow, AnyOtherChangeIsRefusedByNameAndChangesNothing) {
   };
   const Case cases[] = {
       {"/training/lr", 0.3, "training.lr: 0.5 of the existing results is not in"},
-      {"/seeds/count", 5, "seeds.count: fewer seeds (5) than the 10"},
+      {"/seeds/count", 5, "seeds.count: seed 9 of the existing results is not among the 5"},
       {"/model/K", {3, 4}, "model.K: 2 of the existing results is not in"},
       {"/record/points", 9, "record.points: changed from 8 to 9"},
       {"/training/alpha", 8, "training.alpha: 4 of the existing results"},
-      {"/seeds/first", 3, "seeds.first: changed from 0 to 3"},
+      {"/seeds/first", 3, "seeds.first: seed 0 of the existing results is below seeds.first = 3"},
   };
   for (const Case& c : cases) {
     json changed = config;
