@@ -5,33 +5,13 @@
 #include <cmath>
 #include <stdexcept>
 
-// The matrices are small (the ODE's dimension) and the callers already run points in
-// parallel: no OpenMP inside Eigen.
-#define EIGEN_DONT_PARALLELIZE
-// GCC 12's -Wmaybe-uninitialized misfires on the AVX-512 intrinsics that Eigen's packet
-// reductions use under -march=native (avx512fintrin.h's _mm512_undefined_pd(), whose
-// "__m512d __Y = __Y" is deliberate): about 180 warnings at system-header lines, all
-// reported after inlining, where the system-header exemption no longer applies. Off
-// for these headers' lines only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <Eigen/Eigenvalues>
-#include <Eigen/SVD>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
+#include "theory/eigen.h"
 #include "theory/generalisation_error.h"
 #include "theory/ode.h"
 
 namespace tsgd {
 
 namespace {
-
-// fixed_point.h's matrices are row-major std::vectors.
-using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // Central differences: J_ij = (f_i(y + h_j e_j) - f_i(y - h_j e_j)) / (2 h_j).
 std::vector<double> jacobian(OdeSystem& sys, const std::vector<double>& y, double fd_step) {
