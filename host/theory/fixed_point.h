@@ -8,6 +8,36 @@
 // the differences between students are conserved, so the fixed points form a
 // manifold and J is singular along it. A backtracking line search on |F| keeps the
 // iteration from overshooting far from the fixed point.
+//
+// Neutral modes. Some states are stationary in every mode but a few slow ones, along
+// which the state keeps drifting: in a linear network with both layers trained the
+// gradient flow conserves Q/eta_w - v v^T/eta_v (rescaling w_k by c and v_k by 1/c
+// leaves the output alone), and the O(eta^2) term of dQ moves it at exactly
+//   d/dalpha (Q/eta_w - v v^T/eta_v) = eta_w (2 eps_g + sigma^2) v v^T / B,
+// which vanishes only at v = 0 or at sigma = eps_g = 0: with label noise (and no weight
+// decay) there is no fixed point, only a slow drift (eigenvalues ~eta^2 sigma^2, 1e-7 to
+// 1e-3 of the largest), along which the plain Newton step wanders and stalls.
+//
+// So where the plain iteration does not converge, Newton restarts from `start`
+// restricted to the other modes. The neutral modes are the eigenvalues with |lambda| <=
+// kNeutralCut max |lambda| (neutral_modes.h; with a gap of kNeutralGap to the others),
+// the step is -G F (G: the other modes' inverse), and it stops when max |(I - P) F| <=
+// max(tolerance, 1e-8 max |F|), P being the spectral projector onto the neutral modes
+// (1e-8: P is rebuilt from the finite-difference Jacobian at every iterate and moves by
+// ~1e-10 relative there). Its end is the state the ODE relaxes to on the other modes,
+// and from which it moves along the neutral ones at dy/dalpha = P F (`neutral_drift`);
+// it differs from the ODE's own state there by the first order in |lambda_neutral| /
+// |lambda_other|. The plain iteration then runs once more from that end (a slow mode
+// may lead to a fixed point after all). The result is the restricted end, unless the
+// first plain iteration got max |F| below 1e-3 of its drift (it was reaching a fixed
+// point along the slow modes: its end is kept). `iterations` counts the steps of the
+// iterations whose end is reported and of those before it.
+//
+// "Neutral" is a rate, not a symmetry: any mode that slow counts, e.g. the slow
+// specialisation of erf students far from convergence, which does have a fixed point
+// along it (the message gives the distance the linearisation puts it at). Either way
+// `converged` means a fixed point, max |F| <= tolerance, the neutral modes included: a
+// drift above it is not a fixed point, however slow.
 #pragma once
 
 #include <complex>
@@ -18,6 +48,16 @@
 #include "core/model.h"
 
 namespace tsgd {
+
+// The minimum-norm step drops singular values of J below this fraction of the largest:
+// well above the finite-difference noise (~1e-10 relative), well below the smallest
+// physical rates of interest relative to the fastest (eta^2 sigma^2 vs eta).
+constexpr double kStepRcond = 1e-8;
+// Neutral modes for the restricted Newton: |lambda| <= 3e-3 max |lambda|. The linear
+// both-layer drift's eigenvalues are 1e-7 (eta = sigma = 0.01) to 1.2e-3 (eta = sigma =
+// 0.5) of the largest, its other modes 7.7e-3 and above (K = 1..4, M = 1, 2), so the cut
+// sits in that gap with a factor 2.5 either side.
+constexpr double kNeutralCut = 3e-3;
 
 struct FixedPointSettings {
   int max_iterations = 50;
@@ -42,6 +82,17 @@ struct FixedPointResult {
   // quantities, show up as |Re| of the order of the finite-difference error, ~1e-9).
   std::vector<std::complex<double>> eigenvalues;
   double max_real_eigenvalue = std::numeric_limits<double>::quiet_NaN();
+  // The neutral modes at `state` (neutral_modes.h): the eigenvalues with |lambda| <=
+  // neutral_cut max |lambda|, neutral_cut being kStepRcond when the plain iteration
+  // produced `state` (the modes its minimum-norm step leaves alone: conserved
+  // quantities, symmetries) and kNeutralCut when the restricted one did (`restricted`).
+  double neutral_cut = kStepRcond;
+  bool restricted = false;
+  std::vector<std::complex<double>> neutral_eigenvalues;
+  // max |P F| (how fast the state moves along the neutral modes) and max |(I - P) F|
+  // (the residual off them); NaN where P could not be formed (SpectralSplit::failure).
+  double neutral_drift = std::numeric_limits<double>::quiet_NaN();
+  double off_neutral_residual = std::numeric_limits<double>::quiet_NaN();
   std::string message;  // why Newton stopped when it did not converge
 };
 
