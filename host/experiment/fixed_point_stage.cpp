@@ -2,6 +2,7 @@
 #include "experiment/fixed_point_stage.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -66,6 +67,20 @@ std::string message_of(const PointFixedPoint& f) {
   return message;
 }
 
+// The neutral eigenvalues, ';'-separated (a complex one as a+bi), 3 digits each.
+std::string neutral_eigenvalues_column(const FixedPointResult& r) {
+  std::string out;
+  char buf[64];
+  for (const auto& z : r.neutral_eigenvalues) {
+    if (z.imag() == 0.0)
+      std::snprintf(buf, sizeof buf, "%.3g", z.real());
+    else
+      std::snprintf(buf, sizeof buf, "%.3g%+.3gi", z.real(), z.imag());
+    out += (out.empty() ? "" : ";") + std::string(buf);
+  }
+  return out;
+}
+
 Stability stability_column(const PointFixedPoint& f) {
   return f.error.empty() && f.newton.converged ? stability_of(f.newton) : Stability::unknown;
 }
@@ -83,7 +98,8 @@ std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads) {
 void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoint>& points) {
   std::ostringstream csv, states;
   csv << "point_id,converged,physical,iterations,residual,eg,eg_ode_end,ode_curves,"
-         "max_real_eigenvalue,stability,stable,message\n";
+         "max_real_eigenvalue,stability,stable,neutral_modes,neutral_cut,neutral_eigenvalues,"
+         "neutral_drift,off_neutral_residual,message\n";
   for (std::size_t p = 0; p < points.size(); ++p) {
     const PointFixedPoint& f = points[p];
     const FixedPointResult& r = f.newton;
@@ -92,7 +108,14 @@ void write_fixed_points(const std::string& dir, const std::vector<PointFixedPoin
         << r.iterations << "," << format_double(r.residual) << "," << format_double(r.eg) << ","
         << format_double(f.ode_end_eg) << "," << f.ode_curves << ","
         << format_double(r.max_real_eigenvalue) << "," << to_string(stability_column(f)) << ","
-        << (ok && attracts(r) ? 1 : 0) << "," << message_of(f) << "\n";
+        << (ok && attracts(r) ? 1 : 0) << ",";
+    if (ok)
+      csv << r.neutral_eigenvalues.size() << "," << format_double(r.neutral_cut) << ","
+          << neutral_eigenvalues_column(r) << "," << format_double(r.neutral_drift) << ","
+          << format_double(r.off_neutral_residual) << ",";
+    else
+      csv << ",,,,,";
+    csv << message_of(f) << "\n";
     if (ok)
       states << json{{"point_id", p},
                      {"converged", r.converged},

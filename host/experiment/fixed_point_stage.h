@@ -32,6 +32,8 @@ std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads);
 // (Newton's last iterate), eg_ode_end, ode_curves (how many ODE curves eg_ode_end
 // averages), max_real_eigenvalue, stability (yes,
 // marginal, no, unknown), stable (1: yes or marginal at a converged fixed point),
+// neutral_modes, neutral_cut, neutral_eigenvalues (';'-separated), neutral_drift,
+// off_neutral_residual (FixedPointResult's; empty when there is no Newton result),
 // message; fixed_points.jsonl: each converged or not fixed point's state.
 void write_fixed_points(const std::string& directory, const std::vector<PointFixedPoint>& points);
 void print_fixed_points(std::ostream& out, const Experiment& e,

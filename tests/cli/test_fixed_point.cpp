@@ -3,6 +3,7 @@
 // the ODE's end value as summary.json does (the mean over the seeds' curves).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,9 @@ TEST(Pipeline, FixedPointReportsTheOdeEndStateAndMarginalStability) {
   EXPECT_EQ(row.at("converged"), "1");
   EXPECT_EQ(row.at("stability"), "marginal");
   EXPECT_EQ(row.at("stable"), "1");
+  // The conserved differences are the neutral modes the minimum-norm step leaves alone.
+  EXPECT_GT(std::stoi(row.at("neutral_modes")), 0);
+  EXPECT_EQ(row.at("neutral_cut"), "1e-08");
   const double eq12 = 0.1 * 0.09 * 3 / (4 - 2 * 0.1 * 3);
   EXPECT_NEAR(std::stod(row.at("eg")), eq12, 1e-8 * eq12);  // Newton's residual 1e-13
   // The ODE's end state at alpha = 200 has relaxed at rate ~eta to within
@@ -140,5 +144,51 @@ TEST(Pipeline, FixedPointOdeEndIsSummaryOdeValue) {
   for (std::size_t r = 1; r < ode.size(); ++r)
     if (ode[r][1] == "0") first_seed_end = std::stod(ode[r][3]);  // the last record wins
   EXPECT_GT(std::fabs(first_seed_end - ode_final), 1e-3 * ode_final);
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, FixedPointReportsTheNeutralDriftOfALinearNetworkWithBothLayers) {
+  // Issue 14 point 6: linear, both layers, K = M = 1, eta = sigma = 0.1. The balance Q - v^2
+  // drifts at eta^2 (2 eps_g + sigma^2) v^2: no fixed point. fixed_points.csv says so
+  // (converged 0), names the one neutral mode and its drift, and gives the state the ODE
+  // relaxes to: eg within 1e-3 of the ODE's end (the first-order slow-manifold gap,
+  // test_neutral_modes.cpp).
+  const std::string dir = temp_dir("fixed_point_neutral");
+  const json config = {
+      {"name", "fixed_point_neutral"},
+      {"model",
+       {{"teacher_activation", "linear"},
+        {"student_activation", "linear"},
+        {"N", 100},
+        {"M", 1},
+        {"K", 1},
+        {"train", "both_layers"}}},
+      {"training", {{"lr", 0.1}, {"sigma", 0.1}, {"alpha", 6000}}},
+      {"simulate", {{"enabled", false}}},
+      {"ode", {{"init", {{"Q", {{0.5}}}, {"R", {{0.0}}}, {"T", {{1.0}}}, {"v", {0.3}}}}}},
+      {"record", {{"points", 5}}}};
+  std::string err;
+  ASSERT_EQ(
+      run_tsgd({"fixed-point", write_config(dir, config), "--output", dir + "/out", "--quiet"},
+               &err),
+      0)
+      << err;
+  const auto rows = read_csv(dir + "/out/fixed_points.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(rows[0].size(), rows[1].size());  // no comma inside a field
+  std::map<std::string, std::string> row;
+  for (std::size_t i = 0; i < rows[0].size(); ++i) row[rows[0][i]] = rows[1][i];
+  EXPECT_EQ(row.at("converged"), "0");
+  EXPECT_EQ(row.at("physical"), "1");
+  EXPECT_EQ(row.at("neutral_modes"), "1");
+  EXPECT_EQ(row.at("neutral_cut"), "0.003");
+  const double lambda = std::stod(row.at("neutral_eigenvalues"));
+  EXPECT_LT(lambda, 0.0);
+  EXPECT_GT(lambda, -1e-3);  // ~eta^2 sigma^2 = 1e-4, times O(1)
+  const double residual = std::stod(row.at("residual"));
+  EXPECT_NEAR(std::stod(row.at("neutral_drift")), residual, 1e-6 * residual);
+  EXPECT_LE(std::stod(row.at("off_neutral_residual")), std::max(1e-13, 1e-8 * residual));
+  EXPECT_EQ(row.at("message").rfind("not a fixed point", 0), 0u) << row.at("message");
+  EXPECT_NEAR(std::stod(row.at("eg")) / std::stod(row.at("eg_ode_end")), 1.0, 1e-3);
   fs::remove_all(dir);
 }
