@@ -78,6 +78,21 @@ void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
   s.tail = summarise(values);
 }
 
+void add_blown_up(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
+  for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
+    const RunTrajectory& t = runs[r];
+    if (t.diverged || t.states.empty()) continue;
+    const OrderParameters& op = t.states.back();
+    double q = 0, scale = 1;
+    for (int k = 0; k < op.K; ++k) q = std::max(q, op.q(k, k));
+    for (int n = 0; n < op.M; ++n) scale = std::max(scale, op.t(n, n));
+    if (q > kBlownUpFactor * scale) {
+      ++s.runs_blown_up;
+      s.max_q_final = std::max(s.max_q_final, q);
+    }
+  }
+}
+
 void add_escapes(const std::vector<RunTrajectory>& runs, std::optional<double> escape_eg,
                  PointStatistics& s) {
   s.escape = escape_threshold(escape_eg, s.alpha, s.ode_eg);
@@ -117,6 +132,7 @@ std::vector<PointStatistics> aggregate(const ResultSet& results) {
     add_run_statistics(results.runs, s);
     add_tail(results.runs, s);
     add_escapes(results.runs, e.record.escape_eg, s);
+    add_blown_up(results.runs, s);
   }
   return out;
 }

@@ -15,6 +15,8 @@
 
 namespace tsgd {
 
+inline constexpr double kBlownUpFactor = 100;
+
 struct PointStatistics {
   std::size_t runs_begin = 0, runs_end = 0;  // the point's runs in ResultSet::runs
   std::vector<double> alpha;                 // its record times
@@ -40,6 +42,12 @@ struct PointStatistics {
   // (index r - runs_begin; empty: no escape, or the run diverged), and their
   // statistics over the runs that escaped: escape times of runs that never
   // escape are censored, so these are conditional on escaping by alpha_final.
+  // Runs (not diverged) whose weights blew up without eps_g diverging: at the
+  // last record max_k Q_kk > kBlownUpFactor max(1, max_n T_nn) (erf at eta = 30: Q ~
+  // 2e3, eps_g 0.38, every unit saturated). Their eps_g is averaged like any
+  // other, but summary.json counts them and tsgd warns.
+  std::size_t runs_blown_up = 0;
+  double max_q_final = 0;  // the largest max_k Q_kk at the last record over those runs
   EscapeThreshold escape;
   std::vector<std::optional<double>> escape_alpha;
   std::size_t runs_escaped = 0, runs_not_escaped = 0;  // of the runs that did not diverge

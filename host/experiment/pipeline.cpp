@@ -157,7 +157,15 @@ ResultSet write_experiment_results(const std::string& dir, const Experiment& e,
                                    std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
   report_changed_results(dir);
   ResultSet results = assemble_results(e, std::move(runs), std::move(ode));
-  write_results(dir, results);
+  const std::vector<PointStatistics> statistics = write_results(dir, results);
+  for (std::size_t p = 0; p < statistics.size(); ++p)
+    if (statistics[p].runs_blown_up > 0)
+      std::cerr << "tsgd: warning: point " << p << ": " << statistics[p].runs_blown_up << " of "
+                << statistics[p].runs_end - statistics[p].runs_begin
+                << " runs end with weights blown up (max Q_kk " << statistics[p].max_q_final
+                << ", over " << kBlownUpFactor
+                << " times the teacher's T_nn) without eps_g diverging: saturated units that no "
+                   "longer learn; summary.json's runs_blown_up counts them\n";
   return results;
 }
 

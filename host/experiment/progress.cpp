@@ -23,9 +23,11 @@ std::string human_duration(double s) {
     std::snprintf(buf, sizeof buf, "%.0fs", s);
   else if (s < 3600)
     std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-  else
+  else if (s < 48 * 3600)
     std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600,
                   static_cast<int>(s) % 3600 / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f days", s / 86400);
   return buf;
 }
 
@@ -40,8 +42,11 @@ void Progress::add(double run_steps, double alpha) {
   show(false);
 }
 
+void Progress::batch_started(std::size_t n) { runs_running_ = n; }
+
 void Progress::runs_finished(std::size_t n) {
   runs_done_ += n;
+  runs_running_ = 0;
   show(true);
 }
 
@@ -65,14 +70,16 @@ void Progress::show(bool force) {
     std::string bar(filled, '#');
     bar.resize(width, '.');
     std::snprintf(line, sizeof line,
-                  "\r[%s] %3.0f%%  runs %zu/%zu  alpha %-9.4g %.3g run-steps/s  ETA %s   ",
-                  bar.c_str(), 100 * fraction, runs_done_, runs_total_, alpha_, rate,
+                  "\r[%s] %3.0f%%  runs %zu/%zu done, %zu at alpha %-9.4g %.3g run-steps/s  "
+                  "ETA %s   ",
+                  bar.c_str(), 100 * fraction, runs_done_, runs_total_, runs_running_, alpha_, rate,
                   human_duration(eta).c_str());
     drawn_ = true;
   } else {
-    std::snprintf(
-        line, sizeof line, "tsgd: %3.0f%%  runs %zu/%zu  alpha %.4g  %.3g run-steps/s  ETA %s\n",
-        100 * fraction, runs_done_, runs_total_, alpha_, rate, human_duration(eta).c_str());
+    std::snprintf(line, sizeof line,
+                  "tsgd: %3.0f%%  runs %zu/%zu done, %zu at alpha %.4g  %.3g run-steps/s  ETA %s\n",
+                  100 * fraction, runs_done_, runs_total_, runs_running_, alpha_, rate,
+                  human_duration(eta).c_str());
   }
   std::fputs(line, stderr);
   std::fflush(stderr);

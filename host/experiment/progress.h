@@ -17,6 +17,9 @@ class Progress {
   Progress(bool quiet, double total_run_steps, std::size_t total_runs);
   // RUN_STEPS more done; ALPHA: where the current batch is.
   void add(double run_steps, double alpha);
+  // N runs go to the engine together: they advance at once, none is done
+  // before all are (shown as "N at alpha ..." beside the runs done).
+  void batch_started(std::size_t n);
   void runs_finished(std::size_t n);
   void finish();
 
@@ -25,7 +28,7 @@ class Progress {
 
   bool quiet_, tty_;
   double total_, done_ = 0, alpha_ = 0, last_ = 0;
-  std::size_t runs_total_, runs_done_ = 0;
+  std::size_t runs_total_, runs_done_ = 0, runs_running_ = 0;
   bool drawn_ = false;
   Clock::time_point start_ = Clock::now();
 };

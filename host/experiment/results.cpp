@@ -178,7 +178,7 @@ void write_ode_files(const std::string& dir, const ResultSet& results) {
   write_file_atomic(dir + "/ode_order_parameters.jsonl", states.str());
 }
 
-void write_results(const std::string& dir, const ResultSet& results) {
+std::vector<PointStatistics> write_results(const std::string& dir, const ResultSet& results) {
   const std::vector<PointStatistics> statistics = aggregate(results);
   write_points_csv(dir, *results.experiment);
   write_runs_csv(dir, results);
@@ -188,6 +188,7 @@ void write_results(const std::string& dir, const ResultSet& results) {
   write_order_parameter_files(dir, results);
   write_ode_files(dir, results);
   write_summary_json(dir, results, statistics);
+  return statistics;
 }
 
 }  // namespace tsgd

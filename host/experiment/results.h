@@ -21,8 +21,9 @@
 
 namespace tsgd {
 
-// Writes every file above but the manifest into DIRECTORY.
-void write_results(const std::string& directory, const ResultSet& results);
+// Writes every file above but the manifest into DIRECTORY; returns the statistics
+// they were written from.
+std::vector<PointStatistics> write_results(const std::string& directory, const ResultSet& results);
 
 void write_points_csv(const std::string& directory, const Experiment& e);
 void write_runs_csv(const std::string& directory, const ResultSet& results);

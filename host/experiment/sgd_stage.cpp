@@ -111,6 +111,7 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice,
       const std::vector<RunSpec> batch(runs.begin() + begin,
                                        runs.begin() + std::min(runs.size(), begin + capacity));
       std::vector<RunTrajectory> result;
+      progress.batch_started(batch.size());
       if (!simulate_batch(engine, batch, steps, control, result)) {
         progress.finish();
         return false;

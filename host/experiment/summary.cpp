@@ -82,6 +82,7 @@ json point_summary(const ResultSet& results, std::size_t p, const PointStatistic
              {"eg_final", distribution_json(s.eg.back(), s.eg_robust.back())},
              {"eg_tail", tail},
              {"escape", escape_json(s)},
+             {"runs_blown_up", s.runs_blown_up},
              {"diverged_runs", diverged_runs}};
   if (!s.ode_eg.empty()) point["ode"] = ode_json(results, static_cast<int>(p), s);
   point.update(theory_json(results.theory.at(p)));

@@ -277,3 +277,28 @@ TEST(Pipeline, OrthonormalTeacherHasTEqualToTheIdentityAndIsNamed) {
     EXPECT_EQ(read_file(dir + file).find("teacher_init"), std::string::npos) << file;
   fs::remove_all(dir);
 }
+
+TEST(Pipeline, WeightsThatBlowUpWithoutDivergingAreCountedAndWarned) {
+  // erf at eta = 30: the weights grow to Q ~ 1e3 (every unit saturated) while eps_g
+  // stays near 0.45 and never diverges. summary.json counts those runs, tsgd warns;
+  // eta = 0.5 has none. (Q at alpha = 30 is several hundred for every seed here, far
+  // from the factor-100 threshold either way.)
+  const std::string dir = temp_dir("blown_up");
+  const json config = {{"name", "blown_up"},
+                       {"model", {{"N", 100}, {"M", 2}, {"K", 2}}},
+                       {"training", {{"lr", {0.5, 30}}, {"alpha", 30}}},
+                       {"seeds", {{"count", 3}}},
+                       {"record", {{"points", 10}}},
+                       {"ode", {{"enabled", false}}}};
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("point 1: 3 of 3 runs end with weights blown up"), std::string::npos) << err;
+  EXPECT_EQ(err.find("point 0:"), std::string::npos) << err;
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  EXPECT_EQ(summary["points"][0]["runs_blown_up"], 0);
+  EXPECT_EQ(summary["points"][1]["runs_blown_up"], 3);
+  EXPECT_EQ(summary["points"][1]["n_diverged"], 0);
+  fs::remove_all(dir);
+}
