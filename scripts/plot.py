@@ -1,19 +1,30 @@
 #!/usr/bin/python3
-"""Figures from a tsgd results directory (PNG, matplotlib's Agg backend).
+"""Figures from a tsgd results directory (matplotlib's Agg backend; PNG, PDF or SVG).
 
     scripts/plot.py RESULTS_DIR [RESULTS_DIR ...] [--out DIR] [--run POINT_ID SEED]
-                    [--at ALPHA ...] [--x KEY] [--ylim LO HI] [--over-sigma2] [--error-bars ci95|std|sem]
-                    [--labels LABEL ...]
+                    [--at ALPHA ...] [--x KEY] [--where KEY=VALUE,...] [--ylim LO HI]
+                    [--over-sigma2] [--stat mean|median|gmean] [--at-end final|tail]
+                    [--error-bars ci95|std|sem] [--runs] [--labels LABEL ...]
+                    [--format png|pdf|svg] [--style default|paper] [--size W H]
 
 For each results directory (the output of `tsgd run` or `tsgd ode`):
 
   NAME_eg_alpha.png     eps_g(alpha) on log-log axes: the mean over seeds with its
                         95% interval (eg_lo..eg_hi, the lower edge clipped positive),
-                        the ODE (eg_ode) on top; grid points coloured by the primary
-                        swept parameter, one panel per value of the other ones.
-  NAME_eg_final.png     the final eps_g against the primary swept parameter: SGD mean
-                        with its 95% interval, the ODE's final value and the
-                        closed-form theory of summary.json ("theory"), where present.
+                        the ODE (eg_ode) on top (--runs: every seed's curve, thin,
+                        behind them); grid points coloured by the primary swept
+                        parameter, one panel per value of the other ones.
+  NAME_eg_final.png     eps_g at the end of training against the primary swept
+                        parameter: SGD with error bars, the ODE and the closed-form
+                        theory of summary.json ("theory": only where its conditions
+                        hold). One colour and marker per series (one legend entry
+                        each); a key above the axes says what markers, bars, lines
+                        and dashes are. The y label says what is drawn ("eps_g at
+                        alpha = 300", "averaged over alpha >= 150"); eps_g* only when
+                        every point converged: its ODE curve changed by < 1% over the
+                        last decade of alpha (without the ODE: SGD's last value and
+                        tail average lie in each other's 95% intervals). A lower bar
+                        reaching 0 on a log axis ends in a triangle on the axis.
   NAME_overlaps_pP_sS.png
                         heat maps of the final order parameters Q and R (and v when
                         the second layer is trained) of one run: by default the first
@@ -23,15 +34,17 @@ For each results directory (the output of `tsgd run` or `tsgd ode`):
                         (from order_parameters.jsonl), as in the insets of fig. 1b.
 
 With several results directories, also compare_eg_final.png: their final eps_g on
-one set of axes (e.g. the erf, linear and ReLU committee machines of fig. 2a).
+one set of axes (e.g. the erf, linear and ReLU committee machines of fig. 2a); the
+footer names the parameters all share, each label those that differ.
 
 The primary swept parameter is model.K when it is swept, otherwise the swept key
-with the most values; --x chooses another (a key such as lr, or L for K - M).
---over-sigma2 divides the final errors by sigma^2 (the y-axis of fig. 2a);
---error-bars std draws one standard deviation over seeds (fig. 4) instead of the 95% interval.
+with the most values; --x chooses another (a key such as lr, or L for K - M). An
+axis of learning rates, noise or another scale is logarithmic when its values span
+more than a factor 10; K, M and L are always linear.
 
 Files go to --out (default RESULTS_DIR/plots); their paths are printed, one a line.
-Exit status 2, with a message, when a directory is not a tsgd results directory.
+Exit status 2, with a message, when a directory is not a tsgd results directory or
+an option names what it does not hold.
 """
 
 # The figures are drawn by the package scripts/plot/ (one module per kind of figure);
@@ -47,19 +60,21 @@ _HERE = os.path.dirname(os.path.realpath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+from plot import style
 from plot.compare import plot_compare
 from plot.eg_alpha import plot_eg_alpha
 from plot.final import plot_eg_final
 from plot.grid import primary_key
 from plot.labels import ERROR_BARS, STATISTICS
+from plot.options import Options
 from plot.overlaps import choose_runs, plot_overlaps
-from plot.results import Results, UsageError
+from plot.results import Results, UsageError, parse_where
 
 
-def plot_results(res, args, out_dir):
+def plot_results(res, opts, args, out_dir):
     os.makedirs(out_dir, exist_ok=True)
-    key = primary_key(res, args.x)
-    written = [plot_eg_alpha(res, key, out_dir, args.ylim), plot_eg_final(res, key, args.over_sigma2, args.error_bars, out_dir)]
+    key = primary_key(res, opts.x)
+    written = [plot_eg_alpha(res, key, opts, out_dir), plot_eg_final(res, key, opts, out_dir)]
     records = res.final_order_parameters()
     run = tuple(args.run) if args.run else None
     if not records:
@@ -85,7 +100,7 @@ def parse_args(argv):
     parser.add_argument("results", nargs="+", metavar="RESULTS_DIR",
                         help="output directory of `tsgd run` / `tsgd ode`")
     parser.add_argument("--out", metavar="DIR",
-                        help="where to write the PNG files (default: RESULTS_DIR/plots)")
+                        help="where to write the figures (default: RESULTS_DIR/plots)")
     parser.add_argument("--run", nargs=2, type=int, metavar=("POINT_ID", "SEED"),
                         help="the run whose final Q and R are drawn (default: the first seed "
                              "of every grid point)")
@@ -108,9 +123,32 @@ def parse_args(argv):
                              "by --error-bars), the median with its quartiles, or the "
                              "geometric mean with its 95%% interval on the log scale (robust "
                              "to a few runs stuck on the plateau)")
+    parser.add_argument("--at-end", choices=("final", "tail"), default="final",
+                        help="the value of the final-error figures: eps_g at the last record "
+                             "(final, default) or each run's eps_g averaged over the second "
+                             "half of training, alpha >= alpha_final/2 (tail: summary.json's "
+                             "eg_tail, the mean only; the ODE averaged the same way)")
+    parser.add_argument("--runs", action="store_true",
+                        help="draw every seed's eps_g(alpha) (runs.csv), thin and translucent, "
+                             "behind the statistic")
+    parser.add_argument("--where", metavar="KEY=VALUE,...",
+                        help="draw only the grid points with these values, e.g. K=3,lr=0.5 "
+                             "(numbers compared by value; a key given twice: either value)")
     parser.add_argument("--labels", nargs="+", metavar="LABEL",
-                        help="names of the results directories in compare_eg_final.png")
+                        help="names of the results directories in compare_eg_final")
+    parser.add_argument("--format", choices=style.FORMATS, default="png",
+                        help="file format of every figure (default png)")
+    parser.add_argument("--style", choices=style.STYLES, default="default",
+                        help="default: a screen figure with title and footer; paper: one "
+                             "column of a paper (3.4 in wide, two columns for several panels, "
+                             "8 pt serif text, no title, 300 dpi)")
+    parser.add_argument("--size", nargs=2, type=float, metavar=("W", "H"),
+                        help="every figure's size in inches (legends then stay inside)")
     args = parser.parse_args(argv)
+    if args.at_end == "tail" and args.stat != "mean":
+        parser.error("--at-end tail: the tail average has the mean only (use --stat mean)")
+    if args.size and min(args.size) <= 0:
+        parser.error("--size: need W, H > 0")
     if args.ylim and not 0 < args.ylim[0] < args.ylim[1]:
         parser.error("--ylim: need 0 < LO < HI (log axis)")
     if args.at and any(a <= 0 for a in args.at):
@@ -120,19 +158,27 @@ def parse_args(argv):
     return args
 
 
+def options_of(args):
+    where = parse_where(args.where) if args.where else {}
+    return Options(x=args.x, over_sigma2=args.over_sigma2, error_bars=args.error_bars,
+                   stat=args.stat, at_end=args.at_end, runs=args.runs, ylim=args.ylim,
+                   where=where)
+
+
 def main(argv):
     args = parse_args(argv)
+    style.configure(args.style, args.size, args.format)
     try:
-        results = [Results(d, args.stat) for d in args.results]
+        opts = options_of(args)
+        results = [Results(d, args.stat, opts.where) for d in args.results]
         written = []
         for res in results:
             out_dir = args.out or os.path.join(res.dir, "plots")
-            written.extend(plot_results(res, args, out_dir))
+            written.extend(plot_results(res, opts, args, out_dir))
         if len(results) > 1:
             labels = args.labels or [r.name for r in results]
             out_dir = args.out or os.path.join(results[0].dir, "plots")
-            written.append(plot_compare(results, labels, args.x, args.over_sigma2, args.error_bars,
-                                        out_dir))
+            written.append(plot_compare(results, labels, opts, out_dir))
     except UsageError as e:
         print(f"plot.py: error: {e}", file=sys.stderr)
         return 2

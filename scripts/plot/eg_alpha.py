@@ -1,6 +1,6 @@
-"""NAME_eg_alpha.png: eps_g(alpha) on log-log axes, SGD's mean over seeds with its 95%
-band and the ODE, one colour per value of the primary swept parameter, one panel per
-value of the other swept parameters."""
+"""NAME_eg_alpha.{png,pdf,svg}: eps_g(alpha) on log-log axes, SGD's mean over seeds with
+its 95% band and the ODE (with --runs, every seed's curve thin behind them), one colour per
+value of the primary swept parameter, one panel per value of the other swept parameters."""
 
 import json
 import math
@@ -58,6 +58,14 @@ def y_floor(curves, ylim):
     return y_positive, floor
 
 
+def draw_runs(ax, res, point, c):
+    """Every seed's eps_g(alpha) (runs.csv), thin and translucent, behind the statistic."""
+    for _seed, alpha, eg in res.runs_curves(point["point_id"]):
+        ok = (alpha > 0) & np.isfinite(eg) & (eg > 0)
+        if ok.any():
+            ax.plot(alpha[ok], eg[ok], color=c, linewidth=0.5 * style.fs(1), alpha=0.3, zorder=1)
+
+
 def draw_curve(ax, point, name, curve, c, floor):
     """SGD (band and crosses) and the ODE of one point; True when the band was clipped."""
     alpha, _n, mean, lo, hi, ode = curve
@@ -77,7 +85,7 @@ def draw_curve(ax, point, name, curve, c, floor):
         # Crosses for SGD as in the paper (at most ~40 of them), on a thin line.
         every = max(1, int(math.ceil(ok.sum() / 40)))
         ax.plot(a[ok], m[ok], color=c, linewidth=0.7, marker="x", markevery=every,
-                markersize=4.5, label=f"{name}", zorder=3)
+                markersize=style.fs(4.5), label=f"{name}", zorder=3)
         drew_sgd = True
     elif runs_of(point) > 0:
         # Every run of this point diverged: say so in the legend.
@@ -85,14 +93,16 @@ def draw_curve(ax, point, name, curve, c, floor):
     o = ode[keep]
     ook = np.isfinite(o) & (o > 0)
     if ook.any():
-        ax.plot(a[ook], o[ook], color=c, linewidth=1.8, zorder=2,
+        ax.plot(a[ook], o[ook], color=c, linewidth=1.8 * style.fs(1), zorder=2,
                 label=None if drew_sgd else f"{name} (ODE)")
     return clipped
 
 
-def style_keys(res):
+def style_keys(res, runs=False):
     """Legend entries saying what a thin line with crosses, a band and a thick line mean."""
     keys = []
+    if runs and res.has_sgd:
+        keys.append(Line2D([], [], color="0.3", linewidth=0.5, alpha=0.5, label="one seed"))
     if res.has_sgd:
         keys.append(Line2D([], [], color="0.3", marker="x", linewidth=0.7,
                            label="SGD" + (", " + STATISTICS[res.stat] if res.several_seeds
@@ -104,12 +114,15 @@ def style_keys(res):
     return keys
 
 
-def draw_panel(ax, res, key, label, pts, colour_of, ylim):
+def draw_panel(ax, res, key, label, pts, colour_of, opts):
     """One panel; returns (whether a band was clipped, the labels of its curves)."""
+    ylim = opts.ylim
     curves = [res.curve(p["point_id"]) for p in pts]
     y_positive, floor = y_floor(curves, ylim)
     clipped = False
     for p, curve in zip(pts, curves):
+        if opts.runs:
+            draw_runs(ax, res, p, colour_of(p))
         name = point_label(res, p, key) + diverged_note(p)
         clipped |= draw_curve(ax, p, name, curve, colour_of(p), floor)
     ax.set_xscale("log")
@@ -130,11 +143,12 @@ def draw_panel(ax, res, key, label, pts, colour_of, ylim):
     ax.set_ylabel(r"$\epsilon_g$")
     ax.grid(True, which="major", alpha=0.3)
     if label:
-        ax.set_title(label, fontsize=11)
+        ax.set_title(label, fontsize=style.fs(11))
+    style.label_short_log_axes(ax)
     handles, labels = ax.get_legend_handles_labels()
-    keys = style_keys(res)
+    keys = style_keys(res, opts.runs)
     if handles or keys:
-        ax.legend(handles + keys, labels + [s.get_label() for s in keys], fontsize=8,
+        ax.legend(handles + keys, labels + [s.get_label() for s in keys], fontsize=style.fs(8),
                   loc="best", framealpha=0.85)
     return clipped, tuple(labels)
 
@@ -150,18 +164,19 @@ def title_of(res):
     return f"{res.name}: " + r"$\epsilon_g(\alpha)$" + (f", {' and '.join(what)}" if what else "")
 
 
-def plot_eg_alpha(res, key, out_dir, ylim=None):
+def eg_alpha_figure(res, key, opts):
+    """The finished figure of NAME_eg_alpha (the tests read its artists)."""
     panels = panels_of(res, key)
     n = len(panels)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(7.5, 5.4 * ncols), 4.3 * nrows + 1.3),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=style.figsize(max(7.5, 5.4 * ncols), 4.3 * nrows + 1.3))
     colour_of = colour_of_points(res, key)
     clipped_any = False
     panel_labels = []
     for ax, (label, pts) in zip(axes.flat, panels):
-        clipped, labels = draw_panel(ax, res, key, label, pts, colour_of, ylim)
+        clipped, labels = draw_panel(ax, res, key, label, pts, colour_of, opts)
         clipped_any |= clipped
         panel_labels.append(labels)
     # The same curves in every panel (colours are shared): one legend, in the first panel.
@@ -176,4 +191,8 @@ def plot_eg_alpha(res, key, out_dir, ylim=None):
         footer += ("; band: lower edge clipped to the axis where the "
                    f"{bars_label(res.stat, 'ci95')} reaches 0")
     style.finish_layout(fig, title_of(res), footer)
-    return style.save(fig, out_dir, f"{res.name}_eg_alpha.png")
+    return fig
+
+
+def plot_eg_alpha(res, key, opts, out_dir):
+    return style.save(eg_alpha_figure(res, key, opts), out_dir, f"{res.name}_eg_alpha")

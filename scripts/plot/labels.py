@@ -108,6 +108,44 @@ def theory_label(formula, exact, name):
     return tagged(f"theory {formula}" + order, name)
 
 
+def sgd_key_label(stat, error_bars, has_bars, at_end="final"):
+    """The key-legend entry of SGD's markers: the statistic and what its bars are."""
+    what = "tail average, " if at_end == "tail" else ""
+    if not has_bars:
+        return "SGD (one run: no bar)"
+    return f"SGD ({what}{STATISTICS[stat].split(' over')[0]}, bars: {bars_label(stat, error_bars)})"
+
+
+def end_label(points, at_end, over_sigma2, settled):
+    """The y label of a final-error figure: what is drawn, honestly. eps_g* (the converged
+    error) only when every point passed the convergence test (settled)."""
+    name = r"\epsilon_g" + ("^*" if settled else "") + (r"/\sigma^2" if over_sigma2 else "")
+    if at_end == "tail":
+        starts = sorted({(p.get("eg_tail") or {}).get("alpha_from") for p in points} - {None})
+        where = (r"averaged over $\alpha \geq$ " + fmt_value(starts[0]) if len(starts) == 1
+                 else "averaged over the second half of training")
+    else:
+        alphas = sorted({p.get("alpha_final") for p in points} - {None})
+        where = (r"at $\alpha$ = " + fmt_value(alphas[0]) if len(alphas) == 1
+                 else r"at the last $\alpha$")
+    return f"${name}$ ({where})" if settled else f"${name}$ {where}"
+
+
+def settled_note(verdicts, tests):
+    """The footer's sentence on convergence: how many points passed which test."""
+    how = []
+    if "ode" in tests:
+        how.append("the ODE curve changed by < 1% over the last decade of " + r"$\alpha$")
+    if "sgd" in tests:
+        how.append("SGD's last value and tail average lie in each other's 95% intervals")
+    test = " or ".join(how) or "no test possible (no ODE, one seed)"
+    passed = sum(v is True for v in verdicts)
+    if verdicts and passed == len(verdicts):
+        return r"$\epsilon_g^*$: converged at every point (" + test + ")"
+    return (f"still changing at {len(verdicts) - passed} of {len(verdicts)} points, so not "
+            r"labelled $\epsilon_g^*$ (converged: " + test + ")")
+
+
 def at_final_alpha(points):
     """The end of the title of a final-eps_g figure: the alpha at which it is taken."""
     alphas = sorted({p.get("alpha_final") for p in points if p.get("alpha_final")})

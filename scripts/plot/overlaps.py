@@ -42,7 +42,7 @@ def heat_map(ax, matrix, title, row_label, col_label, vmax):
     im = ax.imshow(matrix, cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="equal",
                    interpolation="nearest")
     rows, cols = matrix.shape
-    ax.set_title(title, fontsize=11)
+    ax.set_title(title, fontsize=style.fs(11))
     ax.set_xlabel(col_label)
     ax.set_ylabel(row_label)
     step_r = max(1, rows // 10)
@@ -55,7 +55,7 @@ def heat_map(ax, matrix, title, row_label, col_label, vmax):
                 v = matrix[i, j]
                 text = "nan" if not np.isfinite(v) else f"{v:.2f}"
                 dark = np.isfinite(v) and abs(v) > 0.6 * vmax
-                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                ax.text(j, i, text, ha="center", va="center", fontsize=style.fs(8),
                         color="white" if dark else "black")
     return im
 
@@ -71,7 +71,7 @@ def draw_maps(Q, R, v, show_v):
     cell = min(0.55, 4.5 / K)
     fig_w = max(7.5, 1.6 + cell * sum(widths) + 1.3 * (3 if show_v else 2))
     fig_h = max(4.2, 2.4 + cell * K)
-    fig = plt.figure(figsize=(fig_w, fig_h))
+    fig = plt.figure(figsize=style.figsize(fig_w, fig_h))
     grid = fig.add_gridspec(1, len(widths), width_ratios=widths, wspace=0.35)
     ax_q, ax_r, ax_cb = (fig.add_subplot(grid[0, i]) for i in range(3))
     im = heat_map(ax_q, Q, r"$Q_{ik} = w_i \cdot w_k / N$", "student unit i", "student unit k",
@@ -130,4 +130,4 @@ def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
     style.finish_layout(fig, title_of(res, point, seed, record, at),
                         footer_of(res, v, vstar, show_v), title_size=11, tight=False)
     suffix = "" if at is None else f"_a{fmt_value(float(at))}"
-    return style.save(fig, out_dir, f"{res.name}_overlaps_p{point_id}_s{seed}{suffix}.png")
+    return style.save(fig, out_dir, f"{res.name}_overlaps_p{point_id}_s{seed}{suffix}")

@@ -114,9 +114,51 @@ def eg_final_bars(point, error_bars, stat="mean"):
     return mean, mean - d, mean + d
 
 
+def eg_tail_bars(point, error_bars):
+    """(mean, lo, hi) of eg_tail: each run's eps_g averaged over its records at alpha >=
+    alpha_from, then over the runs (only the mean: no quartiles are written for it)."""
+    e = point.get("eg_tail") or {}
+    mean = e.get("mean")
+    if error_bars == "ci95":
+        return mean, e.get("lo"), e.get("hi")
+    d = e.get(error_bars)
+    if mean is None or d is None:
+        return mean, None, None
+    return mean, mean - d, mean + d
+
+
 def ode_eg_final(point):
     """The ODE's final eps_g of the point (None without the ODE)."""
     return (point.get("ode") or {}).get("eg_final")
+
+
+# --at-end's convergence test: the ODE curve changes by less than this (relative) over the
+# last decade of record times.
+SETTLED_REL = 0.01
+
+
+def ode_settled(alpha, ode):
+    """True when the ODE curve changed by < 1% over the last decade of records (alpha_final
+    / 10 .. alpha_final); None when it cannot tell (no ODE, records too short)."""
+    ok = np.isfinite(ode) & (alpha > 0)
+    if not ok.any():
+        return None
+    a, o = alpha[ok], ode[ok]
+    earlier = a <= a[-1] / 10 * (1 + 1e-9)
+    if not earlier.any() or o[-1] == 0:
+        return None
+    return bool(abs(o[-1] - o[earlier][-1]) < SETTLED_REL * abs(o[-1]))
+
+
+def sgd_settled(point):
+    """True when the last record's mean and the tail average lie each in the other's 95%
+    interval; None without intervals (one seed, no tail)."""
+    f, t = point.get("eg_final") or {}, point.get("eg_tail") or {}
+    values = [f.get(k) for k in ("mean", "lo", "hi")] + [t.get(k) for k in ("mean", "lo", "hi")]
+    if any(v is None for v in values):
+        return None
+    fm, flo, fhi, tm, tlo, thi = values
+    return bool(flo <= tm <= fhi and tlo <= fm <= thi)
 
 
 def theory_entries(point):
@@ -126,6 +168,30 @@ def theory_entries(point):
             for t in point.get("theory") or [] if t.get("eg") is not None]
 
 
+def parse_where(text):
+    """--where K=3,lr=0.5 as {key: [values]} (a key given twice: either value)."""
+    where = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip().split(".")[-1]
+        if not sep or not key or not value.strip():
+            raise UsageError(f"--where {text}: expected KEY=VALUE[,KEY=VALUE...], got '{part}'")
+        where.setdefault(key, []).append(value.strip())
+    return where
+
+
+def matches(value, text):
+    """A parameter's value against --where's text: numbers by value, the rest as written."""
+    if isinstance(value, bool):
+        return text.lower() == str(value).lower()
+    if isinstance(value, (int, float)):
+        try:
+            return math.isclose(float(value), float(text), rel_tol=1e-9, abs_tol=1e-300)
+        except ValueError:
+            return False
+    return str(value) == text
+
+
 # ---------------------------------------------------------------------------------------
 # The directory
 
@@ -133,7 +199,7 @@ def theory_entries(point):
 class Results:
     """The files of one results directory that the figures need."""
 
-    def __init__(self, directory, stat="mean"):
+    def __init__(self, directory, stat="mean", where=None):
         self.dir = directory
         self.stat = stat
         self._check_directory()
@@ -141,8 +207,11 @@ class Results:
         self.name = self.summary.get("name") or os.path.basename(os.path.normpath(directory))
         self.seeds = self.summary.get("seeds")
         self.points = sorted(self.summary["points"], key=lambda p: p["point_id"])
-        self.point_by_id = {p["point_id"]: p for p in self.points}
         self.swept = [k.split(".")[-1] for k in self.summary.get("swept", [])]
+        if where:
+            self._select(where)
+        self.point_by_id = {p["point_id"]: p for p in self.points}
+        self._runs = None
         self.curves = read_csv_columns(os.path.join(directory, "curves.csv"))
         for col in ["point_id", "alpha", "n"] + list(self._curve_columns()):
             if col not in self.curves:
@@ -153,6 +222,22 @@ class Results:
         self.has_ode = "eg_ode" in self.curves and np.isfinite(self.curves["eg_ode"]).any()
         self.has_sgd = any(runs_of(p) > 0 for p in self.points)
         self.description, self.zip_groups = self._read_config()
+
+    def _select(self, where):
+        """Keeps the points matching --where ({key: [values]}: every key, any of its values);
+        a parameter left with one value is no longer swept (the footer names it)."""
+        known = set(self.points[0]["params"]) | {"L"}
+        for key, values in where.items():
+            if key not in known:
+                raise UsageError(f"--where {key}: not a parameter of {self.name} (one of: "
+                                 f"{', '.join(sorted(known))})")
+        self.points = [p for p in self.points
+                       if all(any(matches(param(p, k), v) for v in vs) for k, vs in where.items())]
+        if not self.points:
+            said = ",".join(f"{k}={v}" for k, vs in where.items() for v in vs)
+            raise UsageError(f"--where {said}: no grid point of {self.name} matches")
+        self.swept = [k for k in self.swept
+                      if len({json.dumps(param(p, k)) for p in self.points}) > 1]
 
     def _check_directory(self):
         required = ["summary.json", "curves.csv"]
@@ -218,12 +303,45 @@ class Results:
         value, lo, hi = (c[col][sel][order] for col in self._curve_columns())
         return (c["alpha"][sel][order], c["n"][sel][order], value, lo, hi, ode)
 
+    def ode_tail(self, point):
+        """The ODE curve averaged over the records of the point's eg_tail (alpha >=
+        alpha_from), as eg_tail averages each run; None without either."""
+        alpha_from = (point.get("eg_tail") or {}).get("alpha_from")
+        alpha, *_rest, ode = self.curve(point["point_id"])
+        keep = np.isfinite(ode) & (alpha >= (alpha_from or math.inf))
+        return float(ode[keep].mean()) if keep.any() else None
+
+    def settled(self, point):
+        """The convergence test of a point: its ODE curve's (ode_settled) where it has one,
+        else SGD's (sgd_settled); None when neither can tell."""
+        alpha, *_rest, ode = self.curve(point["point_id"])
+        verdict = ode_settled(alpha, ode)
+        return verdict if verdict is not None else sgd_settled(point)
+
+    def runs_curves(self, point_id):
+        """[(seed, alpha, eg)] of every run of the point (runs.csv; alpha > 0, sorted)."""
+        if self._runs is None:
+            path = os.path.join(self.dir, "runs.csv")
+            if not os.path.isfile(path):
+                raise UsageError(f"--runs: {path} missing")
+            self._runs = read_csv_columns(path)
+        c = self._runs
+        out = []
+        sel = c["point_id"] == point_id
+        for seed in np.unique(c["seed"][sel]):
+            one = sel & (c["seed"] == seed)
+            order = np.argsort(c["alpha"][one])
+            out.append((int(seed), c["alpha"][one][order], c["eg"][one][order]))
+        return out
+
     def final_order_parameters(self):
-        """The records of final_order_parameters.jsonl (an empty list if there are none)."""
+        """The records of final_order_parameters.jsonl of the points drawn (an empty list
+        if there are none)."""
         path = os.path.join(self.dir, "final_order_parameters.jsonl")
         if not os.path.isfile(path):
             return []
-        return list(read_jsonl(path))
+        return [r for r in read_jsonl(path)
+                if run_of(r) is None or run_of(r)[0] in self.point_by_id]
 
     def records_at(self, runs, alphas):
         """For each run (point_id, seed): [(alpha, record)], the record of
