@@ -63,7 +63,7 @@ def draw_runs(ax, res, point, c):
     for _seed, alpha, eg in res.runs_curves(point["point_id"]):
         ok = (alpha > 0) & np.isfinite(eg) & (eg > 0)
         if ok.any():
-            ax.plot(alpha[ok], eg[ok], color=c, linewidth=0.5 * style.fs(1), alpha=0.3, zorder=1)
+            ax.plot(alpha[ok], eg[ok], color=c, linewidth=0.5 * style.ms(1), alpha=0.3, zorder=1)
 
 
 def draw_curve(ax, point, name, curve, c, floor):
@@ -85,7 +85,7 @@ def draw_curve(ax, point, name, curve, c, floor):
         # Crosses for SGD as in the paper (at most ~40 of them), on a thin line.
         every = max(1, int(math.ceil(ok.sum() / 40)))
         ax.plot(a[ok], m[ok], color=c, linewidth=0.7, marker="x", markevery=every,
-                markersize=style.fs(4.5), label=f"{name}", zorder=3)
+                markersize=style.ms(4.5), label=f"{name}", zorder=3)
         drew_sgd = True
     elif runs_of(point) > 0:
         # Every run of this point diverged: say so in the legend.
@@ -93,7 +93,7 @@ def draw_curve(ax, point, name, curve, c, floor):
     o = ode[keep]
     ook = np.isfinite(o) & (o > 0)
     if ook.any():
-        ax.plot(a[ook], o[ook], color=c, linewidth=1.8 * style.fs(1), zorder=2,
+        ax.plot(a[ook], o[ook], color=c, linewidth=1.8 * style.ms(1), zorder=2,
                 label=None if drew_sgd else f"{name} (ODE)")
     return clipped
 

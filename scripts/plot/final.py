@@ -8,7 +8,6 @@ serve compare_eg_final too (compare.py)."""
 import math
 
 import numpy as np
-from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 
 from . import style
@@ -90,7 +89,7 @@ def _draw_sgd(ax, x, s, c, marker, log_y):
         return []
     yerr, open_low = _sgd_bars(s, log_y)
     ax.errorbar(x[ok], m[ok], yerr=yerr[:, ok], color=c, marker=marker, linestyle="none",
-                markersize=style.fs(6), capsize=style.fs(3), zorder=4)
+                markersize=style.ms(6), capsize=style.ms(3), zorder=4)
     return [(xi, mi, c) for xi, mi, o, k in zip(x, m, open_low, ok) if o and k]
 
 
@@ -98,8 +97,8 @@ def _draw_ode(ax, x, s, c, marker, log_y):
     o = s["ode"]
     ook = np.isfinite(o) & ((o > 0) | (not log_y))
     if ook.any():
-        ax.plot(x[ook], o[ook], color=c, linewidth=1.4 * style.fs(1), marker=marker,
-                markerfacecolor="white", markersize=style.fs(9), zorder=3)
+        ax.plot(x[ook], o[ook], color=c, linewidth=1.4 * style.ms(1), marker=marker,
+                markerfacecolor="white", markersize=style.ms(9), zorder=3)
 
 
 def _draw_theory(ax, s, c, categorical, dash_of):
@@ -112,7 +111,7 @@ def _draw_theory(ax, s, c, categorical, dash_of):
         order = np.argsort(tpos[shown])
         # a short horizontal tick at each value, so that a single point shows too
         ax.plot(tpos[shown][order], ty[shown][order], color=c, marker="_",
-                markersize=style.fs(16), linestyle=dash_of[formula], linewidth=1.3 * style.fs(1))
+                markersize=style.ms(16), linestyle=dash_of[formula], linewidth=1.3 * style.ms(1))
 
 
 def _positive_values(series_list):
@@ -160,9 +159,9 @@ def _draw_open_bars(ax, open_bars):
     downward triangle on the axis (the footer says what it means)."""
     bottom, top = ax.get_ylim()
     for x, value, c in open_bars:
-        ax.plot([x, x], [bottom, value], color=c, linewidth=1.0 * style.fs(1), zorder=4)
+        ax.plot([x, x], [bottom, value], color=c, linewidth=1.0 * style.ms(1), zorder=4)
         ax.plot([x], [0.0], transform=ax.get_xaxis_transform(), marker="v", color=c,
-                markersize=style.fs(7), clip_on=False, zorder=5)
+                markersize=style.ms(7), clip_on=False, zorder=5)
     ax.set_ylim(bottom, top)
 
 
@@ -219,17 +218,20 @@ def key_handles(named_series, has_ode, formulas, opts, stat):
 
 
 def add_legends(fig, ax, series_handles, keys):
-    """The key above the axes (gid "key"), the series inside them (gid "series")."""
+    """The key above the axes (gid "key": the axes' own legend, which the layout makes
+    room for), the series inside them (gid "series")."""
+    if series_handles:
+        legend = style.place_legend(fig, ax, series_handles,
+                                    [h.get_label() for h in series_handles], gid="series")
+        if keys:
+            ax.legend_ = None
+            ax.add_artist(legend)
     if keys:
         ncol = 1 if style.paper() and len(keys) > 2 else min(len(keys), 2)
-        legend = Legend(ax, keys, [k.get_label() for k in keys], loc="lower center",
-                        bbox_to_anchor=(0.5, 1.01), ncol=ncol, fontsize=style.fs(7.5),
-                        frameon=False, borderaxespad=0.2)
+        legend = ax.legend(keys, [k.get_label() for k in keys], loc="lower center",
+                           bbox_to_anchor=(0.5, 1.01), ncol=ncol, fontsize=style.fs(7.5),
+                           frameon=False, borderaxespad=0.2)
         legend.set_gid("key")
-        ax.add_artist(legend)
-    if series_handles:
-        style.place_legend(fig, ax, series_handles, [h.get_label() for h in series_handles],
-                           gid="series")
 
 
 def draw_final_figure(named_series, key, categorical, opts, stat):
@@ -260,7 +262,7 @@ def draw_final_figure(named_series, key, categorical, opts, stat):
     tests = {"ode" if np.isfinite(o) else "sgd" for s in series_list for o in s["ode"]}
     notes = [settled_note(verdicts, tests)]
     if open_bars:
-        notes.append("\u25bc: the interval reaches to or below 0 (lower bar drawn to the axis)")
+        notes.append("\u25bc: the interval reaches 0 (lower bar drawn to the axis)")
     return fig, notes
 
 

@@ -135,15 +135,14 @@ def settled_note(verdicts, tests):
     """The footer's sentence on convergence: how many points passed which test."""
     how = []
     if "ode" in tests:
-        how.append("the ODE curve changed by < 1% over the last decade of " + r"$\alpha$")
+        how.append("ODE changed < 1% over the last decade of " + r"$\alpha$")
     if "sgd" in tests:
-        how.append("SGD's last value and tail average lie in each other's 95% intervals")
+        how.append("SGD's last value and tail average in each other's 95% intervals")
     test = " or ".join(how) or "no test possible (no ODE, one seed)"
     passed = sum(v is True for v in verdicts)
     if verdicts and passed == len(verdicts):
         return r"$\epsilon_g^*$: converged at every point (" + test + ")"
-    return (f"still changing at {len(verdicts) - passed} of {len(verdicts)} points, so not "
-            r"labelled $\epsilon_g^*$ (converged: " + test + ")")
+    return f"converged ({test}) at {passed} of {len(verdicts)} points only: no " + r"$\epsilon_g^*$"
 
 
 def at_final_alpha(points):

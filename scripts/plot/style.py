@@ -42,6 +42,11 @@ def fs(points):
     return points * (PAPER_FONT_SCALE if paper() else 1.0)
 
 
+def ms(points):
+    """A marker size or line width of the default style, scaled for the chosen one."""
+    return points * (0.6 if paper() else 1.0)
+
+
 def fixed_size():
     """True when the figure's size is given (--size or --style paper): legends stay inside."""
     return paper() or _settings["size"] is not None
@@ -53,7 +58,7 @@ def figsize(width, height):
         return _settings["size"]
     if paper():
         target = PAPER_WIDTH if width <= 8.5 else 2 * PAPER_WIDTH + 0.2
-        return target, height * target / width * 1.1
+        return target, height * target / width * 1.3  # room for the key and the footer
     return width, height
 
 
