@@ -5,7 +5,7 @@ names what all the directories share; each series' label names what differs."""
 from . import style
 from .final import draw_final_figure, final_series
 from .grid import categorical_values, primary_key
-from .labels import ACTIVATIONS, describe_fixed, fmt_param
+from .labels import ACTIVATIONS, describe, describe_fixed, omitted
 
 
 def differing_keys(results):
@@ -35,8 +35,8 @@ def directory_label(res, tag, differing):
     if any(a in differing for a in ACTIVATIONS):
         t, s = (params.get(a) for a in ACTIVATIONS)
         parts.append(t if t == s else f"{t} teacher, {s} student")
-    parts += [fmt_param(k, params.get(k)).replace(" = ", "=") for k in differing
-              if k not in ACTIVATIONS]
+    parts += [describe(k, params[k]) for k in differing
+              if k not in ACTIVATIONS and k in params and not omitted(k, params[k], params)]
     parts = [p for p in parts if p not in tag]
     return tag + (f" ({', '.join(parts)})" if parts else "")
 

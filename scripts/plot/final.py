@@ -19,8 +19,8 @@ from .results import (UsageError, all_runs_diverged, eg_final_bars, eg_tail_bars
 from .style import plt
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-THEORY_STYLES = ["--", ":", "-.", (0, (5, 1, 1, 1)), (0, (8, 2)), (0, (3, 1, 1, 1, 1, 1)),
-                 (0, (1, 3))]
+THEORY_STYLES = ["--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), (0, (6, 2, 1, 2, 1, 2)),
+                 (0, (4, 4))]
 GREY = "0.3"
 # Parameters that scale (an axis of them is logarithmic when they span more than a factor
 # 10) and those counted in units (always linear).
@@ -230,7 +230,7 @@ def add_legends(fig, ax, series_handles, keys):
         ncol = 1 if style.paper() and len(keys) > 2 else min(len(keys), 2)
         legend = ax.legend(keys, [k.get_label() for k in keys], loc="lower center",
                            bbox_to_anchor=(0.5, 1.01), ncol=ncol, fontsize=style.fs(7.5),
-                           frameon=False, borderaxespad=0.2)
+                           frameon=False, borderaxespad=0.2, handlelength=3.5)
         legend.set_gid("key")
 
 

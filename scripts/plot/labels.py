@@ -17,6 +17,7 @@ PRETTY = {
     "student_v": r"$v_0$",
     "batch_size": "B",
     "L": "L = K - M",
+    "alpha": r"$\alpha$",
 }
 # Parameters of the one-line description under a figure's title, in this order.
 DESCRIBED = ["teacher_activation", "student_activation", "teacher_init", "train", "N", "M", "K", "lr", "lr2",
@@ -155,7 +156,7 @@ def at_final_alpha(points):
     return ""
 
 
-def _omitted(key, value, params):
+def omitted(key, value, params):
     """True for a fixed parameter not worth naming: a default, or one without effect."""
     train, init = params.get("train"), params.get("init")
     return ((key == "lr2" and (value == params.get("lr") or train != "both_layers"))
@@ -168,7 +169,7 @@ def _omitted(key, value, params):
             or (key == "student_v" and train == "both_layers" and init != "large"))
 
 
-def _describe(key, value):
+def describe(key, value):
     if key == "train":
         return "both layers" if value == "both_layers" else "first layer only"
     if key in V_INITS:
@@ -191,8 +192,8 @@ def describe_fixed(res, exclude, show_seeds=True):
         value = params.get(key)
         if key in exclude or key in ACTIVATIONS or value is None:
             continue
-        if not _omitted(key, value, params):
-            parts.append(_describe(key, value))
+        if not omitted(key, value, params):
+            parts.append(describe(key, value))
     if res.seeds and show_seeds:
         parts.append(f"{res.seeds} seed{'s' if res.seeds != 1 else ''}")
     return ", ".join(parts)
