@@ -68,11 +68,11 @@ LINEAR = {
     "name": "figs_linear",
     "model": {"teacher_activation": "linear", "student_activation": "linear",
               "N": 50, "M": 1, "K": [1, 2], "train": "first_layer"},
-    "training": {"lr": 0.5, "sigma": 0.1, "alpha": 2, "init": "large"},
+    "training": {"lr": 0.5, "sigma": 0.1, "alpha": 400, "init": "large"},
     "seeds": {"count": 3},
-    "record": {"points": 12, "spacing": "log", "alpha_min": 0.05},
+    "record": {"points": 16, "spacing": "log", "alpha_min": 0.05},
     "ode": {"enabled": True},
-}
+}  # converged: the ODE flat (< 1%) from alpha ~ 20
 
 
 def run_tsgd(tsgd, work, config):
@@ -153,10 +153,18 @@ def check_where_compare(sweep, linear):
             check(bad.split("=")[0] in str(e), f"--where {bad}: message {e}")
     both = [Results(sweep, where=parse_where("lr=0.5")), Results(linear)]
     fig = compare_figure(both, ["erf", "linear"], Options())
-    check(legend(fig, "series") == ["erf", "linear"],
+    # alpha differs: the labels say so, the footer does not
+    check(legend(fig, "series") == [r"erf ($\alpha$=2)", r"linear ($\alpha$=400)"],
           f"compare: one entry per directory, got {legend(fig, 'series')}")
     text = footer(fig)
     check("N=50" in text and r"$\eta$=0.5" in text, f"compare footer lacks N or lr: {text}")
+    label = fig.axes[0].get_ylabel()
+    check("^*" not in label, f"compare: one directory still falling, labelled {label!r}")
+    fig = eg_final_figure(both[1], "K", Options())
+    label = fig.axes[0].get_ylabel()
+    check(label.startswith(r"$\epsilon_g^*$ (at $\alpha$ = 400"),
+          f"a converged linear network labelled {label!r}")
+    check("converged at every point" in footer(fig), "the converged figure's footer")
 
 
 def check_paper(sweep):
