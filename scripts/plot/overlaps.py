@@ -55,7 +55,7 @@ def heat_map(ax, matrix, title, row_label, col_label, vmax):
                 v = matrix[i, j]
                 text = "nan" if not np.isfinite(v) else f"{v:.2f}"
                 dark = np.isfinite(v) and abs(v) > 0.6 * vmax
-                ax.text(j, i, text, ha="center", va="center", fontsize=style.fs(8),
+                ax.text(j, i, text, ha="center", va="center", fontsize=5.5 if style.paper() else 8,
                         color="white" if dark else "black")
     return im
 
@@ -74,18 +74,21 @@ def draw_maps(Q, R, v, show_v):
     fig = plt.figure(figsize=style.figsize(fig_w, fig_h))
     grid = fig.add_gridspec(1, len(widths), width_ratios=widths, wspace=0.35)
     ax_q, ax_r, ax_cb = (fig.add_subplot(grid[0, i]) for i in range(3))
-    im = heat_map(ax_q, Q, r"$Q_{ik} = w_i \cdot w_k / N$", "student unit i", "student unit k",
-                  vmax)
+    # One column of a paper: short titles, the row label once (the panels share it).
+    short = style.paper()
+    im = heat_map(ax_q, Q, r"$Q_{ik}$" if short else r"$Q_{ik} = w_i \cdot w_k / N$",
+                  "student unit i", "student unit k", vmax)
     if M:
-        heat_map(ax_r, R, r"$R_{in} = w_i \cdot w^*_n / N$", "student unit i", "teacher unit n",
-                 vmax)
+        heat_map(ax_r, R, r"$R_{in}$" if short else r"$R_{in} = w_i \cdot w^*_n / N$",
+                 "" if short else "student unit i", "teacher unit n", vmax)
     else:
         ax_r.set_visible(False)
     fig.colorbar(im, cax=ax_cb, label="overlap")
     if show_v:
         ax_v, ax_vcb = fig.add_subplot(grid[0, 4]), fig.add_subplot(grid[0, 5])
         fig.add_subplot(grid[0, 3]).set_visible(False)
-        im_v = heat_map(ax_v, v.reshape(-1, 1), r"$v_i$", "student unit i", "", colour_limit(v))
+        im_v = heat_map(ax_v, v.reshape(-1, 1), r"$v_i$", "" if short else "student unit i", "",
+                        colour_limit(v))
         ax_v.set_xticks([])
         fig.colorbar(im_v, cax=ax_vcb, label="second-layer weight")
     return fig
@@ -127,7 +130,9 @@ def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
     show_v = v.size > 0 and (params.get("train") == "both_layers" or
                              (np.isfinite(v).all() and np.ptp(v) > 0))
     fig = draw_maps(Q, R, v, show_v)
-    style.finish_layout(fig, title_of(res, point, seed, record, at),
-                        footer_of(res, v, vstar, show_v), title_size=11, tight=False)
+    title, footer = title_of(res, point, seed, record, at), footer_of(res, v, vstar, show_v)
+    if style.paper():  # no title there: the footer says which run and when
+        footer = title.split(": ", 1)[-1] + "; " + footer
+    style.finish_layout(fig, title, footer, title_size=11, tight=False)
     suffix = "" if at is None else f"_a{fmt_value(float(at))}"
     return style.save(fig, out_dir, f"{res.name}_overlaps_p{point_id}_s{seed}{suffix}")
