@@ -25,6 +25,7 @@ For each results directory (the output of `tsgd run` or `tsgd ode`):
                         last decade of alpha (without the ODE: SGD's last value and
                         tail average lie in each other's 95% intervals). A lower bar
                         reaching 0 on a log axis ends in a triangle on the axis.
+                        --runs: each seed's value as a dot beside its point.
   NAME_overlaps_pP_sS.png
                         heat maps of the final order parameters Q and R (and v when
                         the second layer is trained) of one run: by default the first
@@ -40,7 +41,7 @@ footer names the parameters all share, each label those that differ.
 The primary swept parameter is model.K when it is swept, otherwise the swept key
 with the most values; --x chooses another (a key such as lr, or L for K - M). An
 axis of learning rates, noise or another scale is logarithmic when its values span
-more than a factor 10; K, M and L are always linear.
+a factor 10 or more; K, M and L are always linear.
 
 Files go to --out (default RESULTS_DIR/plots); their paths are printed, one a line.
 Exit status 2, with a message, when a directory is not a tsgd results directory or
@@ -130,7 +131,8 @@ def parse_args(argv):
                              "eg_tail, the mean only; the ODE averaged the same way)")
     parser.add_argument("--runs", action="store_true",
                         help="draw every seed's eps_g(alpha) (runs.csv), thin and translucent, "
-                             "behind the statistic")
+                             "behind the statistic, and each seed's end value as a small dot "
+                             "beside each point of the final-error figures")
     parser.add_argument("--where", metavar="KEY=VALUE,...",
                         help="draw only the grid points with these values, e.g. K=3,lr=0.5 "
                              "(numbers compared by value; a key given twice: either value)")

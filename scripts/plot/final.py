@@ -8,7 +8,10 @@ serve compare_eg_final too (compare.py)."""
 import math
 
 import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.container import ErrorbarContainer
 from matplotlib.lines import Line2D
+from matplotlib.transforms import ScaledTranslation
 
 from . import style
 from .grid import categorical_values, group_points, positions, x_value
@@ -49,7 +52,7 @@ def final_series(res, key, opts):
     series = []
     for label, pts in group_points(res, key):
         s = dict(label=label, x=[], value=[], lo=[], hi=[], ode=[], theory={}, diverged_x=[],
-                 settled=[], stat=res.stat, points=pts)
+                 settled=[], stat=res.stat, points=pts, seeds=[])
         for p in pts:
             sigma = p["params"].get("sigma", 0.0)
             scale = (1.0 / (sigma * sigma) if sigma else math.nan) if opts.over_sigma2 else 1.0
@@ -60,6 +63,9 @@ def final_series(res, key, opts):
             if all_runs_diverged(p):
                 s["diverged_x"].append(x)
             s["settled"].append(res.settled(p))
+            if opts.runs and res.has_sgd:
+                values = res.run_end_values(p)[1 if opts.at_end == "tail" else 0]
+                s["seeds"].append((x, values * scale))
             for formula, eg, exact in theory_entries(p):
                 entry = s["theory"].setdefault(formula, ([], [], exact))
                 entry[0].append(x)
@@ -99,6 +105,17 @@ def _draw_ode(ax, x, s, c, marker, log_y):
     if ook.any():
         ax.plot(x[ook], o[ook], color=c, linewidth=1.4 * style.ms(1), marker=marker,
                 markerfacecolor="white", markersize=style.ms(9), zorder=3)
+
+
+def _draw_seeds(ax, s, c, categorical, log_y):
+    """--runs: each seed's value, small and translucent, a few points right of the
+    statistic's marker (which would hide them)."""
+    shift = ax.transData + ScaledTranslation(style.ms(7) / 72, 0, ax.figure.dpi_scale_trans)
+    for x, values in s["seeds"]:
+        v = values[np.isfinite(values) & ((values > 0) | (not log_y))]
+        ax.plot(np.full(v.size, positions([x], categorical)[0], dtype=float), v, color=c,
+                marker="o", markersize=style.ms(3), alpha=0.45, linestyle="none", zorder=2,
+                transform=shift)
 
 
 def _draw_theory(ax, s, c, categorical, dash_of):
@@ -144,6 +161,7 @@ def draw_final(ax, named_series, categorical, log_y):
         x = np.array(positions(s["x"], categorical), dtype=float)
         open_bars += _draw_sgd(ax, x, s, c, marker, log_y)
         _draw_ode(ax, x, s, c, marker, log_y)
+        _draw_seeds(ax, s, c, categorical, log_y)
         _draw_theory(ax, s, c, categorical, dash_of)
         for xd in s["diverged_x"]:
             ax.annotate("all runs\ndiverged", xy=(positions([xd], categorical)[0], 0.02),
@@ -166,12 +184,12 @@ def _draw_open_bars(ax, open_bars):
 
 
 def log_x_wanted(key, xs):
-    """Log x for a multiplicative parameter spanning more than a factor 10 (learning
+    """Log x for a multiplicative parameter spanning a factor 10 or more (learning
     rates, noise), never for unit counts (K, M, L); else for > 2 values spanning > 50."""
     if key in LINEAR or not xs or xs[0] <= 0:
         return False
     if key in MULTIPLICATIVE:
-        return xs[-1] / xs[0] > 10
+        return xs[-1] / xs[0] >= 10 * (1 - 1e-9)
     return len(xs) > 2 and xs[-1] / xs[0] > 50
 
 
@@ -205,8 +223,13 @@ def key_handles(named_series, has_ode, formulas, opts, stat):
     values = [s for _, s in named_series if np.isfinite(s["value"]).any()]
     if values:
         has_bars = any(np.isfinite(s["lo"]).any() for s in values)
-        handles.append(Line2D([], [], color=GREY, marker="o", linestyle="none",
-                              label=sgd_key_label(stat, opts.error_bars, has_bars, opts.at_end)))
+        label = sgd_key_label(stat, opts.error_bars, has_bars, opts.at_end)
+        marker = Line2D([], [], color=GREY, marker="o", linestyle="none")
+        bars = [LineCollection([], colors=GREY)] if has_bars else []
+        handles.append(ErrorbarContainer((marker, [], bars), has_yerr=has_bars, label=label))
+    if any(s["seeds"] for _, s in named_series):
+        handles.append(Line2D([], [], color=GREY, marker="o", markersize=style.ms(3), alpha=0.45,
+                              linestyle="none", label="one seed"))
     if has_ode:
         handles.append(Line2D([], [], color=GREY, marker="o", markerfacecolor="white",
                               label="ODE" + (" (tail average)" if opts.at_end == "tail" else "")))

@@ -334,6 +334,19 @@ class Results:
             out.append((int(seed), c["alpha"][one][order], c["eg"][one][order]))
         return out
 
+    def run_end_values(self, point):
+        """Each run's eps_g at the last record and averaged over alpha >= eg_tail's
+        alpha_from (as eg_tail does), of the runs that did not diverge: (final, tail)."""
+        alpha_from = (point.get("eg_tail") or {}).get("alpha_from", math.inf)
+        final, tail = [], []
+        for _seed, alpha, eg in self.runs_curves(point["point_id"]):
+            if eg.size == 0 or not np.isfinite(eg).all() or alpha[-1] < point.get("alpha_final", 0):
+                continue  # diverged: stopped early
+            final.append(eg[-1])
+            if (alpha >= alpha_from).any():
+                tail.append(eg[alpha >= alpha_from].mean())
+        return np.array(final), np.array(tail)
+
     def final_order_parameters(self):
         """The records of final_order_parameters.jsonl of the points drawn (an empty list
         if there are none)."""

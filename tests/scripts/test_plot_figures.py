@@ -109,6 +109,16 @@ def check_final(sweep):
     check(len(legend(fig, "series")) == 3, "eg_final --x K: one entry per lr")
 
 
+def check_seeds(sweep):
+    """--runs in the final-error figure: one small dot per seed and point, and a key entry."""
+    res = Results(sweep)
+    fig = eg_final_figure(res, "lr", Options(x="lr", runs=True))
+    dots = sum(len(l.get_xdata()) for l in fig.axes[0].get_lines() if l.get_alpha() == 0.45)
+    expected = sum(p["n"] for p in res.points)
+    check(dots == expected, f"--runs: {dots} seed values in eg_final, expected {expected}")
+    check("one seed" in legend(fig, "key"), "--runs: no key entry for the seeds")
+
+
 def check_open_bars(sweep, work):
     """A point whose interval reaches below 0 on a log axis: its bar ends on the axis in a
     triangle, the footer says so, and no bar is clipped silently."""
@@ -213,6 +223,7 @@ def main():
         linear = run_tsgd(sys.argv[1], work, LINEAR)
         check_final(sweep)
         check_open_bars(sweep, work)
+        check_seeds(sweep)
         check_alpha(sweep)
         check_where_compare(sweep, linear)
         check_paper(sweep)
