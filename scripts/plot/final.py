@@ -250,9 +250,13 @@ def add_legends(fig, ax, series_handles, keys):
             ax.legend_ = None
             ax.add_artist(legend)
     if keys:
-        ncol = 1 if style.paper() and len(keys) > 2 else min(len(keys), 2)
-        legend = ax.legend(keys, [k.get_label() for k in keys], loc="lower center",
-                           bbox_to_anchor=(0.5, 1.01), ncol=ncol, fontsize=style.fs(7.5),
+        labels = [k.get_label() for k in keys]
+        size = style.fs(7.5)
+        # columns as wide as the longest entry (about 0.55 em a character, a 3.5 em handle)
+        column_in = (0.55 * max(style.visible_len(l) for l in labels) + 5.5) * size / 72
+        ncol = max(1, min(len(keys), 2, int(0.95 * fig.get_size_inches()[0] / column_in)))
+        legend = ax.legend(keys, labels, loc="lower center",
+                           bbox_to_anchor=(0.5, 1.01), ncol=ncol, fontsize=size,
                            frameon=False, borderaxespad=0.2, handlelength=3.5)
         legend.set_gid("key")
 

@@ -146,6 +146,7 @@ def label_short_log_axes(ax):
             continue
         axis.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10)))
         axis.set_minor_formatter(FuncFormatter(_log_minor_label))
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))  # 0.001 beside 0.002
 
 
 def quiet_minor_labels(axis):
