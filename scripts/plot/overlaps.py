@@ -119,7 +119,8 @@ def footer_of(res, v, vstar, show_v):
     return footer
 
 
-def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
+def overlaps_figure(res, point_id, seed, record, at=None):
+    """The finished figure of NAME_overlaps_pP_sS[_aA] (the tests read its artists)."""
     point = res.point_by_id.get(point_id, {"params": {}, "point_id": point_id})
     Q = as_float_matrix(record.get("Q"))
     R = as_float_matrix(record.get("R"))
@@ -134,5 +135,10 @@ def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
     if style.paper():  # no title there: the footer says which run and when
         footer = title.split(": ", 1)[-1] + "; " + footer
     style.finish_layout(fig, title, footer, title_size=11, tight=False)
+    return fig
+
+
+def plot_overlaps(res, point_id, seed, record, out_dir, at=None):
     suffix = "" if at is None else f"_a{fmt_value(float(at))}"
-    return style.save(fig, out_dir, f"{res.name}_overlaps_p{point_id}_s{seed}{suffix}")
+    return style.save(overlaps_figure(res, point_id, seed, record, at), out_dir,
+                      f"{res.name}_overlaps_p{point_id}_s{seed}{suffix}")
