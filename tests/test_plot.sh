@@ -5,6 +5,9 @@
 # --run and --at, an experiment without the ODE whose second point diverges in every
 # run, the comparison of both (with --labels, --x, --over-sigma2, --error-bars), and
 # the error exits on a directory that holds no results and on an unknown --x.
+# What the figures show (legend entries, scales, labels, bars) and every other option
+# (--format, --style, --size, --runs, --where, --at-end) are tested by
+# tests/scripts/test_plot_figures.py, which reads the figures' artists.
 #
 #   tests/test_plot.sh TSGD_BINARY SOURCE_DIR
 #

@@ -305,10 +305,13 @@ class Results:
 
     def ode_tail(self, point):
         """The ODE curve averaged over the records of the point's eg_tail (alpha >=
-        alpha_from), as eg_tail averages each run; None without either."""
-        alpha_from = (point.get("eg_tail") or {}).get("alpha_from")
+        alpha_from), as eg_tail averages each run; None without the ODE."""
         alpha, *_rest, ode = self.curve(point["point_id"])
-        keep = np.isfinite(ode) & (alpha >= (alpha_from or math.inf))
+        if not alpha.size:
+            return None
+        # tsgd ode writes no eg_tail: its rule, alpha >= alpha_final / 2
+        alpha_from = (point.get("eg_tail") or {}).get("alpha_from") or alpha.max() / 2
+        keep = np.isfinite(ode) & (alpha >= alpha_from)
         return float(ode[keep].mean()) if keep.any() else None
 
     def settled(self, point):
