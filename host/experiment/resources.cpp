@@ -32,6 +32,25 @@ struct BatchShape {
   }
 };
 
+// One SGD run-step on one thread of the CPU engine: N Gaussians (~3 ns each),
+// (K + M) dot products and K updates of length N (~0.25 ns per multiply-add),
+// for each of the B samples of a mini-batch: measured on the CPU engine.
+double cpu_seconds_per_run_step(const PointParams& p) {
+  return p.batch_size * static_cast<double>(p.N) * (3e-9 + 0.25e-9 * (2 * p.K + p.M));
+}
+
+// One GPU is taken to do kGpuTargetRunStepsPerSecond run-steps per second at
+// the reference shape of that target (erf, N = 784, K = M = 4, B = 1) and to
+// scale with the work of a run-step as the CPU engine does.
+double gpu_speedup_over_cpu_thread() {
+  PointParams reference;
+  reference.N = 784;
+  reference.K = 4;
+  reference.M = 4;
+  reference.batch_size = 1;
+  return kGpuTargetRunStepsPerSecond * cpu_seconds_per_run_step(reference);
+}
+
 }  // namespace
 
 double host_memory_bytes() {
@@ -116,13 +135,36 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.results_bytes += (runs + ode_curves) * (records * 60.0 + kept * state);
-    // Per run-step: N Gaussians (~3 ns each), (K + M) dot products and K updates
-    // of length N (~0.25 ns per multiply-add): measured on the CPU engine.
-    const double per_step = p.batch_size * N * (3e-9 + 0.25e-9 * (2 * K + M));
-    r.cpu_seconds += runs * static_cast<double>(p.total_steps()) * per_step;
+    r.cpu_seconds += runs * static_cast<double>(p.total_steps()) * cpu_seconds_per_run_step(p);
   }
   r.cpu_seconds /= std::max(1, threads);
   return r;
+}
+
+std::vector<double> estimate_run_seconds(const Experiment& e, int gpus, int threads) {
+  const std::vector<RunSpec> runs = plan_runs(e);
+  std::vector<double> seconds(runs.size(), 0.0);
+  if (!e.simulate.enabled) return seconds;
+  const double speed = gpus > 0 ? gpus * gpu_speedup_over_cpu_thread() : std::max(1, threads);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const PointParams& p = runs[i].params;
+    seconds[i] = static_cast<double>(p.total_steps()) * cpu_seconds_per_run_step(p) / speed;
+  }
+  return seconds;
+}
+
+ShardTime estimate_largest_shard(const Experiment& e, int count, int gpus, int threads) {
+  const std::vector<double> run_seconds = estimate_run_seconds(e, gpus, threads);
+  const std::vector<int> shard = shard_of_runs(e, count);
+  std::vector<ShardTime> shards(static_cast<std::size_t>(count));
+  for (std::size_t i = 0; i < shard.size(); ++i) {
+    shards[static_cast<std::size_t>(shard[i])].seconds += run_seconds[i];
+    shards[static_cast<std::size_t>(shard[i])].runs += 1;
+  }
+  // The first of the longest (shard_of_runs fills shard 0 first).
+  return *std::max_element(
+      shards.begin(), shards.end(),
+      [](const ShardTime& a, const ShardTime& b) { return a.seconds < b.seconds; });
 }
 
 void check_resources(const Experiment& e, int threads, const std::vector<double>& gpu_free_bytes,

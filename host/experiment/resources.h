@@ -31,6 +31,23 @@ void check_resources(const Experiment& experiment, int threads,
                      const std::vector<double>& gpu_free_bytes, int shard_index = -1,
                      int shard_count = 0);
 
+// The wall time of SGD runs on one task's resources, estimated: with GPUS > 0,
+// that many GPUs, each taken to run at the CUDA engine's target speed (docs/gpu.md:
+// 6e8 run-steps per second for erf, N = 784, K = M = 4 on an NVIDIA H200; not yet
+// measured, so optimistic until it is) and to scale with a run-step's work as the
+// CPU engine does; else THREADS threads of the CPU engine (estimate_resources'
+// rule; not yet calibrated against measured runs, it may be ~3x pessimistic). The ODE is not
+// counted. Seconds of each run of plan_runs(), in its order (0 with simulation off).
+constexpr double kGpuTargetRunStepsPerSecond = 6e8;
+std::vector<double> estimate_run_seconds(const Experiment& experiment, int gpus, int threads);
+// The longest of the COUNT shards of shard_of_runs on those resources: its
+// seconds and its runs.
+struct ShardTime {
+  double seconds = 0;
+  int runs = 0;
+};
+ShardTime estimate_largest_shard(const Experiment& experiment, int count, int gpus, int threads);
+
 // This machine's physical memory in bytes.
 double host_memory_bytes();
 

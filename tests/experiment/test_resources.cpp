@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cuda/cuda_engine.h"
 #include "engines/split_engine.h"
@@ -53,6 +54,41 @@ TEST(Resources, AShardIsCheckedForItsOwnShare) {
   double sum = 0;
   for (int s = 0; s < 3; ++s) sum += estimate_resources(records, 1, s, 3).results_bytes;
   EXPECT_NEAR(sum, estimate_resources(records, 1).results_bytes, 1e-9 * sum);
+}
+
+TEST(Resources, RunTimesOnATasksCpusOrGpus) {
+  // Three K, two seeds: per run, the CPU time of estimate_resources (the sums
+  // agree to the rounding of 6 additions, 1e-12 relative), divided by the threads.
+  const Experiment e = parse_experiment(json{{"name", "times"},
+                                             {"model", {{"N", 784}, {"K", {1, 2, 4}}, {"M", 4}}},
+                                             {"training", {{"alpha", 1000}}},
+                                             {"seeds", {{"count", 2}}}});
+  const std::vector<double> one = estimate_run_seconds(e, 0, 1);
+  const std::vector<double> four = estimate_run_seconds(e, 0, 4);
+  ASSERT_EQ(one.size(), 6u);
+  double sum = 0;
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    sum += one[i];
+    EXPECT_NEAR(four[i], one[i] / 4, 1e-12 * one[i]);
+  }
+  EXPECT_NEAR(sum, estimate_resources(e, 1).cpu_seconds, 1e-12 * sum);
+  // One GPU at its target speed at the target's shape (erf, N = 784, K = M = 4,
+  // B = 1): alpha * N run-steps at kGpuTargetRunStepsPerSecond (runs 4 and 5 are
+  // K = 4); two GPUs halve it.
+  const std::vector<double> gpu = estimate_run_seconds(e, 1, 1);
+  EXPECT_NEAR(gpu[4], 1000 * 784 / kGpuTargetRunStepsPerSecond, 1e-12 * gpu[4]);
+  EXPECT_NEAR(estimate_run_seconds(e, 2, 1)[4], gpu[4] / 2, 1e-12 * gpu[4]);
+  // The largest of 6 shards (one run each): a K = 4 run, the longest.
+  const ShardTime largest = estimate_largest_shard(e, 6, 0, 1);
+  EXPECT_EQ(largest.runs, 1);
+  EXPECT_NEAR(largest.seconds, one[4], 1e-12 * one[4]);
+  EXPECT_EQ(estimate_largest_shard(e, 1, 0, 1).runs, 6);
+  // Without simulation nothing is counted.
+  const Experiment ode_only = parse_experiment(json{{"name", "ode"},
+                                                    {"model", {{"N", 784}}},
+                                                    {"training", {{"alpha", 1000}}},
+                                                    {"simulate", {{"enabled", false}}}});
+  EXPECT_EQ(estimate_largest_shard(ode_only, 1, 0, 1).seconds, 0.0);
 }
 
 TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {
