@@ -34,17 +34,19 @@ inline std::string write_config(const std::string& dir, const nlohmann::json& co
 }
 
 // Runs the tsgd binary with `args`; returns its exit status (-1 when killed),
-// its stderr into *err.
-inline int run_tsgd(const std::vector<std::string>& args, std::string* err = nullptr) {
+// its stderr into *err and its stdout into *out.
+inline int run_tsgd(const std::vector<std::string>& args, std::string* err = nullptr,
+                    std::string* out = nullptr) {
   std::string cmd = TSGD_BINARY;
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const std::string err_file =
-      (std::filesystem::temp_directory_path() / ("tsgd_err_" + std::to_string(::getpid())))
-          .string();
-  cmd += " > /dev/null 2> " + err_file;
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  const std::string stem =
+      (std::filesystem::temp_directory_path() / ("tsgd_" + std::to_string(::getpid()))).string();
+  cmd += " > " + (out ? stem + "_out" : std::string("/dev/null")) + " 2> " + stem + "_err";
   const int status = std::system(cmd.c_str());
-  if (err) *err = read_file(err_file);
-  std::filesystem::remove(err_file);
+  if (err) *err = read_file(stem + "_err");
+  if (out) *out = read_file(stem + "_out");
+  std::filesystem::remove(stem + "_err");
+  std::filesystem::remove(stem + "_out");
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
