@@ -171,8 +171,12 @@ void add_array_options(CLI::App* cmd, SlurmOptions& o) {
 void add_merge_options(CLI::App* cmd, SlurmJobSpec& j) {
   cmd->add_option("--merge-partition", j.merge_partition,
                   "partition of the merge job (default: --partition when the array requests no "
-                  "GPU, else the cluster's default)")
-      ->check(kSlurmName);
+                  "GPU, else the cluster's default; \"\": the cluster's default)")
+      ->check(slurm_format(
+          [](const std::string& text) {
+            if (!text.empty()) check_slurm_word(text);
+          },
+          "NAME"));
   cmd->add_option("--merge-time", j.merge_time, "time limit of the merge job")
       ->check(kSlurmTime)
       ->capture_default_str();

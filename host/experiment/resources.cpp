@@ -157,7 +157,7 @@ ShardTime estimate_largest_shard(const Experiment& e, int count, int gpus, int t
   const std::vector<double> run_seconds = estimate_run_seconds(e, gpus, threads);
   const std::vector<int> shard = shard_of_runs(e, count);
   std::vector<ShardTime> shards(static_cast<std::size_t>(count));
-  for (std::size_t i = 0; i < shard.size(); ++i) {
+  for (std::size_t i = 0; i < shard.size() && e.simulate.enabled; ++i) {
     shards[static_cast<std::size_t>(shard[i])].seconds += run_seconds[i];
     shards[static_cast<std::size_t>(shard[i])].runs += 1;
   }

@@ -41,7 +41,7 @@ void check_resources(const Experiment& experiment, int threads,
 constexpr double kGpuTargetRunStepsPerSecond = 6e8;
 std::vector<double> estimate_run_seconds(const Experiment& experiment, int gpus, int threads);
 // The longest of the COUNT shards of shard_of_runs on those resources: its
-// seconds and its runs.
+// seconds and its SGD runs (none with simulation off).
 struct ShardTime {
   double seconds = 0;
   int runs = 0;

@@ -257,6 +257,7 @@ TaskEstimate estimate_task(const Experiment& e, int tasks, int gpus, int threads
 }
 
 std::string describe(const TaskEstimate& t) {
+  if (t.largest.runs == 0) return "no SGD runs (the ODE's time is not estimated)";
   const std::string runs =
       std::to_string(t.largest.runs) + (t.largest.runs == 1 ? " run" : " runs") + " of SGD";
   const std::string which =

@@ -143,6 +143,20 @@ TEST(SlurmCommand, TheNewFlagsAreLinesOfTheWrittenScripts) {
                 "#SBATCH --qos=normal", "#SBATCH --mail-type=END"}));
   // The GPU estimate says what it assumes.
   EXPECT_NE(out.find("on 1 GPU, with each GPU taken as an NVIDIA H200"), std::string::npos) << out;
+  // Without a GPU the merge shares the array's partition, unless given its own ("": none).
+  const auto merge_partition = [&](const std::vector<std::string>& merge_flags) {
+    std::vector<std::string> args{"slurm", config,  "--tasks",         "4", "--partition", "cpu",
+                                  "-o",    out_dir, "--gpus-per-task", "0"};
+    args.insert(args.end(), merge_flags.begin(), merge_flags.end());
+    EXPECT_EQ(run_tsgd(args, &err), 0) << err;
+    const std::vector<std::string> merge = sbatch_lines(slurm + "merge.sbatch");
+    for (const std::string& line : merge)
+      if (line.rfind("#SBATCH --partition=", 0) == 0) return line.substr(20);
+    return std::string("none");
+  };
+  EXPECT_EQ(merge_partition({}), "cpu");
+  EXPECT_EQ(merge_partition({"--merge-partition", "short"}), "short");
+  EXPECT_EQ(merge_partition({"--merge-partition", ""}), "none");
   fs::remove_all(dir);
 }
 
@@ -158,7 +172,8 @@ TEST(SlurmCommand, BadFlagValuesAreRefusedWithExitStatus2) {
       {{"--merge-time", "soon"}, "--merge-time: expected a Slurm time"},
       {{"--mem", "8GB"}, "--mem: expected a size"},
       {{"--merge-mem", "lots"}, "--merge-mem: expected a size"},
-      {{"--account", "a b"}, "--account: expected a Slurm name"}};
+      {{"--account", "a b"}, "--account: expected a Slurm name"},
+      {{"--merge-partition", "a b"}, "--merge-partition: expected a Slurm name"}};
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args{"slurm", config, "--tasks", "2", "-o", dir + "/out"};
     args.insert(args.end(), flags.begin(), flags.end());

@@ -89,6 +89,7 @@ TEST(Resources, RunTimesOnATasksCpusOrGpus) {
                                                     {"training", {{"alpha", 1000}}},
                                                     {"simulate", {{"enabled", false}}}});
   EXPECT_EQ(estimate_largest_shard(ode_only, 1, 0, 1).seconds, 0.0);
+  EXPECT_EQ(estimate_largest_shard(ode_only, 1, 0, 1).runs, 0);
 }
 
 TEST(GpuWaves, BatchCapacityFollowsTheSmallestGpuAndTheHost) {

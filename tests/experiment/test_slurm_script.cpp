@@ -191,6 +191,16 @@ TEST(SlurmScript, TheFewestTasksThatFitAreFound) {
   EXPECT_NO_THROW(check_task_time(e, one, "1000-00"));
 }
 
+TEST(SlurmScript, AnOdeOnlyExperimentHasNoSgdToEstimate) {
+  const Experiment e = parse_experiment(json{{"name", "ode"},
+                                             {"model", {{"N", 784}}},
+                                             {"training", {{"alpha", 1000}}},
+                                             {"simulate", {{"enabled", false}}}});
+  const TaskEstimate t = estimate_task(e, 1, 0, 1);
+  EXPECT_EQ(describe(t), "no SGD runs (the ODE's time is not estimated)");
+  EXPECT_NO_THROW(check_task_time(e, t, "1"));
+}
+
 TEST(SlurmScript, DurationsReadAsPeopleSayThem) {
   EXPECT_EQ(format_duration(45), "45 s");
   EXPECT_EQ(format_duration(720), "12 min");
