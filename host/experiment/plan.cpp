@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <queue>
+#include <utility>
 
 namespace tsgd {
 
@@ -35,12 +38,17 @@ std::vector<int> shard_of_runs(const Experiment& e, int count) {
   // Longest processing time first; ties keep plan order (point, seed).
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
-  std::vector<double> load(count, 0.0);
+  // Each run to the least loaded shard, the first of equals: a min-heap of
+  // (load, shard), O(log count) a run (tsgd slurm tries many counts).
+  using Slot = std::pair<double, int>;
+  std::priority_queue<Slot, std::vector<Slot>, std::greater<Slot>> shards;
+  for (int s = 0; s < count; ++s) shards.push({0.0, s});
   std::vector<int> shard(runs.size(), 0);
   for (std::size_t i : order) {
-    const int target = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+    const auto [load, target] = shards.top();
+    shards.pop();
     shard[i] = target;
-    load[target] += cost[i];
+    shards.push({load + cost[i], target});
   }
   return shard;
 }
