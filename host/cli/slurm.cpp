@@ -70,7 +70,7 @@ void check_estimate(const Experiment& e, const SlurmOptions& o, int gpus, std::o
   const int gpus_used = e.simulate.backend == Backend::cpu ? 0 : gpus;
   const TaskEstimate estimate =
       estimate_task(e, o.spec.tasks, gpus_used, std::max(1, o.spec.cpus_per_task));
-  out << "per task: " << describe(estimate) << "\n";
+  out << "per task: " << describe(estimate) << std::endl;  // before a refusal on stderr
   if (!o.ignore_estimate) check_task_time(e, estimate, o.spec.time);
 }
 
