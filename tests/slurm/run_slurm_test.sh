@@ -215,10 +215,21 @@ cat >"$CONFIG" <<'EOF'
 EOF
 
 cd "$TMP" || fail "cd $TMP"
-submit_out=$("$TSGD" slurm "$CONFIG" --tasks 4 --output "$TMP/sharded" --submit 2>&1)
+# The resource flags as Slurm must take them: each task 30 min and 100 MB (the
+# node has 512 MB), an extra line, the merge job its own 10 min.
+submit_out=$("$TSGD" slurm "$CONFIG" --tasks 4 --output "$TMP/sharded" --time 30 --mem 100M \
+  --sbatch "--comment=tsgd-array" --merge-time 10 --submit 2>&1)
 rc=$?
 echo "$submit_out"
 ((rc == 0)) || fail "tsgd slurm --submit exited $rc"
+[[ $submit_out == *"per task: about"* ]] || fail "tsgd slurm printed no per-task estimate"
+for line in '#SBATCH --time=30' '#SBATCH --mem=100M' '#SBATCH --comment=tsgd-array'; do
+  grep -qxF -- "$line" "$TMP/sharded/slurm/array.sbatch" || fail "array.sbatch lacks: $line"
+done
+grep -qxF -- '#SBATCH --time=10' "$TMP/sharded/slurm/merge.sbatch" || fail "merge.sbatch lacks its own --time"
+if grep -q -- 'gpu\|--mem\|--comment' "$TMP/sharded/slurm/merge.sbatch"; then
+  fail "merge.sbatch requests the array's resources: $(grep SBATCH "$TMP/sharded/slurm/merge.sbatch")"
+fi
 for f in array.sbatch merge.sbatch; do
   [[ -x $TMP/sharded/slurm/$f ]] || fail "missing or not executable: sharded/slurm/$f"
 done
@@ -257,6 +268,13 @@ if ((n_ok != 5)); then
   grep -o 'JobId=[0-9]* \(ArrayJobId=[0-9]* ArrayTaskId=[0-9]* \)\?JobName=[^ ]*\|JobState=[A-Z_]* Reason=[^ ]*\|ExitCode=[0-9:]*' <<<"$states" >&2
   show_job_logs
   fail "expected 5 COMPLETED jobs with exit code 0 (4 shards + merge), got $n_ok"
+fi
+# Slurm applied the time limits: 30 min for each array task, 10 for the merge.
+n_array_limit=$(grep -c 'JobName=tsgd-slurm_test .*TimeLimit=00:30:00' <<<"$states")
+n_merge_limit=$(grep -c 'JobName=tsgd-slurm_test-merge .*TimeLimit=00:10:00' <<<"$states")
+if ((n_array_limit != 4 || n_merge_limit != 1)); then
+  grep -o 'JobName=[^ ]*\|TimeLimit=[^ ]*' <<<"$states" >&2
+  fail "time limits: $n_array_limit of 4 array tasks with 00:30:00, $n_merge_limit merge job with 00:10:00"
 fi
 
 for i in 0 1 2 3; do
