@@ -6,6 +6,7 @@
 #include "cli/command.h"
 #include "core/threads.h"
 #include "cuda/cuda_engine.h"
+#include "experiment/calibration.h"
 #include "experiment/file_io.h"
 #include "experiment/plan.h"
 #include "experiment/resources.h"
@@ -14,9 +15,16 @@ namespace tsgd::cli {
 
 namespace {
 
-void print_size(const Experiment& e) {
+struct Shard {
+  int index = -1, count = 0;  // count 0: the whole experiment
+};
+
+void print_size(const Experiment& e, const Shard& shard) {
   const auto runs = static_cast<double>(e.points.size()) * e.seeds.count;
-  const ResourceEstimate r = estimate_resources(e, 1);
+  const CpuCalibrationReport calibration = calibrate_cpu_rule(e);
+  const int threads = thread_count(0);
+  const ResourceEstimate one = estimate_resources(e, 1, shard.index, shard.count);
+  const ResourceEstimate r = estimate_resources(e, threads, shard.index, shard.count);
   std::printf("%s: valid\n", e.name.c_str());
   std::printf("  grid points   %zu", e.points.size());
   if (!e.swept.empty()) {
@@ -32,7 +40,24 @@ void print_size(const Experiment& e) {
   std::printf(
       "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
       r.weights_bytes / 1e6, r.results_bytes / 1e6);
-  std::printf("  CPU time      about %.3g s on one thread (CPU engine estimate)\n", r.cpu_seconds);
+  if (!e.simulate.enabled) {
+    std::printf(
+        "  CPU time      no SGD runs (simulate.enabled is false); the ODE is not estimated\n");
+    return;
+  }
+  std::printf(
+      "  CPU time      %sabout %s on one thread, %s on this machine's %d (SGD only; the "
+      "ODE is not estimated)\n",
+      shard.count > 0
+          ? ("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": ")
+                .c_str()
+          : "",
+      format_duration(one.cpu_seconds).c_str(), format_duration(r.cpu_seconds).c_str(), threads);
+  std::printf(
+      "                measured: the CPU engine on %d of %d record class(es), %.2f s of probe; "
+      "%.2fx the rule of thumb\n",
+      calibration.shapes, calibration.shapes_total, calibration.probe_seconds,
+      calibration.median_factor);
 }
 
 // The GPUs `tsgd run` would use and the waves it would make; FREE_BYTES gets their free memory.
@@ -64,8 +89,8 @@ void print_gpus(const Experiment& e, std::vector<double>& free_bytes) {
   }
 }
 
-int validate(const Experiment& e) {
-  print_size(e);
+int validate(const Experiment& e, const Shard& shard) {
+  print_size(e, shard);
   std::vector<double> free_bytes;  // of the GPUs tsgd run would use
   if (e.simulate.enabled && e.simulate.backend == Backend::cpu)
     std::printf("  GPUs          not used (simulate.backend is \"cpu\")\n");
@@ -81,7 +106,7 @@ int validate(const Experiment& e) {
     return 1;
   }
   try {
-    check_resources(e, thread_count(0), free_bytes);
+    check_resources(e, thread_count(0), free_bytes, shard.index, shard.count);
   } catch (const std::exception& error) {
     std::printf("  this machine  tsgd run would refuse it: %s\n", error.what());
     return 1;
@@ -95,13 +120,24 @@ class ValidateCommand final : public Command {
     CLI::App* cmd =
         app.add_subcommand("validate", "check a configuration and print the size of its grid");
     cmd->add_option("CONFIG", config_path_, "experiment configuration (JSON)")->required();
+    cmd->add_option("--shard", shard_text_,
+                    "estimate slice I of N (0 <= I < N) only, as tsgd run --shard I/N runs it");
     return cmd;
   }
 
-  int run(const std::string&) override { return validate(load_config(config_path_)); }
+  int run(const std::string&) override {
+    Shard shard;
+    if (!shard_text_.empty()) {
+      char tail = 0;
+      if (std::sscanf(shard_text_.c_str(), "%d/%d%c", &shard.index, &shard.count, &tail) != 2 ||
+          shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
+        throw InputError("--shard " + shard_text_ + ": expected I/N with 0 <= I < N");
+    }
+    return validate(load_config(config_path_), shard);
+  }
 
  private:
-  std::string config_path_;
+  std::string config_path_, shard_text_;
 };
 
 }  // namespace

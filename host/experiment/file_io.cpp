@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,22 @@ std::string host_name() {
   ::gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = 0;
   return host;
+}
+
+std::string format_duration(double seconds) {
+  char text[64];
+  if (seconds < 10)
+    std::snprintf(text, sizeof text, "%.2g s", seconds);
+  else if (seconds < 120)
+    std::snprintf(text, sizeof text, "%.0f s", seconds);
+  else if (seconds < 7200)
+    std::snprintf(text, sizeof text, "%.0f min", seconds / 60);
+  else if (seconds < 48 * 3600)
+    std::snprintf(text, sizeof text, "%.1f h", seconds / 3600);
+  else
+    std::snprintf(text, sizeof text, seconds < 10 * 86400 ? "%.1f days" : "%.0f days",
+                  seconds / 86400);
+  return text;
 }
 
 }  // namespace tsgd

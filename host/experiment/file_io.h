@@ -25,6 +25,8 @@ std::string format_double(double x);
 // BYTES for messages, three significant digits: "12.3 GB" from 1e9 bytes on,
 // else "45.6 MB".
 std::string format_bytes(double bytes);
+// A duration for messages: "0.52 s", "45 s", "12 min", "5.2 h", "44 days".
+std::string format_duration(double seconds);
 
 // S as one word for /bin/sh: in single quotes, each ' written as '\''.
 std::string shell_quote(const std::string& s);

@@ -39,6 +39,16 @@ double cpu_seconds_per_run_step(const PointParams& p) {
   return p.batch_size * static_cast<double>(p.N) * (3e-9 + 0.25e-9 * (2 * p.K + p.M));
 }
 
+// The calibration of the CPU rule (set_cpu_calibration).
+std::map<std::string, double> g_factor_by_shape;
+double g_other_shapes = 1.0;
+
+double calibrated_cpu_seconds_per_run_step(const PointParams& p) {
+  const auto it = g_factor_by_shape.find(cpu_shape_key(p));
+  return cpu_seconds_per_run_step(p) *
+         (it != g_factor_by_shape.end() ? it->second : g_other_shapes);
+}
+
 // One GPU is taken to do kGpuTargetRunStepsPerSecond run-steps per second at
 // the reference shape of that target (erf, N = 784, K = M = 4, B = 1) and to
 // scale with the work of a run-step as the CPU engine does.
@@ -52,6 +62,20 @@ double gpu_speedup_over_cpu_thread() {
 }
 
 }  // namespace
+
+std::string cpu_shape_key(const PointParams& p) {
+  return std::string(to_string(p.teacher_activation)) + "/" + to_string(p.student_activation) +
+         " N=" + std::to_string(p.N) + " K=" + std::to_string(p.K) + " M=" + std::to_string(p.M) +
+         " B=" + std::to_string(p.batch_size) + " " + to_string(p.train);
+}
+
+void set_cpu_calibration(const std::map<std::string, double>& factor_by_shape,
+                         double other_shapes) {
+  g_factor_by_shape = factor_by_shape;
+  g_other_shapes = other_shapes;
+}
+
+double cpu_rule_seconds_per_run_step(const PointParams& p) { return cpu_seconds_per_run_step(p); }
 
 double host_memory_bytes() {
   return static_cast<double>(::sysconf(_SC_PHYS_PAGES)) *
@@ -135,7 +159,8 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.results_bytes += (runs + ode_curves) * (records * 60.0 + kept * state);
-    r.cpu_seconds += runs * static_cast<double>(p.total_steps()) * cpu_seconds_per_run_step(p);
+    r.cpu_seconds +=
+        runs * static_cast<double>(p.total_steps()) * calibrated_cpu_seconds_per_run_step(p);
   }
   r.cpu_seconds /= std::max(1, threads);
   return r;
@@ -148,7 +173,10 @@ std::vector<double> estimate_run_seconds(const Experiment& e, int gpus, int thre
   const double speed = gpus > 0 ? gpus * gpu_speedup_over_cpu_thread() : std::max(1, threads);
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const PointParams& p = runs[i].params;
-    seconds[i] = static_cast<double>(p.total_steps()) * cpu_seconds_per_run_step(p) / speed;
+    // The GPU's target scales the uncalibrated rule (its reference is the rule's shape).
+    const double per_step =
+        gpus > 0 ? cpu_seconds_per_run_step(p) : calibrated_cpu_seconds_per_run_step(p);
+    seconds[i] = static_cast<double>(p.total_steps()) * per_step / speed;
   }
   return seconds;
 }

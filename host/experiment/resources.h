@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/engine.h"
@@ -31,12 +33,22 @@ void check_resources(const Experiment& experiment, int threads,
                      const std::vector<double>& gpu_free_bytes, int shard_index = -1,
                      int shard_count = 0);
 
+// The CPU rule (seconds per run-step of the CPU engine, from N, K, M, B) is
+// multiplied by a measured factor per run shape once calibrate_cpu_rule
+// (experiment/calibration.h) has run in this process; 1 before. The shape of a
+// point: cpu_shape_key. Process-wide, set once by the commands that estimate.
+std::string cpu_shape_key(const PointParams& p);
+void set_cpu_calibration(const std::map<std::string, double>& factor_by_shape, double other_shapes);
+// The rule for one run-step of P on one thread, before calibration.
+double cpu_rule_seconds_per_run_step(const PointParams& p);
+
 // The wall time of SGD runs on one task's resources, estimated: with GPUS > 0,
 // that many GPUs, each taken to run at the CUDA engine's target speed (docs/gpu.md:
 // 6e8 run-steps per second for erf, N = 784, K = M = 4 on an NVIDIA H200; not yet
 // measured, so optimistic until it is) and to scale with a run-step's work as the
 // CPU engine does; else THREADS threads of the CPU engine (estimate_resources'
-// rule; not yet calibrated against measured runs, it may be ~3x pessimistic). The ODE is not
+// rule; calibrated where calibrate_cpu_rule ran in this process, as `tsgd validate` does;
+// uncalibrated it was ~1.7x pessimistic on the quickstart). The ODE is not
 // counted. Seconds of each run of plan_runs(), in its order (0 with simulation off).
 constexpr double kGpuTargetRunStepsPerSecond = 6e8;
 std::vector<double> estimate_run_seconds(const Experiment& experiment, int gpus, int threads);

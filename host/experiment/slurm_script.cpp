@@ -154,20 +154,6 @@ std::string sbatch_option(const std::string& line, SlurmJob job) {
   return option;
 }
 
-std::string format_duration(double seconds) {
-  char text[64];
-  if (seconds < 120)
-    std::snprintf(text, sizeof text, "%.0f s", seconds);
-  else if (seconds < 7200)
-    std::snprintf(text, sizeof text, "%.0f min", seconds / 60);
-  else if (seconds < 48 * 3600)
-    std::snprintf(text, sizeof text, "%.1f h", seconds / 3600);
-  else
-    std::snprintf(text, sizeof text, seconds < 10 * 86400 ? "%.1f days" : "%.0f days",
-                  seconds / 86400);
-  return text;
-}
-
 namespace {
 
 // The lines both scripts start with; each resource line only when it is set.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "experiment/config.h"
+#include "experiment/file_io.h"
 #include "experiment/resources.h"
 
 namespace tsgd {
@@ -36,9 +37,6 @@ enum class SlurmJob { array, merge };
 // flag of tsgd slurm sets or what tsgd writes itself, naming that flag (so the
 // time estimate and the script agree).
 std::string sbatch_option(const std::string& line, SlurmJob job);
-
-// A duration for messages: "45 s", "12 min", "5.2 h", "44 days".
-std::string format_duration(double seconds);
 
 // The merge job's time limit unless --merge-time says otherwise: it reads the
 // shards' results and writes the merged files, minutes even for large sweeps.

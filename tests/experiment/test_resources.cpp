@@ -12,6 +12,7 @@
 
 #include "cuda/cuda_engine.h"
 #include "engines/split_engine.h"
+#include "experiment/calibration.h"
 #include "experiment/config.h"
 #include "experiment/resources.h"
 
@@ -154,4 +155,47 @@ TEST(GpuWaves, PlanCountsWavesPerRecordClass) {
   const GpuWaves none = plan_gpu_waves(e, {}, Precision::float32);
   EXPECT_EQ(none.waves, 0u);
   EXPECT_DOUBLE_EQ(none.run_bytes, run_bytes);
+}
+
+TEST(Resources, TheCalibrationScalesTheCpuRuleOfItsShapesOnly) {
+  // Two record classes (N = 100 and 200): the measured factor of one shape scales
+  // its runs' estimate, the other shapes take the default factor; the GPU estimate
+  // keeps the uncalibrated rule its target is stated in. Exact arithmetic on the
+  // rule's values: 1e-12 relative for the sums' rounding.
+  const Experiment e = parse_experiment(json{{"name", "calibrated"},
+                                             {"model", {{"N", {100, 200}}, {"K", 2}, {"M", 2}}},
+                                             {"training", {{"alpha", 10}}},
+                                             {"seeds", {{"count", 3}}},
+                                             {"ode", {{"enabled", false}}}});
+  const std::vector<double> rule = estimate_run_seconds(e, 0, 1);
+  const std::vector<double> gpu = estimate_run_seconds(e, 1, 1);
+  set_cpu_calibration({{cpu_shape_key(e.points[0]), 0.5}}, 2.0);
+  const std::vector<double> calibrated = estimate_run_seconds(e, 0, 1);
+  const std::vector<double> gpu_after = estimate_run_seconds(e, 1, 1);
+  set_cpu_calibration({}, 1.0);  // the process-wide default again, for the other tests
+  ASSERT_EQ(calibrated.size(), rule.size());
+  for (std::size_t i = 0; i < rule.size(); ++i) {
+    const double factor = i < 3 ? 0.5 : 2.0;  // plan_runs: point 0's three seeds first
+    EXPECT_NEAR(calibrated[i], factor * rule[i], 1e-12 * rule[i]) << i;
+    EXPECT_EQ(gpu_after[i], gpu[i]) << i;
+  }
+}
+
+TEST(Resources, TheProbeMeasuresEveryRecordClassItIsGiven) {
+  // calibrate_cpu_rule runs the CPU engine briefly: a positive factor for each of
+  // the two classes (no assertion on its value: that is timing, checked by
+  // scripts/check_estimates.py), and nothing at all with simulation off.
+  json config = {{"name", "probe"},
+                 {"model", {{"N", {100, 200}}, {"K", 2}, {"M", 2}}},
+                 {"training", {{"alpha", 10}}},
+                 {"seeds", {{"count", 3}}},
+                 {"ode", {{"enabled", false}}}};
+  const CpuCalibrationReport report = calibrate_cpu_rule(parse_experiment(config), 4, 0.005);
+  set_cpu_calibration({}, 1.0);
+  EXPECT_EQ(report.shapes, 2);
+  EXPECT_EQ(report.shapes_total, 2);
+  EXPECT_GT(report.median_factor, 0.0);
+  config["simulate"] = {{"enabled", false}};
+  config["ode"] = {{"enabled", true}};
+  EXPECT_EQ(calibrate_cpu_rule(parse_experiment(config)).shapes, 0);
 }

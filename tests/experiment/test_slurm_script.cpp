@@ -202,6 +202,7 @@ TEST(SlurmScript, AnOdeOnlyExperimentHasNoSgdToEstimate) {
 }
 
 TEST(SlurmScript, DurationsReadAsPeopleSayThem) {
+  EXPECT_EQ(format_duration(0.52), "0.52 s");
   EXPECT_EQ(format_duration(45), "45 s");
   EXPECT_EQ(format_duration(720), "12 min");
   EXPECT_EQ(format_duration(5.2 * 3600), "5.2 h");

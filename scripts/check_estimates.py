@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""tsgd validate's CPU time estimate against measured runs (issue 15 point 4).
+
+Not a ctest (it times runs): run it by hand on an idle machine and quote its
+table. For each configuration it runs `tsgd validate` (whose estimate is
+calibrated by a short probe of the CPU engine on this machine), then `tsgd run
+--threads 1 --backend cpu` into a scratch directory, and compares the one-thread
+estimate with the SGD stage's seconds in manifest.json. Exit 1 when a ratio is
+outside [1/2, 2].
+
+  scripts/check_estimates.py [TSGD_BINARY]   (default build/tsgd)
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNITS = {"s": 1, "min": 60, "h": 3600, "days": 86400}
+
+
+def configs(scratch):
+    """(label, path): the quickstart, the tutorial (erf, M = 2, K = 2..5) and a
+    both-layers linear network and a ReLU sweep, made small enough to run in seconds."""
+    out = [("quickstart", os.path.join(ROOT, "configs/quickstart.json")),
+           ("tutorial (erf)", os.path.join(ROOT, "configs/tutorial.json"))]
+    both = json.load(open(os.path.join(ROOT, "configs/fig4_both.json")))
+    both["model"]["K"] = [1, 2, 4]
+    both["training"]["alpha"] = 2000
+    both["seeds"] = {"count": 4}
+    both["ode"] = {"enabled": False}
+    relu = {"name": "relu", "model": {"teacher_activation": "relu", "student_activation": "relu",
+                                      "N": 500, "M": 2, "K": [2, 4]},
+            "training": {"lr": 0.1, "alpha": 400}, "seeds": {"count": 6},
+            "ode": {"enabled": False}}
+    for label, c in [("both layers (linear)", both), ("ReLU", relu)]:
+        path = os.path.join(scratch, c["name"] + ".json")
+        json.dump(c, open(path, "w"))
+        out.append((label, path))
+    return out
+
+
+def estimate_seconds(tsgd, path):
+    text = subprocess.run([tsgd, "validate", path], capture_output=True, text=True,
+                          check=True).stdout
+    m = re.search(r"about ([0-9.]+) (s|min|h|days) on one thread", text)
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def main():
+    tsgd = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/tsgd")
+    scratch = tempfile.mkdtemp(prefix="tsgd_estimates_")
+    worst = 1.0
+    print(f"{'configuration':24} {'estimate (1 thread)':>20} {'measured SGD':>13} {'ratio':>6}")
+    for label, path in configs(scratch):
+        estimate = estimate_seconds(tsgd, path)
+        out = os.path.join(scratch, "out_" + re.sub(r"\W", "_", label))
+        subprocess.run([tsgd, "run", path, "--output", out, "--threads", "1", "--backend", "cpu",
+                        "--quiet", "--force"], check=True, capture_output=True)
+        measured = json.load(open(os.path.join(out, "manifest.json")))["seconds"]["sgd"]
+        ratio = estimate / measured
+        worst = max(worst, ratio, 1 / ratio)
+        print(f"{label:24} {estimate:>18.1f} s {measured:>11.1f} s {ratio:>6.2f}")
+    print("worst ratio", f"{worst:.2f}", "(within 2x)" if worst <= 2 else "(OUTSIDE 2x)")
+    return 0 if worst <= 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
