@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""tsgd validate's CPU time estimate against measured runs (issue 15 point 4).
+"""tsgd validate's SGD and ODE time estimates against measured runs (issue 15 point 4).
 
 Not a ctest (it times runs): run it by hand on an idle machine and quote its
 table. For each configuration it runs `tsgd validate` (whose estimate is
 calibrated by a short probe of the CPU engine on this machine), then `tsgd run
---threads 1 --backend cpu` into a scratch directory, and compares the one-thread
-estimate with the SGD stage's seconds in manifest.json. Exit 1 when a ratio is
-outside [1/2, 2].
+--threads 1 --backend cpu` (or `tsgd ode --threads 1`) into a scratch directory,
+and compares the one-thread estimate with the stage's seconds in manifest.json.
+Exit 1 when a ratio is outside [1/2, 2].
 
   scripts/check_estimates.py [TSGD_BINARY]   (default build/tsgd)
 """
@@ -42,27 +42,47 @@ def configs(scratch):
     return out
 
 
-def estimate_seconds(tsgd, path):
+def estimate_seconds(tsgd, path, stage):
+    """validate's one-thread estimate of STAGE: "SGD" or "ODE"."""
     text = subprocess.run([tsgd, "validate", path], capture_output=True, text=True,
                           check=True).stdout
-    m = re.search(r"about ([0-9.]+) (s|min|h|days) on one thread", text)
+    m = re.search(stage + r" .*?about ([0-9.]+) (s|min|h|days) on one thread", text)
     return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def ode_configs(scratch):
+    """ODE-only: the tutorial's erf points and fig. 2a's ReLU points (N = 100) to alpha = 1000."""
+    tut = json.load(open(os.path.join(ROOT, "configs/tutorial.json")))
+    relu = json.load(open(os.path.join(ROOT, "configs/fig2a_relu.json")))
+    relu["model"]["N"] = 100
+    relu["training"]["alpha"] = 1000
+    out = []
+    for label, c in [("tutorial ODE (erf)", tut), ("fig. 2a ReLU ODE, alpha 1e3", relu)]:
+        c["simulate"] = {"enabled": False}
+        path = os.path.join(scratch, re.sub(r"\W", "_", label) + ".json")
+        json.dump(c, open(path, "w"))
+        out.append((label, path))
+    return out
 
 
 def main():
     tsgd = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/tsgd")
     scratch = tempfile.mkdtemp(prefix="tsgd_estimates_")
     worst = 1.0
-    print(f"{'configuration':24} {'estimate (1 thread)':>20} {'measured SGD':>13} {'ratio':>6}")
-    for label, path in configs(scratch):
-        estimate = estimate_seconds(tsgd, path)
-        out = os.path.join(scratch, "out_" + re.sub(r"\W", "_", label))
-        subprocess.run([tsgd, "run", path, "--output", out, "--threads", "1", "--backend", "cpu",
-                        "--quiet", "--force"], check=True, capture_output=True)
-        measured = json.load(open(os.path.join(out, "manifest.json")))["seconds"]["sgd"]
-        ratio = estimate / measured
-        worst = max(worst, ratio, 1 / ratio)
-        print(f"{label:24} {estimate:>18.1f} s {measured:>11.1f} s {ratio:>6.2f}")
+    print(f"{'stage and configuration':32} {'estimate (1 thread)':>16} {'measured':>13} {'ratio':>6}")
+    for stage, cases in [("SGD", configs(scratch)), ("ODE", ode_configs(scratch))]:
+        for label, path in cases:
+            estimate = estimate_seconds(tsgd, path, stage)
+            out = os.path.join(scratch, "out_" + re.sub(r"\W", "_", label))
+            command = "run" if stage == "SGD" else "ode"
+            backend = ["--backend", "cpu"] if stage == "SGD" else []
+            subprocess.run([tsgd, command, path, "--output", out, "--threads", "1", "--quiet",
+                            "--force"] + backend, check=True, capture_output=True)
+            seconds = json.load(open(os.path.join(out, "manifest.json")))["seconds"]
+            measured = seconds["sgd" if stage == "SGD" else "ode"]
+            ratio = estimate / measured
+            worst = max(worst, ratio, 1 / ratio)
+            print(f"{stage} {label:28} {estimate:>14.1f} s {measured:>11.1f} s {ratio:>6.2f}")
     print("worst ratio", f"{worst:.2f}", "(within 2x)" if worst <= 2 else "(OUTSIDE 2x)")
     return 0 if worst <= 2 else 1
 

@@ -41,13 +41,11 @@ void print_size(const Experiment& e, const Shard& shard) {
       "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
       r.weights_bytes / 1e6, r.results_bytes / 1e6);
   if (!e.simulate.enabled) {
-    std::printf(
-        "  CPU time      no SGD runs (simulate.enabled is false); the ODE is not estimated\n");
+    std::printf("  SGD time      no SGD runs (simulate.enabled is false); the ODE's below\n");
     return;
   }
   std::printf(
-      "  CPU time      %sabout %s on one thread, %s on this machine's %d (SGD only; the "
-      "ODE is not estimated)\n",
+      "  SGD time      %sabout %s on one thread, %s on this machine's %d\n",
       shard.count > 0
           ? ("shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + ": ")
                 .c_str()
@@ -96,7 +94,20 @@ int validate(const Experiment& e, const Shard& shard) {
     std::printf("  GPUs          not used (simulate.backend is \"cpu\")\n");
   else if (e.simulate.enabled)
     print_gpus(e, free_bytes);
-  std::printf("  ODE           %s\n", e.ode.enabled ? "enabled" : "disabled");
+  if (e.ode.enabled) {
+    const OdeTimeEstimate ode = estimate_ode_time(e);
+    const int threads = thread_count(0);
+    std::printf("  ODE           enabled: about %s on one thread, %s on this machine's %d\n",
+                format_duration(ode.seconds).c_str(),
+                format_duration(ode.seconds / std::min<double>(threads, e.points.size())).c_str(),
+                threads);
+    std::printf(
+        "                measured: %d of %d ODE class(es) integrated part of the way, %.2f s "
+        "of probe, extrapolated as a power of alpha\n",
+        ode.classes, ode.classes_total, ode.probe_seconds);
+  } else {
+    std::printf("  ODE           disabled\n");
+  }
   std::printf("  output        %s\n", e.output.c_str());
   // What `tsgd run` would refuse on this machine (all cores, its GPUs).
   if (e.simulate.enabled && e.simulate.backend == Backend::cuda && free_bytes.empty()) {

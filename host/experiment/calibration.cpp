@@ -2,14 +2,20 @@
 #include "experiment/calibration.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "engines/cpu_engine.h"
+#include "experiment/ode_stage.h"
 #include "experiment/plan.h"
 #include "experiment/progress.h"
 #include "experiment/resources.h"
 #include "experiment/simulation.h"
+#include "theory/fixed_point.h"
+#include "theory/ode.h"
+#include "theory/ode_system.h"
 
 namespace tsgd {
 
@@ -90,6 +96,103 @@ CpuCalibrationReport calibrate_cpu_rule(const Experiment& e, int max_shapes, dou
   report.shapes_total = static_cast<int>(classes.size());
   report.probe_seconds = seconds_since(t0);
   return report;
+}
+
+namespace {
+
+// Seconds of the ODE of a point to ALPHA: measured up to alpha_probed; beyond
+// it the larger of two extrapolations: the power law through the last two
+// probes (exponent within [0, 1]: adaptive steps lengthen as the dynamics slow
+// down), and steps as long as the explicit method's stability allows at the
+// probe's end state (3.3 / spectral radius of the Jacobian for Dormand-Prince),
+// which bounds the step once the state settles.
+struct OdeTimeModel {
+  double alpha_probed = 0, seconds_probed = 0, exponent = 1;
+  double seconds_per_step = 0, stable_step = 0;
+  double at(double alpha) const {
+    if (alpha <= alpha_probed) return seconds_probed * alpha / std::max(alpha_probed, 1e-300);
+    const double power = seconds_probed * std::pow(alpha / alpha_probed, exponent);
+    const double stable =
+        stable_step > 0 ? seconds_probed + (alpha - alpha_probed) / stable_step * seconds_per_step
+                        : 0.0;
+    return std::max(power, stable);
+  }
+};
+
+OdeTimeModel probe_ode(const Experiment& e, int point, double budget) {
+  const PointParams& p = e.points[static_cast<std::size_t>(point)];
+  const OrderParameters initial = ode_initial_states(e, point).at(0).second;
+  OdeTimeModel m;
+  double alpha = std::min(p.alpha, 0.1), previous_alpha = 0, previous_seconds = 0;
+  double spent = 0;
+  OdeResult last;
+  while (true) {
+    const auto t0 = Clock::now();
+    last = integrate_ode(p, initial, {alpha}, e.ode);
+    const double seconds = seconds_since(t0);
+    spent += seconds;
+    m.alpha_probed = alpha;
+    m.seconds_probed = seconds;
+    m.seconds_per_step = seconds / static_cast<double>(std::max(1L, last.steps));
+    if (previous_alpha > 0 && previous_seconds > 0)
+      m.exponent = std::clamp(
+          std::log(seconds / previous_seconds) / std::log(alpha / previous_alpha), 0.0, 1.0);
+    if (alpha >= p.alpha || spent + 2 * seconds > budget) break;
+    previous_alpha = alpha;
+    previous_seconds = seconds;
+    alpha = std::min(p.alpha, 2 * alpha);
+  }
+  if (alpha < p.alpha && e.ode.method == OdeMethod::adaptive && !last.diverged &&
+      !last.states.empty()) {
+    double radius = 0;
+    const int dim = OdeSystem(p, last.states.back()).dimension();
+    for (const auto& lambda : eigenvalues(ode_jacobian(p, last.states.back()), dim))
+      radius = std::max(radius, std::abs(lambda));
+    if (radius > 0) m.stable_step = 3.3 / radius;
+  }
+  return m;
+}
+
+std::string ode_class_key(const PointParams& p) {
+  return std::string(to_string(p.teacher_activation)) + "/" + to_string(p.student_activation) +
+         " K=" + std::to_string(p.K) + " M=" + std::to_string(p.M) + " " + to_string(p.train);
+}
+
+}  // namespace
+
+OdeTimeEstimate estimate_ode_time(const Experiment& e, int max_classes, double budget) {
+  OdeTimeEstimate out;
+  if (!e.ode.enabled) return out;
+  const auto t0 = Clock::now();
+  const double curves = e.ode.init == OdeInit::measured ? e.seeds.count : 1.0;
+  std::map<std::string, std::pair<double, int>> classes;  // key -> (alpha summed, longest point)
+  for (std::size_t i = 0; i < e.points.size(); ++i) {
+    auto& c = classes[ode_class_key(e.points[i])];
+    if (c.first == 0 || e.points[i].alpha > e.points[static_cast<std::size_t>(c.second)].alpha)
+      c.second = static_cast<int>(i);
+    c.first += e.points[i].alpha;
+  }
+  std::vector<std::pair<double, std::string>> by_work;
+  for (const auto& [key, c] : classes) by_work.emplace_back(-c.first, key);
+  std::sort(by_work.begin(), by_work.end());
+  std::map<std::string, OdeTimeModel> models;
+  std::vector<double> per_alpha;
+  for (int i = 0; i < max_classes && i < static_cast<int>(by_work.size()); ++i) {
+    const std::string& key = by_work[static_cast<std::size_t>(i)].second;
+    models[key] = probe_ode(e, classes[key].second, budget);
+    per_alpha.push_back(models[key].at(e.points[classes[key].second].alpha) /
+                        e.points[classes[key].second].alpha);
+  }
+  std::sort(per_alpha.begin(), per_alpha.end());
+  const double median = per_alpha.empty() ? 0.0 : per_alpha[per_alpha.size() / 2];
+  for (const PointParams& p : e.points) {
+    const auto it = models.find(ode_class_key(p));
+    out.seconds += curves * (it != models.end() ? it->second.at(p.alpha) : median * p.alpha);
+  }
+  out.classes = static_cast<int>(models.size());
+  out.classes_total = static_cast<int>(classes.size());
+  out.probe_seconds = seconds_since(t0);
+  return out;
 }
 
 }  // namespace tsgd

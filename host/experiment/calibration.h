@@ -26,4 +26,24 @@ struct CpuCalibrationReport {
 CpuCalibrationReport calibrate_cpu_rule(const Experiment& e, int max_shapes = 4,
                                         double probe_seconds = 0.05);
 
+// The ODE's time, estimated by integrating it (issue 15 point 4): for at most
+// MAX_CLASSES ODE classes (activations, K, M, layers; those with the most
+// alpha times curves) the class's longest point is integrated to alpha_0 =
+// min(alpha, 0.1), then to twice that, and so on while it takes less than
+// BUDGET_SECONDS per class; beyond the last length the time is extrapolated by
+// the power law through the last two (its exponent within [0, 1]: adaptive steps
+// lengthen as the dynamics slow down, at most they stay as long; a rough
+// estimate, within 2-3x on the checked cases). Every point of a class
+// takes its model; the other classes the probed classes' median seconds per
+// unit alpha. Seconds on one thread, all curves (one per seed with ode.init
+// "measured").
+struct OdeTimeEstimate {
+  double seconds = 0;          // one thread
+  int classes = 0;             // probed
+  int classes_total = 0;       // ODE classes of the experiment
+  double probe_seconds = 0.0;  // the time the probe took
+};
+OdeTimeEstimate estimate_ode_time(const Experiment& e, int max_classes = 4,
+                                  double budget_seconds = 0.25);
+
 }  // namespace tsgd
