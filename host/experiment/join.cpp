@@ -11,7 +11,7 @@
 #include "experiment/config.h"
 #include "experiment/file_io.h"
 #include "experiment/grow.h"
-#include "experiment/manifest.h"
+#include "experiment/merge.h"
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
 #include "experiment/progress.h"
@@ -253,16 +253,9 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
               << out_dir << "/config.json --output " << out_dir << " computes them\n";
     return 1;
   }
-  const ResultSet results =
-      write_experiment_results(out_dir, joined, std::move(runs), std::move(ode));
-  Manifest manifest;
-  manifest.command_line = command_line;
-  manifest.backend = "join of " + std::to_string(dirs.size()) + " directories";
-  manifest.computed_by = computed_by;
-  manifest.stage_seconds["merge"] = seconds_since(t_start);
-  write_manifest(out_dir, manifest);
-  if (!quiet) print_summary(out, results, out_dir);
-  return 0;
+  return write_joined_results(out_dir, joined, std::move(runs), std::move(ode), computed_by,
+                              "join of " + std::to_string(dirs.size()) + " directories",
+                              command_line, t_start, quiet, out);
 }
 
 }  // namespace tsgd

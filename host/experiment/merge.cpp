@@ -127,11 +127,20 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   // DIR itself may hold another experiment's results (and work units that a
   // later `tsgd run` there would resume from): refused, or replaced with --force.
   prepare_output_directory(dir, reference, force, ForceScope::everything);
-  const ResultSet results =
-      write_experiment_results(dir, e, std::move(trajectories), std::move(ode));
+  return write_joined_results(dir, e, std::move(trajectories), std::move(ode), computed_by,
+                              "merge of " + std::to_string(count) + " shards", command_line,
+                              t_start, quiet, out);
+}
+
+int write_joined_results(const std::string& dir, const Experiment& e,
+                         std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
+                         const ProvenanceCount& computed_by, const std::string& backend,
+                         const std::string& command_line, Clock::time_point t_start, bool quiet,
+                         std::ostream& out) {
+  const ResultSet results = write_experiment_results(dir, e, std::move(runs), std::move(ode));
   Manifest manifest;
   manifest.command_line = command_line;
-  manifest.backend = "merge of " + std::to_string(count) + " shards";
+  manifest.backend = backend;
   manifest.computed_by = computed_by;
   manifest.stage_seconds["merge"] = seconds_since(t_start);
   write_manifest(dir, manifest);
