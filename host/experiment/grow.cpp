@@ -178,6 +178,8 @@ std::size_t grow_output_directory(const std::string& dir, const json& existing,
           rewrite_unit(work, staging, name, old_fingerprint, new_fingerprint, grown, growth);
       if (sgd) runs += n;
     }
+  // tsgd fixed-point's files number the old grid's points: gone with it (rerun fixed-point).
+  for (const char* f : {"/fixed_points.csv", "/fixed_points.jsonl"}) fs::remove(dir + f);
   write_file_atomic(staging + "/target", new_fingerprint);
   write_file_atomic(dir + "/config.json", grown_resolved.dump(2) + "\n");
   finish_interrupted_growth(dir);

@@ -48,7 +48,8 @@ std::size_t rewrite_unit(const std::string& work, const std::string& target,
 // Rewrites the work units of DIR (of configuration EXISTING) for GROWN and
 // writes GROWN_RESOLVED as DIR/config.json, as described above. ODE units are
 // kept unless their curves are one per seed (ode.init "measured") and seeds were
-// added: those points' ODE is computed again. Returns the runs kept.
+// added: those points' ODE is computed again. fixed_points.csv/.jsonl (of the
+// old grid's point numbers) are removed. Returns the runs kept.
 std::size_t grow_output_directory(const std::string& dir, const nlohmann::json& existing,
                                   const Experiment& grown, const nlohmann::json& grown_resolved,
                                   const Growth& growth);

@@ -51,6 +51,13 @@ TEST(Grow, MoreSeedsAndGridPointsReuseEveryRunAndEqualAFreshRun) {
   const std::string dir = temp_dir("grow");
   json config = small_config();
   run_config(dir, config, dir + "/grown");
+  std::string fp_err;
+  ASSERT_EQ(
+      run_tsgd({"fixed-point", write_config(dir, config), "--output", dir + "/grown", "--quiet"},
+               &fp_err),
+      0)
+      << fp_err;
+  ASSERT_TRUE(fs::exists(dir + "/grown/fixed_points.csv"));
   config["seeds"]["count"] = 20;
   config["model"]["K"] = {4, 2, 3};
   const std::string err = run_config(dir, config, dir + "/grown");
@@ -61,7 +68,8 @@ TEST(Grow, MoreSeedsAndGridPointsReuseEveryRunAndEqualAFreshRun) {
   run_config(dir, config, dir + "/fresh");
   expect_identical_result_files(dir + "/fresh", dir + "/grown");
   expect_same_results(dir + "/fresh", dir + "/grown");
-  EXPECT_EQ(runs_computed(dir + "/grown"), 60u);  // the kept units' provenance included
+  EXPECT_EQ(runs_computed(dir + "/grown"), 60u);              // the kept units' provenance included
+  EXPECT_FALSE(fs::exists(dir + "/grown/fixed_points.csv"));  // of the old grid's numbering
   EXPECT_FALSE(fs::exists(dir + "/grown/work.grow"));
   EXPECT_FALSE(fs::exists(dir + "/grown/work.old"));
   fs::remove_all(dir);
