@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "theory/constants.h"
+#include "theory/relu_quadrature.h"
 
 namespace tsgd {
 
@@ -177,34 +178,6 @@ double relu_h(const double S[3][3]) {
   return h;
 }
 
-// The 73 tanh-sinh nodes of docs/theory.md §4.3(b) on u in (0,1), h = 1/12, kh in [-3, 3]:
-//   u_k = (1 + tanh(pi/2 sinh(kh))) / 2 = 1 / (1 + exp(-pi sinh(kh)))
-//   w_k = h (pi/2) cosh(kh) 2 u_k (1 - u_k)        (= h/2 (pi/2) cosh / cosh^2)
-// The weight below already contains dt = 2u du of t = 1 - u^2, and 1 - t = u^2 is kept
-// exactly (t rounds to 1 at the smallest u, where the fields nearly coincide).
-struct ReluNodes {
-  static constexpr int kCount = 73;
-  std::array<double, kCount> t{}, one_minus_t{}, weight{};
-  ReluNodes() {
-    const double h = 1.0 / 12.0;
-    for (int i = 0; i < kCount; ++i) {
-      const double x = (i - 36) * h;
-      const double y = 0.5 * kPi * std::sinh(x);
-      const double u = 1.0 / (1.0 + std::exp(-2.0 * y));
-      const double one_minus_u = 1.0 / (1.0 + std::exp(2.0 * y));
-      const double du = h * 0.5 * kPi * std::cosh(x) * 2.0 * u * one_minus_u;
-      one_minus_t[i] = u * u;
-      t[i] = 1.0 - u * u;
-      weight[i] = du * 2.0 * u;
-    }
-  }
-};
-
-const ReluNodes& relu_nodes() {
-  static const ReluNodes nodes;  // thread-safe one-time initialisation
-  return nodes;
-}
-
 // General ReLU I4 = <step(a) step(b) relu(c) relu(d)>, all four fields distinct and of
 // positive variance (docs/theory.md §4.3(b)). With R the correlation matrix (a,b,c,d) = (0..3),
 // path R(t): unit diagonal, R(t)_cd = r_cd, R(t)_xy = t r_xy for the other five pairs;
@@ -212,7 +185,10 @@ const ReluNodes& relu_nodes() {
 //   J = kappa(1,1,r_cd)/4 + int_0^1 F(t) dt,  I4 = s_c s_d J,
 //   F(t) = r_ab / (2 pi sqrt(1 - t^2 r_ab^2)) kappa(S^{ab}_cc, S^{ab}_dd, S^{ab}_cd)
 //        + [ r_ac H_a(b,c;d) + r_ad H_a(b,d;c) + r_bc H_b(a,c;d) + r_bd H_b(a,d;c) ] / sqrt(2 pi)
-double relu_i4_general(const Covariance& C, int a, int b, int c, int d) {
+// `reference` selects the integrand as first written (one relu_h per H term, 13
+// arctangents per node) instead of the regrouped, vectorised one of relu_quadrature.cpp;
+// kept for the test that the two agree.
+double relu_i4_general(const Covariance& C, int a, int b, int c, int d, bool reference = false) {
   const int idx[4] = {a, b, c, d};
   double s[4];
   for (int x = 0; x < 4; ++x) s[x] = std::sqrt(C(idx[x], idx[x]));
@@ -235,6 +211,7 @@ double relu_i4_general(const Covariance& C, int a, int b, int c, int d) {
     return s[2] * s[3] * relu_k3(unit, 0, 1, 2);
   }
   if (rcd <= -1.0 + kCollinear) return 0.0;
+  if (!reference) return s[2] * s[3] * relu_i4_unit(rab, rac, rad, rbc, rbd, rcd);
 
   const ReluNodes& nodes = relu_nodes();
   double integral = 0.0;
@@ -530,6 +507,11 @@ double relu_i4_quadrature(const Covariance& C, int a, int b, int c, int d) {
   for (int x : {a, b, c, d})
     if (C(x, x) <= kTinyVariance) return 0.0;
   return relu_i4_general(C, a, b, c, d);
+}
+double relu_i4_quadrature_reference(const Covariance& C, int a, int b, int c, int d) {
+  for (int x : {a, b, c, d})
+    if (C(x, x) <= kTinyVariance) return 0.0;
+  return relu_i4_general(C, a, b, c, d, /*reference=*/true);
 }
 }  // namespace detail
 

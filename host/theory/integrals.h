@@ -77,6 +77,10 @@ double I2_mixed_numerical(Activation ga, Activation gb, double caa, double cbb, 
 // For tests: the ReLU I4 quadrature (docs/theory.md §4.3(b)) without routing coincident
 // indices to the closed forms.
 double relu_i4_quadrature(const Covariance& C, int a, int b, int c, int d);
+// For tests: the same with the integrand as first written (13 arctangents per node,
+// std::atan2), against which the regrouped, vectorised one of relu_quadrature.cpp is
+// checked.
+double relu_i4_quadrature_reference(const Covariance& C, int a, int b, int c, int d);
 }  // namespace detail
 
 }  // namespace tsgd

@@ -2,6 +2,7 @@
 // docs/theory.md §7, exact closed forms, quadrature and a seeded Monte Carlo.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -123,6 +124,76 @@ TEST(Integrals, ReluQuadratureNearCoincidentFields) {
   // Four identical fields: <relu(x)^2> = C_xx / 2 (merged c, d then K3 with a = b = z).
   const Covariance all(4, std::vector<double>(16, 1.0));
   EXPECT_NEAR(I4(Activation::relu, all, 0, 1, 2, 3), 0.5, 1e-14);
+}
+
+// The regrouped, vectorised integrand (theory/relu_quadrature.cpp) against the one as
+// first written (detail::relu_i4_quadrature_reference) on random covariances: Gram
+// matrices of four Gaussian vectors in 4..6 dimensions, generic or with one pair of
+// fields nearly collinear or anti-collinear (1 - |corr| down to ~1e-24, so the
+// merge of collinear c, d is reached too). The two evaluate the same F(t) on the same
+// nodes; they differ by the rounding of regrouped sums and a few-ulp arctangent, so
+// 1e-14 of the scale sqrt(C_cc C_dd) (measured worst 3e-16).
+TEST(Integrals, ReluFastQuadratureEqualsReference) {
+  std::mt19937 rng(20261205);
+  std::normal_distribution<double> normal;
+  double worst = 0.0;
+  for (int trial = 0; trial < 4000; ++trial) {
+    const int dim = 4 + trial % 3, mode = trial % 4;
+    const double eps = std::pow(10.0, -1.0 - (trial / 4) % 12);
+    std::vector<double> w(4 * 6);
+    for (double& x : w) x = normal(rng);
+    // mode 0 generic; 1: b ~ a; 2: c ~ a; 3: c ~ -a.
+    const int near = mode == 1 ? 1 : 2;
+    const double sign = mode == 3 ? -1.0 : 1.0;
+    if (mode != 0)
+      for (int d = 0; d < dim; ++d) w[near * 6 + d] = sign * w[d] + eps * normal(rng);
+    std::vector<double> c(16);
+    for (int x = 0; x < 4; ++x)
+      for (int y = 0; y < 4; ++y) {
+        double sum = 0.0;
+        for (int d = 0; d < dim; ++d) sum += w[x * 6 + d] * w[y * 6 + d];
+        c[x * 4 + y] = sum / dim;
+      }
+    const Covariance C(4, c);
+    const double fast = detail::relu_i4_quadrature(C, 0, 1, 2, 3);
+    const double reference = detail::relu_i4_quadrature_reference(C, 0, 1, 2, 3);
+    worst = std::max(worst, std::abs(fast - reference) / std::sqrt(C(2, 2) * C(3, 3)));
+  }
+  EXPECT_LT(worst, 1e-14);
+}
+
+// Where both pairs (a, b) and (c, d) are nearly collinear (1 - corr ~ 1e-10..1e-12),
+// the reference integrand loses digits in its 1 - (t r)^2 and conditional covariances
+// (errors 2e-8 to 1e-6 on these three); the fast one keeps the cancellation-free forms.
+// Expected values: 40-digit mpmath evaluation of the same path integral (mp.quad in u
+// with breakpoints at 2^-k, k = 1..40). 5e-9 relative: the floor docs/theory.md
+// §4.3(b) reports for such pairs (1.4e-9), measured here at up to 2.4e-9.
+TEST(Integrals, ReluFastQuadratureNearlyCollinearPairs) {
+  struct Case {
+    std::vector<double> c;
+    double exact;
+  };
+  const Case cases[] = {
+      {{0.92362080971091187, 0.92362085538787331, -0.47630554195494101, -0.4763062503052532,
+        0.92362085538787331, 0.92362090106531891, -0.47630544978564027, -0.47630615813632338,
+        -0.47630554195494101, -0.47630544978564027, 0.35387384175809522, 0.3538740573095544,
+        -0.4763062503052532, -0.47630615813632338, 0.3538740573095544, 0.35387427286192863},
+       0.0070549618381658269},
+      {{0.7074653990979396, 0.70746554476551204, -0.26186684039132596, -0.26186699165138561,
+        0.70746554476551204, 0.70746569043343188, -0.26186687446461798, -0.26186702572485376,
+        -0.26186684039132596, -0.26186687446461798, 0.1580240413004009, 0.15802418978567484,
+        -0.26186699165138561, -0.26186702572485376, 0.15802418978567484, 0.15802433827150414},
+       0.0046287836156334531},
+      {{1.0449195988583944, 1.0449124205281872, -0.64119291592381267, -0.64119417192969896,
+        1.0449124205281872, 1.044905242434133, -0.6411796131562747, -0.64118086904276106,
+        -0.64119291592381267, -0.6411796131562747, 0.94708996224278408, 0.94709719192319664,
+        -0.64119417192969896, -0.64118086904276106, 0.94709719192319664, 0.94710442168514086},
+       0.056914173699437347},
+  };
+  for (const Case& k : cases) {
+    const Covariance C(4, k.c);
+    EXPECT_NEAR(I4(Activation::relu, C, 0, 1, 2, 3), k.exact, 5e-9 * k.exact);
+  }
 }
 
 TEST(Integrals, SignOnlyHasI2) {

@@ -1,0 +1,176 @@
+// The ReLU I4 path integral (docs/theory.md §4.3(b)): nodes and the fast integrand.
+// See relu_quadrature.h.
+#include "theory/relu_quadrature.h"
+
+#include <cmath>
+
+#include "theory/constants.h"
+
+namespace tsgd {
+
+namespace {
+
+// A variance at or below this is a degenerate field: its Stein terms are skipped,
+// as in integrals.cpp's relu_h.
+constexpr double kTinyVariance = 1e-300;
+
+// atan2(y, x) in [0, pi] for y >= 0, without branches, so that a loop over the nodes
+// vectorises (libm's atan2 is a call per element). Cephes' atan: the ratio
+// q = min(y,|x|) / max(y,|x|) in [0, 1] is reduced to |q'| <= 0.4142 by
+// atan q = pi/4 + atan((q-1)/(q+1)) when q > 0.66, and atan q' = q' + q'^3 P(q'^2)/Q(q'^2)
+// with Cephes' degree 4/5 rational (relative error ~1e-16 on that interval); then
+// pi/2 - atan for y > |x| and pi - atan for x < 0. Differs from std::atan2 by a few
+// ulp (measured in tests/theory/test_integrals.cpp), and at x = -0 with y = 0,
+// where it returns 0 instead of pi (only reached at a zero-variance conditional,
+// whose term carries a zero factor).
+inline double atan2_upper(double y, double x) {
+  const double ax = std::fabs(x);
+  const double hi = y > ax ? y : ax, lo = y > ax ? ax : y;
+  const double q = hi > 0.0 ? lo / hi : 0.0;
+  const bool reduce = q > 0.66;
+  const double z = reduce ? (q - 1.0) / (q + 1.0) : q;
+  const double z2 = z * z;
+  const double p = (((-8.750608600031904122785e-1 * z2 - 1.615753718733365076637e1) * z2 -
+                     7.500855792314704667340e1) *
+                        z2 -
+                    1.228866684490136173410e2) *
+                       z2 -
+                   6.485021904942025371773e1;
+  const double d = ((((z2 + 2.485846490142306297962e1) * z2 + 1.650270098316988542046e2) * z2 +
+                     4.328810604912902668951e2) *
+                        z2 +
+                    4.853903996359136964868e2) *
+                       z2 +
+                   1.945506571482613964425e2;
+  // pi/4 is split into its double and the rest (Cephes' MOREBITS / 2).
+  const double atan_q =
+      (reduce ? 0.25 * kPi + 3.061616997868382943065e-17 : 0.0) + (z + z * (z2 * p / d));
+  const double angle = y > ax ? 0.5 * kPi - atan_q : atan_q;
+  return x < 0.0 ? kPi - angle : angle;
+}
+
+// P2 = P(x>0, y>0) = (pi - atan2(sqrt(max(AB - c^2, 0)), c)) / (2 pi) for a 2 x 2
+// covariance known up to a positive factor (the angle does not depend on it).
+inline double orthant2(double A, double B, double c) {
+  A = A > 0.0 ? A : 0.0;
+  B = B > 0.0 ? B : 0.0;
+  const double bound = std::sqrt(A * B);
+  c = c > bound ? bound : (c < -bound ? -bound : c);
+  const double det = A * B - c * c;
+  return (kPi - atan2_upper(std::sqrt(det > 0.0 ? det : 0.0), c)) * (0.5 / kPi);
+}
+
+// S_zw / sqrt(S_ww) with S_zw clamped to the PSD bound sqrt(S_zz S_ww), and 0 for a
+// degenerate w (relu_h's skipped term).
+inline double stein_ratio(double szw, double szz, double sww) {
+  const double bound = std::sqrt((szz > 0.0 ? szz : 0.0) * sww);
+  szw = szw > bound ? bound : (szw < -bound ? -bound : szw);
+  return sww > kTinyVariance ? szw / std::sqrt(sww) : 0.0;
+}
+
+inline double root_or_zero(double sww) { return sww > kTinyVariance ? std::sqrt(sww) : 0.0; }
+
+// 1 - (t r)^2 = (1 - r^2) + r^2 (1 - t)(1 + t): no cancellation when |r| = 1 and t -> 1.
+inline double one_minus_sq(double r, double t, double omt) {
+  return (1.0 - r * r) + r * r * omt * (1.0 + t);
+}
+
+// R_xy - R_xu R_yu on the path, (x,y) a scaled pair and u the conditioning field, R_. = t r_.:
+//   t r_xy - t^2 r_xu r_yu = t [(r_xy - r_xu r_yu) + r_xu r_yu (1 - t)]   (x, y, u all scaled)
+inline double cond_scaled(double rxy, double rxu, double ryu, double t, double omt) {
+  return t * ((rxy - rxu * ryu) + rxu * ryu * omt);
+}
+
+}  // namespace
+
+ReluNodes::ReluNodes() {
+  const double h = 1.0 / 12.0;
+  for (int i = 0; i < kCount; ++i) {
+    const double x = (i - 36) * h;
+    const double y = 0.5 * kPi * std::sinh(x);
+    const double u = 1.0 / (1.0 + std::exp(-2.0 * y));
+    const double one_minus_u = 1.0 / (1.0 + std::exp(2.0 * y));
+    const double du = h * 0.5 * kPi * std::cosh(x) * 2.0 * u * one_minus_u;
+    one_minus_t[i] = u * u;
+    t[i] = 1.0 - u * u;
+    weight[i] = du * 2.0 * u;
+  }
+}
+
+const ReluNodes& relu_nodes() {
+  static const ReluNodes nodes;  // thread-safe one-time initialisation
+  return nodes;
+}
+
+// F(t) of docs/theory.md §4.3(b), regrouped by angle. With S^a the covariance of (b,c,d)
+// given a and S^b that of (a,c,d) given b (unit fields on the path R(t)), the four
+// H terms are sums of S_zw / sqrt(2 pi S_ww) P2(. | u, w) over w, and P2(. | u, w) takes
+// five distinct values: (c,d | a,b), (b,d | a,c), (b,c | a,d), (a,d | b,c), (a,c | b,d).
+// Collecting their factors:
+//   2 pi F = r_ab / sqrt(1 - R_ab^2) 2 pi kappa(S^{ab}) + P2(c,d|a,b) [(r_ac S^a_bd + r_ad S^a_bc)
+//            / sqrt(S^a_bb) + (r_bc S^b_ad + r_bd S^b_ac) / sqrt(S^b_aa)]
+//          + P2(b,d|a,c) [r_ac S^a_cd / sqrt(S^a_cc) + r_ad sqrt(S^a_cc)]
+//          + P2(b,c|a,d) [r_ac sqrt(S^a_dd) + r_ad S^a_cd / sqrt(S^a_dd)]
+//          + P2(a,d|b,c) [r_bc S^b_cd / sqrt(S^b_cc) + r_bd sqrt(S^b_cc)]
+//          + P2(a,c|b,d) [r_bc sqrt(S^b_dd) + r_bd S^b_cd / sqrt(S^b_dd)]
+// and the 2 x 2 conditional given (u, w) is S^u's Schur complement, scaled by S^u_ww:
+//   (x, y | u, w) ~ [[S_xx S_ww - S_xw^2, S_xy S_ww - S_xw S_yw], [., S_yy S_ww - S_yw^2]].
+// kappa's angle is that of P2(c,d|a,b): kappa(A,B,c) = [sqrt(AB - c^2) + 2 pi c P2] / (2 pi).
+double relu_i4_unit(double rab, double rac, double rad, double rbc, double rbd, double rcd) {
+  const ReluNodes& nodes = relu_nodes();
+  double f[ReluNodes::kCount];
+  for (int k = 0; k < ReluNodes::kCount; ++k) {
+    const double t = nodes.t[k], omt = nodes.one_minus_t[k];
+    const double Rab = t * rab, Rac = t * rac, Rad = t * rad, Rbc = t * rbc, Rbd = t * rbd;
+    const double ab = one_minus_sq(rab, t, omt);  // S^a_bb = S^b_aa = 1 - R_ab^2
+    // S^a over (b, c, d) and S^b over (a, c, d).
+    const double a_cc = one_minus_sq(rac, t, omt), a_dd = one_minus_sq(rad, t, omt);
+    const double a_bc = cond_scaled(rbc, rab, rac, t, omt),
+                 a_bd = cond_scaled(rbd, rab, rad, t, omt);
+    const double a_cd = rcd - Rac * Rad;
+    const double b_cc = one_minus_sq(rbc, t, omt), b_dd = one_minus_sq(rbd, t, omt);
+    const double b_ac = cond_scaled(rac, rab, rbc, t, omt),
+                 b_ad = cond_scaled(rad, rab, rbd, t, omt);
+    const double b_cd = rcd - Rbc * Rbd;
+
+    // (c, d) given a = b = 0 (reference form), kappa and its orthant probability.
+    const double scc = 1.0 - (Rac * Rac + Rbc * Rbc - 2.0 * Rab * Rac * Rbc) / ab;
+    const double sdd = 1.0 - (Rad * Rad + Rbd * Rbd - 2.0 * Rab * Rad * Rbd) / ab;
+    const double scd = rcd - (Rac * Rad + Rbc * Rbd - Rab * (Rac * Rbd + Rbc * Rad)) / ab;
+    const double kA = scc < 1.0 ? (scc > 0.0 ? scc : 0.0) : 1.0;
+    const double kB = sdd < 1.0 ? (sdd > 0.0 ? sdd : 0.0) : 1.0;
+    const double kbound = std::sqrt(kA * kB);
+    const double kc = scd > kbound ? kbound : (scd < -kbound ? -kbound : scd);
+    const double kdet = kA * kB - kc * kc;
+    const double kroot = std::sqrt(kdet > 0.0 ? kdet : 0.0);
+    const double p_cd = (kPi - atan2_upper(kroot, kc)) * (0.5 / kPi);
+    const double two_pi_kappa = kroot + 2.0 * kPi * kc * p_cd;
+
+    const double p_bd =
+        orthant2(ab * a_cc - a_bc * a_bc, a_dd * a_cc - a_cd * a_cd, a_bd * a_cc - a_bc * a_cd);
+    const double p_bc =
+        orthant2(ab * a_dd - a_bd * a_bd, a_cc * a_dd - a_cd * a_cd, a_bc * a_dd - a_bd * a_cd);
+    const double p_ad =
+        orthant2(ab * b_cc - b_ac * b_ac, b_dd * b_cc - b_cd * b_cd, b_ad * b_cc - b_ac * b_cd);
+    const double p_ac =
+        orthant2(ab * b_dd - b_ad * b_ad, b_cc * b_dd - b_cd * b_cd, b_ac * b_dd - b_ad * b_cd);
+
+    const double coef_cd = rac * stein_ratio(a_bd, a_dd, ab) + rad * stein_ratio(a_bc, a_cc, ab) +
+                           rbc * stein_ratio(b_ad, b_dd, ab) + rbd * stein_ratio(b_ac, b_cc, ab);
+    const double coef_bd = rac * stein_ratio(a_cd, a_dd, a_cc) + rad * root_or_zero(a_cc);
+    const double coef_bc = rac * root_or_zero(a_dd) + rad * stein_ratio(a_cd, a_cc, a_dd);
+    const double coef_ad = rbc * stein_ratio(b_cd, b_dd, b_cc) + rbd * root_or_zero(b_cc);
+    const double coef_ac = rbc * root_or_zero(b_dd) + rbd * stein_ratio(b_cd, b_cc, b_dd);
+
+    const double two_pi_f = rab / std::sqrt(ab) * two_pi_kappa * (0.5 / kPi) + coef_cd * p_cd +
+                            coef_bd * p_bd + coef_bc * p_bc + coef_ad * p_ad + coef_ac * p_ac;
+    f[k] = nodes.weight[k] * two_pi_f;
+  }
+  double integral = 0.0;  // in node order, as the reference sums
+  for (int k = 0; k < ReluNodes::kCount; ++k) integral += f[k];
+  const double root = std::sqrt(1.0 - rcd * rcd);
+  const double j0 = 0.25 * (root + rcd * (kPi - std::atan2(root, rcd))) * (0.5 / kPi);
+  return j0 + integral * (0.5 / kPi);
+}
+
+}  // namespace tsgd
