@@ -16,19 +16,18 @@ constexpr double kTinyVariance = 1e-300;
 
 // atan2(y, x) in [0, pi] for y >= 0, without branches, so that a loop over the nodes
 // vectorises (libm's atan2 is a call per element). Cephes' atan: the ratio
-// q = min(y,|x|) / max(y,|x|) in [0, 1] is reduced to |q'| <= 0.4142 by
-// atan q = pi/4 + atan((q-1)/(q+1)) when q > 0.66, and atan q' = q' + q'^3 P(q'^2)/Q(q'^2)
-// with Cephes' degree 4/5 rational (relative error ~1e-16 on that interval); then
-// pi/2 - atan for y > |x| and pi - atan for x < 0. Differs from std::atan2 by a few
-// ulp (measured in tests/theory/test_integrals.cpp), and at x = -0 with y = 0,
-// where it returns 0 instead of pi (only reached at a zero-variance conditional,
-// whose term carries a zero factor).
+// q = lo / hi = min(y,|x|) / max(y,|x|) in [0, 1] is reduced to |z| <= 0.2048 by
+// atan q = pi/4 + atan(z), z = (q-1)/(q+1) = (lo-hi)/(lo+hi), when q > 0.66, and
+// atan z = z + z^3 P(z^2)/Q(z^2) with Cephes' degree 4/5 rational (relative error ~1e-16
+// on |z| <= 0.66); then pi/2 - atan for y > |x| and pi - atan for x < 0. Two divisions.
+// Differs from std::atan2 by a few ulp, and at x = -0 with y = 0, where it returns 0
+// instead of pi (only reached at a zero-variance conditional, whose term carries a
+// zero factor).
 inline double atan2_upper(double y, double x) {
   const double ax = std::fabs(x);
   const double hi = y > ax ? y : ax, lo = y > ax ? ax : y;
-  const double q = hi > 0.0 ? lo / hi : 0.0;
-  const bool reduce = q > 0.66;
-  const double z = reduce ? (q - 1.0) / (q + 1.0) : q;
+  const bool reduce = lo > 0.66 * hi;
+  const double z = (reduce ? lo - hi : lo) / (reduce ? lo + hi : (hi > 0.0 ? hi : 1.0));
   const double z2 = z * z;
   const double p = (((-8.750608600031904122785e-1 * z2 - 1.615753718733365076637e1) * z2 -
                      7.500855792314704667340e1) *
@@ -50,25 +49,31 @@ inline double atan2_upper(double y, double x) {
 }
 
 // P2 = P(x>0, y>0) = (pi - atan2(sqrt(max(AB - c^2, 0)), c)) / (2 pi) for a 2 x 2
-// covariance known up to a positive factor (the angle does not depend on it).
+// covariance known up to a positive factor (the angle does not depend on it). Clamping
+// c into [-sqrt(AB), sqrt(AB)] (integrals.cpp's relu_p2) changes only |c| where the
+// determinant is clamped to 0, where the angle is 0 or pi by the sign of c alone; a
+// degenerate A or B makes c = 0 there too, as the clamp does.
 inline double orthant2(double A, double B, double c) {
-  A = A > 0.0 ? A : 0.0;
-  B = B > 0.0 ? B : 0.0;
-  const double bound = std::sqrt(A * B);
-  c = c > bound ? bound : (c < -bound ? -bound : c);
-  const double det = A * B - c * c;
+  const double ab = (A > 0.0 ? A : 0.0) * (B > 0.0 ? B : 0.0);
+  c = ab > 0.0 ? c : 0.0;
+  const double det = ab - c * c;
   return (kPi - atan2_upper(std::sqrt(det > 0.0 ? det : 0.0), c)) * (0.5 / kPi);
 }
 
-// S_zw / sqrt(S_ww) with S_zw clamped to the PSD bound sqrt(S_zz S_ww), and 0 for a
-// degenerate w (relu_h's skipped term).
-inline double stein_ratio(double szw, double szz, double sww) {
-  const double bound = std::sqrt((szz > 0.0 ? szz : 0.0) * sww);
-  szw = szw > bound ? bound : (szw < -bound ? -bound : szw);
-  return sww > kTinyVariance ? szw / std::sqrt(sww) : 0.0;
-}
+// A conditional variance S_ww with sqrt(S_ww) and 1 / sqrt(S_ww), both 0 for a degenerate
+// field (relu_h skips its term).
+struct Spread {
+  double root, inv_root;
+  explicit Spread(double sww)
+      : root(sww > kTinyVariance ? std::sqrt(sww) : 0.0),
+        inv_root(sww > kTinyVariance ? 1.0 / root : 0.0) {}
+};
 
-inline double root_or_zero(double sww) { return sww > kTinyVariance ? std::sqrt(sww) : 0.0; }
+// S_zw / sqrt(S_ww) with S_zw clamped to the PSD bound sqrt(S_zz S_ww) (relu_h's clamp).
+inline double stein_ratio(double szw, const Spread& z, const Spread& w) {
+  const double r = szw * w.inv_root;
+  return r > z.root ? z.root : (r < -z.root ? -z.root : r);
+}
 
 // 1 - (t r)^2 = (1 - r^2) + r^2 (1 - t)(1 + t): no cancellation when |r| = 1 and t -> 1.
 inline double one_minus_sq(double r, double t, double omt) {
@@ -133,10 +138,13 @@ double relu_i4_unit(double rab, double rac, double rad, double rbc, double rbd, 
                  b_ad = cond_scaled(rad, rab, rbd, t, omt);
     const double b_cd = rcd - Rbc * Rbd;
 
+    const Spread sab(ab), sacc(a_cc), sadd(a_dd), sbcc(b_cc), sbdd(b_dd);
+
     // (c, d) given a = b = 0 (reference form), kappa and its orthant probability.
-    const double scc = 1.0 - (Rac * Rac + Rbc * Rbc - 2.0 * Rab * Rac * Rbc) / ab;
-    const double sdd = 1.0 - (Rad * Rad + Rbd * Rbd - 2.0 * Rab * Rad * Rbd) / ab;
-    const double scd = rcd - (Rac * Rad + Rbc * Rbd - Rab * (Rac * Rbd + Rbc * Rad)) / ab;
+    const double inv_ab = sab.inv_root * sab.inv_root;
+    const double scc = 1.0 - (Rac * Rac + Rbc * Rbc - 2.0 * Rab * Rac * Rbc) * inv_ab;
+    const double sdd = 1.0 - (Rad * Rad + Rbd * Rbd - 2.0 * Rab * Rad * Rbd) * inv_ab;
+    const double scd = rcd - (Rac * Rad + Rbc * Rbd - Rab * (Rac * Rbd + Rbc * Rad)) * inv_ab;
     const double kA = scc < 1.0 ? (scc > 0.0 ? scc : 0.0) : 1.0;
     const double kB = sdd < 1.0 ? (sdd > 0.0 ? sdd : 0.0) : 1.0;
     const double kbound = std::sqrt(kA * kB);
@@ -155,14 +163,14 @@ double relu_i4_unit(double rab, double rac, double rad, double rbc, double rbd, 
     const double p_ac =
         orthant2(ab * b_dd - b_ad * b_ad, b_cc * b_dd - b_cd * b_cd, b_ac * b_dd - b_ad * b_cd);
 
-    const double coef_cd = rac * stein_ratio(a_bd, a_dd, ab) + rad * stein_ratio(a_bc, a_cc, ab) +
-                           rbc * stein_ratio(b_ad, b_dd, ab) + rbd * stein_ratio(b_ac, b_cc, ab);
-    const double coef_bd = rac * stein_ratio(a_cd, a_dd, a_cc) + rad * root_or_zero(a_cc);
-    const double coef_bc = rac * root_or_zero(a_dd) + rad * stein_ratio(a_cd, a_cc, a_dd);
-    const double coef_ad = rbc * stein_ratio(b_cd, b_dd, b_cc) + rbd * root_or_zero(b_cc);
-    const double coef_ac = rbc * root_or_zero(b_dd) + rbd * stein_ratio(b_cd, b_cc, b_dd);
+    const double coef_cd = rac * stein_ratio(a_bd, sadd, sab) + rad * stein_ratio(a_bc, sacc, sab) +
+                           rbc * stein_ratio(b_ad, sbdd, sab) + rbd * stein_ratio(b_ac, sbcc, sab);
+    const double coef_bd = rac * stein_ratio(a_cd, sadd, sacc) + rad * sacc.root;
+    const double coef_bc = rac * sadd.root + rad * stein_ratio(a_cd, sacc, sadd);
+    const double coef_ad = rbc * stein_ratio(b_cd, sbdd, sbcc) + rbd * sbcc.root;
+    const double coef_ac = rbc * sbdd.root + rbd * stein_ratio(b_cd, sbcc, sbdd);
 
-    const double two_pi_f = rab / std::sqrt(ab) * two_pi_kappa * (0.5 / kPi) + coef_cd * p_cd +
+    const double two_pi_f = rab * sab.inv_root * two_pi_kappa * (0.5 / kPi) + coef_cd * p_cd +
                             coef_bd * p_bd + coef_bc * p_bc + coef_ad * p_ad + coef_ac * p_ac;
     f[k] = nodes.weight[k] * two_pi_f;
   }
