@@ -1,6 +1,8 @@
 // The order-parameter ODEs' right-hand side. See ode_system.h and docs/theory.md §2.
 #include "theory/ode_system.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -8,6 +10,7 @@
 
 #include "theory/constants.h"
 #include "theory/generalisation_error.h"
+#include "theory/vector_math.h"
 
 namespace tsgd {
 
@@ -61,8 +64,17 @@ OdeSystem::OdeSystem(const PointParams& p, const OrderParameters& constants)
   A_.assign(static_cast<std::size_t>(K_) * n_, 0.0);
   buf1_.assign(n_, 0.0);
   buf2_.assign(n_, 0.0);
-  buf3_.assign(n_, 0.0);
-  buf4_.assign(n_, 0.0);
+  for (int a = 0; a < K_; ++a)
+    for (int b = a; b < K_; ++b) {
+      pair_a_.push_back(a);
+      pair_b_.push_back(b);
+    }
+  const int packed = n_ * (n_ + 1) / 2;
+  pair_weight_.assign(packed, 0.0);
+  threads_ = std::max(1, omp_get_max_threads());
+  // The padding of term to a multiple of 8 stays 0: the 8 partial sums read it.
+  erf_scratch_.assign(threads_, ErfScratch{std::vector<double>(n_, 0.0),
+                                           std::vector<double>((packed + 7) / 8 * 8, 0.0)});
   scratch_ = constants;
 }
 
@@ -166,7 +178,9 @@ void OdeSystem::rhs_generic(double* dy) {
 //     L1(c) = L4 d_c - y_c^2 d_a - x_c^2 d_b + 2 C_ab x_c y_c,
 //     L0(c,d) = L4 C_cd - d_a y_c y_d - d_b x_c x_d + C_ab (x_c y_d + x_d y_c).
 //   J2(a,b) = (2/pi) / sqrt(L4),   I2(a,p) = (2/pi) asin(C_ap / sqrt(d_a d_p)).
-// Per evaluation: K n^2 for the I3 sums, and n(n+1)/2 asin per student pair.
+// Per evaluation: K n^2 for the I3 sums, and n(n+1)/2 arcsines per student pair, which
+// dominate at large K (K^2 n^2 / 4): they are vectorised (erf_i4_sum) and the pairs are
+// spread over threads_ threads.
 void OdeSystem::rhs_erf(double* dy) {
   const double ew = p_.lr, ev = p_.lr2;
   const double ew2 = p_.lr * p_.lr / p_.batch_size;
@@ -193,42 +207,27 @@ void OdeSystem::rhs_erf(double* dy) {
     }
   }
 
-  double* x = buf2_.data();  // x_c = C_ac (u is no longer needed)
-  double* yv = buf3_.data();
-  double* r = buf4_.data();
-  int j = 0;
-  for (int a = 0; a < K_; ++a)
-    for (int b = a; b < K_; ++b) {
-      const double cab = c[a * n + b];
-      const double l4 = std::max(d[a] * d[b] - cab * cab, 1e-300);
-      for (int q = 0; q < n; ++q) {
-        x[q] = c[a * n + q];
-        yv[q] = c[b * n + q];
-        const double l1 =
-            l4 * d[q] - yv[q] * yv[q] * d[a] - x[q] * x[q] * d[b] + 2.0 * cab * x[q] * yv[q];
-        r[q] = 1.0 / std::sqrt(std::max(l1, 1e-300));
-      }
-      double sum = 0.0;  // sum_{p,q} s_p s_q asin(...)
-      for (int q = 0; q < n; ++q) {
-        const double* cq = c + q * n;
-        // diagonal term, then q < t with weight 2
-        double row = 0.5 * s_[q] *
-                     std::asin(clamp_unit((l4 * cq[q] - d[a] * yv[q] * yv[q] - d[b] * x[q] * x[q] +
-                                           2.0 * cab * x[q] * yv[q]) *
-                                          r[q] * r[q]));
-        for (int t = q + 1; t < n; ++t) {
-          const double l0 = l4 * cq[t] - d[a] * yv[q] * yv[t] - d[b] * x[q] * x[t] +
-                            cab * (x[q] * yv[t] + x[t] * yv[q]);
-          row += s_[t] * std::asin(clamp_unit(l0 * r[q] * r[t]));
-        }
-        sum += 2.0 * s_[q] * row;
-      }
-      const double inv_sqrt_l4 = 1.0 / std::sqrt(l4);
-      const double i4 = kFourOverPi2 * inv_sqrt_l4 * sum;
-      const double j2 = kTwoOverPi * inv_sqrt_l4;
-      dy[j++] = -ew * s_[a] * A_[a * n + b] - ew * s_[b] * A_[b * n + a] +
-                ew2 * s_[a] * s_[b] * (i4 + sigma2 * j2);
-    }
+  // sum_{p,q} s_p s_q asin(...) over q <= t with weight 2 off the diagonal.
+  for (int q = 0, o = 0; q < n; ++q)
+    for (int t = q; t < n; ++t) pair_weight_[o++] = (t == q ? 1.0 : 2.0) * s_[q] * s_[t];
+  // Threads from 1e5 arcsines per evaluation (K = 32, M = 2 has 3.1e5, ~0.8 ms on one
+  // core): a parallel region per evaluation pays off only when the other cores are idle
+  // (docs/benchmarks.md: on a loaded 2-core machine it lost 5x at K = 32 with the default
+  // spinning wait), so smaller systems, whose evaluations are shorter, never use it.
+  const bool parallel = threads_ > 1 && !omp_in_parallel() && nq_ * (n * (n + 1) / 2) >= 100000;
+#pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
+  for (int j = 0; j < nq_; ++j) {
+    const int a = pair_a_[j], b = pair_b_[j];
+    const double cab = c[a * n + b];
+    const double l4 = std::max(d[a] * d[b] - cab * cab, 1e-300);
+    const double sum = erf_i4_sum(a, b, l4, erf_scratch_[omp_get_thread_num()]);
+    const double inv_sqrt_l4 = 1.0 / std::sqrt(l4);
+    const double i4 = kFourOverPi2 * inv_sqrt_l4 * sum;
+    const double j2 = kTwoOverPi * inv_sqrt_l4;
+    dy[j] = -ew * s_[a] * A_[a * n + b] - ew * s_[b] * A_[b * n + a] +
+            ew2 * s_[a] * s_[b] * (i4 + sigma2 * j2);
+  }
+  int j = nq_;
   for (int i = 0; i < K_; ++i)
     for (int m = 0; m < M_; ++m) dy[j++] = -ew * s_[i] * A_[i * n + K_ + m];
   if (both_)
@@ -238,6 +237,46 @@ void OdeSystem::rhs_erf(double* dy) {
         sum += s_[q] * std::asin(clamp_unit(c[i * n + q] / std::sqrt(d[i] * d[q])));
       dy[j++] = -ev * kTwoOverPi * sum;
     }
+}
+
+// sum_{q <= t} w_qt asin(L0(q,t) / sqrt(L1(q) L1(t))) for the student pair (a, b), with
+// L4 = l4 and the weights pair_weight_ (formulas above rhs_erf). The arcsines of a row
+// are computed together by the branch-free asin (vectorised over t), then summed in
+// eight interleaved partial sums: a fixed order, so every thread count and every
+// vector width gives the same bits.
+double OdeSystem::erf_i4_sum(int a, int b, double l4, ErfScratch& w) const {
+  const int n = n_;
+  const double* c = C_.data();
+  const double* d = buf1_.data();
+  const double* x = c + a * n;  // x_q = C_aq
+  const double* y = c + b * n;  // y_q = C_bq
+  const double da = d[a], db = d[b], cab = c[a * n + b];
+  double* r = w.r.data();
+  for (int q = 0; q < n; ++q) {
+    const double l1 = l4 * d[q] - y[q] * y[q] * da - x[q] * x[q] * db + 2.0 * cab * x[q] * y[q];
+    r[q] = 1.0 / std::sqrt(std::max(l1, 1e-300));
+  }
+  double* term = w.term.data();
+  const double* weight = pair_weight_.data();
+  for (int q = 0, o = 0; q < n; o += n - q, ++q) {
+    const double* cq = c + q * n;
+    const double xq = x[q], yq = y[q], rq = r[q];
+    for (int t = q; t < n; ++t) {
+      const double l0 =
+          l4 * cq[t] - da * yq * y[t] - db * xq * x[t] + cab * (xq * y[t] + x[t] * yq);
+      term[o + t - q] = clamp_unit(l0 * rq * r[t]);
+    }
+  }
+  // The arcsines over the whole packed triangle at once: one long vectorised loop
+  // instead of n short ones.
+  const int packed = n * (n + 1) / 2;
+  for (int o = 0; o < packed; ++o) term[o] = weight[o] * asin_branchless(term[o]);
+  double partial[8] = {};
+  const int padded = static_cast<int>(w.term.size());
+  for (int o = 0; o < padded; o += 8)
+    for (int l = 0; l < 8; ++l) partial[l] += term[o + l];
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
 }
 
 double OdeSystem::generalisation_error(const double* y) {

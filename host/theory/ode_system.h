@@ -29,7 +29,9 @@ namespace tsgd {
 std::string ode_unsupported_reason(const PointParams& p);
 
 // The ODE system of one grid point, with its workspace: rhs() allocates nothing.
-// Not thread-safe (one system per thread); cheap to construct.
+// Not thread-safe (one system per thread); cheap to construct. The erf right-hand side
+// of a large student (K of tens) spreads its student pairs over the OpenMP threads
+// available at construction, unless it is already inside a parallel region.
 class OdeSystem {
  public:
   // `constants` supplies K, M, T, v* and, with only the first layer trained, v.
@@ -55,6 +57,11 @@ class OdeSystem {
  private:
   void load_covariance(const double* y);
   void rhs_erf(double* dy);
+  struct ErfScratch {
+    std::vector<double> r;     // 1 / sqrt(L1(q)) of one student pair
+    std::vector<double> term;  // the pair's weighted arcsines, packed q <= t, padded to 8
+  };
+  double erf_i4_sum(int a, int b, double l4, ErfScratch& w) const;
   void rhs_generic(double* dy);
   friend void ode_rhs_generic(const PointParams&, const OrderParameters&, OrderParameters&);
 
@@ -64,10 +71,18 @@ class OdeSystem {
   Activation g_ = Activation::erf;
   OrderParameters constants_;
   // Workspace, refilled at every evaluation.
-  Covariance C_;           // [[Q, R], [R^T, T]]
-  std::vector<double> s_;  // signed second-layer weights, students then teachers
-  std::vector<double> A_;  // A(i,b) = sum_p s_p I3(i,b,p), K x n
-  std::vector<double> buf1_, buf2_, buf3_, buf4_;  // per-field scratch (erf fast path)
+  Covariance C_;                     // [[Q, R], [R^T, T]]
+  std::vector<double> s_;            // signed second-layer weights, students then teachers
+  std::vector<double> A_;            // A(i,b) = sum_p s_p I3(i,b,p), K x n
+  std::vector<double> buf1_, buf2_;  // per-field scratch (erf fast path)
+  // erf eta^2 term: the student pairs (a, b), a <= b, in the order of y; the weights
+  // (2 - [q == t]) s_q s_t of the field pairs q <= t, packed row by row; one scratch per
+  // thread (threads_, fixed at construction: every pair is summed by one thread in a
+  // fixed order, so the result does not depend on the number of threads).
+  std::vector<int> pair_a_, pair_b_;
+  std::vector<double> pair_weight_;
+  int threads_ = 1;
+  std::vector<ErfScratch> erf_scratch_;
   OrderParameters scratch_;
 };
 
