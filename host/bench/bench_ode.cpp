@@ -8,6 +8,10 @@
 // 2. A 100-point grid (erf, M = 2, K = 2..6 x 20 learning rates, alpha = 1e3) with
 //    OpenMP over the points on all cores.
 // 3. The cost of one right-hand side per activation.
+// 4. Large students: erf, M = 2, the expected initial state (Q = I, R = 0), eta = 0.5,
+//    to alpha = 1e3 (adaptive, rtol 1e-8), for K = 8, 16, 32 (up to the K given as the
+//    first argument): wall time on one thread and on all, the growth exponent in K,
+//    and whether the two give the same eps_g bit for bit.
 // Timings are wall-clock on whatever else the machine is running: compare the ratios.
 #include <omp.h>
 
@@ -16,9 +20,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "theory/initial_states.h"
 #include "theory/ode.h"
 
 using namespace tsgd;
@@ -197,9 +204,49 @@ void grid_of_points() {
               omp_get_max_threads(), t_grid, total_steps, n_diverged);
 }
 
+// 4. The K-scaling of the erf ODE of large students, one thread against all.
+void large_students(int k_max) {
+  const std::vector<double> records = log_spaced(1.0, 1e3, 100);
+  const int all = omp_get_max_threads();
+  std::printf("erf M=2, expected initial state, eta=0.5, alpha 0 -> 1e3, rtol 1e-8:\n");
+  double previous = 0.0;
+  for (int K = 8; K <= k_max; K *= 2) {
+    PointParams p;
+    p.K = K;
+    p.M = 2;
+    p.lr = 0.5;
+    const OrderParameters init = expected_initial_state(p);
+    double seconds[2] = {0.0, 0.0};
+    OdeResult result[2];
+    const int threads[2] = {1, all};
+    for (int r = 0; r < 2; ++r) {
+      omp_set_num_threads(threads[r]);
+      const auto t0 = std::chrono::steady_clock::now();
+      result[r] = integrate_ode(p, init, records, OdeSettings{});
+      seconds[r] = seconds_since(t0);
+    }
+    omp_set_num_threads(all);
+    const bool same = result[0].eg == result[1].eg;
+    std::printf(
+        "  K=%-3d %7ld steps  1 thread %9.3f s  %d threads %9.3f s (%.2fx)  eg(1e3) = %.6e  %s", K,
+        result[0].steps, seconds[0], all, seconds[1], seconds[0] / seconds[1], result[0].eg.back(),
+        same ? "same bits" : "DIFFERENT eg");
+    if (previous > 0.0) std::printf("  ~K^%.1f", std::log2(seconds[0] / previous));
+    std::printf("\n");
+    previous = seconds[0];
+  }
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // bench_ode [K_MAX [--only-large]]: section 4 up to K_MAX (default 32), alone with
+  // --only-large.
+  const int k_max = argc > 1 ? std::atoi(argv[1]) : 32;
+  if (argc > 2 && std::strcmp(argv[2], "--only-large") == 0) {
+    large_students(k_max);
+    return 0;
+  }
   adaptive_against_euler();
   grid_of_points();
   // 3. The cost of one right-hand side.
@@ -207,5 +254,6 @@ int main() {
   for (Activation g : {Activation::erf, Activation::linear, Activation::quad, Activation::relu})
     std::printf("  %-6s K=M=2: %8.2f   K=M=4: %8.2f\n", to_string(g), rhs_microseconds(g, 2, 2),
                 rhs_microseconds(g, 4, 4));
+  large_students(k_max);
   return 0;
 }
