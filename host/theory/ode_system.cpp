@@ -214,18 +214,23 @@ void OdeSystem::rhs_erf(double* dy) {
   // core): a parallel region per evaluation pays off only when the other cores are idle
   // (docs/benchmarks.md: on a loaded 2-core machine it lost 5x at K = 32 with the default
   // spinning wait), so smaller systems, whose evaluations are shorter, never use it.
-  const bool parallel = threads_ > 1 && !omp_in_parallel() && nq_ * (n * (n + 1) / 2) >= 100000;
-#pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
-  for (int j = 0; j < nq_; ++j) {
+  const bool parallel = nq_ * (n * (n + 1) / 2) >= 100000 && threads_ > 1 && !omp_in_parallel();
+  auto pair_row = [&](int j, ErfScratch& scratch) {
     const int a = pair_a_[j], b = pair_b_[j];
     const double cab = c[a * n + b];
     const double l4 = std::max(d[a] * d[b] - cab * cab, 1e-300);
-    const double sum = erf_i4_sum(a, b, l4, erf_scratch_[omp_get_thread_num()]);
+    const double sum = erf_i4_sum(a, b, l4, scratch);
     const double inv_sqrt_l4 = 1.0 / std::sqrt(l4);
     const double i4 = kFourOverPi2 * inv_sqrt_l4 * sum;
     const double j2 = kTwoOverPi * inv_sqrt_l4;
     dy[j] = -ew * s_[a] * A_[a * n + b] - ew * s_[b] * A_[b * n + a] +
             ew2 * s_[a] * s_[b] * (i4 + sigma2 * j2);
+  };
+  if (parallel) {
+#pragma omp parallel for schedule(static) num_threads(threads_)
+    for (int j = 0; j < nq_; ++j) pair_row(j, erf_scratch_[omp_get_thread_num()]);
+  } else {  // not even a team of one: its start costs as much as a small system's rhs
+    for (int j = 0; j < nq_; ++j) pair_row(j, erf_scratch_[0]);
   }
   int j = nq_;
   for (int i = 0; i < K_; ++i)
