@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/threads.h"
 #include "experiment/file_io.h"
 #include "experiment/ode_stage.h"
 #include "experiment/records.h"
@@ -90,7 +91,9 @@ Stability stability_column(const PointFixedPoint& f) {
 std::vector<PointFixedPoint> fixed_points_of(const Experiment& e, int threads) {
   const int points = static_cast<int>(e.points.size());
   std::vector<PointFixedPoint> out(points);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  // One point: its Jacobian's right-hand sides may use the threads (ode_system.h).
+  const ThreadBudget budget(threads, points);
+#pragma omp parallel for num_threads(budget.team()) schedule(dynamic, 1)
   for (int p = 0; p < points; ++p) out[p] = fixed_point_of(e, p);
   return out;
 }

@@ -1,13 +1,12 @@
 // See ode_stage.h.
 #include "experiment/ode_stage.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <iostream>
 #include <stdexcept>
 
 #include "core/initial_weights.h"
+#include "core/threads.h"
 #include "experiment/plan.h"
 #include "experiment/work_units.h"
 #include "theory/ode.h"
@@ -77,10 +76,8 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
   std::string error;
   // No more threads than points: with one point the team is inactive, and the ODE of a
   // large student spreads each right-hand side over the threads instead (ode_system.h).
-  const int team = std::max(1, std::min(threads, todo));
-  const int caller_threads = omp_get_max_threads();
-  omp_set_num_threads(std::max(1, threads));
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
+  const ThreadBudget budget(threads, todo);
+#pragma omp parallel for num_threads(budget.team()) schedule(dynamic, 1)
   for (int p = 0; p < points; ++p) {
     if (done[p] || stopping()) continue;
     try {
@@ -97,7 +94,6 @@ bool run_ode_stage(const Experiment& e, const std::string& work_dir, int threads
       error = err.what();
     }
   }
-  omp_set_num_threads(caller_threads);
   if (!error.empty()) throw std::runtime_error("ODE: " + error);
   out.clear();
   for (auto& curves : per_point)
