@@ -49,10 +49,8 @@ const json* at_path(const json& j, const std::string& path) {
 // The keys that may differ between an experiment and its growth: those of the
 // grid (checked point by point), the seeds (checked below), and those that change no run.
 json fixed_part(const json& resolved) {
-  json j = resolved;
-  for (const char* key : {"name", "description", "output", "model", "training", "zip", "seeds"})
-    j.erase(key);
-  if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
+  json j = without_run_neutral_keys(resolved);
+  for (const char* key : {"name", "description", "model", "training", "zip", "seeds"}) j.erase(key);
   return j;
 }
 

@@ -28,9 +28,8 @@ namespace {
 // The keys of the configuration that may differ between the parts of one
 // experiment without changing a run: where its files go and what it is called.
 json comparable(const json& resolved) {
-  json j = resolved;
-  for (const char* key : {"name", "description", "output", "seeds"}) j.erase(key);
-  if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
+  json j = without_run_neutral_keys(resolved);
+  for (const char* key : {"name", "description", "seeds"}) j.erase(key);
   return j;
 }
 

@@ -38,12 +38,16 @@ void canonical_numbers(json& j) {
 
 }  // namespace
 
-std::string experiment_fingerprint(const json& resolved) {
-  json j = resolved;
-  // Keys that change no run: where the results go, and the escape threshold of
-  // the statistics (record.escape_eg), so that changing it recomputes only the files.
+json without_run_neutral_keys(json j) {
+  // Where the results go, and the escape threshold of the statistics, so that
+  // changing it recomputes only the files.
   if (j.is_object()) j.erase("output");
   if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
+  return j;
+}
+
+std::string experiment_fingerprint(const json& resolved) {
+  json j = without_run_neutral_keys(resolved);
   canonical_numbers(j);
   return fnv1a_hex(j.dump());
 }

@@ -24,6 +24,9 @@ namespace tsgd {
 // without "output" and record.escape_eg (they change no run), numbers by value (2 and 2.0 are
 // equal); also the equality an output directory's config.json is checked with.
 std::string experiment_fingerprint(const nlohmann::json& resolved);
+// RESOLVED without the keys that change no run: "output" and record.escape_eg
+// (the one rule of the fingerprint, growing and joining).
+nlohmann::json without_run_neutral_keys(nlohmann::json resolved);
 
 // Writes HEADER (plus {"experiment": EXPERIMENT}), the records and the
 // checksum line.

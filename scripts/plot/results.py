@@ -105,6 +105,12 @@ def eg_final_bars(point, error_bars, stat="mean"):
     e = point.get("eg_final") or {}
     if stat in STAT_FIELDS:
         return tuple(e.get(f) for f in STAT_FIELDS[stat])
+    return _mean_bars(e, error_bars)
+
+
+def _mean_bars(e, error_bars):
+    """(mean, lo, hi) of a summary.json interval object: lo..hi its 95% interval for
+    "ci95", else the mean -+ one std or one s.e.m."""
     mean = e.get("mean")
     if error_bars == "ci95":
         return mean, e.get("lo"), e.get("hi")
@@ -117,14 +123,7 @@ def eg_final_bars(point, error_bars, stat="mean"):
 def eg_tail_bars(point, error_bars):
     """(mean, lo, hi) of eg_tail: each run's eps_g averaged over its records at alpha >=
     alpha_from, then over the runs (only the mean: no quartiles are written for it)."""
-    e = point.get("eg_tail") or {}
-    mean = e.get("mean")
-    if error_bars == "ci95":
-        return mean, e.get("lo"), e.get("hi")
-    d = e.get(error_bars)
-    if mean is None or d is None:
-        return mean, None, None
-    return mean, mean - d, mean + d
+    return _mean_bars(point.get("eg_tail") or {}, error_bars)
 
 
 def ode_eg_final(point):
