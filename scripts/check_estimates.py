@@ -8,7 +8,7 @@ calibrated by a short probe of the CPU engine on this machine), then `tsgd run
 and compares the one-thread estimate with the stage's seconds in manifest.json.
 Exit 1 when a ratio is outside [1/2, 2].
 
-  scripts/check_estimates.py [TSGD_BINARY]   (default build/tsgd)
+  scripts/check_estimates.py [TSGD_BINARY] [--ode-only]   (default build/tsgd)
 """
 import json
 import os
@@ -51,13 +51,26 @@ def estimate_seconds(tsgd, path, stage):
 
 
 def ode_configs(scratch):
-    """ODE-only: the tutorial's erf points and fig. 2a's ReLU points (N = 100) to alpha = 1000."""
+    """ODE-only: the quickstart's and the tutorial's erf points, fig. 4's both-layers linear
+    network (K = 1, 2, 4; one curve per seed) and fig. 2a's ReLU points (N = 100) to
+    alpha = 1e3 and 1e5 (the long tail, where the adaptive steps lengthen), fig. 2a's erf
+    points to 1e5."""
+    quick = json.load(open(os.path.join(ROOT, "configs/quickstart.json")))
     tut = json.load(open(os.path.join(ROOT, "configs/tutorial.json")))
+    both = json.load(open(os.path.join(ROOT, "configs/fig4_both.json")))
+    both["model"]["K"] = [1, 2, 4]
     relu = json.load(open(os.path.join(ROOT, "configs/fig2a_relu.json")))
     relu["model"]["N"] = 100
     relu["training"]["alpha"] = 1000
+    relu_long = json.loads(json.dumps(relu))
+    relu_long["training"]["alpha"] = 100000
+    erf_long = json.load(open(os.path.join(ROOT, "configs/fig2a_erf.json")))
+    erf_long["model"]["N"] = 100
     out = []
-    for label, c in [("tutorial ODE (erf)", tut), ("fig. 2a ReLU ODE, alpha 1e3", relu)]:
+    for label, c in [("quickstart ODE (erf)", quick), ("tutorial ODE (erf)", tut),
+                     ("fig. 4 both layers ODE", both), ("fig. 2a ReLU ODE, alpha 1e3", relu),
+                     ("fig. 2a ReLU ODE, alpha 1e5", relu_long),
+                     ("fig. 2a erf ODE, alpha 1e5", erf_long)]:
         c["simulate"] = {"enabled": False}
         path = os.path.join(scratch, re.sub(r"\W", "_", label) + ".json")
         json.dump(c, open(path, "w"))
@@ -66,11 +79,16 @@ def ode_configs(scratch):
 
 
 def main():
-    tsgd = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/tsgd")
+    args = [a for a in sys.argv[1:] if a != "--ode-only"]
+    ode_only = len(args) < len(sys.argv) - 1
+    tsgd = args[0] if args else os.path.join(ROOT, "build/tsgd")
     scratch = tempfile.mkdtemp(prefix="tsgd_estimates_")
     worst = 1.0
     print(f"{'stage and configuration':32} {'estimate (1 thread)':>16} {'measured':>13} {'ratio':>6}")
-    for stage, cases in [("SGD", configs(scratch)), ("ODE", ode_configs(scratch))]:
+    stages = [("ODE", ode_configs(scratch))]
+    if not ode_only:
+        stages.insert(0, ("SGD", configs(scratch)))
+    for stage, cases in stages:
         for label, path in cases:
             estimate = estimate_seconds(tsgd, path, stage)
             out = os.path.join(scratch, "out_" + re.sub(r"\W", "_", label))

@@ -103,7 +103,7 @@ int validate(const Experiment& e, const Shard& shard) {
                 threads);
     std::printf(
         "                measured: %d of %d ODE class(es) integrated part of the way, %.2f s "
-        "of probe, extrapolated as a power of alpha\n",
+        "of probe, the rest by a model of the adaptive step (docs/benchmarks.md)\n",
         ode.classes, ode.classes_total, ode.probe_seconds);
   } else {
     std::printf("  ODE           disabled\n");

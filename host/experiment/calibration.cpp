@@ -100,30 +100,49 @@ CpuCalibrationReport calibrate_cpu_rule(const Experiment& e, int max_shapes, dou
 
 namespace {
 
-// Seconds of the ODE of a point to ALPHA: measured up to alpha_probed; beyond
-// it the larger of two extrapolations: the power law through the last two
-// probes (exponent within [0, 1]: adaptive steps lengthen as the dynamics slow
-// down), and steps as long as the explicit method's stability allows at the
-// probe's end state (3.3 / spectral radius of the Jacobian for Dormand-Prince),
-// which bounds the step once the state settles.
+// Seconds of the ODE of a point to ALPHA: measured up to alpha_probed. Beyond
+// it, for the adaptive method, a model of the step length: from the probe's
+// last mean step h_end it grows as h_end (alpha / alpha_probed)^kGrowth as the
+// dynamics slow down, until the explicit method's stability bound h_stable =
+// 3.3 / spectral radius of the Jacobian at the probe's end state (~20% from
+// its value at the fixed point on fig. 2a's points); from there every step is
+// at the bound and the controller rejects about one in four
+// (kRejectedAtBound). Without a stability bound (a diverged or fixed-step
+// probe), the power law through the probe's last two lengths.
 struct OdeTimeModel {
+  // The growth of the mean step with alpha between the probe and the bound:
+  // 0.6-0.8 measured on fig. 2a's ReLU points (K = 4, 6, alpha 6 to 6e3); the
+  // probe's own last doubling is too early to tell (0.2-0.5 there).
+  static constexpr double kGrowth = 0.75;
+  // Attempted over accepted steps once the step sits at the stability bound:
+  // 1.25-1.36 measured on fig. 2a's ReLU points (K = 4, 6; alpha 6e3 to 3e4).
+  static constexpr double kRejectedAtBound = 1.3;
   double alpha_probed = 0, seconds_probed = 0, exponent = 1;
-  double seconds_per_step = 0, stable_step = 0;
+  double seconds_per_step = 0, h_end = 0, h_stable = 0;
+  // Steps from alpha_probed to ALPHA.
+  double steps(double alpha) const {
+    const double b = kGrowth;
+    const double to_bound = std::pow(h_stable / h_end, 1.0 / b);  // alpha_bound / alpha_probed
+    const double x = std::clamp(to_bound, 1.0, alpha / alpha_probed);
+    const double growing = alpha_probed / h_end * (std::pow(x, 1.0 - b) - 1.0) / (1.0 - b);
+    return growing + (alpha - x * alpha_probed) / h_stable * kRejectedAtBound;
+  }
   double at(double alpha) const {
     if (alpha <= alpha_probed) return seconds_probed * alpha / std::max(alpha_probed, 1e-300);
-    const double power = seconds_probed * std::pow(alpha / alpha_probed, exponent);
-    const double stable =
-        stable_step > 0 ? seconds_probed + (alpha - alpha_probed) / stable_step * seconds_per_step
-                        : 0.0;
-    return std::max(power, stable);
+    if (h_stable <= 0 || h_end <= 0)
+      return seconds_probed * std::pow(alpha / alpha_probed, exponent);
+    return seconds_probed + steps(alpha) * seconds_per_step;
   }
 };
+
+constexpr double kLongestProbe = 1.0;  // seconds per class
 
 OdeTimeModel probe_ode(const Experiment& e, int point, double budget) {
   const PointParams& p = e.points[static_cast<std::size_t>(point)];
   const OrderParameters initial = ode_initial_states(e, point).at(0).second;
   OdeTimeModel m;
-  double alpha = std::min(p.alpha, 0.1), previous_alpha = 0, previous_seconds = 0;
+  double alpha = std::min(p.alpha, 0.1), previous_alpha = 0;
+  long previous_steps = 0;
   double spent = 0;
   OdeResult last;
   while (true) {
@@ -131,15 +150,23 @@ OdeTimeModel probe_ode(const Experiment& e, int point, double budget) {
     last = integrate_ode(p, initial, {alpha}, e.ode);
     const double seconds = seconds_since(t0);
     spent += seconds;
+    const long attempted = last.steps + last.rejected_steps;
     m.alpha_probed = alpha;
     m.seconds_probed = seconds;
-    m.seconds_per_step = seconds / static_cast<double>(std::max(1L, last.steps));
-    if (previous_alpha > 0 && previous_seconds > 0)
-      m.exponent = std::clamp(
-          std::log(seconds / previous_seconds) / std::log(alpha / previous_alpha), 0.0, 1.0);
-    if (alpha >= p.alpha || spent + 2 * seconds > budget) break;
+    m.seconds_per_step = seconds / static_cast<double>(std::max(1L, attempted));
+    if (last.steps > previous_steps)
+      m.h_end = (alpha - previous_alpha) / static_cast<double>(last.steps - previous_steps);
+    if (previous_alpha > 0 && previous_steps > 0)
+      m.exponent = std::clamp(std::log(static_cast<double>(last.steps) / previous_steps) /
+                                  std::log(alpha / previous_alpha),
+                              0.0, 1.0);
+    // A long ODE earns a longer probe: up to 1% of the power law's (over)estimate,
+    // at most kLongestProbe seconds.
+    const double upper = seconds * std::pow(p.alpha / alpha, m.exponent);
+    const double allowed = std::max(budget, std::min(kLongestProbe, 0.01 * upper));
+    if (alpha >= p.alpha || spent + 2 * seconds > allowed) break;
     previous_alpha = alpha;
-    previous_seconds = seconds;
+    previous_steps = last.steps;
     alpha = std::min(p.alpha, 2 * alpha);
   }
   if (alpha < p.alpha && e.ode.method == OdeMethod::adaptive && !last.diverged &&
@@ -148,7 +175,7 @@ OdeTimeModel probe_ode(const Experiment& e, int point, double budget) {
     const int dim = OdeSystem(p, last.states.back()).dimension();
     for (const auto& lambda : eigenvalues(ode_jacobian(p, last.states.back()), dim))
       radius = std::max(radius, std::abs(lambda));
-    if (radius > 0) m.stable_step = 3.3 / radius;
+    if (radius > 0) m.h_stable = 3.3 / radius;
   }
   return m;
 }
@@ -160,34 +187,69 @@ std::string ode_class_key(const PointParams& p) {
 
 }  // namespace
 
+namespace {
+
+// Seconds of one right-hand side at a point's initial state: the median of a
+// few evaluations, repeated until they take about a millisecond.
+double rhs_seconds(const Experiment& e, int point) {
+  const PointParams& p = e.points[static_cast<std::size_t>(point)];
+  const OrderParameters initial = ode_initial_states(e, point).at(0).second;
+  OrderParameters derivative;
+  int repeat = 1;
+  while (true) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < repeat; ++i) ode_rhs(p, initial, derivative);
+    const double seconds = seconds_since(t0);
+    if (seconds > 1e-3 || repeat >= 1 << 16) return seconds / repeat;
+    repeat *= 4;
+  }
+}
+
+struct OdeClass {
+  double alpha = 0;  // summed over its points
+  int longest = -1;  // its point with the largest alpha
+  double rhs = 0;    // seconds of one right-hand side
+};
+
+}  // namespace
+
 OdeTimeEstimate estimate_ode_time(const Experiment& e, int max_classes, double budget) {
   OdeTimeEstimate out;
   if (!e.ode.enabled) return out;
   const auto t0 = Clock::now();
   const double curves = e.ode.init == OdeInit::measured ? e.seeds.count : 1.0;
-  std::map<std::string, std::pair<double, int>> classes;  // key -> (alpha summed, longest point)
+  std::map<std::string, OdeClass> classes;
   for (std::size_t i = 0; i < e.points.size(); ++i) {
-    auto& c = classes[ode_class_key(e.points[i])];
-    if (c.first == 0 || e.points[i].alpha > e.points[static_cast<std::size_t>(c.second)].alpha)
-      c.second = static_cast<int>(i);
-    c.first += e.points[i].alpha;
+    OdeClass& c = classes[ode_class_key(e.points[i])];
+    if (c.longest < 0 || e.points[i].alpha > e.points[static_cast<std::size_t>(c.longest)].alpha)
+      c.longest = static_cast<int>(i);
+    c.alpha += e.points[i].alpha;
   }
+  // The classes with the most work (alpha times the cost of a right-hand side) are
+  // probed; the others scale the probed classes' median seconds per right-hand side
+  // and unit alpha by their own right-hand side's cost.
   std::vector<std::pair<double, std::string>> by_work;
-  for (const auto& [key, c] : classes) by_work.emplace_back(-c.first, key);
+  for (auto& [key, c] : classes) {
+    c.rhs = rhs_seconds(e, c.longest);
+    by_work.emplace_back(-c.alpha * c.rhs, key);
+  }
   std::sort(by_work.begin(), by_work.end());
   std::map<std::string, OdeTimeModel> models;
-  std::vector<double> per_alpha;
+  std::vector<double> per_rhs_alpha;
   for (int i = 0; i < max_classes && i < static_cast<int>(by_work.size()); ++i) {
     const std::string& key = by_work[static_cast<std::size_t>(i)].second;
-    models[key] = probe_ode(e, classes[key].second, budget);
-    per_alpha.push_back(models[key].at(e.points[classes[key].second].alpha) /
-                        e.points[classes[key].second].alpha);
+    const OdeClass& c = classes[key];
+    const double alpha = e.points[static_cast<std::size_t>(c.longest)].alpha;
+    models[key] = probe_ode(e, c.longest, budget);
+    per_rhs_alpha.push_back(models[key].at(alpha) / (alpha * c.rhs));
   }
-  std::sort(per_alpha.begin(), per_alpha.end());
-  const double median = per_alpha.empty() ? 0.0 : per_alpha[per_alpha.size() / 2];
+  std::sort(per_rhs_alpha.begin(), per_rhs_alpha.end());
+  const double median = per_rhs_alpha.empty() ? 0.0 : per_rhs_alpha[per_rhs_alpha.size() / 2];
   for (const PointParams& p : e.points) {
-    const auto it = models.find(ode_class_key(p));
-    out.seconds += curves * (it != models.end() ? it->second.at(p.alpha) : median * p.alpha);
+    const std::string key = ode_class_key(p);
+    const auto it = models.find(key);
+    out.seconds += curves * (it != models.end() ? it->second.at(p.alpha)
+                                                : median * p.alpha * classes[key].rhs);
   }
   out.classes = static_cast<int>(models.size());
   out.classes_total = static_cast<int>(classes.size());

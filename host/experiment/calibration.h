@@ -30,13 +30,13 @@ CpuCalibrationReport calibrate_cpu_rule(const Experiment& e, int max_shapes = 4,
 // MAX_CLASSES ODE classes (activations, K, M, layers; those with the most
 // alpha times curves) the class's longest point is integrated to alpha_0 =
 // min(alpha, 0.1), then to twice that, and so on while it takes less than
-// BUDGET_SECONDS per class; beyond the last length the time is extrapolated by
-// the power law through the last two (its exponent within [0, 1]: adaptive steps
-// lengthen as the dynamics slow down, at most they stay as long; a rough
-// estimate, within 2-3x on the checked cases). Every point of a class
-// takes its model; the other classes the probed classes' median seconds per
-// unit alpha. Seconds on one thread, all curves (one per seed with ode.init
-// "measured").
+// BUDGET_SECONDS per class; beyond the last length a model of the adaptive
+// step extrapolates (calibration.cpp, OdeTimeModel: steps lengthen with alpha
+// up to the stability bound from the Jacobian's spectral radius, then stay
+// there). Within 2x on the cases of scripts/check_estimates.py (docs/benchmarks.md).
+// Every point of a class takes its model; the other classes the probed classes'
+// median seconds per unit alpha. Seconds on one thread, all curves (one per
+// seed with ode.init "measured").
 struct OdeTimeEstimate {
   double seconds = 0;          // one thread
   int classes = 0;             // probed
