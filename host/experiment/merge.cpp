@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/threads.h"
 #include "experiment/config.h"
 #include "experiment/file_io.h"
 #include "experiment/manifest.h"
@@ -137,7 +138,9 @@ int write_joined_results(const std::string& dir, const Experiment& e,
                          const ProvenanceCount& computed_by, const std::string& backend,
                          const std::string& command_line, Clock::time_point t_start, bool quiet,
                          std::ostream& out) {
-  const ResultSet results = write_experiment_results(dir, e, std::move(runs), std::move(ode));
+  // tsgd merge has no --threads: every core, as for the fixed points before.
+  const ResultSet results =
+      write_experiment_results(dir, e, std::move(runs), std::move(ode), thread_count(0));
   Manifest manifest;
   manifest.command_line = command_line;
   manifest.backend = backend;

@@ -154,9 +154,10 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
 }  // namespace
 
 ResultSet write_experiment_results(const std::string& dir, const Experiment& e,
-                                   std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode) {
+                                   std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
+                                   int threads) {
   report_changed_results(dir);
-  ResultSet results = assemble_results(e, std::move(runs), std::move(ode));
+  ResultSet results = assemble_results(e, std::move(runs), std::move(ode), threads);
   const std::vector<PointStatistics> statistics = write_results(dir, results);
   for (std::size_t p = 0; p < statistics.size(); ++p)
     if (statistics[p].runs_blown_up > 0)
@@ -186,7 +187,7 @@ int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) 
     return finish_shard(c, trajectories.size(), ode_curves.size(), t_start, out);
   const auto t_write = Clock::now();
   const ResultSet results =
-      write_experiment_results(c.dir, e, std::move(trajectories), std::move(ode_curves));
+      write_experiment_results(c.dir, e, std::move(trajectories), std::move(ode_curves), c.threads);
   c.manifest.stage_seconds["write"] = seconds_since(t_write);
   c.manifest.stage_seconds["total"] = seconds_since(t_start);
   write_manifest(c.dir, c.manifest);

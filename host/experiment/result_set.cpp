@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/threads.h"
 #include "theory/fixed_point.h"
 
 namespace tsgd {
@@ -17,7 +18,7 @@ TheoryReport small_eta_rule_of(const PointParams& p, const OdeCurve* c) {
   try {
     PointParams noise_free = p;
     noise_free.sigma = 0;
-    return small_eta_theory(p, find_fixed_point(noise_free, c->states.back()));
+    return small_eta_theory(p, [&] { return find_fixed_point(noise_free, c->states.back()); });
   } catch (const std::exception& ex) {
     return small_eta_unavailable(std::string("needs a noise-free fixed point: ") + ex.what());
   }
@@ -25,12 +26,14 @@ TheoryReport small_eta_rule_of(const PointParams& p, const OdeCurve* c) {
 
 }  // namespace
 
-std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode) {
+std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode,
+                                           int threads) {
   std::vector<TheoryReport> out(e.points.size());
   std::vector<const OdeCurve*> first(e.points.size(), nullptr);
   for (const auto& c : ode)
     if (!first[c.point_id]) first[c.point_id] = &c;
-#pragma omp parallel for schedule(dynamic, 1)
+  const ThreadBudget budget(threads, static_cast<int>(e.points.size()));
+#pragma omp parallel for num_threads(budget.team()) schedule(dynamic, 1)
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     out[p] = asymptotic_theory(e.points[p]);
     out[p].append(small_eta_rule_of(e.points[p], first[p]));
@@ -39,7 +42,7 @@ std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vecto
 }
 
 ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
-                           std::vector<OdeCurve> ode) {
+                           std::vector<OdeCurve> ode, int threads) {
   std::sort(runs.begin(), runs.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
     return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
   });
@@ -49,7 +52,7 @@ ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
   results.experiment = &e;
   results.runs = std::move(runs);
   results.ode = std::move(ode);
-  results.theory = theory_of_points(e, results.ode);
+  results.theory = theory_of_points(e, results.ode, threads);
   return results;
 }
 

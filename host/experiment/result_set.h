@@ -20,13 +20,15 @@ struct ResultSet {
   std::vector<TheoryReport> theory;
 };
 
-// Sorts RUNS and ODE and adds each point's theory.
+// Sorts RUNS and ODE and adds each point's theory (on THREADS threads).
 ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
-                           std::vector<OdeCurve> ode);
+                           std::vector<OdeCurve> ode, int threads);
 
 // The theory of each grid point: asymptotic_theory, then the small-eta rule at the
 // noise-free fixed point that Newton reaches from the end state of the point's first
-// ODE curve (skipped, with the reason, where there is none).
-std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode);
+// ODE curve (skipped, with the reason, where there is none). THREADS: over the points,
+// or inside a single point's Newton (core/threads.h).
+std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode,
+                                           int threads);
 
 }  // namespace tsgd

@@ -199,14 +199,21 @@ double small_eta_rule(const PointParams& p, const OrderParameters& op) {
 }
 
 TheoryReport small_eta_theory(const PointParams& p, const FixedPointResult& fp) {
+  return small_eta_theory(p, [&fp] { return fp; });
+}
+
+TheoryReport small_eta_theory(const PointParams& p,
+                              const std::function<FixedPointResult()>& noise_free) {
   TheoryReport out;
   Conditions c;
   c.require(p.sigma > 0, "label noise (sigma > 0)", "sigma = 0")
       .require(
           p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
-          "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2))
-      .require(fp.converged, "a converged noise-free fixed point (Newton from the ODE's end state)",
-               fp.message)
+          "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));
+  // Newton (O(K^6) at large K) only where the rule could hold.
+  const FixedPointResult fp = c.hold() ? noise_free() : FixedPointResult{};
+  c.require(fp.converged, "a converged noise-free fixed point (Newton from the ODE's end state)",
+            fp.message)
       .require(fp.physical, "a physical fixed point",
                "eps_g = " + num(fp.eg) + " or an invalid state")
       .require(attracts(fp), "a stable or marginal fixed point",

@@ -20,6 +20,7 @@
 // and every formula below is stated with that factor (B = 1 in the paper).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,10 @@ inline constexpr const char* kSmallEtaRule = "small-eta rule";
 // zero error, there is label noise and no weight decay, and eta is within the
 // leading-order tolerance; else skipped with the failing condition.
 TheoryReport small_eta_theory(const PointParams& p, const FixedPointResult& noise_free);
+// The same with the fixed point computed only when the conditions that do not need it
+// (label noise, no weight decay) hold: Newton costs O(K^6) at large K.
+TheoryReport small_eta_theory(const PointParams& p,
+                              const std::function<FixedPointResult()>& noise_free);
 
 // The small-eta rule skipped for a reason found before any fixed point (no ODE, ...).
 TheoryReport small_eta_unavailable(const std::string& why);

@@ -8,6 +8,7 @@
 
 #include "theory/eigen.h"
 #include "theory/generalisation_error.h"
+#include "theory/least_squares.h"
 #include "theory/neutral_modes.h"
 #include "theory/ode.h"
 
@@ -42,32 +43,6 @@ double norm2(const std::vector<double>& v) {
   double s = 0.0;
   for (double x : v) s += x * x;
   return std::isfinite(s) ? std::sqrt(s) : std::numeric_limits<double>::infinity();
-}
-
-// Minimum-norm least-squares solution x = A^+ b of a square row-major system: the SVD
-// A = U S V^T (Eigen's two-sided Jacobi SVD; its sweeps stop at off-diagonal entries
-// below 2 eps max sigma, so every singular value is accurate to ~eps max sigma), then
-// x = sum_j v_j (u_j . b) / sigma_j over the singular values sigma_j > rcond * max
-// sigma, sigma_j > 0; the others are taken as zero. The sum is written out rather than
-// left to JacobiSVD::solve(), whose threshold keeps sigma_j >= rcond * max (and drops
-// subnormal ones). A matrix with a non-finite entry has no trustworthy singular value:
-// x = 0 (Newton then stalls, as on a zero step).
-std::vector<double> least_squares(const std::vector<double>& a, int n, const std::vector<double>& b,
-                                  double rcond) {
-  std::vector<double> x(n, 0.0);
-  const Eigen::Map<const RowMajorMatrix> A(a.data(), n, n);
-  if (n == 0 || !A.allFinite()) return x;
-  // Square: no QR preconditioning (Eigen would skip it for a square matrix anyway).
-  const Eigen::JacobiSVD<Eigen::MatrixXd, Eigen::NoQRPreconditioner> svd(
-      A, Eigen::ComputeFullU | Eigen::ComputeFullV);
-  const Eigen::VectorXd& sigma = svd.singularValues();  // decreasing, >= 0
-  const Eigen::Map<const Eigen::VectorXd> bv(b.data(), n);
-  Eigen::Map<Eigen::VectorXd> xv(x.data(), n);
-  for (int j = 0; j < n; ++j) {
-    if (!(sigma(j) > rcond * sigma(0)) || sigma(j) == 0.0) break;
-    xv += (svd.matrixU().col(j).dot(bv) / sigma(j)) * svd.matrixV().col(j);
-  }
-  return x;
 }
 
 }  // namespace

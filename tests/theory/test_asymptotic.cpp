@@ -241,6 +241,31 @@ TEST(Theory, NoTheoryWithWeightDecay) {
   EXPECT_NE(skip_reason(linear, "eq. (12)").find("no weight decay"), std::string::npos);
 }
 
+TEST(Theory, SmallEtaRuleComputesNoFixedPointItCannotUse) {
+  // Newton costs O(K^6) at large K: without label noise or with weight decay the rule is
+  // skipped for that reason alone, and the fixed point is never asked for.
+  PointParams p;
+  p.lr = 0.1;
+  p.sigma = 0.0;
+  int calls = 0;
+  const auto count = [&calls] {
+    ++calls;
+    return FixedPointResult{};
+  };
+  EXPECT_NE(skip_reason(small_eta_theory(p, count), kSmallEtaRule).find("label noise"),
+            std::string::npos);
+  p.sigma = 0.1;
+  p.weight_decay = 0.05;
+  EXPECT_NE(skip_reason(small_eta_theory(p, count), kSmallEtaRule).find("no weight decay"),
+            std::string::npos);
+  EXPECT_EQ(calls, 0);
+  // Where those hold the fixed point is computed, once.
+  p.weight_decay = 0.0;
+  EXPECT_NE(skip_reason(small_eta_theory(p, count), kSmallEtaRule).find("converged"),
+            std::string::npos);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(Theory, LeadingOrderFormulasOnlyWhereTheNextOrderIsSmall) {
   // eq. (11) for the erf SCM, M = 2, L = 0: the next order is ~0.5 eta of it (docs/theory.md §6.4):
   // holds at eta = 0.01, not at eta = 0.5 or 30 (where the dynamics is not even stable).

@@ -120,6 +120,21 @@ TEST(FixedPoint, LinearScmEq12) {
   EXPECT_NEAR(fq.eg, tq[0].eg, 1e-8 * tq[0].eg);
 }
 
+TEST(FixedPoint, LinearScmEq12AtLargeK) {
+  // K = 15, M = 2: 150 unknowns, above kJacobiSvdMax (128), so Newton's minimum-norm steps
+  // use the divide-and-conquer SVD; the fixed point is still eq. (12)'s to 1e-8 relative
+  // (a residual of 1e-13 on an exact formula, as in LinearScmEq12).
+  const PointParams p = linear_scm(15, 2, 0.01, 0.5);
+  const auto theory = asymptotic_theory(p).holds;
+  ASSERT_GE(theory.size(), 1u);
+  ASSERT_EQ(theory[0].formula, "eq. (12)");
+  const OdeResult r = integrate_ode(p, expected_initial_state(p), {500.0}, OdeSettings{});
+  ASSERT_FALSE(r.diverged);
+  const FixedPointResult fp = find_fixed_point(p, r.states.back());
+  ASSERT_TRUE(fp.converged) << fp.message;
+  EXPECT_NEAR(fp.eg, theory[0].eg, 1e-8 * theory[0].eg);
+}
+
 TEST(FixedPoint, StabilityOfLinearFixedPoint) {
   // One student, one teacher (no conserved directions): R' = eta (1 - R),
   // Q' = (Q - 1)(eta^2 - 2 eta) + ... at R = 1. Eigenvalues -eta and eta^2 - 2 eta:
