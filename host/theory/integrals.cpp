@@ -128,8 +128,11 @@ double relu_b(double sxx, double szz, double sxz) {
   return (first + std::sqrt(szz)) * (0.5 * kInvSqrt2Pi);
 }
 
-// Conditional covariance given u = 0:  S^u_xy = C_xy - C_xu C_yu / C_uu.
+// Conditional covariance given u = 0:  S^u_xy = C_xy - C_xu C_yu / C_uu, exactly 0 when x
+// or y is u itself (computed, it is a rounding residual ~1e-17 whose square root in relu_b
+// cost G(a; c, c) 1e-9: tests/theory/test_mixed_integrals.cpp).
 double cond(const Covariance& C, int u, int x, int y) {
+  if (x == u || y == u) return 0.0;
   return C(x, y) - C(x, u) * C(y, u) / C(u, u);
 }
 
