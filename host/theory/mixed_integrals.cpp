@@ -306,7 +306,7 @@ double reduce(const Covariance& C, const Average& avg, int refine) {
     for (int i = 0; i < avg.nderiv; ++i)
       if (C(avg.deriv[i], avg.deriv[i]) <= kTinyVariance) return 0.0;  // step(0) = 0
   Locals L;
-  int dv[2], lv[1], vv[2];
+  int dv[2] = {}, lv[1] = {}, vv[2] = {};
   for (int i = 0; i < avg.nderiv; ++i) dv[i] = L.var_of(avg.deriv[i]);
   for (int i = 0; i < avg.nlinear; ++i) lv[i] = L.var_of(avg.linear[i]);
   for (int i = 0; i < avg.nvalue; ++i) vv[i] = L.var_of(avg.value[i]);

@@ -160,8 +160,9 @@ TEST(MixedIntegrals, ZeroVarianceFields) {
   for (int q = 0; q < 4; ++q) C.set(0, q, 0.0);
   for (Activation gt : kTeachers) {
     EXPECT_EQ(I4_fields(Activation::relu, C, 0, 1, Activation::relu, 2, gt, 3), 0.0);
-    if (gt != Activation::relu)
+    if (gt != Activation::relu) {
       EXPECT_EQ(I4_fields(Activation::relu, C, 1, 2, Activation::relu, 0, gt, 3), 0.0);
+    }
     EXPECT_EQ(I3_fields(Activation::erf, C, 1, 2, gt, 0), 0.0);
   }
   EXPECT_THROW(I3_fields(Activation::sign, C, 1, 2, Activation::erf, 3), std::invalid_argument);
