@@ -206,7 +206,11 @@ TheoryReport small_eta_theory(const PointParams& p,
                               const std::function<FixedPointResult()>& noise_free) {
   TheoryReport out;
   Conditions c;
-  c.require(p.sigma > 0, "label noise (sigma > 0)", "sigma = 0")
+  // The rule was derived and checked for matched pairs (docs/theory.md §6.6); a mixed pair's
+  // noise-free fixed point has zero error only by exception.
+  c.require(p.student_activation == p.teacher_activation, "the same student and teacher activation",
+            pair_name(p))
+      .require(p.sigma > 0, "label noise (sigma > 0)", "sigma = 0")
       .require(
           p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
           "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2));

@@ -94,6 +94,15 @@ std::optional<OrderParameters> symmetric_fixed_point(const PointParams& p, std::
   if (!why) why = &scratch;
   *why = ode_unsupported_reason(p);
   if (!why->empty()) return std::nullopt;
+  // Students copying the teachers reproduce them, with zero error, only when they share
+  // the teachers' activation: a mixed pair has no such fixed point.
+  if (p.student_activation != p.teacher_activation) {
+    *why =
+        "the same student and teacher activation, so that copies of the teachers have zero "
+        "error (here " +
+        pair_name(p) + ")";
+    return std::nullopt;
+  }
   const std::optional<std::vector<double>> vstar = teacher_second_layer(p);
   if (!vstar) {
     *why =

@@ -23,8 +23,9 @@
 namespace tsgd {
 
 // The symmetric noise-free fixed point of P, or empty with the reason in *why
-// (an activation pair without ODE, a gaussian second layer, K < M, M not dividing
-// K with both layers trained, a student v that differs from the teacher's v*).
+// (an activation pair without ODE, a mixed student/teacher pair, a gaussian second
+// layer, K < M, M not dividing K with both layers trained, a student v that differs
+// from the teacher's v*).
 std::optional<OrderParameters> symmetric_fixed_point(const PointParams& p, std::string* why);
 
 // The entry "eq. (10)" (erf SCM, first layer, v = v* = 1), "first order in sigma^2"

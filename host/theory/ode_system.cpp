@@ -22,14 +22,6 @@ std::string ode_unsupported_reason(const PointParams& p) {
   if (p.student_activation == Activation::sign)
     return "the ODE has no sign student: g' = 2 delta makes J2 and I4 infinite and SGD "
            "never moves a sign unit (docs/theory.md §4.5)";
-  if (p.teacher_activation == Activation::sign)
-    return "the ODE has no sign teacher: its averages with the student's activation (I3, I4) are "
-           "not implemented; a sign teacher is supported by the simulation and the generalisation "
-           "error only";
-  if (p.student_activation != p.teacher_activation)
-    return std::string("the ODE needs the same student and teacher activation (student ") +
-           to_string(p.student_activation) + ", teacher " + to_string(p.teacher_activation) +
-           "): the mixed averages I3 and I4 are not implemented; disable ode for this point";
   return {};
 }
 
@@ -57,6 +49,7 @@ OdeSystem::OdeSystem(const PointParams& p, const OrderParameters& constants)
   both_ = p.train == TrainMode::both_layers;
   dim_ = nq_ + K_ * M_ + (both_ ? K_ : 0);
   g_ = p.student_activation;
+  field_ = FieldActivations{p.student_activation, p.teacher_activation, K_};
   C_.assign_fields(constants);  // fills T once; Q and R are overwritten per evaluation
   s_.assign(n_, 0.0);
   for (int m = 0; m < M_; ++m) s_[K_ + m] = -constants.vstar[m];
@@ -119,7 +112,7 @@ void OdeSystem::load_covariance(const double* y) {
 
 void OdeSystem::rhs(const double* y, double* dy) {
   load_covariance(y);
-  if (g_ == Activation::erf)
+  if (g_ == Activation::erf && p_.teacher_activation == Activation::erf)
     rhs_erf(dy);
   else
     rhs_generic(dy);
@@ -133,8 +126,10 @@ void OdeSystem::rhs(const double* y, double* dy) {
     for (int j = nq_ + K_ * M_; j < dim_; ++j) dy[j] -= kv * y[j];  // -kappa_v v_i
 }
 
-// Generic path: every average through integrals.h, by index (coincident indices reach
-// the ReLU closed forms). Used for relu, linear and quad.
+// Generic path: every average by index through mixed_integrals.h, which takes the closed
+// forms of integrals.h for matched activations (coincident indices reach the ReLU closed
+// forms) and the reduction of docs/theory.md §4.6 for a student-teacher mix. Used for relu,
+// linear and quad, and for every mixed pair.
 void OdeSystem::rhs_generic(double* dy) {
   const double ew = p_.lr, ev = p_.lr2;
   const double ew2 = p_.lr * p_.lr / p_.batch_size;  // mini-batch: eta_w^2 -> eta_w^2 / B
@@ -144,7 +139,7 @@ void OdeSystem::rhs_generic(double* dy) {
   for (int i = 0; i < K_; ++i)
     for (int b = 0; b < n_; ++b) {
       double a = 0.0;
-      for (int q = 0; q < n_; ++q) a += s_[q] * I3(g_, C, i, b, q);
+      for (int q = 0; q < n_; ++q) a += s_[q] * I3_fields(g_, C, i, b, field_(q), q);
       A_[i * n_ + b] = a;
     }
   int j = 0;
@@ -153,8 +148,9 @@ void OdeSystem::rhs_generic(double* dy) {
       // sum_{p,q} s_p s_q I4(i,k,p,q), symmetric in (p,q): p <= q with weight 2 off the diagonal.
       double i4 = 0.0;
       for (int q = 0; q < n_; ++q) {
-        i4 += s_[q] * s_[q] * I4(g_, C, i, k, q, q);
-        for (int r = q + 1; r < n_; ++r) i4 += 2.0 * s_[q] * s_[r] * I4(g_, C, i, k, q, r);
+        i4 += s_[q] * s_[q] * I4_fields(g_, C, i, k, field_(q), q, field_(q), q);
+        for (int r = q + 1; r < n_; ++r)
+          i4 += 2.0 * s_[q] * s_[r] * I4_fields(g_, C, i, k, field_(q), q, field_(r), r);
       }
       dy[j++] = -ew * s_[i] * A_[i * n_ + k] - ew * s_[k] * A_[k * n_ + i] +
                 ew2 * s_[i] * s_[k] * (i4 + sigma2 * J2(g_, C, i, k));
@@ -164,7 +160,7 @@ void OdeSystem::rhs_generic(double* dy) {
   if (both_)
     for (int i = 0; i < K_; ++i) {
       double sum = 0.0;
-      for (int q = 0; q < n_; ++q) sum += s_[q] * I2(g_, C, i, q);
+      for (int q = 0; q < n_; ++q) sum += s_[q] * I2_fields(C, g_, i, field_(q), q);
       dy[j++] = -ev * sum;
     }
 }

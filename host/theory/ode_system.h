@@ -20,12 +20,14 @@
 
 #include "core/model.h"
 #include "theory/integrals.h"
+#include "theory/mixed_integrals.h"
 
 namespace tsgd {
 
 // Empty if the ODE can integrate this grid point, else why not (for the config
-// validator): the student and teacher activations must be equal (the mixed I3/I4
-// are not implemented) and not sign, and K, M, batch_size >= 1.
+// validator): K, M, batch_size >= 1 and a student activation other than sign. The
+// teacher's is free (sign included), chosen independently of the student's: eq. (9)
+// needs g' of the student only (mixed_integrals.h).
 std::string ode_unsupported_reason(const PointParams& p);
 
 // The ODE system of one grid point, with its workspace: rhs() allocates nothing.
@@ -68,7 +70,8 @@ class OdeSystem {
   PointParams p_;
   int K_ = 0, M_ = 0, n_ = 0, nq_ = 0, dim_ = 0;
   bool both_ = false;
-  Activation g_ = Activation::erf;
+  Activation g_ = Activation::erf;  // the student's
+  FieldActivations field_;          // each field's: students g_, teachers the teacher's
   OrderParameters constants_;
   // Workspace, refilled at every evaluation.
   Covariance C_;                     // [[Q, R], [R^T, T]]

@@ -368,5 +368,33 @@ TEST(Theory, DenoisingFirstOrderAgreesWithTheOdeFromADenoisingStart) {
   EXPECT_NEAR(r.eg.back() / first, 1.0, 1e-3);
 }
 
+TEST(Theory, MixedPairsSkipEveryFormula) {
+  // A mixed pair has an ODE (mixed_integrals.h) but no asymptotic formula: copies of the
+  // teachers have nonzero error, and the small-eta rule is checked for matched pairs
+  // only. Every entry is skipped and names the activation condition.
+  for (Activation teacher : {Activation::relu, Activation::sign}) {
+    PointParams p;
+    p.lr = 0.1;
+    p.sigma = 0.1;
+    p.teacher_activation = teacher;
+    const TheoryReport closed = asymptotic_theory(p);
+    EXPECT_TRUE(closed.holds.empty());
+    for (const char* formula : {"eq. (11)", "first order in sigma^2"})
+      EXPECT_NE(skip_reason(closed, formula).find("teacher"), std::string::npos)
+          << formula << ": " << skip_reason(closed, formula);
+    EXPECT_NE(
+        skip_reason(closed, "first order in sigma^2").find("same student and teacher activation"),
+        std::string::npos)
+        << skip_reason(closed, "first order in sigma^2");
+    FixedPointResult fp;
+    fp.converged = fp.physical = true;
+    const TheoryReport rule = small_eta_theory(p, fp);
+    EXPECT_TRUE(rule.holds.empty());
+    EXPECT_NE(skip_reason(rule, kSmallEtaRule).find("same student and teacher activation"),
+              std::string::npos)
+        << skip_reason(rule, kSmallEtaRule);
+  }
+}
+
 }  // namespace
 }  // namespace tsgd

@@ -214,17 +214,53 @@ TEST(OdeRhs, LinearMatrixFormWithMiniBatch) {
 }
 
 TEST(OdeRhs, UnsupportedCombinations) {
+  // Any teacher with any student but sign (mixed_integrals.h); a sign student is refused.
   PointParams p;
   EXPECT_EQ(ode_unsupported_reason(p), "");
-  p.student_activation = Activation::relu;
-  EXPECT_NE(ode_unsupported_reason(p).find("same student and teacher"), std::string::npos);
-  p.student_activation = Activation::erf;
-  p.teacher_activation = Activation::sign;
-  EXPECT_NE(ode_unsupported_reason(p).find("sign"), std::string::npos);
-  p.teacher_activation = Activation::erf;
   OrderParameters op = random_state(p.K, p.M, 1);
-  p.teacher_activation = Activation::relu;
+  for (Activation teacher :
+       {Activation::erf, Activation::relu, Activation::linear, Activation::quad, Activation::sign})
+    for (Activation student :
+         {Activation::erf, Activation::relu, Activation::linear, Activation::quad}) {
+      p.student_activation = student;
+      p.teacher_activation = teacher;
+      EXPECT_EQ(ode_unsupported_reason(p), "") << to_string(student) << "/" << to_string(teacher);
+      OrderParameters d;
+      ode_rhs(p, op, d);
+      for (double x : d.Q) EXPECT_TRUE(std::isfinite(x));
+    }
+  p.student_activation = Activation::sign;
+  EXPECT_NE(ode_unsupported_reason(p).find("no sign student"), std::string::npos);
   EXPECT_THROW(OdeSystem(p, op), std::invalid_argument);
+}
+
+TEST(OdeRhs, MixedPairLinearStudentInClosedForm) {
+  // A linear student (g' = 1) and a quad teacher: by Stein I3(i,b,j) = C_bj for a student
+  // j and I3(i,b,n) = <b rho_n^2> = 0 for a teacher n (an odd moment), likewise
+  // I2(i,n) = 0, so dR_in = -eta v_i sum_j v_j R_jn and dv_i = -eta_v sum_j v_j Q_ij
+  // exactly. Rounding only: 1e-14.
+  PointParams p;
+  p.K = 2;
+  p.M = 2;
+  p.student_activation = Activation::linear;
+  p.teacher_activation = Activation::quad;
+  p.train = TrainMode::both_layers;
+  p.lr = 0.3;
+  p.lr2 = 0.2;
+  p.sigma = 0.1;
+  const OrderParameters op = random_state(2, 2, 4);
+  OrderParameters d;
+  ode_rhs(p, op, d);
+  for (int i = 0; i < 2; ++i) {
+    double qv = 0.0;
+    for (int j = 0; j < 2; ++j) qv += op.v[j] * op.q(i, j);
+    EXPECT_NEAR(d.v[i], -p.lr2 * qv, 1e-14);
+    for (int n = 0; n < 2; ++n) {
+      double rv = 0.0;
+      for (int j = 0; j < 2; ++j) rv += op.v[j] * op.r(j, n);
+      EXPECT_NEAR(d.R[i * 2 + n], -p.lr * op.v[i] * rv, 1e-14);
+    }
+  }
 }
 
 }  // namespace
