@@ -7,7 +7,7 @@
 //    difference over 200 log-spaced record times.
 // 2. A 100-point grid (erf, M = 2, K = 2..6 x 20 learning rates, alpha = 1e3) with
 //    OpenMP over the points on all cores.
-// 3. The cost of one right-hand side per activation.
+// 3. The cost of one right-hand side per activation, and per mixed student/teacher pair.
 // 4. Large students: erf, M = 2, the expected initial state (Q = I, R = 0), eta = 0.5,
 //    to alpha = 1e3 (adaptive, rtol 1e-8), for K = 8, 16, 32 (up to the K given as the
 //    first argument): wall time on one thread and on all, the growth exponent in K,
@@ -75,9 +75,10 @@ std::vector<double> log_spaced(double lo, double hi, int n) {
   return a;
 }
 
-double rhs_microseconds(Activation g, int K, int M) {
+double rhs_microseconds(Activation g, int K, int M, Activation teacher) {
   PointParams p;
-  p.student_activation = p.teacher_activation = g;
+  p.student_activation = g;
+  p.teacher_activation = teacher;
   p.K = K;
   p.M = M;
   p.train = TrainMode::both_layers;
@@ -237,23 +238,39 @@ void large_students(int k_max) {
   }
 }
 
+// 3. The cost of one right-hand side, matched pairs and mixed ones (mixed_integrals.h).
+void rhs_costs() {
+  std::printf("one right-hand side (both layers), microseconds:\n");
+  for (Activation g : {Activation::erf, Activation::linear, Activation::quad, Activation::relu})
+    std::printf("  %-6s K=M=2: %8.2f   K=M=4: %8.2f\n", to_string(g), rhs_microseconds(g, 2, 2, g),
+                rhs_microseconds(g, 4, 4, g));
+  const Activation mixed[][2] = {
+      {Activation::erf, Activation::relu},    {Activation::relu, Activation::erf},
+      {Activation::relu, Activation::sign},   {Activation::erf, Activation::sign},
+      {Activation::linear, Activation::quad}, {Activation::quad, Activation::erf}};
+  for (const auto& pair : mixed)
+    std::printf("  %-6s student, %-6s teacher K=M=2: %8.2f   K=M=4: %8.2f\n", to_string(pair[0]),
+                to_string(pair[1]), rhs_microseconds(pair[0], 2, 2, pair[1]),
+                rhs_microseconds(pair[0], 4, 4, pair[1]));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // bench_ode [K_MAX [--only-large]]: section 4 up to K_MAX (default 32), alone with
-  // --only-large.
+  // bench_ode [K_MAX [--only-large | --only-rhs]]: section 4 up to K_MAX (default 32),
+  // alone with --only-large; section 3 alone with --only-rhs.
   const int k_max = argc > 1 ? std::atoi(argv[1]) : 32;
   if (argc > 2 && std::strcmp(argv[2], "--only-large") == 0) {
     large_students(k_max);
     return 0;
   }
+  if (argc > 2 && std::strcmp(argv[2], "--only-rhs") == 0) {
+    rhs_costs();
+    return 0;
+  }
   adaptive_against_euler();
   grid_of_points();
-  // 3. The cost of one right-hand side.
-  std::printf("one right-hand side (both layers), microseconds:\n");
-  for (Activation g : {Activation::erf, Activation::linear, Activation::quad, Activation::relu})
-    std::printf("  %-6s K=M=2: %8.2f   K=M=4: %8.2f\n", to_string(g), rhs_microseconds(g, 2, 2),
-                rhs_microseconds(g, 4, 4));
+  rhs_costs();
   large_students(k_max);
   return 0;
 }
