@@ -71,6 +71,16 @@ struct HostBatch {
   bool train_v = false;  // some run trains its second layer
 
   int nruns() const { return static_cast<int>(params.size()); }
+  // The host mirror of advance_step_counters (cuda_engine.cu): the runs that
+  // are not frozen are `steps` further. The engine calls it right after each
+  // enqueue that advances the device's counters (a direct launch or a graph
+  // launch; never for a capture, whose host code runs once for every later
+  // replay), so that an exception between two launches leaves both counts
+  // equal.
+  void count_steps(std::int64_t steps) {
+    for (RunParams<Real>& p : params)
+      if (!p.frozen) p.step += steps;
+  }
   // The layout over this batch's own (host) memory.
   BatchLayout<Real> layout() {
     return BatchLayout<Real>{params.data(), weights.data(), v.data(), nruns(), n, units, kmax};

@@ -42,7 +42,7 @@ struct GpuDevice {
         static_cast<std::int64_t>(batch.nruns) * work.max_batch * ((batch.n + 3) / 4);
     fill_inputs_kernel<<<cublas_grid_for(count), kCublasThreads, 0, stream>>>(batch, work.x,
                                                                               work.max_batch, t);
-    TSGD_CUDA_CHECK_LAUNCH("fill_inputs_kernel");
+    TSGD_CUDA_CHECK_LAUNCH("fill_inputs_kernel", stream);
   }
   void gemm(const GemmCall<Real>& g) {
     TSGD_CUBLAS_CHECK(gemm_strided_batched(handle, cublas_op(g.op_a), cublas_op(g.op_b), g.m, g.n,
@@ -55,17 +55,17 @@ struct GpuDevice {
     sgd_coefficients_kernel<<<static_cast<unsigned>((samples + kCublasThreads - 1) /
                                                     kCublasThreads),
                               kCublasThreads, 0, stream>>>(batch, work, t);
-    TSGD_CUDA_CHECK_LAUNCH("sgd_coefficients_kernel");
+    TSGD_CUDA_CHECK_LAUNCH("sgd_coefficients_kernel", stream);
   }
   void second_layer(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work) {
     second_layer_kernel<<<(batch.nruns + kCublasThreads - 1) / kCublasThreads, kCublasThreads, 0,
                           stream>>>(batch, work);
-    TSGD_CUDA_CHECK_LAUNCH("second_layer_kernel");
+    TSGD_CUDA_CHECK_LAUNCH("second_layer_kernel", stream);
   }
   void decay(const BatchLayout<Real>& batch, const CublasWorkspace<Real>& work) {
     const std::int64_t count = static_cast<std::int64_t>(batch.nruns) * work.kmax * batch.n;
     decay_weights_kernel<<<cublas_grid_for(count), kCublasThreads, 0, stream>>>(batch, work.kmax);
-    TSGD_CUDA_CHECK_LAUNCH("decay_weights_kernel");
+    TSGD_CUDA_CHECK_LAUNCH("decay_weights_kernel", stream);
   }
 };
 

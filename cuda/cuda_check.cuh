@@ -6,9 +6,17 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "cuda/cuda_engine.h"
+
+// Whether launches are checked by a synchronize (check_launch) unless the
+// environment says otherwise: CMake's TSGD_CUDA_SYNC_CHECK (on in Debug builds).
+#ifndef TSGD_CUDA_SYNC_CHECK_DEFAULT
+#define TSGD_CUDA_SYNC_CHECK_DEFAULT 0
+#endif
 
 namespace tsgd {
 namespace detail {
@@ -39,6 +47,34 @@ inline void check_cublas(cublasStatus_t status, const char* call, const char* fi
   }
 }
 
+// Synchronize after every launch? TSGD_CUDA_SYNC_CHECK=1 / =0 in the
+// environment, else the build's default. Read once.
+inline bool launch_checks_on() {
+  static const bool on = [] {
+    const char* value = std::getenv("TSGD_CUDA_SYNC_CHECK");
+    if (value != nullptr && *value != '\0') return std::strcmp(value, "0") != 0;
+    return TSGD_CUDA_SYNC_CHECK_DEFAULT != 0;
+  }();
+  return on;
+}
+
+// After a launch on `stream`: a bad configuration shows up here. With launch
+// checks on (launch_checks_on: compute-sanitizer runs, debugging), the
+// stream is also synchronized, so that a fault of the kernel is reported with
+// its name and the launch's file:line rather than by the next synchronizing
+// call elsewhere. Not while the stream is captured into a graph (a
+// synchronize would invalidate the capture): the graph's launch is checked.
+inline void check_launch(cudaStream_t stream, const char* what, const char* file, int line) {
+  check_cuda(cudaGetLastError(), what, file, line);
+  if (!launch_checks_on()) return;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  check_cuda(cudaStreamIsCapturing(stream, &capture), what, file, line);
+  if (capture != cudaStreamCaptureStatusNone) return;
+  check_cuda(cudaStreamSynchronize(stream),
+             (std::string(what) + " (the kernel, at the synchronize after it)").c_str(), file,
+             line);
+}
+
 }  // namespace detail
 
 // Registers, shared and local memory of a compiled kernel (benchmarks print
@@ -65,6 +101,7 @@ CudaKernelInfo kernel_attributes(const char* name, Kernel kernel, int threads = 
 
 #define TSGD_CUDA_CHECK(call) ::tsgd::detail::check_cuda((call), #call, __FILE__, __LINE__)
 #define TSGD_CUBLAS_CHECK(call) ::tsgd::detail::check_cublas((call), #call, __FILE__, __LINE__)
-// After a kernel launch: a bad configuration shows up here, not at the next call.
-#define TSGD_CUDA_CHECK_LAUNCH(kernel_name) \
-  ::tsgd::detail::check_cuda(cudaGetLastError(), "launch of " kernel_name, __FILE__, __LINE__)
+// After a kernel launch on `stream`: a bad configuration shows up here, not at
+// the next call; with launch checks on, the kernel's faults too (check_launch).
+#define TSGD_CUDA_CHECK_LAUNCH(kernel_name, stream) \
+  ::tsgd::detail::check_launch((stream), "launch of " kernel_name, __FILE__, __LINE__)

@@ -37,7 +37,7 @@ void advance_step_counters(RunParams<Real>* runs, int nruns, std::int64_t steps,
                            cudaStream_t stream) {
   if (nruns == 0 || steps == 0) return;
   advance_step_counters_kernel<<<(nruns + 255) / 256, 256, 0, stream>>>(runs, nruns, steps);
-  TSGD_CUDA_CHECK_LAUNCH("advance_step_counters_kernel");
+  TSGD_CUDA_CHECK_LAUNCH("advance_step_counters_kernel", stream);
 }
 
 namespace {
@@ -70,6 +70,9 @@ class CudaEngineImpl final : public CudaEngine {
         cublas_(stream_.get(), kCublasWorkspaceBytes) {}
 
   ~CudaEngineImpl() override {
+    // The members are released on this engine's device; the caller's
+    // current device is restored after the last of them (caller_device_).
+    caller_device_.save();
     cudaSetDevice(device_);
     // No kernel outlives the buffers it uses (the class streams are joined to
     // stream_, unless a launch failed between fork and join).
@@ -115,6 +118,9 @@ class CudaEngineImpl final : public CudaEngine {
   void advance_cublas(std::int64_t steps);
   void cublas_steps(std::int64_t count);
 
+  // First member, so destroyed last: restores the device that was current
+  // when the destructor began, after every other member is released.
+  CallerDevice caller_device_;
   const CudaOptions options_;
   const int device_;
   CudaStream stream_;
@@ -236,13 +242,13 @@ void CudaEngineImpl<Real>::advance(std::int64_t steps) {
   if (steps < 0) throw std::invalid_argument("cuda engine: advance by a negative number of steps");
   if (steps == 0 || host_.params.empty()) return;
   use_device(device_);
+  // Each path counts its steps on the host (HostBatch::count_steps) as it
+  // enqueues the device's counter updates, launch by launch.
   if (fused_) {
     advance_fused(steps);
   } else {
     advance_cublas(steps);
   }
-  for (RunParams<Real>& params : host_.params)
-    if (!params.frozen) params.step += steps;
 }
 
 // The plan of fused_plan.h, uploaded.
@@ -266,6 +272,7 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
   const int ntasks = class_count_[0] + class_count_[1] + class_count_[2];
   if (ntasks == 0) {
     advance_step_counters(runs_.data(), nruns(), steps, stream_.get());
+    host_.count_steps(steps);
     return;
   }
   const std::int64_t per_launch =
@@ -304,10 +311,13 @@ void CudaEngineImpl<Real>::advance_fused(std::int64_t steps) {
     }
     // The kernels read each task's first step from the device counters.
     advance_step_counters(runs_.data(), nruns(), chunk, stream_.get());
+    host_.count_steps(chunk);
   }
 }
 
-// `count` steps launched one by one, then the runs' step counters.
+// `count` steps launched one by one, then the runs' step counters on the
+// device. Also what a graph captures: the caller counts the steps on the host
+// (HostBatch::count_steps) for each direct call and each graph launch.
 template <typename Real>
 void CudaEngineImpl<Real>::cublas_steps(std::int64_t count) {
   if (count == 0) return;
@@ -325,6 +335,7 @@ void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
     // (lazy module loading, cuBLAS's own setup) outside any capture: one step
     // directly, once.
     cublas_steps(1);
+    host_.count_steps(1);
     cublas_warm_ = true;
     --steps;
   }
@@ -348,10 +359,15 @@ void CudaEngineImpl<Real>::advance_cublas(std::int64_t steps) {
       const CudaGraph owner(captured);
       graph_ = CudaGraphExec(owner.get());
     }
-    for (std::int64_t i = 0; i < steps / kGraphSteps; ++i) graph_.launch(stream_.get());
+    for (std::int64_t i = 0; i < steps / kGraphSteps; ++i) {
+      graph_.launch(stream_.get());
+      TSGD_CUDA_CHECK_LAUNCH("graph of the cuBLAS path's steps", stream_.get());
+      host_.count_steps(kGraphSteps);
+    }
     direct = steps % kGraphSteps;
   }
   cublas_steps(direct);
+  host_.count_steps(direct);
 }
 
 template <typename Real>

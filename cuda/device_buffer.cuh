@@ -146,6 +146,28 @@ class CublasHandle {
 };
 
 // An instantiated CUDA graph (empty until assigned).
+// The device that was current when save() was called, made current again
+// when this is destroyed (an engine's destructor must not change its
+// caller's device). Never throws.
+class CallerDevice {
+ public:
+  CallerDevice() = default;
+  CallerDevice(const CallerDevice&) = delete;
+  CallerDevice& operator=(const CallerDevice&) = delete;
+  ~CallerDevice() {
+    if (saved_ >= 0) cudaSetDevice(saved_);
+  }
+  void save() {
+    if (cudaGetDevice(&saved_) != cudaSuccess) {
+      saved_ = -1;
+      cudaGetLastError();
+    }
+  }
+
+ private:
+  int saved_ = -1;
+};
+
 class CudaGraphExec {
  public:
   CudaGraphExec() = default;

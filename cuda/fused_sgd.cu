@@ -14,7 +14,7 @@ void launch_fused(const FusedArgs<Real>& args, int ntasks, cudaStream_t stream) 
   FusedArgs<Real> launched = args;
   const FusedLaunchShape shape = prepare_fused_launch<Real, P>(launched);
   fused_sgd_kernel<Real, P><<<ntasks, shape.threads, shape.shared_bytes, stream>>>(launched);
-  TSGD_CUDA_CHECK_LAUNCH("fused_sgd_kernel");
+  TSGD_CUDA_CHECK_LAUNCH("fused_sgd_kernel", stream);
 }
 
 }  // namespace

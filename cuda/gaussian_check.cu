@@ -48,7 +48,7 @@ double cuda_gaussian_rate(int device) {
     CudaEvent start, stop;
     start.record(stream.get());
     gaussian_rate_kernel<<<blocks, threads, 0, stream.get()>>>(1, per_thread, sink.data());
-    TSGD_CUDA_CHECK_LAUNCH("gaussian_rate_kernel");
+    TSGD_CUDA_CHECK_LAUNCH("gaussian_rate_kernel", stream.get());
     stop.record(stream.get());
     stop.synchronize();
     seconds = 1e-3 * stop.milliseconds_since(start);
@@ -86,7 +86,7 @@ std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64
   DeviceBuffer<float> values(host.size());
   const int blocks = (count + 3) / 4;
   gaussians_kernel<<<(blocks + 127) / 128, 128>>>(seed, stream, index, count, values.data());
-  TSGD_CUDA_CHECK_LAUNCH("gaussians_kernel");
+  TSGD_CUDA_CHECK_LAUNCH("gaussians_kernel", nullptr);
   TSGD_CUDA_CHECK(cudaMemcpy(host.data(), values.data(), values.bytes(), cudaMemcpyDeviceToHost));
   return host;
 }

@@ -9,7 +9,7 @@ template <typename Real>
 void gram_matrices(const BatchLayout<Real>& batch, double* gram, cudaStream_t stream) {
   if (batch.nruns == 0) return;
   gram_kernel<Real><<<batch.nruns, kGramThreads, 0, stream>>>(batch, gram);
-  TSGD_CUDA_CHECK_LAUNCH("gram_kernel");
+  TSGD_CUDA_CHECK_LAUNCH("gram_kernel", stream);
 }
 
 std::vector<CudaKernelInfo> order_parameter_kernel_info() {

@@ -138,8 +138,7 @@ class EmulatedCudaEngine final : public Engine {
                                        batch_.decay, batch_.train_v};
       for (std::int64_t t = 0; t < steps; ++t)
         cublas_step_sequence(device, batch_.layout(), work, t);
-      for (RunParams<Real>& p : batch_.params)
-        if (!p.frozen) p.step += steps;
+      batch_.count_steps(steps);
       return;
     }
     if (stale_) {
@@ -163,9 +162,8 @@ class EmulatedCudaEngine final : public Engine {
                                    options_.keep_inputs};
         launch(args, plan_.class_count[c], kFusedRowClasses[c]);
       }
-      // advance_step_counters
-      for (RunParams<Real>& p : batch_.params)
-        if (!p.frozen) p.step += chunk;
+      // advance_step_counters (the layout's params are the host's own here)
+      batch_.count_steps(chunk);
     }
   }
 
