@@ -15,15 +15,20 @@
 // for the cuBLAS path also of its memory bound (bandwidth / bytes per run-step),
 // and the kernels' registers and memory.
 // Usage: bench_gpu [seconds per case, default 1] [TEXT: only the cases whose
-// "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"].
+// "name runs path" contains TEXT, e.g. "K=M=4 16896 auto"];
+//        bench_gpu --static: the fused kernel's static performance model
+//        (static_model.h; no GPU needed); bench_gpu --list [TEXT]: the cases;
+//        bench_gpu --profile-launch TEXT: one full fused launch to profile.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/static_model.h"
 #include "cuda/cuda_engine.h"
 #include "cuda/fused_plan.h"
 
@@ -51,6 +56,15 @@ bool keeps_inputs(const Case& c) {
   return c.precision == Precision::float64
              ? fused_keeps_inputs<double>(row_class, c.params.N, c.params.batch_size)
              : fused_keeps_inputs<float>(row_class, c.params.N, c.params.batch_size);
+}
+
+// Runs that share each draw on the fused path: those of one task (the plan
+// groups a seed's runs into tasks of at most fused_max_rows rows).
+int runs_sharing_draws(const Case& c) {
+  const int rows = c.params.K + c.params.M;
+  const int max_rows =
+      c.precision == Precision::float64 ? fused_max_rows<double>() : fused_max_rows<float>();
+  return std::max(1, std::min({c.points_per_seed, max_rows / rows, kFusedMaxRunsPerTask}));
 }
 
 PointParams erf_784() {
@@ -84,7 +98,8 @@ const char* path_name(CudaPath path) {
 double g_gaussian_rate = 0;
 double g_bandwidth = 0;
 
-void run_case(const Case& c, double seconds) {
+// The case's runs, loaded into a CUDA engine with the case's options.
+std::unique_ptr<Engine> load_case(const Case& c) {
   std::vector<RunSpec> runs;
   for (int r = 0; r < c.runs; ++r) {
     RunSpec spec;
@@ -98,9 +113,14 @@ void run_case(const Case& c, double seconds) {
   options.group_by_seed = c.group_by_seed;
   options.keep_inputs = c.keep_inputs;
   auto engine = make_cuda_engine(c.precision, options);
-  auto& cuda = dynamic_cast<CudaEngine&>(*engine);
-  const auto load_start = std::chrono::steady_clock::now();
   engine->load(runs);
+  return engine;
+}
+
+void run_case(const Case& c, double seconds) {
+  const auto load_start = std::chrono::steady_clock::now();
+  const std::unique_ptr<Engine> engine = load_case(c);
+  auto& cuda = dynamic_cast<CudaEngine&>(*engine);
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
@@ -128,11 +148,13 @@ void run_case(const Case& c, double seconds) {
   // Gaussians, shared by the runs of a seed on the fused path with grouping.
   // The fused path draws each input twice when B > 1 (fields, then update)
   // unless it keeps them in shared memory.
+  // A block shares its draws among the runs of its task (runs_per_task: at
+  // most 16 rows in float, 8 in double), not among all points of the seed.
   const bool fused = cuda.path() == CudaPath::fused;
-  const bool shared = fused && c.group_by_seed;
+  const int sharing = fused && c.group_by_seed ? runs_sharing_draws(c) : 1;
   const bool twice = fused && c.params.batch_size > 1 && !keeps_inputs(c);
-  const double draws = 4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) /
-                       (shared ? c.points_per_seed : 1);
+  const double draws =
+      4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) / sharing;
   const double bound = g_gaussian_rate / draws;
   std::printf("  %5.1f%% of RNG bound %.2e", 100.0 * rate / bound, bound);
   double largest = rate / bound;
@@ -215,11 +237,87 @@ std::vector<Case> all_cases() {
   };
 }
 
+// Whether case c is selected by TEXT (a part of "name runs path").
+bool selected(const Case& c, const std::string& only) {
+  return only.empty() ||
+         (c.name + " " + std::to_string(c.runs) + " " + path_name(c.path)).find(only) !=
+             std::string::npos;
+}
+
+// bench_gpu --profile-launch TEXT: the first fused case TEXT selects, advanced
+// twice by exactly one planned launch (fused_steps_per_launch), so that a
+// profiler told to skip one launch of the fused kernel sees a full launch of
+// the timed runs' length, not the remainder of a split advance
+// (scripts/gpu_check.sh: ncu --launch-skip 1 --launch-count 1).
+int profile_launch(const std::string& only) {
+  for (const Case& c : all_cases()) {
+    if (!selected(c, only)) continue;
+    const std::unique_ptr<Engine> engine = load_case(c);
+    if (dynamic_cast<CudaEngine&>(*engine).path() != CudaPath::fused) continue;
+    const int tasks = (c.runs + runs_sharing_draws(c) - 1) / runs_sharing_draws(c);
+    const std::int64_t steps = fused_steps_per_launch(0, tasks, c.params.batch_size, c.params.N);
+    engine->advance(steps);
+    engine->advance(steps);
+    std::printf("%s: two launches of %lld steps (%d tasks)\n", c.name.c_str(),
+                static_cast<long long>(steps), tasks);
+    return 0;
+  }
+  std::printf("bench_gpu --profile-launch: no fused case matches '%s'\n", only.c_str());
+  return 1;
+}
+
+// bench_gpu --static: the model of static_model.h for the cases,
+// without a GPU. Exit status 1 when the build has no model (no nvcc).
+int print_static_model() {
+  using namespace tsgd::bench;
+  if (static_kernels().empty()) {
+    std::printf("bench_gpu --static: no static model in this build (built without nvcc)\n");
+    return 1;
+  }
+  std::printf(
+      "Static performance model of the fused kernel: a MODEL from the compiled PTX and ptxas's "
+      "report, not a measurement.\nConstants (H100 SXM5, published): %d SMs, %d schedulers/SM "
+      "(1 warp-instruction/cycle each), %.2f GHz, %d FP32 lanes/SM, %d registers/SM, %d KB "
+      "shared/SM; dependent instruction %.0f cycles (CUDA C++ Programming Guide); barrier %.0f "
+      "cycles (assumed).\nCounts are PTX instructions; SASS differs (docs/gpu.md).\n\n",
+      kSms, kSchedulers, kClock / 1e9, kFp32LanesPerSm, kRegistersPerSm, kSharedPerSm / 1024,
+      kDependentCycles, kBarrierCycles);
+  std::printf(
+      "kernel               registers  spill stores/loads  stack  static smem  "
+      "step-loop PTX instructions\n");
+  for (const StaticKernel& k : static_kernels())
+    std::printf("<%s, %2d>%*s %9d  %11d/%-6d  %5d  %11d  %9d\n", k.real, k.rows,
+                static_cast<int>(12 - std::string(k.real).size()), "", k.registers, k.spill_stores,
+                k.spill_loads, k.stack, k.static_smem, k.loop_instructions);
+  std::printf("\n");
+  PointParams grid = erf_784();
+  const std::vector<StaticCase> cases = {
+      {"(a)", "erf N=784 K=M=4, 16896 independent seeds", erf_784(), 16896, 1, 6e8},
+      {"(a')", "erf N=784 K=M=4, 16896 runs, 8 grid points per seed", grid, 16896, 8, 1.5e9},
+      {"(b)", "erf N=500 K=5 M=2 both layers v*=4, 16896 independent seeds", erf_500_both_layers(),
+       16896, 1, 8e8}};
+  int status = 0;
+  for (const StaticCase& c : cases)
+    if (!print_static_case(c)) {
+      std::printf("%s: no kernel of this build serves it\n", c.label);
+      status = 1;
+    }
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Line by line: a run stopped at its time limit keeps what it printed.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "--static") return print_static_model();
+  if (mode == "--list") {  // the cases TEXT selects, one a line (scripts/gpu_check.sh --dry-run)
+    for (const Case& c : all_cases())
+      if (selected(c, argc > 2 ? argv[2] : ""))
+        std::printf("%s %d %s\n", c.name.c_str(), c.runs, path_name(c.path));
+    return 0;
+  }
   const double seconds = argc > 1 ? std::atof(argv[1]) : 1.0;
   if (!cuda_built()) {
     std::printf("bench_gpu: the CUDA engine is not built (configure with -DTSGD_CUDA=ON)\n");
@@ -237,6 +335,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(g.memory_bytes) / (1u << 30));
 
   try {
+    if (mode == "--profile-launch") return profile_launch(argc > 2 ? argv[2] : "");
     print_kernels();
     g_gaussian_rate = cuda_gaussian_rate(gpus.front().index);
     g_bandwidth = cuda_copy_bandwidth(gpus.front().index);
@@ -249,10 +348,7 @@ int main(int argc, char** argv) {
 
     const std::string only = argc > 2 ? argv[2] : "";
     for (const Case& c : all_cases())
-      if (only.empty() ||
-          (c.name + " " + std::to_string(c.runs) + " " + path_name(c.path)).find(only) !=
-              std::string::npos)
-        run_case(c, seconds);
+      if (selected(c, only)) run_case(c, seconds);
   } catch (const std::exception& e) {
     std::printf("bench_gpu: %s\n", e.what());
     return 1;

@@ -1,0 +1,226 @@
+// The static performance model of the fused kernel (bench_gpu --static,
+// docs/gpu.md "The static performance model"): a MODEL, not a measurement.
+// Its counts come from the compiled code, its constants from the card's
+// published figures; nothing in it is fitted to a target.
+//
+// Counts: scripts/ptx_static.py reads the PTX of cuda/fused_sgd.cu (built
+// with the library's flags) and ptxas's report of it, and writes, per kernel
+// instantiation, its resources and the instructions of its step loop in
+// buckets (phase, loop weight, path); the build compiles that table in
+// (generated/fused_static_model.inc). For a case, a bucket counts when its
+// path is one the case's warps take, times its loops' trip counts.
+//
+// Model, per block-step (one SGD step of one task):
+//   every warp issues the draws, dot products, reduction, update and step
+//   bookkeeping; warp 0 alone issues phase B (the coefficients);
+//   issue time of a multiprocessor's round (each resident block one step) =
+//     blocks x warp-instructions / (4 schedulers x 1 instruction per cycle);
+//   critical path of one block = (instructions per warp) x ceil(warps / 4)
+//     + phase B instructions x 4 cycles (one dependent instruction after
+//     another, warp 0 alone) + 2 barriers x kBarrierCycles;
+//   a round takes the larger of the two; run-steps/s = SMs x blocks x runs
+//   per task x clock / round cycles, times the last wave's idle share.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "cuda/fused_plan.h"
+
+namespace tsgd::bench {
+
+struct StaticBucket {
+  const char* phase;   // draw, dot, reduction, phase_b, update, step
+  const char* weight;  // loops: "S/u" main loop, "S^u" remainder loop, "S%u" remainder copies
+  const char* path;    // "" always; else the branch it belongs to (act:erf, noise, ...)
+  int count;           // PTX instructions
+};
+
+struct StaticKernel {
+  const char* real;
+  int rows;  // P
+  const char* symbol;
+  int registers, spill_stores, spill_loads, stack, static_smem;
+  int loop_instructions;  // all of the step loop's PTX instructions
+  std::vector<StaticBucket> buckets;
+};
+
+#if defined(TSGD_STATIC_MODEL)
+inline const std::vector<StaticKernel>& static_kernels() {
+  static const std::vector<StaticKernel> kernels =
+#include "fused_static_model.inc"
+      ;
+  return kernels;
+}
+#else
+inline const std::vector<StaticKernel>& static_kernels() {
+  static const std::vector<StaticKernel> none;
+  return none;
+}
+#endif
+
+// The card: H100 SXM5 (NVIDIA's datasheet and Hopper whitepaper); an H200
+// has the same SMs and clock.
+constexpr int kSms = 132;
+constexpr int kSchedulers = 4;            // per SM, one warp-instruction per cycle each
+constexpr double kClock = 1.98e9;         // boost clock, Hz
+constexpr int kFp32LanesPerSm = 128;      // FP32 FMA lanes per SM and cycle
+constexpr int kRegistersPerSm = 65536;    // allocated per warp in units of 256
+constexpr int kSharedPerSm = 228 * 1024;  // bytes, of which 1 KB per block is reserved
+constexpr int kThreadsPerSm = 2048;       //
+constexpr int kBlocksPerSm = 32;          //
+constexpr double kDependentCycles = 4;    // CUDA C++ Programming Guide: most arithmetic
+                                          // instructions' latency (7.x on)
+constexpr double kBarrierCycles = 20;     // assumed (no published figure): to correct on a GPU
+
+// A bench case, as the model sees it.
+struct StaticCase {
+  const char* label;
+  std::string name;
+  PointParams params;
+  int runs;
+  int points_per_seed;
+  double target;
+};
+
+// Runs of one seed that one block advances (and that share its draws):
+// fused_plan.h's grouping, at most fused_max_rows rows and kFusedMaxRunsPerTask runs.
+inline int runs_per_task(const PointParams& p, int points_per_seed) {
+  return std::max(
+      1, std::min({points_per_seed, fused_max_rows<float>() / (p.K + p.M), kFusedMaxRunsPerTask}));
+}
+
+// The loops' trip counts of a case, per block-step.
+struct TripCounts {
+  int B, W, qrows, qruns, K, M;
+  double of(const std::string& symbol) const {
+    if (symbol == "B") return B;
+    if (symbol == "W") return W;
+    if (symbol == "QROWS") return qrows;
+    if (symbol == "QRUNS") return qruns;
+    if (symbol == "K") return K;
+    if (symbol == "M") return M;
+    std::fprintf(stderr, "static model: unknown loop symbol %s\n", symbol.c_str());
+    std::abort();
+  }
+  // "S/u*T%v...": the executions of one instruction of the bucket.
+  double weight(const std::string& w) const {
+    double product = 1;
+    std::size_t start = 0;
+    while (start < w.size()) {
+      std::size_t end = w.find('*', start);
+      if (end == std::string::npos) end = w.size();
+      const std::string term = w.substr(start, end - start);
+      const std::size_t op = term.find_first_of("/%^");
+      const double n = of(term.substr(0, op));
+      const int u = std::atoi(term.c_str() + op + 1);
+      const int whole = static_cast<int>(n);
+      if (term[op] == '/') product *= u > 1 ? whole / u : n;
+      if (term[op] == '^') product *= whole % u;
+      if (term[op] == '%') product *= static_cast<double>(whole % u) / (u - 1);
+      start = end + 1;
+    }
+    return product;
+  }
+};
+
+inline bool path_taken(const std::string& path, const PointParams& p, bool kept) {
+  if (path.empty()) return true;
+  if (path.rfind("act:", 0) == 0)
+    return path.substr(4) == to_string(p.student_activation) ||
+           path.substr(4) == to_string(p.teacher_activation);
+  if (path == "noise") return p.sigma != 0;
+  if (path == "decay") return p.weight_decay != 0;
+  if (path == "keep") return kept;
+  if (path == "redraw") return p.batch_size > 1 && !kept;
+  if (path == "train_v") return p.train == TrainMode::both_layers;
+  std::fprintf(stderr, "static model: unknown path %s\n", path.c_str());
+  std::abort();
+}
+
+// Warp-instructions per block-step by phase (phase B: of warp 0; the others: of each warp).
+struct PhaseCounts {
+  double draw = 0, dot = 0, reduction = 0, phase_b = 0, update = 0, step = 0;
+  double per_warp() const { return draw + dot + reduction + update + step; }
+};
+
+inline PhaseCounts phase_counts(const StaticKernel& k, const TripCounts& trips,
+                                const PointParams& p, bool kept) {
+  PhaseCounts c;
+  for (const StaticBucket& b : k.buckets) {
+    if (!path_taken(b.path, p, kept)) continue;
+    const double n = b.count * trips.weight(b.weight);
+    const std::string phase = b.phase;
+    (phase == "draw"        ? c.draw
+     : phase == "dot"       ? c.dot
+     : phase == "reduction" ? c.reduction
+     : phase == "phase_b"   ? c.phase_b
+     : phase == "update"    ? c.update
+                            : c.step) += n;
+  }
+  return c;
+}
+
+// Blocks of `threads` threads per SM (registers, shared memory, threads, blocks).
+inline int blocks_per_sm(int registers, int threads, std::size_t shared_bytes) {
+  const int warps = threads / 32;
+  const int warp_registers = (registers * 32 + 255) / 256 * 256;
+  const int by_registers = kRegistersPerSm / warp_registers / warps;
+  const int by_shared = static_cast<int>(kSharedPerSm / (shared_bytes + 1024));
+  return std::min({by_registers, by_shared, kThreadsPerSm / threads, kBlocksPerSm});
+}
+
+// One line of bench_gpu --static: the case's kernel, its resources, its
+// counts per phase, the predicted rate and the two bounds. Returns false when
+// no kernel of the build serves the case.
+inline bool print_static_case(const StaticCase& c) {
+  const PointParams& p = c.params;
+  const int sharing = runs_per_task(p, c.points_per_seed);
+  const int rows = fused_row_class(sharing * (p.K + p.M));
+  const auto& kernels = static_kernels();
+  const auto k = std::find_if(kernels.begin(), kernels.end(), [&](const StaticKernel& x) {
+    return std::string(x.real) == "float" && x.rows == rows;
+  });
+  if (k == kernels.end()) return false;
+  const FusedLaunchShape shape = rows == 4 ? fused_launch_shape<float, 4>(p.N, p.batch_size, true)
+                                 : rows == 8
+                                     ? fused_launch_shape<float, 8>(p.N, p.batch_size, true)
+                                     : fused_launch_shape<float, 16>(p.N, p.batch_size, true);
+  const int warps = shape.threads / 32;
+  const TripCounts trips{
+      p.batch_size, warps, (p.batch_size * rows + 31) / 32, (sharing * p.batch_size + 31) / 32,
+      p.K,          p.M};
+  const PhaseCounts n = phase_counts(*k, trips, p, shape.keep_inputs);
+  const int blocks =
+      blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);
+  const double issue = blocks * (warps * n.per_warp() + n.phase_b) / kSchedulers;
+  const double path = n.per_warp() * std::ceil(warps / static_cast<double>(kSchedulers)) +
+                      n.phase_b * kDependentCycles + 2 * kBarrierCycles;
+  const double round = std::max(issue, path);
+  const double tasks = std::ceil(static_cast<double>(c.runs) / sharing);
+  const double waves = tasks / (kSms * blocks);
+  const double fill = waves / std::ceil(waves);
+  const double predicted = kSms * blocks * sharing * kClock / round * fill;
+  // Bounds: only the draws issued (all warps, all schedulers busy), and only
+  // the FMAs of the dot products and updates on every FP32 lane.
+  const double draw_bound = kSms * kSchedulers * kClock * sharing / (warps * n.draw);
+  const double fma_bound =
+      kSms * kFp32LanesPerSm * kClock / (static_cast<double>(2 * p.K + p.M) * p.N * p.batch_size);
+  std::printf(
+      "%s %s: kernel <float, %d>, %d threads, %d registers, %d/%d spill bytes, %zu+%d B smem, "
+      "%d blocks/SM; warp-instructions per block-step: draw %.0f, dot %.0f, reduction %.0f, "
+      "update %.0f, step %.0f per warp x %d warps, phase B %.0f (warp 0); critical path %.0f, "
+      "issue %.0f cycles/round; predicted %.3g run-steps/s (model) | draw-only bound %.3g, "
+      "FMA bound %.3g, target %.3g\n",
+      c.label, c.name.c_str(), rows, shape.threads, k->registers, k->spill_stores, k->spill_loads,
+      shape.shared_bytes, k->static_smem, blocks, n.draw, n.dot, n.reduction, n.update, n.step,
+      warps, n.phase_b, path, issue, predicted, draw_bound, fma_bound, c.target);
+  return true;
+}
+
+}  // namespace tsgd::bench
