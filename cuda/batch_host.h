@@ -81,9 +81,10 @@ struct HostBatch {
     for (RunParams<Real>& p : params)
       if (!p.frozen) p.step += steps;
   }
-  // The layout over this batch's own (host) memory.
-  BatchLayout<Real> layout() {
-    return BatchLayout<Real>{params.data(), weights.data(), v.data(), nruns(), n, units, kmax};
+  // The layout over this batch's own (host) memory, drawing with TRANSFORM.
+  BatchLayout<Real> layout(RngTransform transform) {
+    return BatchLayout<Real>{params.data(), weights.data(), v.data(), nruns(), n,
+                             units,         kmax,           transform};
   }
 };
 

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "math/gaussian.h"
 #include "math/sgd_update.h"
 
 namespace tsgd {
@@ -38,6 +39,9 @@ struct BatchLayout {
   int n;
   int units;           // rows per run
   int teacher_offset;  // row of teacher 0 (= Kmax)
+  // The Gaussian transform of every run's inputs and label noise (the
+  // engine's, math/gaussian.h): a kernel parameter, uniform over a launch.
+  RngTransform rng_transform;
 };
 
 }  // namespace tsgd

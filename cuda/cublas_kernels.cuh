@@ -33,7 +33,8 @@ __global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_bat
     if (params.frozen || b >= params.batch) continue;  // padded rows stay zero
     const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
     float z[4];
-    gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z);
+    gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z,
+              batch.rng_transform);
     Real* const row = x + sample_row * n;
 #pragma unroll
     for (int j = 0; j < 4; ++j)
@@ -67,7 +68,8 @@ __global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace
   const Real* const field = work.fields + index * batch.units;
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta = c.sigma != Real(0)
-                        ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, mu, 0))
+                        ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, mu, 0,
+                                                        batch.rng_transform))
                         : Real(0);
   accumulate_sample(c, field, v, field + batch.teacher_offset, v + batch.teacher_offset, zeta, coef,
                     dv);

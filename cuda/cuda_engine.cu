@@ -84,6 +84,7 @@ class CudaEngineImpl final : public CudaEngine {
   Precision precision() const override {
     return sizeof(Real) == 4 ? Precision::float32 : Precision::float64;
   }
+  RngTransform rng_transform() const override { return options_.rng_transform; }
 
   void load(const std::vector<RunSpec>& runs) override;
   void advance(std::int64_t steps) override;
@@ -104,8 +105,8 @@ class CudaEngineImpl final : public CudaEngine {
  private:
   int nruns() const { return host_.nruns(); }
   BatchLayout<Real> layout() {
-    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(), nruns(),
-                             host_.n,      host_.units,     host_.kmax};
+    return BatchLayout<Real>{runs_.data(), weights_.data(), v_.data(),  nruns(),
+                             host_.n,      host_.units,     host_.kmax, options_.rng_transform};
   }
   CublasWorkspace<Real> workspace() {
     return CublasWorkspace<Real>{x_.data(),       fields_.data(), coef_.data(), dv_.data(),

@@ -54,6 +54,10 @@ struct CudaOptions {
   // update instead of drawing them twice, where they fit (fused_plan.h); the
   // same numbers either way (tested). TSGD_CUDA_KEEP_INPUTS=0 turns it off.
   bool keep_inputs = true;
+  // The Gaussian transform of the inputs and label noise (math/gaussian.h):
+  // exact (the CPU's draws bit for bit) or fast (hardware approximations,
+  // within the bound stated there). experiment/ chooses it (simulate.rng_transform).
+  RngTransform rng_transform = RngTransform::exact;
 };
 
 // The engine's own face, beyond the Engine interface: what tests and
@@ -119,13 +123,14 @@ bool cuda_available();
 bool cuda_built();
 
 // The first `count` standard Gaussians of (seed, stream, index) as the GPU
-// draws them (math/gaussian.h), to check them against the host's bit for bit.
+// draws them with TRANSFORM (math/gaussian.h), to check them against the
+// host's: bit for bit (exact), within the stated bound (fast).
 std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
-                                  int device = 0);
+                                  int device = 0, RngTransform transform = RngTransform::exact);
 
 // Standard Gaussians per second GPU `device` draws as the SGD kernels draw
-// their inputs, and nothing else (benchmarks: the bound of the fused path).
-double cuda_gaussian_rate(int device = 0);
+// their inputs with TRANSFORM, and nothing else (benchmarks: the bound of the fused path).
+double cuda_gaussian_rate(int device = 0, RngTransform transform = RngTransform::exact);
 
 // Device memory bandwidth (bytes read + written per second) of a 1 GiB
 // device-to-device copy on GPU `device`, the best of three (benchmarks: the

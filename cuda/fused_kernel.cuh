@@ -7,7 +7,9 @@
 //
 // Per step, for a task with `rows` rows (students and teachers of its runs)
 // and B samples:
-//   A. for b < B: every thread draws its 4 coordinates of x^b (Philox block
+//   A. the last B threads (idle past N where N leaves such) draw the label
+//      noise zeta^b of the step's samples (when a run has sigma != 0);
+//      for b < B: every thread draws its 4 coordinates of x^b (Philox block
 //      `thread` of sample mu = t B + b), forms the P partial dot products
 //      w_p . x over them, and the warp reduces them; lane 0.. of each warp
 //      writes the warp's sums to shared memory.                 __syncthreads
@@ -47,12 +49,13 @@ __device__ __forceinline__ double fused_fma(double a, double b, double c) {
   return __fma_rn(a, b, c);
 }
 
-// The four input coordinates 4 group .. 4 group + 3 of sample mu (0 past N).
+// The four input coordinates 4 group .. 4 group + 3 of sample mu (0 past N),
+// with the launch's transform (a kernel parameter: the branch is uniform).
 template <typename Real>
 __device__ __forceinline__ void draw_inputs(std::uint64_t seed, std::uint64_t mu, int group, int n,
-                                            Real (&x)[4]) {
+                                            RngTransform transform, Real (&x)[4]) {
   float z[4];
-  gaussian4(random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z);
+  gaussian4(random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z, transform);
 #pragma unroll
   for (int j = 0; j < 4; ++j) x[j] = 4 * group + j < n ? static_cast<Real>(z[j]) : Real(0);
 }
@@ -90,7 +93,7 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
   const BatchLayout<Real>& batch = a.batch;
   int rows = 0;
   unsigned student_mask = 0, v_train_mask = 0;
-  int decay = 0;
+  int decay = 0, noise = 0;
   for (int r = 0; r < my.count; ++r) {
     const int run = a.task_runs[my.first + r];
     const RunParams<Real> params = batch.runs[run];
@@ -100,6 +103,7 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
       task.batch = params.batch;
     }
     task.c[r] = params.c;
+    if (params.c.sigma != Real(0)) noise = 1;
     task.run_start[r] = rows;
     const long long first_unit = static_cast<long long>(run) * batch.units;
     for (int k = 0; k < params.c.K; ++k, ++rows) {
@@ -126,6 +130,7 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
   task.student_mask = student_mask;
   task.v_train_mask = v_train_mask;
   task.decay = decay;
+  task.noise = noise;
 }
 
 // What a thread keeps in registers for the whole call: the task's constants
@@ -141,6 +146,8 @@ struct FusedThread {
   int rows;
   unsigned student_mask;
   bool decay;
+  bool noise;  // the task draws label noise
+  RngTransform transform;
   int nruns;
   int B;  // shared by the task's runs
   std::uint64_t seed;
@@ -167,6 +174,8 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   th.rows = task.rows;
   th.student_mask = task.student_mask;
   th.decay = task.decay != 0;
+  th.noise = task.noise != 0;
+  th.transform = a.batch.rng_transform;
   th.nruns = task.nruns;
   th.B = task.batch;
   th.seed = task.seed;
@@ -179,15 +188,16 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   const int B = th.B;
   th.s_partial = reinterpret_cast<Real*>(dynamic_shared);
   FusedScratch<Real>& scratch = th.scratch;
-  scratch.field = th.s_partial + B * th.nwarps * P;  // [B][P]
-  scratch.g = scratch.field + B * P;                 // [B][P]
-  scratch.dg = scratch.g + B * P;                    // [B][P]
-  scratch.coef = scratch.dg + B * P;                 // [B][P]
-  scratch.dv = scratch.coef + B * P;                 // [B][P]
-  scratch.delta = scratch.dv + B * P;                // [B][kFusedMaxRunsPerTask]
+  scratch.field = th.s_partial + B * th.nwarps * P;         // [B][P]
+  scratch.g = scratch.field + B * P;                        // [B][P]
+  scratch.dg = scratch.g + B * P;                           // [B][P]
+  scratch.coef = scratch.dg + B * P;                        // [B][P]
+  scratch.dv = scratch.coef + B * P;                        // [B][P]
+  scratch.delta = scratch.dv + B * P;                       // [B][kFusedMaxRunsPerTask]
+  scratch.zeta = scratch.delta + B * kFusedMaxRunsPerTask;  // [B]
   // Where they fit (fused_launch_shape); a thread reads back only its own.
   th.keep_inputs = a.keep_inputs && B > 1;
-  th.s_inputs = scratch.delta + B * kFusedMaxRunsPerTask;
+  th.s_inputs = scratch.zeta + B;
   th.nthreads = blockDim.x;
   return th;
 }
@@ -207,34 +217,40 @@ __device__ __forceinline__ void fused_load_weights(const BatchLayout<Real>& batc
   }
 }
 
-// A. For each sample of the step: the inputs (kept in shared memory where
-// phase C reads them back), the P partial dot products over this thread's
-// coordinates (the same fma chain for every row), their warp sums to shared
+// A. The label noise of the step's samples, drawn by the block's last
+// threads (past N, idle in the draws below, where N leaves some); for each
+// sample: the inputs (kept in shared memory where phase C reads them back),
+// the partial dot products of the task's rows over this thread's coordinates
+// (the same fma chain for every row; rows past the task's, whose weights are
+// zero, skipped by a bound uniform over the block), their warp sums to shared
 // memory. x keeps the last sample's inputs (phase C uses x^0 when B = 1).
 template <typename Real, int P>
 __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real (&x)[4],
+                                                     const FusedTaskState<Real, P>& task,
                                                      const FusedThread<Real> th,
                                                      std::uint64_t first_sample) {
   constexpr int kLanesPerValue = 32 / P;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
+  const int noise_sample = th.nthreads - 1 - static_cast<int>(threadIdx.x);
+  if (th.noise && noise_sample < th.B)
+    fused_label_noise(task, th.scratch, first_sample, noise_sample, th.transform);
   for (int b = 0; b < th.B; ++b) {
-    if (th.owner) draw_inputs(th.seed, first_sample + b, th.group, th.n, x);
+    if (th.owner) draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
     if (th.keep_inputs) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) th.s_inputs[(b * 4 + j) * th.nthreads + th.group] = x[j];
     }
     Real partial[P];
 #pragma unroll
+    for (int p = 0; p < P; ++p) partial[p] = Real(0);
+#pragma unroll
     for (int p = 0; p < P; ++p) {
-      Real dot = Real(0);
-      if (p < th.rows) {
-        dot = w[p][0] * x[0];
-        dot = fused_fma(w[p][1], x[1], dot);
-        dot = fused_fma(w[p][2], x[2], dot);
-        dot = fused_fma(w[p][3], x[3], dot);
-      }
-      partial[p] = dot;
+      if (p >= th.rows) break;
+      Real dot = w[p][0] * x[0];
+      dot = fused_fma(w[p][1], x[1], dot);
+      dot = fused_fma(w[p][2], x[2], dot);
+      partial[p] = fused_fma(w[p][3], x[3], dot);
     }
     transposed_warp_sum<P, 16>(partial, lane);
     if (lane % kLanesPerValue == 0)
@@ -248,8 +264,7 @@ __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real
 // sample has read v).
 template <typename Real, int P>
 __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task,
-                                                   const FusedThread<Real> th,
-                                                   std::uint64_t first_sample) {
+                                                   const FusedThread<Real> th) {
   const FusedScratch<Real>& scratch = th.scratch;
   const int B = th.B;
   const int lane = threadIdx.x % 32;
@@ -261,7 +276,7 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
     fused_row_activation(task, scratch, q);
   }
   __syncwarp();
-  for (int q = lane; q < th.nruns * B; q += 32) fused_sample_error(task, scratch, first_sample, q);
+  for (int q = lane; q < th.nruns * B; q += 32) fused_sample_error(task, scratch, q);
   __syncwarp();
   for (int q = lane; q < B * P; q += 32) fused_row_coefficients(task, scratch, q);
   __syncwarp();
@@ -280,6 +295,7 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
   if (th.decay) {
 #pragma unroll
     for (int p = 0; p < P; ++p) {
+      if (p >= th.rows) break;
       if ((th.student_mask >> p) & 1u) {
         const Real keep = task.w_keep[p];
 #pragma unroll
@@ -293,10 +309,11 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
 #pragma unroll
       for (int j = 0; j < 4; ++j) x[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
     } else if (th.B > 1 && th.owner) {
-      draw_inputs(th.seed, first_sample + b, th.group, th.n, x);
+      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
+      if (p >= th.rows) break;
       if ((th.student_mask >> p) & 1u) {
         const Real coef = s_coef[b * P + p];
 #pragma unroll
@@ -346,9 +363,9 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
   Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
   for (std::int64_t t = 0; t < a.steps; ++t) {
     const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
-    fused_partial_fields(w, x, th, first_sample);
+    fused_partial_fields(w, x, task, th, first_sample);
     __syncthreads();
-    if (threadIdx.x / 32 == 0) fused_coefficients(task, th, first_sample);
+    if (threadIdx.x / 32 == 0) fused_coefficients(task, th);
     __syncthreads();
     fused_update_weights(w, x, task, th, first_sample);
   }

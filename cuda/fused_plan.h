@@ -66,12 +66,13 @@ inline int fused_threads(int n) {
 }
 
 // Dynamic shared memory of one block: [B][nwarps][P] partial fields, five
-// [B][P] arrays and [B][runs] errors (the kernel's layout).
+// [B][P] arrays, [B][runs] errors and [B] label noises (the kernel's layout).
 template <typename Real>
 std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
   const int nwarps = fused_threads(n) / 32;
   return static_cast<std::size_t>(max_batch) *
-         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask) * sizeof(Real);
+         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask + 1) *
+         sizeof(Real);
 }
 
 // Phase C of a step with B > 1 needs the step's inputs x^1..x^B again. A

@@ -11,23 +11,25 @@ namespace tsgd {
 namespace {
 
 __global__ void gaussians_kernel(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
-                                 float* out) {
+                                 RngTransform transform, float* out) {
   const int block = blockIdx.x * blockDim.x + threadIdx.x;
   if (4 * block >= count) return;
   float z[4];
-  gaussian4(random_block(seed, stream, index, static_cast<std::uint32_t>(block)), z);
+  gaussian4(random_block(seed, stream, index, static_cast<std::uint32_t>(block)), z, transform);
   for (int j = 0; j < 4 && 4 * block + j < count; ++j) out[4 * block + j] = z[j];
 }
 
 // Draws `blocks_per_thread` Philox blocks per thread as the SGD kernels draw
 // inputs (gaussian4(random_block(seed, input, mu, group))) and keeps a sum so
 // that nothing is optimised away: the rate of the draws alone.
-__global__ void gaussian_rate_kernel(std::uint64_t seed, int blocks_per_thread, float* sink) {
+__global__ void gaussian_rate_kernel(std::uint64_t seed, int blocks_per_thread,
+                                     RngTransform transform, float* sink) {
   const std::uint32_t group = blockIdx.x * blockDim.x + threadIdx.x;
   float sum = 0;
   for (int mu = 0; mu < blocks_per_thread; ++mu) {
     float z[4];
-    gaussian4(random_block(seed, Stream::input, static_cast<std::uint64_t>(mu), group), z);
+    gaussian4(random_block(seed, Stream::input, static_cast<std::uint64_t>(mu), group), z,
+              transform);
     sum += (z[0] + z[1]) + (z[2] + z[3]);
   }
   if (sum == 12345.678f) sink[0] = sum;  // practically never: keeps the draws alive
@@ -35,7 +37,7 @@ __global__ void gaussian_rate_kernel(std::uint64_t seed, int blocks_per_thread, 
 
 }  // namespace
 
-double cuda_gaussian_rate(int device) {
+double cuda_gaussian_rate(int device, RngTransform transform) {
   TSGD_CUDA_CHECK(cudaSetDevice(device));
   int sms = 0;
   TSGD_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
@@ -47,7 +49,8 @@ double cuda_gaussian_rate(int device) {
   for (;;) {
     CudaEvent start, stop;
     start.record(stream.get());
-    gaussian_rate_kernel<<<blocks, threads, 0, stream.get()>>>(1, per_thread, sink.data());
+    gaussian_rate_kernel<<<blocks, threads, 0, stream.get()>>>(1, per_thread, transform,
+                                                               sink.data());
     TSGD_CUDA_CHECK_LAUNCH("gaussian_rate_kernel", stream.get());
     stop.record(stream.get());
     stop.synchronize();
@@ -79,13 +82,14 @@ double cuda_copy_bandwidth(int device) {
 }
 
 std::vector<float> cuda_gaussians(std::uint64_t seed, Stream stream, std::uint64_t index, int count,
-                                  int device) {
+                                  int device, RngTransform transform) {
   std::vector<float> host(static_cast<std::size_t>(count > 0 ? count : 0));
   if (host.empty()) return host;
   TSGD_CUDA_CHECK(cudaSetDevice(device));
   DeviceBuffer<float> values(host.size());
   const int blocks = (count + 3) / 4;
-  gaussians_kernel<<<(blocks + 127) / 128, 128>>>(seed, stream, index, count, values.data());
+  gaussians_kernel<<<(blocks + 127) / 128, 128>>>(seed, stream, index, count, transform,
+                                                  values.data());
   TSGD_CUDA_CHECK_LAUNCH("gaussians_kernel", nullptr);
   TSGD_CUDA_CHECK(cudaMemcpy(host.data(), values.data(), values.bytes(), cudaMemcpyDeviceToHost));
   return host;

@@ -27,11 +27,11 @@ std::unique_ptr<Engine> make_cuda_engine(Precision, const CudaOptions&) {
   throw CudaError(kNoCuda);
 }
 
-std::vector<float> cuda_gaussians(std::uint64_t, Stream, std::uint64_t, int, int) {
+std::vector<float> cuda_gaussians(std::uint64_t, Stream, std::uint64_t, int, int, RngTransform) {
   throw CudaError(kNoCuda);
 }
 
-double cuda_gaussian_rate(int) { throw CudaError(kNoCuda); }
+double cuda_gaussian_rate(int, RngTransform) { throw CudaError(kNoCuda); }
 
 double cuda_copy_bandwidth(int) { throw CudaError(kNoCuda); }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "math/gaussian.h"
 
 namespace tsgd {
 
@@ -22,6 +23,9 @@ class Engine {
   virtual std::string name() const = 0;
   // Precision of the weights and the arithmetic.
   virtual Precision precision() const = 0;
+  // The Gaussian transform of the inputs and label noise (math/gaussian.h):
+  // part of the runs' identity, fixed when the engine is made.
+  virtual RngTransform rng_transform() const = 0;
 
   // Replaces the batch: every run's teacher and student are built from its
   // identity (initial_weights.h) and its step counter is 0. All runs of a

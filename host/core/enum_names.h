@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "core/model.h"
+#include "math/gaussian.h"
 
 namespace tsgd {
 
@@ -61,6 +62,12 @@ template <>
 struct EnumNames<Precision> {
   static constexpr EnumName<Precision> table[] = {{Precision::float32, "float32"},
                                                   {Precision::float64, "float64"}};
+};
+
+template <>
+struct EnumNames<RngTransform> {
+  static constexpr EnumName<RngTransform> table[] = {{RngTransform::exact, "exact"},
+                                                     {RngTransform::fast, "fast"}};
 };
 
 // The name of VALUE in its table ("?" for a value outside it).

@@ -16,7 +16,14 @@
 
 namespace tsgd {
 
-void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out) {
+void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTransform transform) {
+  if (transform == RngTransform::fast) {
+    // The C library's functions do not vectorise: one block at a time.
+    for (int j = 0; 4 * j < n; ++j)
+      gaussian4(random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(j)), &out[4 * j],
+                RngTransform::fast);
+    return;
+  }
   // Structure of arrays over a chunk of Philox blocks, so that the compiler
   // vectorises the generator and the Box-Muller transform across blocks.
   constexpr int kChunk = 16;
@@ -125,12 +132,14 @@ struct Group {
 template <typename Real>
 class CpuEngine final : public Engine {
  public:
-  explicit CpuEngine(int threads) : threads_(thread_count(threads)) {}
+  CpuEngine(int threads, RngTransform transform)
+      : threads_(thread_count(threads)), transform_(transform) {}
 
   std::string name() const override { return "cpu"; }
   Precision precision() const override {
     return sizeof(Real) == 4 ? Precision::float32 : Precision::float64;
   }
+  RngTransform rng_transform() const override { return transform_; }
 
   void load(const std::vector<RunSpec>& specs) override {
     runs_.assign(specs.size(), CpuRun<Real>{});
@@ -243,10 +252,11 @@ class CpuEngine final : public Engine {
       // The B samples of this step: inputs, label noise, teacher fields.
       for (int b = 0; b < B; ++b) {
         const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
-        draw_input(teacher.seed, mu, N, draw.data());
+        draw_input(teacher.seed, mu, N, draw.data(), transform_);
         Real* xb = &x[b * padded];
         for (std::size_t i = 0; i < n; ++i) xb[i] = static_cast<Real>(draw[i]);
-        zeta[b] = static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise, mu, 0));
+        zeta[b] =
+            static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise, mu, 0, transform_));
         fields(teacher.wstar.data(), n, M_max, xb, N, inv_sqrt_n, &rho[b * M_max]);
       }
       for (std::size_t r : group.runs) {
@@ -296,6 +306,7 @@ class CpuEngine final : public Engine {
   }
 
   int threads_;
+  RngTransform transform_;
   std::vector<CpuRun<Real>> runs_;
   std::vector<Group> groups_;
 };
@@ -314,9 +325,10 @@ void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeig
   throw std::invalid_argument("cpu_engine_set_weights: not a CPU engine");
 }
 
-std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads) {
-  if (precision == Precision::float32) return std::make_unique<CpuEngine<float>>(threads);
-  return std::make_unique<CpuEngine<double>>(threads);
+std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads, RngTransform transform) {
+  if (precision == Precision::float32)
+    return std::make_unique<CpuEngine<float>>(threads, transform);
+  return std::make_unique<CpuEngine<double>>(threads, transform);
 }
 
 }  // namespace tsgd

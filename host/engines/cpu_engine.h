@@ -16,8 +16,12 @@
 
 namespace tsgd {
 
-// threads <= 0: all available (OpenMP's default).
-std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0);
+// threads <= 0: all available (OpenMP's default). TRANSFORM: the Gaussian
+// transform of the inputs and label noise (math/gaussian.h; `fast` evaluates
+// the GPU's fast formula with the C library's functions: the GPU's draws to
+// within the bound stated there, and no faster than `exact` on the CPU).
+std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0,
+                                        RngTransform transform = RngTransform::exact);
 
 // The current weights of run `index` of a CPU engine (tests, diagnostics);
 // throws std::invalid_argument for another engine.
@@ -31,6 +35,7 @@ void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeig
 
 // Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
 // (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
-void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out);
+void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out,
+                RngTransform transform = RngTransform::exact);
 
 }  // namespace tsgd

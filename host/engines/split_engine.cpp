@@ -52,6 +52,7 @@ class SplitEngine final : public Engine {
 
   std::string name() const override { return parts_.front()->name(); }
   Precision precision() const override { return parts_.front()->precision(); }
+  RngTransform rng_transform() const override { return parts_.front()->rng_transform(); }
 
   void load(const std::vector<RunSpec>& runs) override {
     const std::vector<std::size_t> sizes = split_batch(runs, parts_.size());
@@ -162,8 +163,10 @@ std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size
 std::unique_ptr<Engine> make_split_engine(std::vector<std::unique_ptr<Engine>> parts) {
   if (parts.empty()) throw std::invalid_argument("make_split_engine: no engines");
   for (const auto& part : parts)
-    if (part->name() != parts.front()->name() || part->precision() != parts.front()->precision())
-      throw std::invalid_argument("make_split_engine: engines of different kinds or precisions");
+    if (part->name() != parts.front()->name() || part->precision() != parts.front()->precision() ||
+        part->rng_transform() != parts.front()->rng_transform())
+      throw std::invalid_argument(
+          "make_split_engine: engines of different kinds, precisions or transforms");
   if (parts.size() == 1) return std::move(parts.front());
   return std::make_unique<SplitEngine>(std::move(parts));
 }

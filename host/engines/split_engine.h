@@ -24,7 +24,7 @@ constexpr double kSplitMaxShare = 1.25;
 // The slice sizes `split_engine` gives `parts` engines for `runs` (tests).
 std::vector<std::size_t> split_batch(const std::vector<RunSpec>& runs, std::size_t parts);
 
-// One engine over `parts` (all of one name and precision; at least one).
+// One engine over `parts` (all of one name, precision and transform; at least one).
 // With a single part, that part itself.
 std::unique_ptr<Engine> make_split_engine(std::vector<std::unique_ptr<Engine>> parts);
 

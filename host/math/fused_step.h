@@ -6,6 +6,8 @@
 // same inputs), their K + M rows stacked: run r's students at rows
 // run_start[r] .. + K - 1, its teachers right after. Given the local fields
 // of every row for the B samples of a step (field[b * P + p]), the stage is
+//   0. per sample:         the label noise zeta (drawn in the kernel's phase A,
+//                          on lanes that draw no inputs where there are such);
 //   1. per (sample, row):  g = activation(field), g' for student rows;
 //   2. per (run, sample):  Delta = sum_k v_k g_k - sum_m v*_m g*_m - sigma zeta;
 //   3. per (sample, row):  student rows: coef = -w_rate v g' Delta,
@@ -49,9 +51,11 @@ struct FusedTaskState {
   unsigned student_mask;  // bit p: row p is a student row
   unsigned v_train_mask;  // bit p: row p is a student row whose run trains v
   int decay;              // some student row has w_keep != 1
+  int noise;              // some run has sigma != 0: the step draws zeta
 };
 
-// One step's scratch, each array [B][P] but delta [B][kFusedMaxRunsPerTask].
+// One step's scratch, each array [B][P] but delta [B][kFusedMaxRunsPerTask]
+// and zeta [B].
 template <typename Real>
 struct FusedScratch {
   Real* field;
@@ -60,7 +64,19 @@ struct FusedScratch {
   Real* delta;
   Real* coef;
   Real* dv;
+  Real* zeta;
 };
+
+// 0. b < B, when task.noise: the label noise of the step's sample b, zeta^mu
+// of (seed, mu = first_sample + b) with the runs' transform.
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_label_noise(const FusedTaskState<Real, P>& task,
+                                                const FusedScratch<Real>& s,
+                                                std::uint64_t first_sample, int b,
+                                                RngTransform transform) {
+  s.zeta[b] = static_cast<Real>(
+      gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0, transform));
+}
 
 // 1. q = b * P + p, q < B * P: row p's activation and derivative at its field
 // of sample b (0 for the rows past the task's own); clears coef and dv.
@@ -86,11 +102,10 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>
 }
 
 // 2. q = r * B + b, q < nruns * B: Delta of run r's sample b, summed in the
-// order of sample_error. first_sample: mu of the step's sample 0.
+// order of sample_error (zeta from stage 0).
 template <typename Real, int P>
 TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& task,
-                                                 const FusedScratch<Real>& s,
-                                                 std::uint64_t first_sample, int q) {
+                                                 const FusedScratch<Real>& s, int q) {
   const int B = task.batch;
   const int r = q / B, b = q % B;
   const SgdConstants<Real>& c = task.c[r];
@@ -102,10 +117,7 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   Real teacher = Real(0);
   for (int m = 0; m < c.M; ++m) teacher = add_output_term(teacher, v[c.K + m], g[c.K + m]);
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
-  const Real zeta =
-      c.sigma != Real(0)
-          ? static_cast<Real>(gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0))
-          : Real(0);
+  const Real zeta = c.sigma != Real(0) ? s.zeta[b] : Real(0);
   s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, teacher, c.sigma, zeta);
 }
 

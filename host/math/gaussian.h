@@ -11,12 +11,33 @@
 // that fused a different multiply-add would change an ulp here and there.
 // Resolution: 23 bits for the radius (|z| <= 5.77, tail mass 1e-8 cut off),
 // 24 bits for the angle.
+//
+// The fast transform (RngTransform::fast, simulate.rng_transform) is the same
+// Box-Muller on the same bits, u and the angle as above, with the GPU's
+// hardware approximations: r = sqrt(-2 ln 2 log2 u) by lg2.approx and
+// rsqrt.approx, (cos, sin) by sin.approx / cos.approx (one multi-function unit
+// instruction each). Its error against the exact transform, from the bounds
+// the CUDA Programming Guide gives for __log2f (2^-22 absolute for u in
+// [0.5, 2], 2 ulp elsewhere), rsqrtf (2 ulp) and __sinf / __cosf (2^-21.41 /
+// 2^-21.19 absolute on [-pi, pi]): for a draw of radius r,
+//   |z_fast - z_exact| <= min(6e-4, 1.8e-7 / r) + 1.2e-6 r + (a few ulp),
+// i.e. below 8e-6 for every r > 0.03 (all but 5e-4 of the draws), and at
+// most 6e-4 where r is tiny (log u within 2^-22 of 0: one draw in ~10^6).
+// The host has no such instructions: there the same formula is evaluated with
+// the C library's log2f, sqrtf, sinf and cosf, so the CPU engine's `fast`
+// draws are the GPU's to within that bound, not bit for bit, and are not
+// faster than the exact ones on the CPU (they exist so that a GPU experiment
+// can be resumed, grown or checked on the CPU with the transform it used).
 #pragma once
 
 #include "math/hd.h"
 #include "math/philox.h"
 
 namespace tsgd {
+
+// Which Box-Muller transform turns Philox bits into Gaussians (above): part of
+// a run's identity (docs/architecture.md contract 1).
+enum class RngTransform : std::uint32_t { exact = 0, fast = 1 };
 
 // What a block of random numbers is for; part of the Philox counter.
 enum class Stream : std::uint32_t {
@@ -96,6 +117,52 @@ TSGD_HD TSGD_FORCEINLINE void box_muller(std::uint32_t a, std::uint32_t b, float
   *z1 = rn_mul(r, neg_s ? -s : s);
 }
 
+// The fast transform's functions: the GPU's approximations (PTX lg2.approx,
+// rsqrt.approx, sin.approx, cos.approx), on the host the C library's.
+TSGD_HD TSGD_FORCEINLINE float fast_log2(float x) {
+#if defined(__CUDA_ARCH__)
+  return __log2f(x);
+#else
+  return log2f(x);
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE float fast_sqrt(float x) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(x, rsqrtf(x));  // one MUFU.RSQ and a multiply (x > 0 here)
+#else
+  return sqrtf(x);
+#endif
+}
+TSGD_HD TSGD_FORCEINLINE void fast_sincos(float x, float* s, float* c) {
+#if defined(__CUDA_ARCH__)
+  __sincosf(x, s, c);
+#else
+  *s = sinf(x);
+  *c = cosf(x);
+#endif
+}
+
+// Box-Muller on one pair of words with the fast functions: the exact
+// transform's u and angle (the same bits), to within the bound above.
+TSGD_HD TSGD_FORCEINLINE void box_muller_fast(std::uint32_t a, std::uint32_t b, float* z0,
+                                              float* z1) {
+  const float u = (static_cast<float>(a >> 9) + 0.5f) * 1.1920928955078125e-7f;  // exact
+  // -2 ln u = -2 ln 2 log2 u; log2 u may round to 0 or above for u near 1
+  // (absolute error 2^-22): the floor keeps r finite and tiny there.
+  const float r2 = rn_mul(-1.3862943611198906f, fast_log2(u));
+  const float r = fast_sqrt(r2 > 1e-30f ? r2 : 1e-30f);
+  // theta = 2 pi t, t = (b >> 8 + 1/2) 2^-24 (the exact transform's (q + x) / 4),
+  // computed as theta - pi in (-pi, pi), where sin.approx is accurate, and
+  // (cos, sin)(theta) = -(cos, sin)(theta - pi). centred = 2^24 (t - 1/2),
+  // exact: an integer below 2^23 in magnitude plus 1/2.
+  const float centred = static_cast<float>(static_cast<int>(b >> 8) - 8388608) + 0.5f;
+  const float shifted = rn_mul(centred, 3.7450702829239893e-07f);  // 2 pi 2^-24
+  float s, c;
+  fast_sincos(shifted, &s, &c);
+  *z0 = rn_mul(-r, c);
+  *z1 = rn_mul(-r, s);
+}
+
 }  // namespace detail
 
 // Four standard Gaussians from one Philox block.
@@ -104,11 +171,24 @@ TSGD_HD TSGD_FORCEINLINE void gaussian4(const Philox4x32& bits, float out[4]) {
   detail::box_muller(bits.v[2], bits.v[3], &out[2], &out[3]);
 }
 
+// The same with a run's transform: a branch on a value that is uniform
+// across a kernel launch, so no kernel is compiled twice for it.
+TSGD_HD TSGD_FORCEINLINE void gaussian4(const Philox4x32& bits, float out[4],
+                                        RngTransform transform) {
+  if (transform == RngTransform::fast) {
+    detail::box_muller_fast(bits.v[0], bits.v[1], &out[0], &out[1]);
+    detail::box_muller_fast(bits.v[2], bits.v[3], &out[2], &out[3]);
+  } else {
+    gaussian4(bits, out);
+  }
+}
+
 // The Gaussian of one coordinate of (seed, stream, index).
 TSGD_HD inline float gaussian_at(std::uint64_t seed, Stream stream, std::uint64_t index,
-                                 std::uint32_t coordinate) {
+                                 std::uint32_t coordinate,
+                                 RngTransform transform = RngTransform::exact) {
   float out[4];
-  gaussian4(random_block(seed, stream, index, coordinate / 4u), out);
+  gaussian4(random_block(seed, stream, index, coordinate / 4u), out, transform);
   return out[coordinate % 4u];
 }
 

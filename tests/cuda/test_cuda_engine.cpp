@@ -101,6 +101,7 @@ class PathChecked final : public CudaEngine {
         expected_(expected) {}
   std::string name() const override { return engine_->name(); }
   Precision precision() const override { return engine_->precision(); }
+  RngTransform rng_transform() const override { return engine_->rng_transform(); }
   void load(const std::vector<RunSpec>& runs) override {
     engine_->load(runs);
     if (expected_ != CudaPath::automatic && cuda_.path() != expected_)

@@ -92,10 +92,11 @@ double max_difference(const OrderParameters& a, const OrderParameters& b) {
   return d;
 }
 
-// Emulated fused or cuBLAS path vs the CPU engine, same run identities, 30
-// steps. The cuBLAS path gets two more runs the fused path cannot hold:
-// mini-batch 64, and K + M = 20.
-void expect_agreement(Precision precision, double tolerance, bool cublas) {
+// Emulated fused or cuBLAS path vs the CPU engine, same run identities and
+// transform, 30 steps. The cuBLAS path gets two more runs the fused path
+// cannot hold: mini-batch 64, and K + M = 20.
+void expect_agreement(Precision precision, double tolerance, bool cublas,
+                      RngTransform transform = RngTransform::exact) {
   const int max_rows = precision == Precision::float32 ? 16 : 8;
   std::vector<RunSpec> runs = mixed_runs(max_rows);
   if (cublas) {
@@ -108,9 +109,10 @@ void expect_agreement(Precision precision, double tolerance, bool cublas) {
     wide.params.weight_decay = 0.1;
     runs.push_back(wide);
   }
-  auto cpu = make_cpu_engine(precision, 2);
+  auto cpu = make_cpu_engine(precision, 2, transform);
   EmulatedCudaOptions options;
   options.cublas_path = cublas;
+  options.rng_transform = transform;
   auto gpu = make_emulated_cuda_engine(precision, options);
   cpu->load(runs);
   gpu->load(runs);
@@ -150,6 +152,41 @@ TEST(EmulatedCuda, Float32FusedKernelAgreesWithCpuEngine) {
   // float rounding (6e-8 relative) of the 133-term fields and of the
   // weights, accumulated over 30 steps: ~1e-5 on order parameters of order one.
   expect_agreement(Precision::float32, 2e-4, false);
+}
+
+TEST(EmulatedCuda, FastTransformOnBothPathsAgreesWithCpuEngine) {
+  // The emulator evaluates the fast formula with the host's C library
+  // functions, as the CPU engine does: the same draws bit for bit, so the
+  // exact transform's float64 tolerance holds (the GPU's own approximations:
+  // tests/cuda/test_cuda_transform.cpp).
+  expect_agreement(Precision::float64, 1e-11, false, RngTransform::fast);
+  expect_agreement(Precision::float64, 1e-11, true, RngTransform::fast);
+}
+
+TEST(EmulatedCuda, TheTransformReachesTheKernels) {
+  // The same runs with either transform: different numbers on both paths (the
+  // option reaches the inputs and the label noise), but only just (the draws
+  // agree to a few ulp on the host): order parameters within 1e-4.
+  std::vector<RunSpec> runs = mixed_runs(8);
+  runs.resize(4);  // run 0 has label noise, 1 and 2 mini-batches
+  for (bool cublas : {false, true}) {
+    std::vector<OrderParameters> results[2];
+    for (RngTransform transform : {RngTransform::exact, RngTransform::fast}) {
+      EmulatedCudaOptions options;
+      options.cublas_path = cublas;
+      options.rng_transform = transform;
+      auto engine = make_emulated_cuda_engine(Precision::float64, options);
+      EXPECT_EQ(engine->rng_transform(), transform);
+      engine->load(runs);
+      engine->advance(10);
+      engine->order_parameters(results[transform == RngTransform::fast]);
+    }
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      const double d = max_difference(results[0][r], results[1][r]);
+      EXPECT_GT(d, 0.0) << (cublas ? "cublas" : "fused") << " run " << r;
+      EXPECT_LT(d, 1e-4) << (cublas ? "cublas" : "fused") << " run " << r;
+    }
+  }
 }
 
 // The fused kernel at its limits: N = 2048 (512 threads, 16 warps), 16 rows

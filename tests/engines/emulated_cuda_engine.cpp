@@ -108,6 +108,7 @@ class EmulatedCudaEngine final : public Engine {
   Precision precision() const override {
     return sizeof(Real) == 4 ? Precision::float32 : Precision::float64;
   }
+  RngTransform rng_transform() const override { return options_.rng_transform; }
 
   void load(const std::vector<RunSpec>& runs) override {
     check_cuda_batch(runs);
@@ -137,7 +138,7 @@ class EmulatedCudaEngine final : public Engine {
                                        dv_.data(),   batch_.max_batch, batch_.kmax,
                                        batch_.decay, batch_.train_v};
       for (std::int64_t t = 0; t < steps; ++t)
-        cublas_step_sequence(device, batch_.layout(), work, t);
+        cublas_step_sequence(device, batch_.layout(options_.rng_transform), work, t);
       batch_.count_steps(steps);
       return;
     }
@@ -154,7 +155,7 @@ class EmulatedCudaEngine final : public Engine {
       const std::int64_t chunk = std::min(per_launch, steps - done);
       for (int c = 0; c < 3; ++c) {
         if (plan_.class_count[c] == 0) continue;
-        const FusedArgs<Real> args{batch_.layout(),
+        const FusedArgs<Real> args{batch_.layout(options_.rng_transform),
                                    plan_.tasks.data() + plan_.class_first[c],
                                    plan_.task_runs.data(),
                                    plan_.class_max_batch[c],
@@ -172,7 +173,7 @@ class EmulatedCudaEngine final : public Engine {
     if (batch_.params.empty()) return;
     const std::size_t run_gram = static_cast<std::size_t>(batch_.units) * batch_.units;
     std::vector<double> gram(batch_.params.size() * run_gram, 0.0);
-    const BatchLayout<Real> layout = batch_.layout();
+    const BatchLayout<Real> layout = batch_.layout(options_.rng_transform);
     simt::launch(static_cast<unsigned>(layout.nruns), kGramThreads, 0,
                  [&] { gram_kernel<Real>(layout, gram.data()); });
     order_parameters_from_gram(batch_.params, batch_.units, batch_.kmax, gram.data(),

@@ -24,10 +24,11 @@
 namespace tsgd::testing {
 
 struct EmulatedCudaOptions {
-  bool cublas_path = false;                 // the cuBLAS path instead of the fused one
-  bool group_by_seed = true;                // CudaOptions::group_by_seed
-  std::int64_t fused_steps_per_launch = 0;  // CudaOptions::fused_steps_per_launch
-  bool keep_inputs = true;                  // CudaOptions::keep_inputs
+  bool cublas_path = false;                          // the cuBLAS path instead of the fused one
+  bool group_by_seed = true;                         // CudaOptions::group_by_seed
+  std::int64_t fused_steps_per_launch = 0;           // CudaOptions::fused_steps_per_launch
+  bool keep_inputs = true;                           // CudaOptions::keep_inputs
+  RngTransform rng_transform = RngTransform::exact;  // CudaOptions::rng_transform
 };
 
 // On the fused path, load throws std::invalid_argument for a batch it cannot hold.

@@ -158,6 +158,7 @@ class FailingEngine final : public Engine {
  public:
   std::string name() const override { return "cpu"; }
   Precision precision() const override { return Precision::float64; }
+  RngTransform rng_transform() const override { return RngTransform::exact; }
   void load(const std::vector<RunSpec>& runs) override {
     if (!runs.empty()) throw std::runtime_error("load failed");
   }

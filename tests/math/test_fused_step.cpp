@@ -32,7 +32,7 @@ bool same_bits(Real a, Real b) {
 }
 
 // Builds a task of `shapes` (stacked rows, as the kernel's thread 0 does),
-// random fields for B samples, runs the four stages lane by lane in the
+// random fields for B samples, runs the five stages lane by lane in the
 // given lane order, and compares with accumulate_sample run by run.
 template <typename Real, int P>
 void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
@@ -78,11 +78,12 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
   task.rows = rows;
 
   std::vector<Real> field(B * P), g(B * P, Real(-7)), dg(B * P, Real(-7)), coef(B * P, Real(-7)),
-      dv(B * P, Real(-7)), delta(B * kFusedMaxRunsPerTask, Real(-7));
+      dv(B * P, Real(-7)), delta(B * kFusedMaxRunsPerTask, Real(-7)), zeta(B, Real(-7));
   for (int b = 0; b < B; ++b)
     for (int p = 0; p < P; ++p)
       field[b * P + p] = static_cast<Real>(p < rows ? 1.3 * normal(rng) : 0.0);
-  FusedScratch<Real> s{field.data(), g.data(), dg.data(), delta.data(), coef.data(), dv.data()};
+  FusedScratch<Real> s{field.data(), g.data(),  dg.data(),  delta.data(),
+                       coef.data(),  dv.data(), zeta.data()};
   const FusedTaskState<Real, P> before = task;
 
   // The four stages, each a loop over "lanes" (any order: within a stage,
@@ -90,8 +91,9 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
   auto lanes = [&](int count, auto body) {
     for (int i = 0; i < count; ++i) body(reverse_lanes ? count - 1 - i : i);
   };
+  lanes(B, [&](int b) { fused_label_noise(task, s, first_sample, b, RngTransform::exact); });
   lanes(B * P, [&](int q) { fused_row_activation(task, s, q); });
-  lanes(task.nruns * B, [&](int q) { fused_sample_error(task, s, first_sample, q); });
+  lanes(task.nruns * B, [&](int q) { fused_sample_error(task, s, q); });
   lanes(B * P, [&](int q) { fused_row_coefficients(task, s, q); });
   lanes(rows, [&](int p) { fused_update_v(task, s, p); });
 

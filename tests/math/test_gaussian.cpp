@@ -1,6 +1,9 @@
 // The Gaussian draws (math/gaussian.h): the polynomial log, the moments of a
 // million draws, the vectorised draw of the CPU engine (draw_input) against
-// one coordinate at a time, and the addressing of docs/architecture.md contract 1.
+// one coordinate at a time, and the addressing of docs/architecture.md contract 1;
+// the fast transform's formula (here with the C library's functions; the
+// GPU's approximations are checked by tests/cuda/test_cuda_transform.cpp)
+// against the exact one, draw by draw and in distribution.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,8 +11,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "engines/cpu_engine.h"
 #include "math/gaussian.h"
+#include "tests/support/normality.h"
 
 using namespace tsgd;
 
@@ -69,4 +74,55 @@ TEST(Gaussian, StreamsSeedsAndSamplesAreIndependentAddresses) {
   EXPECT_NE(gaussian_at(1, Stream::input, 1ull << 32, 0), gaussian_at(1, Stream::input, 0, 0));
   // Seeds beyond 2^32 too.
   EXPECT_NE(gaussian_at(1ull << 32, Stream::input, 0, 0), gaussian_at(0, Stream::input, 0, 0));
+}
+
+TEST(Gaussian, FastTransformIsTheExactOneToWithinItsBound) {
+  // Same bits, same u and angle: on the host (C library functions, about an
+  // ulp each) the two differ by a few ulp of r, 4e-7 (1 + r); a wrong angle
+  // map, sign or factor would differ by order one. The GPU bound
+  // (fast_transform_bound) holds a fortiori.
+  double worst = 0;
+  for (std::uint64_t mu = 0; mu < 4096; ++mu) {
+    float exact[1024], fast[1024];
+    draw_input(5, mu, 1024, exact, RngTransform::exact);
+    draw_input(5, mu, 1024, fast, RngTransform::fast);
+    for (int i = 0; i < 1024; i += 2) {
+      const double r = std::hypot(exact[i], exact[i + 1]);
+      for (int j = i; j < i + 2; ++j) {
+        const double d = std::abs(double(fast[j]) - exact[j]);
+        worst = std::max(worst, d / (1 + r));
+        ASSERT_LE(d, 4e-7 * (1 + r)) << "mu " << mu << " coordinate " << j;
+        ASSERT_LE(d, tsgd::testing::fast_transform_bound(r));
+      }
+    }
+  }
+  EXPECT_GT(worst, 0.0);  // two formulas, not one
+}
+
+TEST(Gaussian, FastTransformIsStandardNormalTo5Sigma) {
+  // 2^26 draws of each transform: moments, tails beyond 2..5 sigma, KS
+  // (tests/support/normality.h states the tolerances).
+  for (RngTransform transform : {RngTransform::exact, RngTransform::fast}) {
+    tsgd::testing::NormalityCheck check;
+    std::vector<float> z(1 << 16);
+    for (std::uint64_t mu = 0; mu < 1024; ++mu) {
+      draw_input(2024, mu, static_cast<int>(z.size()), z.data(), transform);
+      check.add(z.data(), z.size());
+    }
+    check.expect_standard_normal(enum_name(transform));
+  }
+}
+
+TEST(Gaussian, LabelNoiseUsesTheTransform) {
+  // gaussian_at with the fast transform is draw_input's fast draw.
+  float fast[8];
+  draw_input(3, 17, 8, fast, RngTransform::fast);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(gaussian_at(3, Stream::input, 17, i, RngTransform::fast), fast[i]);
+  // ... and differs from the exact one somewhere (they agree to a few ulp).
+  int differ = 0;
+  for (std::uint64_t mu = 0; mu < 64; ++mu)
+    differ += gaussian_at(3, Stream::label_noise, mu, 0, RngTransform::fast) !=
+              gaussian_at(3, Stream::label_noise, mu, 0, RngTransform::exact);
+  EXPECT_GT(differ, 0);
 }
