@@ -22,10 +22,11 @@ class FixedPointCommand final : public Command {
   }
 
   int run(const std::string&) override {
-    const Experiment e = load_config(arguments_.config_path);
+    Experiment e = load_config(arguments_.config_path);
     if (!e.ode.enabled) throw InputError(arguments_.config_path + ": ode.enabled is false");
     const RunOptions& o = arguments_.options;
     const std::string dir = o.output ? *o.output : e.output;
+    resolve_rng_transform_from_directory(e, dir);
     nlohmann::json resolved = e.resolved;
     resolved["output"] = dir;
     // Refuses another experiment's directory; --force replaces it, but never

@@ -105,7 +105,8 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
 }
 
 SimulateSettings parse_simulate(const json& doc, json& resolved) {
-  Section s(doc, "simulate", {"enabled", "backend", "precision", "diverge_eg"}, resolved);
+  Section s(doc, "simulate", {"enabled", "backend", "precision", "rng_transform", "diverge_eg"},
+            resolved);
   SimulateSettings sim;
   sim.enabled = s.boolean("enabled", sim.enabled);
   sim.backend = s.choice("backend", sim.backend);
@@ -114,6 +115,11 @@ SimulateSettings parse_simulate(const json& doc, json& resolved) {
     sim.precision =
         get_enum_or_automatic<Precision>(s.given("precision"), s.path("precision"), "auto");
   s.resolve("precision", sim.precision ? enum_name(*sim.precision) : "auto");
+  // Resolved only as "fast" (resolve_rng_transform); "auto" when the engine is chosen.
+  if (s.has("rng_transform"))
+    sim.rng_transform = get_enum_or_automatic<RngTransform>(s.given("rng_transform"),
+                                                            s.path("rng_transform"), "auto");
+  if (sim.rng_transform == RngTransform::fast) s.resolve("rng_transform", "fast");
   if (s.has("diverge_eg") && !s.given("diverge_eg").is_null())
     sim.diverge_eg =
         positive(get_number(s.given("diverge_eg"), "simulate.diverge_eg"), "simulate.diverge_eg");
@@ -192,6 +198,19 @@ static void check_ode_supported(const Experiment& e) {
 
 Precision engine_precision(const SimulateSettings& s, bool gpu) {
   return s.precision ? *s.precision : (gpu ? Precision::float32 : Precision::float64);
+}
+
+RngTransform engine_rng_transform(const SimulateSettings& s, bool gpu) {
+  return s.rng_transform ? *s.rng_transform : (gpu ? RngTransform::fast : RngTransform::exact);
+}
+
+void resolve_rng_transform(Experiment& e, RngTransform transform) {
+  e.simulate.rng_transform = transform;
+  json& simulate = e.resolved["simulate"];
+  if (transform == RngTransform::fast)
+    simulate["rng_transform"] = "fast";
+  else
+    simulate.erase("rng_transform");
 }
 
 bool lists_teacher_init(const Experiment& e) {

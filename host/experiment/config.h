@@ -51,6 +51,11 @@ struct SimulateSettings {
   bool enabled = true;
   Backend backend = Backend::automatic;
   std::optional<Precision> precision;  // empty: float64 on the CPU, float32 on the GPU
+  // The Gaussian transform of the inputs and label noise (math/gaussian.h);
+  // empty ("auto"): fast on the GPU, exact on the CPU (engine_rng_transform),
+  // resolved for the chosen engine before anything is written
+  // (resolve_rng_transform): part of the runs' identity.
+  std::optional<RngTransform> rng_transform;
   // A run is diverged when eps_g is not finite or exceeds this bound; empty:
   // 1e4 * max(1, eps_g at alpha = 0) of the run.
   std::optional<double> diverge_eg;
@@ -94,6 +99,17 @@ Experiment parse_experiment(const nlohmann::json& document);
 // The precision of the engine: simulate.precision, or for "auto" float32 on a
 // GPU and float64 on the CPU.
 Precision engine_precision(const SimulateSettings& simulate, bool gpu);
+
+// The transform of the engine: simulate.rng_transform, or for "auto" fast on a
+// GPU and exact on the CPU.
+RngTransform engine_rng_transform(const SimulateSettings& simulate, bool gpu);
+
+// Settles simulate.rng_transform to TRANSFORM (the chosen engine's, for
+// "auto") in E and in its resolved configuration, which names it only when
+// it is "fast": "exact" is what every run used before the key existed, so
+// those configurations keep their fingerprint. Resume, shards, merge and
+// growing compare resolved configurations, so they never mix transforms.
+void resolve_rng_transform(Experiment& e, RngTransform transform);
 
 // Whether the result files list model.teacher_init: exactly when the resolved
 // configuration does (the key was given and is not the default "gaussian"), so the

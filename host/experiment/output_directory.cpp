@@ -32,6 +32,23 @@ void remove_interrupted_writes(const std::string& dir) {
   }
 }
 
+void resolve_rng_transform_from_directory(Experiment& e, const std::string& dir) {
+  RngTransform transform = RngTransform::exact;
+  if (e.simulate.rng_transform) {
+    transform = *e.simulate.rng_transform;
+  } else if (file_exists(dir + "/config.json")) {
+    try {
+      const json existing = json::parse(read_file(dir + "/config.json"));
+      const json* simulate = existing.contains("simulate") ? &existing["simulate"] : nullptr;
+      if (simulate && simulate->is_object() && simulate->value("rng_transform", "") == "fast")
+        transform = RngTransform::fast;
+    } catch (const json::exception&) {
+      // Unreadable: prepare_output_directory refuses the directory by name.
+    }
+  }
+  resolve_rng_transform(e, transform);
+}
+
 namespace {
 
 // tsgd's own files in DIR/work, by name: SGD units (sgd-*.jsonl) and, or

@@ -47,6 +47,12 @@ enum class ForceScope {
 void prepare_output_directory(const std::string& dir, const nlohmann::json& resolved, bool force,
                               ForceScope scope, const Experiment* grown = nullptr);
 
+// For a command that simulates nothing (tsgd ode, tsgd fixed-point): settles
+// an "auto" simulate.rng_transform of E to the transform of the runs DIR
+// already holds (its config.json; exact where there is none), so that the
+// directory of a `tsgd run` on a GPU is recognised as this experiment's.
+void resolve_rng_transform_from_directory(Experiment& e, const std::string& dir);
+
 // Result files that differ from the checksums of the manifest that wrote them
 // were changed (edited, truncated) since: says so on stderr. They are never
 // read back: the work units are the record, and the files are rewritten from them.

@@ -121,7 +121,9 @@ void run_plot_script(const std::string& dir, bool quiet) {
   if (std::system(command.c_str()) != 0) std::cerr << "tsgd: --plot: the plot script failed\n";
 }
 
-RunContext prepare_run(const Experiment& e, const RunOptions& o) {
+// E's "auto" simulate.rng_transform is settled here: the chosen engine's, or
+// without one the transform of the runs in the output directory.
+RunContext prepare_run(Experiment& e, const RunOptions& o) {
   RunContext c;
   c.e = &e;
   c.o = &o;
@@ -131,8 +133,6 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
     throw std::invalid_argument("--shard: index " + std::to_string(o.shard_index) +
                                 " is not in 0.." + std::to_string(o.shard_count - 1));
   c.dir = sharded ? shard_directory(c.base_dir, o.shard_index, o.shard_count) : c.base_dir;
-  json resolved = e.resolved;
-  resolved["output"] = c.base_dir;
   // The engine first: its GPUs' memory bounds the experiment (checked before anything is written).
   c.simulate = e.simulate.enabled && !o.ode_only;
   c.threads = thread_count(o.threads);
@@ -141,8 +141,14 @@ RunContext prepare_run(const Experiment& e, const RunOptions& o) {
         e, o.backend ? *o.backend : e.simulate.backend,
         o.backend ? "--backend cuda" : "simulate.backend \"cuda\" (in the configuration)",
         o.threads);
+  if (c.simulate)
+    resolve_rng_transform(e, c.engine.engine->rng_transform());
+  else
+    resolve_rng_transform_from_directory(e, c.dir);
   if (!o.ode_only)
     check_resources(e, c.threads, c.engine.gpu_free_bytes, o.shard_index, o.shard_count);
+  json resolved = e.resolved;
+  resolved["output"] = c.base_dir;
   prepare_output_directory(c.dir, resolved, o.force,
                            o.ode_only ? ForceScope::ode_units : ForceScope::everything,
                            sharded ? nullptr : &e);
@@ -170,8 +176,9 @@ ResultSet write_experiment_results(const std::string& dir, const Experiment& e,
   return results;
 }
 
-int run_experiment(const Experiment& e, const RunOptions& o, std::ostream& out) {
+int run_experiment(const Experiment& config, const RunOptions& o, std::ostream& out) {
   const auto t_start = Clock::now();
+  Experiment e = config;  // its rng_transform settled by prepare_run
   RunContext c = prepare_run(e, o);
   std::vector<RunTrajectory> trajectories;
   std::vector<OdeCurve> ode_curves;

@@ -27,7 +27,10 @@ EngineChoice choose_engine(const Experiment& e, Backend backend, const std::stri
     if (!found.empty()) {
       std::vector<std::unique_ptr<Engine>> parts;
       for (const GpuInfo& g : found) {
-        parts.push_back(make_cuda_engine(engine_precision(e.simulate, true), g.index));
+        CudaOptions options;
+        options.device = g.index;
+        options.rng_transform = engine_rng_transform(e.simulate, true);
+        parts.push_back(make_cuda_engine(engine_precision(e.simulate, true), options));
         out.gpu_free_bytes.push_back(static_cast<double>(g.free_bytes));
         out.device += (out.device.empty() ? "" : "; ") + std::string("GPU ") +
                       std::to_string(g.index) + ": " + g.name;
@@ -45,7 +48,8 @@ EngineChoice choose_engine(const Experiment& e, Backend backend, const std::stri
                      : "tsgd: this tsgd was built without the CUDA engine; running on the CPU";
   }
   out.device = "CPU";
-  out.engine = make_cpu_engine(engine_precision(e.simulate, false), threads);
+  out.engine = make_cpu_engine(engine_precision(e.simulate, false), threads,
+                               engine_rng_transform(e.simulate, false));
   return out;
 }
 

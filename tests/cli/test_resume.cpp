@@ -61,3 +61,35 @@ TEST(Pipeline, ResumeAfterKillGivesIdenticalFiles) {
   EXPECT_EQ(runs_computed(dir + "/killed"), 32u);
   fs::remove_all(dir);
 }
+
+TEST(Pipeline, TheRngTransformIsPartOfTheRunsIdentity) {
+  // simulate.rng_transform "fast" on the CPU: config.json names it; the same
+  // experiment with "auto" (exact on the CPU) in that directory is refused
+  // naming the key, never resumed or grown into a mix of transforms; "exact"
+  // leaves config.json as it was before the key existed.
+  const std::string dir = temp_dir("rng_transform");
+  json config = {{"name", "transform"},
+                 {"model", {{"N", 40}, {"M", 1}, {"K", 1}}},
+                 {"training", {{"lr", 0.5}, {"sigma", 0.1}, {"alpha", 2}}},
+                 {"seeds", {{"count", 2}}},
+                 {"record", {{"points", 4}}},
+                 {"simulate", {{"backend", "cpu"}, {"rng_transform", "fast"}}},
+                 {"ode", {{"enabled", false}}}};
+  const std::string fast = write_config(dir, config);
+  ASSERT_EQ(run_tsgd({"run", fast, "--output", dir + "/out", "--quiet"}), 0);
+  const json written = json::parse(std::ifstream(dir + "/out/config.json"));
+  EXPECT_EQ(written["simulate"]["rng_transform"], "fast");
+
+  config["simulate"]["rng_transform"] = "auto";
+  config["seeds"]["count"] = 3;  // a growth, which would keep the fast runs
+  const std::string automatic = write_config(temp_dir("rng_transform_auto"), config);
+  std::string err;
+  EXPECT_NE(run_tsgd({"run", automatic, "--output", dir + "/out", "--quiet"}, &err), 0);
+  EXPECT_NE(err.find("simulate.rng_transform"), std::string::npos) << err;
+
+  config["simulate"]["rng_transform"] = "exact";
+  const std::string exact = write_config(temp_dir("rng_transform_exact"), config);
+  ASSERT_EQ(run_tsgd({"run", exact, "--output", dir + "/exact", "--quiet"}), 0);
+  const json plain = json::parse(std::ifstream(dir + "/exact/config.json"));
+  EXPECT_FALSE(plain["simulate"].contains("rng_transform"));
+}

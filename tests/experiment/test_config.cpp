@@ -126,3 +126,27 @@ TEST(Config, TeacherInitIsResolvedOnlyAwayFromItsDefault) {
   EXPECT_EQ(swept.resolved["model"]["teacher_init"], config["model"]["teacher_init"]);
   EXPECT_TRUE(lists_teacher_init(swept));
 }
+
+TEST(Config, RngTransformResolvesPerEngineAndOnlyFastIsNamed) {
+  json doc = {{"name", "t"}, {"training", {{"alpha", 1}}}};
+  Experiment automatic = parse_experiment(doc);
+  EXPECT_FALSE(automatic.simulate.rng_transform.has_value());
+  EXPECT_EQ(engine_rng_transform(automatic.simulate, true), RngTransform::fast);
+  EXPECT_EQ(engine_rng_transform(automatic.simulate, false), RngTransform::exact);
+  const json before = automatic.resolved;
+  EXPECT_FALSE(before["simulate"].contains("rng_transform"));
+  resolve_rng_transform(automatic, RngTransform::exact);  // the CPU's: as before the key
+  EXPECT_EQ(automatic.resolved, before);
+  resolve_rng_transform(automatic, RngTransform::fast);  // a GPU's
+  EXPECT_EQ(automatic.resolved["simulate"]["rng_transform"], "fast");
+  EXPECT_EQ(automatic.simulate.rng_transform, RngTransform::fast);
+
+  doc["simulate"] = {{"rng_transform", "fast"}};
+  const Experiment fast = parse_experiment(doc);
+  EXPECT_EQ(engine_rng_transform(fast.simulate, false), RngTransform::fast);
+  EXPECT_EQ(fast.resolved, automatic.resolved);
+  doc["simulate"] = {{"rng_transform", "exact"}};
+  const Experiment exact = parse_experiment(doc);
+  EXPECT_EQ(engine_rng_transform(exact.simulate, true), RngTransform::exact);
+  EXPECT_EQ(exact.resolved, before);
+}
