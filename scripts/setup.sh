@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tsgd needs to build, test and plot, and
-# nothing else: the compiler and build tools, nlohmann-json, CLI11, Eigen and
-# GoogleTest (header/source packages), the Debian Python with numpy and
+# nothing else: the compiler and build tools, nlohmann-json, CLI11, Eigen,
+# GoogleTest (header/source packages) and zlib (gzip-compressed IDX inputs), the Debian Python with numpy and
 # matplotlib for scripts/plot.py and the checks in scripts/, pandas for reading
 # the results as the README shows (/usr/bin/python3;
 # pip is never used, so a pyenv or venv python3 earlier on PATH is left alone),
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev libeigen3-dev
-          googletest libgtest-dev python3 python3-numpy python3-matplotlib python3-pandas clang-format)
+          googletest libgtest-dev zlib1g-dev python3 python3-numpy python3-matplotlib python3-pandas clang-format)
 
 if [[ "${TSGD_NO_SETUP:-}" == 1 ]]; then
   exit 0

@@ -47,6 +47,7 @@ enum class Stream : std::uint32_t {
   teacher_v = 3,    // v*_m, index 0, block = m / 4
   student_w = 4,    // w_k, index = k, block = coordinate / 4
   student_v = 5,    // v_k, index 0, block = k / 4
+  permutation = 6,  // a finite training set's epoch order (math/permutation.h)
 };
 
 TSGD_HD TSGD_FORCEINLINE Philox4x32 random_block(std::uint64_t seed, Stream stream,

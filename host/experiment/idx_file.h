@@ -1,0 +1,35 @@
+// Real inputs for data.inputs (issue 16): IDX files, the format of MNIST and
+// Fashion-MNIST (big-endian header: two zero bytes, the element type, the
+// number of dimensions, then each dimension as a 32-bit count; the values
+// follow, row-major), plain or gzip-compressed, and their standardisation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tsgd {
+
+// An IDX file's array: dims[0] samples of dims[1] x dims[2] x ... values each.
+struct IdxArray {
+  std::vector<std::uint32_t> dims;
+  std::vector<double> values;
+  std::size_t count() const { return dims.empty() ? 0 : dims[0]; }
+  std::size_t sample_size() const;  // the product of dims[1..] (1 for a label file)
+};
+
+// Reads PATH (gzip or plain). Throws ConfigError naming KEY and the file: a file
+// that is missing or unreadable, not IDX (magic), of an unknown element type,
+// truncated (fewer values than the header promises), or empty (no sample).
+IdxArray read_idx(const std::string& path, const std::string& key);
+
+enum class Standardisation { global, per_pixel };
+
+// Standardises TRAIN and TEST in place with the training set's statistics:
+// global: one mean and standard deviation over every value; per_pixel: each
+// coordinate its own, a coordinate of zero variance in the training set (MNIST's
+// always-blank borders) becoming 0 in both. Throws ConfigError naming KEY when a
+// value is not finite afterwards (a constant file under global standardisation).
+void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std::string& key);
+
+}  // namespace tsgd
