@@ -46,7 +46,8 @@ if [[ $mode == --prepare ]]; then
   mkdir -p "$CARRY/bin"
   cp "$GPU_BUILD/tsgd_tests" "$GPU_BUILD/bench_gpu" "$CARRY/bin/"
   strip "$CARRY/bin/"*
-  for path in include/nlohmann include/CLI share/cmake/nlohmann_json share/cmake/CLI11 src/googletest include/eigen3 share/eigen3/cmake; do
+  for path in include/nlohmann include/CLI share/cmake/nlohmann_json share/cmake/CLI11 src/googletest include/eigen3 share/eigen3/cmake \
+      include/zlib.h include/zconf.h lib/x86_64-linux-gnu/libz.a; do
     if [[ -e "/usr/$path" ]]; then
       mkdir -p "$CARRY/deps/usr/$(dirname "$path")"
       cp -r "/usr/$path" "$CARRY/deps/usr/$path"
