@@ -12,15 +12,17 @@ ptxas's resource report (ptxas -v) of the same PTX, and writes a C++ table
   path, count). The phase of an instruction is the function of
   cuda/fused_kernel.cuh it was inlined from, found through the `.loc` line
   information (innermost frame in that file, following `inlined_at`):
-  draw_inputs -> draw, transposed_warp_sum -> reduction, the rest of
-  fused_partial_fields -> dot, fused_coefficients -> phase_b,
+  draw_inputs -> draw, transposed_warp_sum -> reduction, the label noise
+  (fused_label_noise, drawn in phase A by the block's last threads) -> noise,
+  the rest of fused_partial_fields -> dot, fused_coefficients -> phase_b,
   fused_update_weights -> update, the kernel's own loop code -> step.
   The loop weight names the source loops around the instruction (B, warps,
   coefficient lanes, K, M) and how nvcc unrolled them (main loop of u
   iterations, or a remainder copy); the path names the branch of the source
   that the instruction belongs to (an activation, label noise, decay, kept or
-  redrawn inputs, a trained second layer), so that bench_gpu counts, for a
-  case, only the code its warps execute.
+  redrawn inputs, a trained second layer, the exact or the fast transform;
+  several joined by "+"), so that bench_gpu counts, for a case, only the code
+  its warps execute.
 
 No kernel source is changed for this: phases are read from line information.
 A loop the rules below do not know stops the script (name it in LOOP_RULES).
@@ -63,7 +65,17 @@ PATH_CONDITIONS = [
     (r"else if \(th\.B > 1 && th\.owner\)", "redraw"),
     (r"if \(th\.decay\)", "decay"),
 ]
-PATH_FUNCTIONS = [("gaussian_at", "noise"), ("fused_update_v", "train_v"), ("decayed_weight", "decay")]
+# A function on the inline chain names a branch; an instruction inside several
+# (the exact transform of the label noise) carries all of them, joined by "+",
+# and counts for a case only when the case takes every one. The transform's
+# two branches (a launch-uniform kernel parameter, math/gaussian.h): exact
+# (box_muller) and fast (box_muller_fast); the Philox bits are common.
+PATH_FUNCTIONS = [(r"gaussian_at", "noise"), (r"fused_update_v", "train_v"),
+                  (r"decayed_weight", "decay"), (r"\d+box_muller_fastE", "fast"),
+                  (r"\d+box_mullerE", "exact")]
+# The label noise drawn in phase A by the block's last threads (one warp, not
+# every warp): its own phase, counted once per block-step.
+NOISE_FUNCTION = "fused_label_noise"
 
 LOC = re.compile(r"\.loc\s+(\d+)\s+(\d+)\s+(\d+)(?:,\s*function_name\s+(\$L__info_string\d+)"
                  r",\s*inlined_at\s+(\d+)\s+(\d+)\s+(\d+))?")
@@ -323,22 +335,24 @@ def analyse(kernel, analysis):
     last_phase = "step"
     for i in range(first, last + 1):
         text, frames = instructions[i]
-        phase, path = None, ""
+        phase, tags, noise = None, set(), False
         for file, line, func in frames:
             name = analysis.strings.get(func, "") if func else ""
-            for fname, tag in PATH_FUNCTIONS:
-                if fname in name and not path:
-                    path = tag
-            if file == analysis.activation_file and line in analysis.activations and not path:
-                path = analysis.activations[line]
+            tags.update(next(([tag] for pattern, tag in PATH_FUNCTIONS if re.search(pattern, name)), []))
+            noise = noise or NOISE_FUNCTION in name
+            if file == analysis.activation_file and line in analysis.activations:
+                tags.add(analysis.activations[line])
             if file == analysis.kernel_file:
-                if line in analysis.kernel_paths and not path:
-                    path = analysis.kernel_paths[line]
+                if line in analysis.kernel_paths:
+                    tags.add(analysis.kernel_paths[line])
                 if phase is None:
                     phase = PHASE_OF_FUNCTION.get(analysis.function_at(line))
+        path = "+".join(sorted(tags))
         if phase is None:
             phase = last_phase
         last_phase = phase
+        if noise and phase in ("draw", "dot"):
+            phase = "noise"
         weight = []
         for a, b, sym, unroll, _, loop_phase, kind in inner:
             if a <= i <= b:

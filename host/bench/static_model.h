@@ -12,10 +12,12 @@
 //
 // Model, per block-step (one SGD step of one task):
 //   every warp issues the draws, dot products, reduction, update and step
-//   bookkeeping; warp 0 alone issues phase B (the coefficients);
+//   bookkeeping; one warp the label noise (phase A, the block's last
+//   threads); warp 0 alone issues phase B (the coefficients);
 //   issue time of a multiprocessor's round (each resident block one step) =
 //     blocks x warp-instructions / (4 schedulers x 1 instruction per cycle);
 //   critical path of one block = (instructions per warp) x ceil(warps / 4)
+//     + the label noise's instructions (one warp draws it beside its own work)
 //     + phase B instructions x 4 cycles (one dependent instruction after
 //     another, warp 0 alone) + 2 barriers x kBarrierCycles;
 //   a round takes the larger of the two; run-steps/s = SMs x blocks x runs
@@ -29,15 +31,18 @@
 #include <string>
 #include <vector>
 
+#include "core/enum_names.h"
 #include "core/model.h"
 #include "cuda/fused_plan.h"
+#include "math/gaussian.h"
 
 namespace tsgd::bench {
 
 struct StaticBucket {
-  const char* phase;   // draw, dot, reduction, phase_b, update, step
+  const char* phase;   // draw, dot, reduction, noise, phase_b, update, step
   const char* weight;  // loops: "S/u" main loop, "S^u" remainder loop, "S%u" remainder copies
-  const char* path;    // "" always; else the branch it belongs to (act:erf, noise, ...)
+  const char* path;    // "" always; else the branches it lies in, joined by "+" (act:erf,
+                       // noise, exact, fast+noise, ...): counted when the case takes all
   int count;           // PTX instructions
 };
 
@@ -86,6 +91,7 @@ struct StaticCase {
   int runs;
   int points_per_seed;
   double target;
+  RngTransform transform;  // the draws' branch: on a GPU `auto` is fast (docs/config.md)
 };
 
 // Runs of one seed that one block advances (and that share its draws):
@@ -129,8 +135,8 @@ struct TripCounts {
   }
 };
 
-inline bool path_taken(const std::string& path, const PointParams& p, bool kept) {
-  if (path.empty()) return true;
+inline bool branch_taken(const std::string& path, const PointParams& p, bool kept,
+                         RngTransform transform) {
   if (path.rfind("act:", 0) == 0)
     return path.substr(4) == to_string(p.student_activation) ||
            path.substr(4) == to_string(p.teacher_activation);
@@ -139,26 +145,43 @@ inline bool path_taken(const std::string& path, const PointParams& p, bool kept)
   if (path == "keep") return kept;
   if (path == "redraw") return p.batch_size > 1 && !kept;
   if (path == "train_v") return p.train == TrainMode::both_layers;
+  if (path == "exact") return transform == RngTransform::exact;
+  if (path == "fast") return transform == RngTransform::fast;
   std::fprintf(stderr, "static model: unknown path %s\n", path.c_str());
   std::abort();
 }
 
-// Warp-instructions per block-step by phase (phase B: of warp 0; the others: of each warp).
+// A bucket's path: "" always, else every branch of "a+b+..." taken.
+inline bool path_taken(const std::string& path, const PointParams& p, bool kept,
+                       RngTransform transform) {
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t end = path.find('+', start);
+    if (end == std::string::npos) end = path.size();
+    if (!branch_taken(path.substr(start, end - start), p, kept, transform)) return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// Warp-instructions per block-step by phase (phase B: of warp 0; the label
+// noise: of the one warp that draws it; the others: of each warp).
 struct PhaseCounts {
-  double draw = 0, dot = 0, reduction = 0, phase_b = 0, update = 0, step = 0;
+  double draw = 0, dot = 0, reduction = 0, noise = 0, phase_b = 0, update = 0, step = 0;
   double per_warp() const { return draw + dot + reduction + update + step; }
 };
 
 inline PhaseCounts phase_counts(const StaticKernel& k, const TripCounts& trips,
-                                const PointParams& p, bool kept) {
+                                const PointParams& p, bool kept, RngTransform transform) {
   PhaseCounts c;
   for (const StaticBucket& b : k.buckets) {
-    if (!path_taken(b.path, p, kept)) continue;
+    if (!path_taken(b.path, p, kept, transform)) continue;
     const double n = b.count * trips.weight(b.weight);
     const std::string phase = b.phase;
     (phase == "draw"        ? c.draw
      : phase == "dot"       ? c.dot
      : phase == "reduction" ? c.reduction
+     : phase == "noise"     ? c.noise
      : phase == "phase_b"   ? c.phase_b
      : phase == "update"    ? c.update
                             : c.step) += n;
@@ -195,11 +218,11 @@ inline bool print_static_case(const StaticCase& c) {
   const TripCounts trips{
       p.batch_size, warps, (p.batch_size * rows + 31) / 32, (sharing * p.batch_size + 31) / 32,
       p.K,          p.M};
-  const PhaseCounts n = phase_counts(*k, trips, p, shape.keep_inputs);
+  const PhaseCounts n = phase_counts(*k, trips, p, shape.keep_inputs, c.transform);
   const int blocks =
       blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);
-  const double issue = blocks * (warps * n.per_warp() + n.phase_b) / kSchedulers;
-  const double path = n.per_warp() * std::ceil(warps / static_cast<double>(kSchedulers)) +
+  const double issue = blocks * (warps * n.per_warp() + n.noise + n.phase_b) / kSchedulers;
+  const double path = n.per_warp() * std::ceil(warps / static_cast<double>(kSchedulers)) + n.noise +
                       n.phase_b * kDependentCycles + 2 * kBarrierCycles;
   const double round = std::max(issue, path);
   const double tasks = std::ceil(static_cast<double>(c.runs) / sharing);
@@ -212,14 +235,15 @@ inline bool print_static_case(const StaticCase& c) {
   const double fma_bound =
       kSms * kFp32LanesPerSm * kClock / (static_cast<double>(2 * p.K + p.M) * p.N * p.batch_size);
   std::printf(
-      "%s %s: kernel <float, %d>, %d threads, %d registers, %d/%d spill bytes, %zu+%d B smem, "
-      "%d blocks/SM; warp-instructions per block-step: draw %.0f, dot %.0f, reduction %.0f, "
-      "update %.0f, step %.0f per warp x %d warps, phase B %.0f (warp 0); critical path %.0f, "
-      "issue %.0f cycles/round; predicted %.3g run-steps/s (model) | draw-only bound %.3g, "
-      "FMA bound %.3g, target %.3g\n",
-      c.label, c.name.c_str(), rows, shape.threads, k->registers, k->spill_stores, k->spill_loads,
-      shape.shared_bytes, k->static_smem, blocks, n.draw, n.dot, n.reduction, n.update, n.step,
-      warps, n.phase_b, path, issue, predicted, draw_bound, fma_bound, c.target);
+      "%s %s, %s transform: kernel <float, %d>, %d runs per task, %d threads, %d registers, "
+      "%d/%d spill bytes, %zu+%d B smem, %d blocks/SM; warp-instructions per block-step: draw "
+      "%.0f, dot %.0f, reduction %.0f, update %.0f, step %.0f per warp x %d warps, label noise "
+      "%.0f (one warp), phase B %.0f (warp 0); critical path %.0f, issue %.0f cycles/round; "
+      "predicted %.3g run-steps/s (model) | draw-only bound %.3g, FMA bound %.3g, target %.3g\n",
+      c.label, c.name.c_str(), enum_name(c.transform), rows, sharing, shape.threads, k->registers,
+      k->spill_stores, k->spill_loads, shape.shared_bytes, k->static_smem, blocks, n.draw, n.dot,
+      n.reduction, n.update, n.step, warps, n.noise, n.phase_b, path, issue, predicted, draw_bound,
+      fma_bound, c.target);
   return true;
 }
 

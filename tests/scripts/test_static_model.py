@@ -3,8 +3,9 @@
 line per case of issue 13 with its prediction and bounds, and its counts come
 from the kernels the library was built with:
 
-- every case line (a), (a'), (b) starts with its label and holds
-  "predicted <number> run-steps/s", "draw-only bound" and "FMA bound";
+- every case line (a), (a'), (b) starts with its label, names the fast
+  transform (what `auto` means on a GPU) and holds "predicted <number>
+  run-steps/s", "draw-only bound" and "FMA bound";
 - the registers it prints for each fused kernel are those of the machine code
   embedded in libtsgd_cuda.a (the cubin's EIATTR_REGCOUNT), and that code has
   the size of the code ptxas made of the PTX the model counted, kernel by
@@ -98,6 +99,10 @@ def main(bench, library, generated_cubin):
         m = re.search(r"predicted ([0-9.e+]+) run-steps/s", line)
         if not m or float(m.group(1)) <= 0:
             raise SystemExit(f"case {label}: no positive 'predicted <number> run-steps/s': {line}")
+        # On a GPU rng_transform: auto is fast: the cases are modelled with the
+        # draw branch that runs there, and say so.
+        if ", fast transform:" not in line:
+            raise SystemExit(f"case {label}: not modelled with the fast transform: {line}")
         for bound in ("draw-only bound", "FMA bound"):
             if bound not in line:
                 raise SystemExit(f"case {label}: no {bound}: {line}")
