@@ -9,8 +9,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -66,6 +69,10 @@ struct HostBatch {
   std::vector<RunParams<Real>> params;
   std::vector<Real> weights;  // nruns x units x n
   std::vector<Real> v;        // nruns x units
+  // Run r's teacher: the first run of the batch with the same one
+  // (same_teacher); the fused path holds a teacher once for the runs of a
+  // task (fused_plan.h, plan_fused_tasks).
+  std::vector<int> teachers;
   int n = 1, kmax = 0, mmax = 0, units = 0, max_batch = 1;
   bool decay = false;    // some run has weight decay on its first layer
   bool train_v = false;  // some run trains its second layer
@@ -87,6 +94,41 @@ struct HostBatch {
                              units,         kmax,           transform};
   }
 };
+
+// Whether runs a and b of a batch have the same teacher: M, g* and the
+// teacher's weights (w* and v*) bit for bit. Compared rather than derived from
+// the configuration, so that whatever sets a teacher, runs share it only when
+// it is the same (grid points of one seed differing in K, lr, sigma, decay).
+template <typename Real>
+bool same_teacher(const HostBatch<Real>& batch, int a, int b) {
+  const SgdConstants<Real>& ca = batch.params[a].c;
+  const SgdConstants<Real>& cb = batch.params[b].c;
+  if (batch.params[a].seed != batch.params[b].seed || ca.M != cb.M || ca.teacher != cb.teacher)
+    return false;
+  const std::size_t n = static_cast<std::size_t>(batch.n), units = batch.units;
+  const std::size_t m = static_cast<std::size_t>(ca.M), kmax = batch.kmax;
+  auto same = [](const Real* x, const Real* y, std::size_t count) {
+    return std::memcmp(x, y, count * sizeof(Real)) == 0;
+  };
+  return same(&batch.weights[(a * units + kmax) * n], &batch.weights[(b * units + kmax) * n],
+              m * n) &&
+         same(&batch.v[a * units + kmax], &batch.v[b * units + kmax], m);
+}
+
+// HostBatch::teachers: for each run, the first run with the same teacher.
+template <typename Real>
+std::vector<int> shared_teachers(const HostBatch<Real>& batch) {
+  std::vector<int> teachers(batch.params.size());
+  std::map<std::uint64_t, std::vector<int>> own;  // seed -> runs whose teacher came first
+  for (int r = 0; r < batch.nruns(); ++r) {
+    std::vector<int>& firsts = own[batch.params[r].seed];
+    const auto found = std::find_if(firsts.begin(), firsts.end(),
+                                    [&](int f) { return same_teacher(batch, f, r); });
+    teachers[r] = found == firsts.end() ? r : *found;
+    if (found == firsts.end()) firsts.push_back(r);
+  }
+  return teachers;
+}
 
 // Every run of a checked batch built from its identity: step 0, not frozen,
 // initial weights from `initial` (on all host cores) rounded once to Real.
@@ -127,6 +169,7 @@ HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs) {
     for (std::size_t k = 0; k < k_count; ++k) v[k] = static_cast<Real>(start.v[k]);
     for (std::size_t m = 0; m < m_count; ++m) v[batch.kmax + m] = static_cast<Real>(start.vstar[m]);
   });
+  batch.teachers = shared_teachers(batch);
   return batch;
 }
 

@@ -255,7 +255,7 @@ void CudaEngineImpl<Real>::advance(std::int64_t steps) {
 // The plan of fused_plan.h, uploaded.
 template <typename Real>
 void CudaEngineImpl<Real>::build_fused_tasks() {
-  const FusedPlan plan = plan_fused_tasks(host_.params, options_.group_by_seed);
+  const FusedPlan plan = plan_fused_tasks(host_.params, host_.teachers, options_.group_by_seed);
   std::copy(plan.class_first, plan.class_first + 3, class_first_);
   std::copy(plan.class_count, plan.class_count + 3, class_count_);
   std::copy(plan.class_max_batch, plan.class_max_batch + 3, class_max_batch_);

@@ -5,8 +5,8 @@
 // blockIdx, blockDim, TSGD_BLOCK_SHARED, TSGD_DYNAMIC_SHARED, __syncthreads,
 // __syncwarp, __shfl_xor_sync with a full mask, __fmaf_rn, __fma_rn).
 //
-// Per step, for a task with `rows` rows (students and teachers of its runs)
-// and B samples:
+// Per step, for a task with `rows` rows (the students of its runs and their
+// teachers, each teacher once) and B samples:
 //   A. the last B threads (idle past N where N leaves such) draw the label
 //      noise zeta^b of the step's samples (when a run has sigma != 0);
 //      for b < B: every thread draws its 4 coordinates of x^b (Philox block
@@ -85,8 +85,11 @@ __device__ __forceinline__ void transposed_warp_sum(Real (&v)[P], int lane) {
   }
 }
 
-// Thread 0, once per call: the task's runs stacked into rows (students then
-// teachers of each run), their v, decay factors and masks, in shared memory.
+// Thread 0, once per call: the task's runs stacked into rows, their v, decay
+// factors and masks, in shared memory. Run r's teacher rows come before its
+// students, unless it has the teacher of run r - 1 (bit r of
+// FusedTask::shares_teacher, set by the plan): then it reads those rows, so a
+// teacher that several grid points of a seed share is held once.
 template <typename Real, int P>
 __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const FusedTask& my,
                                                 FusedTaskState<Real, P>& task) {
@@ -104,8 +107,20 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
     }
     task.c[r] = params.c;
     if (params.c.sigma != Real(0)) noise = 1;
-    task.run_start[r] = rows;
     const long long first_unit = static_cast<long long>(run) * batch.units;
+    if (r == 0 || ((my.shares_teacher >> r) & 1u) == 0) {
+      task.teacher_start[r] = rows;
+      for (int m = 0; m < params.c.M; ++m, ++rows) {
+        task.unit[rows] = first_unit + batch.teacher_offset + m;
+        task.row_run[rows] = r;
+        task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
+        task.w_keep[rows] = Real(1);
+        task.v_keep[rows] = Real(1);
+      }
+    } else {
+      task.teacher_start[r] = task.teacher_start[r - 1];
+    }
+    task.run_start[r] = rows;
     for (int k = 0; k < params.c.K; ++k, ++rows) {
       task.unit[rows] = first_unit + k;
       task.row_run[rows] = r;
@@ -115,13 +130,6 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
       student_mask |= 1u << rows;
       if (params.train_v) v_train_mask |= 1u << rows;
       if (params.c.w_keep != Real(1)) decay = 1;
-    }
-    for (int m = 0; m < params.c.M; ++m, ++rows) {
-      task.unit[rows] = first_unit + batch.teacher_offset + m;
-      task.row_run[rows] = r;
-      task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
-      task.w_keep[rows] = Real(1);
-      task.v_keep[rows] = Real(1);
     }
   }
   task.run_start[my.count] = rows;

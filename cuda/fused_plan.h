@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <tuple>
 #include <vector>
 
@@ -111,9 +112,12 @@ FusedLaunchShape fused_launch_shape(int n, int max_batch, bool may_keep_inputs) 
 
 // A block's work: the runs task_runs[first .. first + count), all of one seed,
 // one batch size and one step counter, with at most the row class's rows.
+// Bit r of shares_teacher: run r has the teacher of run r - 1 (the kernel
+// holds those rows once).
 struct FusedTask {
   int first;
   int count;
+  unsigned shares_teacher;
 };
 
 template <typename Real>
@@ -171,7 +175,12 @@ bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& p
 // tasks[class_first[c] ..  + class_count[c]) have at most kFusedRowClasses[c]
 // rows. Runs that share seed, batch size and step counter (so they see the
 // same inputs) are packed greedily into tasks of at most fused_max_rows rows
-// and kFusedMaxRunsPerTask runs; without grouping, each run is its own task.
+// and kFusedMaxRunsPerTask runs; within a seed, runs of one teacher
+// (`teachers[r]`: the first run of the batch with run r's teacher,
+// HostBatch::teachers) are adjacent and their teacher's M rows counted once
+// (the kernel holds them once, fused_kernel.cuh): so at K = M = 4 a float
+// task of 16 rows advances 3 grid points of a seed, not 2. Without grouping,
+// each run is its own task.
 struct FusedPlan {
   std::vector<FusedTask> tasks;
   std::vector<int> task_runs;
@@ -182,7 +191,10 @@ struct FusedPlan {
 };
 
 template <typename Real>
-FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool group_by_seed) {
+FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params,
+                           const std::vector<int>& teachers, bool group_by_seed) {
+  if (teachers.size() != params.size())
+    throw std::invalid_argument("plan_fused_tasks: one teacher index per run");
   FusedPlan plan;
   std::vector<int>& order = plan.task_runs;
   for (int r = 0; r < static_cast<int>(params.size()); ++r)
@@ -191,11 +203,13 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool grou
     return std::make_tuple(params[r].seed, params[r].batch, params[r].step);
   };
   if (group_by_seed)
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key(a) < key(b); });
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return std::make_tuple(key(a), teachers[a]) < std::make_tuple(key(b), teachers[b]);
+    });
 
   std::vector<FusedTask> by_class[3];
   int task_rows = 0;
-  FusedTask task{0, 0};
+  FusedTask task{0, 0, 0u};
   auto close_task = [&] {
     if (task.count == 0) return;
     const int row_class = fused_row_class(task_rows);
@@ -205,17 +219,19 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params, bool grou
   };
   for (std::size_t i = 0; i < order.size(); ++i) {
     const int r = order[i];
-    const int rows = params[r].c.K + params[r].c.M;
+    const bool same_teacher = task.count > 0 && teachers[order[i - 1]] == teachers[r];
+    const int rows = params[r].c.K + (same_teacher ? 0 : params[r].c.M);
     const bool joins = group_by_seed && task.count > 0 && key(order[task.first]) == key(r) &&
                        task_rows + rows <= fused_max_rows<Real>() &&
                        task.count < kFusedMaxRunsPerTask;
     if (!joins) {
       close_task();
-      task = FusedTask{static_cast<int>(i), 0};
+      task = FusedTask{static_cast<int>(i), 0, 0u};
       task_rows = 0;
     }
+    if (joins && same_teacher) task.shares_teacher |= 1u << task.count;
     ++task.count;
-    task_rows += rows;
+    task_rows += joins ? rows : params[r].c.K + params[r].c.M;
   }
   close_task();
 

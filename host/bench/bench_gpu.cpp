@@ -59,12 +59,13 @@ bool keeps_inputs(const Case& c) {
 }
 
 // Runs that share each draw on the fused path: those of one task (the plan
-// groups a seed's runs into tasks of at most fused_max_rows rows).
+// groups a seed's runs of one teacher into tasks of at most fused_max_rows
+// rows, the teacher's held once).
 int runs_sharing_draws(const Case& c) {
-  const int rows = c.params.K + c.params.M;
   const int max_rows =
       c.precision == Precision::float64 ? fused_max_rows<double>() : fused_max_rows<float>();
-  return std::max(1, std::min({c.points_per_seed, max_rows / rows, kFusedMaxRunsPerTask}));
+  return std::max(
+      1, std::min({c.points_per_seed, (max_rows - c.params.M) / c.params.K, kFusedMaxRunsPerTask}));
 }
 
 PointParams erf_784() {

@@ -95,10 +95,11 @@ struct StaticCase {
 };
 
 // Runs of one seed that one block advances (and that share its draws):
-// fused_plan.h's grouping, at most fused_max_rows rows and kFusedMaxRunsPerTask runs.
+// fused_plan.h's grouping, at most fused_max_rows rows (the students of each
+// run and their one teacher) and kFusedMaxRunsPerTask runs.
 inline int runs_per_task(const PointParams& p, int points_per_seed) {
   return std::max(
-      1, std::min({points_per_seed, fused_max_rows<float>() / (p.K + p.M), kFusedMaxRunsPerTask}));
+      1, std::min({points_per_seed, (fused_max_rows<float>() - p.M) / p.K, kFusedMaxRunsPerTask}));
 }
 
 // The loops' trip counts of a case, per block-step.
@@ -204,7 +205,7 @@ inline int blocks_per_sm(int registers, int threads, std::size_t shared_bytes) {
 inline bool print_static_case(const StaticCase& c) {
   const PointParams& p = c.params;
   const int sharing = runs_per_task(p, c.points_per_seed);
-  const int rows = fused_row_class(sharing * (p.K + p.M));
+  const int rows = fused_row_class(sharing * p.K + p.M);
   const auto& kernels = static_kernels();
   const auto k = std::find_if(kernels.begin(), kernels.end(), [&](const StaticKernel& x) {
     return std::string(x.real) == "float" && x.rows == rows;

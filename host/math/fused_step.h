@@ -3,8 +3,10 @@
 // and a host test can run it lane by lane (tests/math/test_fused_step.cpp).
 //
 // A fused task is up to kFusedMaxRunsPerTask runs of one seed (they see the
-// same inputs), their K + M rows stacked: run r's students at rows
-// run_start[r] .. + K - 1, its teachers right after. Given the local fields
+// same inputs), their rows stacked: run r's students at rows run_start[r] ..
+// + K - 1, its teachers at teacher_start[r] .. + M - 1. Runs of one teacher
+// (fused_plan.h) read one set of teacher rows; the fields are the same bits
+// whichever row computes them. Given the local fields
 // of every row for the B samples of a step (field[b * P + p]), the stage is
 //   0. per sample:         the label noise zeta (drawn in the kernel's phase A,
 //                          on lanes that draw no inputs where there are such);
@@ -37,9 +39,9 @@ constexpr int kFusedMaxRunsPerTask = 8;
 template <typename Real, int P>
 struct FusedTaskState {
   SgdConstants<Real> c[kFusedMaxRunsPerTask];
-  int run_start[kFusedMaxRunsPerTask + 1];  // first row of each run; run_start[nruns] = rows
+  int run_start[kFusedMaxRunsPerTask + 1];  // first student row of each run; [nruns] = rows
   long long unit[P];                        // row p's global unit: run * units + unit in run
-  int row_run[P];                           // the run of row p
+  int row_run[P];  // the run of row p (a shared teacher row: the first of its runs; they share g*)
   Real v[P];       // student rows: v_k (updated in place); teacher rows: v*_m
   Real w_keep[P];  // student rows: 1 - kappa_w / N of their run; teacher rows: 1
   Real v_keep[P];
@@ -52,6 +54,9 @@ struct FusedTaskState {
   unsigned v_train_mask;  // bit p: row p is a student row whose run trains v
   int decay;              // some student row has w_keep != 1
   int noise;              // some run has sigma != 0: the step draws zeta
+  // First teacher row of each run (its own, or one it shares). Last in the
+  // struct: with it beside run_start, ptxas 13.0 spilled in the double kernels.
+  int teacher_start[kFusedMaxRunsPerTask];
 };
 
 // One step's scratch, each array [B][P] but delta [B][kFusedMaxRunsPerTask]
@@ -79,7 +84,10 @@ TSGD_HD TSGD_FORCEINLINE void fused_label_noise(const FusedTaskState<Real, P>& t
 }
 
 // 1. q = b * P + p, q < B * P: row p's activation and derivative at its field
-// of sample b (0 for the rows past the task's own); clears coef and dv.
+// of sample b (0 for the rows past the task's own); clears coef and dv. One
+// call of g for student and teacher rows alike: lanes whose rows have the same
+// activation (erf students and teachers) take one path through it, where a
+// branch per layer made a warp issue g twice.
 template <typename Real, int P>
 TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>& task,
                                                    const FusedScratch<Real>& s, int q) {
@@ -88,12 +96,9 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>
   if (p < task.rows) {
     const SgdConstants<Real>& c = task.c[task.row_run[p]];
     const Real field = s.field[q];
-    if ((task.student_mask >> p) & 1u) {
-      g = activation(c.student, field);
-      dg = activation_derivative(c.student, field);
-    } else {
-      g = activation(c.teacher, field);
-    }
+    const bool student = ((task.student_mask >> p) & 1u) != 0;
+    g = activation(student ? c.student : c.teacher, field);
+    if (student) dg = activation_derivative(c.student, field);
   }
   s.g[q] = g;
   s.dg[q] = dg;
@@ -114,11 +119,14 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   const Real* const v = task.v + start;
   Real student = Real(0);
   for (int k = 0; k < c.K; ++k) student = add_output_term(student, v[k], g[k]);
-  Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher = add_output_term(teacher, v[c.K + m], g[c.K + m]);
+  // Indexed from the run's first student row (as v and g), which keeps the
+  // double kernels free of spills (ptxas 13.0; separate bases spilled).
+  const int teacher = task.teacher_start[r] - start;
+  Real output = Real(0);
+  for (int m = 0; m < c.M; ++m) output = add_output_term(output, v[teacher + m], g[teacher + m]);
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta = c.sigma != Real(0) ? s.zeta[b] : Real(0);
-  s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, teacher, c.sigma, zeta);
+  s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, output, c.sigma, zeta);
 }
 
 // 3. q = b * P + p, q < B * P: the update coefficients of student row p for

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "cuda/fused_plan.h"
@@ -47,6 +48,36 @@ TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
   EXPECT_TRUE((fused_launch_shape<double, 8>(784, 4, true).keep_inputs));
 }
 
+// Teacher indices as HostBatch::teachers gives them when a teacher is fixed
+// by seed and M: the first run with both.
+std::vector<int> teachers_by_seed_and_m(const std::vector<RunParams<float>>& params) {
+  std::vector<int> teachers(params.size());
+  for (std::size_t r = 0; r < params.size(); ++r) {
+    teachers[r] = static_cast<int>(r);
+    for (std::size_t f = 0; f < r; ++f)
+      if (params[f].seed == params[r].seed && params[f].c.M == params[r].c.M) {
+        teachers[r] = static_cast<int>(f);
+        break;
+      }
+  }
+  return teachers;
+}
+
+// The rows a task's kernel block holds: each run's students, and its teacher
+// unless the run before it in the task has the same one (FusedTask::shares_teacher,
+// which must say exactly that).
+int task_rows(const FusedPlan& plan, const FusedTask& task,
+              const std::vector<RunParams<float>>& params, const std::vector<int>& teachers) {
+  int rows = 0;
+  for (int i = task.first; i < task.first + task.count; ++i) {
+    const int r = plan.task_runs[i];
+    const bool shares = i > task.first && teachers[plan.task_runs[i - 1]] == teachers[r];
+    EXPECT_EQ(((task.shares_teacher >> (i - task.first)) & 1u) != 0, shares) << "run " << r;
+    rows += params[r].c.K + (shares ? 0 : params[r].c.M);
+  }
+  return rows;
+}
+
 // The plan (fused_plan.h): runs of one seed, batch size and step counter
 // share a task up to the row and run bounds; frozen runs are left out; each
 // task sits in the smallest row class that holds it.
@@ -60,12 +91,13 @@ TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
     p.batch = batch;
     params.push_back(p);
   };
-  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of 2 rows: 8 runs, then 2
+  for (int i = 0; i < 10; ++i) add(7, 1, 1, 1);  // 10 runs of one teacher: 8 runs, then 1
   add(7, 1, 1, 2);                               // another batch size: a task of its own
   add(3, 8, 8, 1);                               // 16 rows
-  add(3, 2, 1, 1);                               // same seed, but 16 + 3 > 16
+  add(3, 2, 1, 1);                               // same seed, another teacher: 16 + 3 > 16
   params[4].frozen = 1;
-  const FusedPlan plan = plan_fused_tasks(params, true);
+  const std::vector<int> teachers = teachers_by_seed_and_m(params);
+  const FusedPlan plan = plan_fused_tasks(params, teachers, true);
   int planned = 0;
   for (int c = 0; c < 3; ++c) {
     int max_batch = 1;
@@ -74,23 +106,70 @@ TEST(FusedPlan, GroupsBySeedWithinTheBounds) {
     EXPECT_EQ(plan.class_max_batch[c], max_batch) << "class " << c;
     for (int t = plan.class_first[c]; t < plan.class_first[c] + plan.class_count[c]; ++t) {
       const FusedTask task = plan.tasks[t];
-      int rows = 0;
       for (int i = task.first; i < task.first + task.count; ++i) {
         const RunParams<float>& p = params[plan.task_runs[i]];
         EXPECT_EQ(p.frozen, 0);
         EXPECT_EQ(p.seed, params[plan.task_runs[task.first]].seed);
         EXPECT_EQ(p.batch, params[plan.task_runs[task.first]].batch);
-        rows += p.c.K + p.c.M;
       }
       EXPECT_LE(task.count, kFusedMaxRunsPerTask);
-      EXPECT_EQ(fused_row_class(rows), kFusedRowClasses[c]);
+      EXPECT_EQ(fused_row_class(task_rows(plan, task, params, teachers)), kFusedRowClasses[c]);
       planned += task.count;
     }
   }
   EXPECT_EQ(planned, static_cast<int>(params.size()) - 1);
   // 9 runs of seed 7, B = 1: 8 + 1; one of B = 2; 16 rows; 3 rows.
   EXPECT_EQ(plan.ntasks(), 5);
-  EXPECT_EQ(plan_fused_tasks(params, false).ntasks(), static_cast<int>(params.size()) - 1);
+  EXPECT_EQ(plan_fused_tasks(params, teachers, false).ntasks(),
+            static_cast<int>(params.size()) - 1);
+}
+
+// Issue 13 point 4: grid points of one seed share a draw and their teacher's
+// rows. At K = M = 4 a float task of 16 rows holds 3 runs of one teacher (4 +
+// 3 x 4 rows), not 2 (2 x 8); runs of two teachers of one seed still share
+// tasks, each teacher held once per task; mixed K fills the rows.
+TEST(FusedPlan, RunsOfOneTeacherHoldItOnce) {
+  std::vector<RunParams<float>> params;
+  auto add = [&](std::uint64_t seed, int k, int m) {
+    RunParams<float> p{};
+    p.c.K = k;
+    p.c.M = m;
+    p.seed = seed;
+    p.batch = 1;
+    params.push_back(p);
+  };
+  for (int i = 0; i < 8; ++i) add(5, 4, 4);  // 8 grid points of seed 5, one teacher
+  std::vector<int> teachers = teachers_by_seed_and_m(params);
+  FusedPlan plan = plan_fused_tasks(params, teachers, true);
+  ASSERT_EQ(plan.ntasks(), 3);        // 3 + 3 + 2 runs
+  EXPECT_EQ(plan.class_count[2], 3);  // 16, 16 and 12 rows
+  EXPECT_EQ(plan.class_count[1], 0);
+  EXPECT_EQ(plan.class_count[0], 0);
+  for (const FusedTask& task : plan.tasks) {
+    EXPECT_EQ(task.shares_teacher, (1u << task.count) - 2u);  // every run but the first
+    EXPECT_LE(task_rows(plan, task, params, teachers), 16);
+  }
+  EXPECT_EQ(task_rows(plan, plan.tasks.back(), params, teachers), 12);  // 2 runs: 4 + 8, class 16
+
+  // Two teachers of seed 5 (alternating, as a sweep over a teacher setting
+  // lists them): sorted by teacher, [A A A] [A B] [B B B], rows 16, 16, 16.
+  for (int i = 0; i < 8; ++i) teachers[i] = i % 2;
+  plan = plan_fused_tasks(params, teachers, true);
+  ASSERT_EQ(plan.ntasks(), 3);
+  EXPECT_EQ(plan.tasks[1].count, 2);
+  EXPECT_EQ(plan.tasks[1].shares_teacher, 0u);
+  for (const FusedTask& task : plan.tasks) EXPECT_EQ(task_rows(plan, task, params, teachers), 16);
+
+  // Mixed K under one teacher of M = 2: 2 + 5 + 3 + 6 = 16 rows, then the rest.
+  params.clear();
+  for (const int k : {5, 3, 6, 1, 7}) add(9, k, 2);
+  teachers = teachers_by_seed_and_m(params);
+  plan = plan_fused_tasks(params, teachers, true);
+  ASSERT_EQ(plan.ntasks(), 2);
+  EXPECT_EQ(plan.tasks[0].count, 3);
+  EXPECT_EQ(task_rows(plan, plan.tasks[0], params, teachers), 16);
+  EXPECT_EQ(task_rows(plan, plan.tasks[1], params, teachers), 10);  // 2 + 1 + 7: class 16
+  EXPECT_THROW(plan_fused_tasks(params, std::vector<int>(2), true), std::invalid_argument);
 }
 
 }  // namespace

@@ -143,7 +143,7 @@ class EmulatedCudaEngine final : public Engine {
       return;
     }
     if (stale_) {
-      plan_ = plan_fused_tasks(batch_.params, options_.group_by_seed);
+      plan_ = plan_fused_tasks(batch_.params, batch_.teachers, options_.group_by_seed);
       stale_ = false;
     }
     const int ntasks = plan_.ntasks();

@@ -31,12 +31,14 @@ bool same_bits(Real a, Real b) {
   return std::memcmp(&a, &b, sizeof(Real)) == 0;
 }
 
-// Builds a task of `shapes` (stacked rows, as the kernel's thread 0 does),
-// random fields for B samples, runs the five stages lane by lane in the
-// given lane order, and compares with accumulate_sample run by run.
+// Builds a task of `shapes` (stacked rows: each run's students, then its own
+// teachers, or with `shared_teacher` one set of teacher rows after all the
+// students, as the kernel's thread 0 lays out runs of one teacher), random
+// fields for B samples, runs the five stages lane by lane in the given lane
+// order, and compares with accumulate_sample run by run.
 template <typename Real, int P>
 void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
-                std::uint64_t first_sample, bool reverse_lanes) {
+                std::uint64_t first_sample, bool reverse_lanes, bool shared_teacher = false) {
   std::mt19937_64 rng(seed * 7919 + static_cast<std::uint64_t>(B));
   std::normal_distribution<double> normal(0.0, 1.0);
   FusedTaskState<Real, P> task{};
@@ -45,6 +47,15 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
   task.batch = B;
   task.nruns = static_cast<int>(shapes.size());
   int rows = 0;
+  auto add_teacher = [&](int r, int M) {
+    task.teacher_start[r] = rows;
+    for (int m = 0; m < M; ++m, ++rows) {
+      task.row_run[rows] = r;
+      task.v[rows] = static_cast<Real>(1 + normal(rng));
+      task.w_keep[rows] = Real(1);
+      task.v_keep[rows] = Real(1);
+    }
+  };
   for (int r = 0; r < task.nruns; ++r) {
     const RunShape& shape = shapes[r];
     SgdConstants<Real>& c = task.c[r];
@@ -66,11 +77,14 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
       task.student_mask |= 1u << rows;
       if (shape.train_v) task.v_train_mask |= 1u << rows;
     }
-    for (int m = 0; m < shape.M; ++m, ++rows) {
-      task.row_run[rows] = r;
-      task.v[rows] = static_cast<Real>(1 + normal(rng));
-      task.w_keep[rows] = Real(1);
-      task.v_keep[rows] = Real(1);
+    if (!shared_teacher) add_teacher(r, shape.M);
+  }
+  if (shared_teacher) {
+    add_teacher(0, shapes[0].M);
+    for (int r = 1; r < task.nruns; ++r) {
+      ASSERT_EQ(shapes[r].M, shapes[0].M);
+      ASSERT_EQ(shapes[r].teacher, shapes[0].teacher);
+      task.teacher_start[r] = task.teacher_start[0];
     }
   }
   ASSERT_LE(rows, P);
@@ -101,16 +115,16 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
   // calls it (coefficients from zero per sample, v changes summed over samples).
   for (int r = 0; r < task.nruns; ++r) {
     const SgdConstants<Real>& c = before.c[r];
-    const int start = before.run_start[r];
+    const int start = before.run_start[r], teacher = before.teacher_start[r];
     std::vector<Real> v_change(c.K, Real(0));
     for (int b = 0; b < B; ++b) {
       const Real zeta =
           static_cast<Real>(gaussian_at(seed, Stream::label_noise, first_sample + b, 0));
       std::vector<Real> w_coefficient(c.K, Real(0));
-      const Real* const fields = &field[b * P + start];
+      const Real* const fields = &field[b * P];
       const Real expected_delta =
-          accumulate_sample(c, fields, &before.v[start], fields + c.K, &before.v[start + c.K], zeta,
-                            w_coefficient.data(), v_change.data());
+          accumulate_sample(c, fields + start, &before.v[start], fields + teacher,
+                            &before.v[teacher], zeta, w_coefficient.data(), v_change.data());
       const std::string where = "run " + std::to_string(r) + " sample " + std::to_string(b);
       EXPECT_TRUE(same_bits(delta[b * kFusedMaxRunsPerTask + r], expected_delta))
           << where << ": Delta " << delta[b * kFusedMaxRunsPerTask + r] << " vs " << expected_delta;
@@ -119,7 +133,7 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
             << where << " row " << k << ": coefficient " << coef[b * P + start + k] << " vs "
             << w_coefficient[k];
       for (int m = 0; m < c.M; ++m)
-        EXPECT_EQ(coef[b * P + start + c.K + m], Real(0)) << where << ": teacher row";
+        EXPECT_EQ(coef[b * P + teacher + m], Real(0)) << where << ": teacher row";
     }
     for (int k = 0; k < c.K; ++k) {
       const Real expected = (before.v_train_mask >> (start + k)) & 1u
@@ -129,7 +143,7 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
           << "run " << r << " v_" << k << ": " << task.v[start + k] << " vs " << expected;
     }
     for (int m = 0; m < c.M; ++m)
-      EXPECT_EQ(task.v[start + c.K + m], before.v[start + c.K + m]) << "v* moved";
+      EXPECT_EQ(task.v[teacher + m], before.v[teacher + m]) << "v* moved";
   }
   // Rows past the task's own: no update.
   for (int b = 0; b < B; ++b)
@@ -168,4 +182,26 @@ TEST(FusedStep, OneRunPerTaskInEveryRowClass) {
                         true);
   check_task<double, 4>({{1, 1, Activation::relu, Activation::relu, true, 0.2, 0.9, 0.9}}, 2, 6, 7,
                         false);
+}
+
+TEST(FusedStep, RunsSharingOneTeacherMatchAccumulateSampleBitwise) {
+  // Grid points of one seed with one teacher (M = 4, erf) held once after
+  // the students, as the fused kernel lays out a grouped task: mixed K,
+  // rates, training modes, noise and decay, 15 and 16 rows.
+  const std::vector<RunShape> points = {
+      {4, 4, Activation::erf, Activation::erf, false, 0.01, 1.0, 1.0},
+      {3, 4, Activation::erf, Activation::erf, true, 0.0, 0.999, 0.998},
+      {5, 4, Activation::relu, Activation::erf, true, 0.1, 1.0, 1.0}};
+  for (int B : {1, 3, 16})
+    for (bool reverse : {false, true}) {
+      check_task<float, 16>(points, B, 11, 77 * B, reverse, true);
+      check_task<double, 16>(points, B, 12, 5 * B, reverse, true);
+    }
+  // 8 rows: 2 + 1 + 3 students and one teacher of 2, a quad student among them.
+  const std::vector<RunShape> eight = {
+      {2, 2, Activation::erf, Activation::relu, false, 0.2, 1.0, 1.0},
+      {1, 2, Activation::quad, Activation::relu, true, 0.0, 1.0, 0.99},
+      {3, 2, Activation::linear, Activation::relu, false, 0.0, 0.995, 1.0}};
+  check_task<float, 8>(eight, 2, 13, 0, false, true);
+  check_task<double, 8>(eight, 1, 14, 3, true, true);
 }
