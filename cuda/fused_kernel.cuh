@@ -86,16 +86,18 @@ __device__ __forceinline__ void transposed_warp_sum(Real (&v)[P], int lane) {
 }
 
 // Thread 0, once per call: the task's runs stacked into rows, their v, decay
-// factors and masks, in shared memory. Run r's teacher rows come before its
-// students, unless it has the teacher of run r - 1 (bit r of
-// FusedTask::shares_teacher, set by the plan): then it reads those rows, so a
-// teacher that several grid points of a seed share is held once.
+// factors and masks, in shared memory. Students first, run after run (rows
+// 0 .. students - 1, so that phase C's loops stop at a bound uniform over the
+// block), then the teachers: run r's own, unless it has the teacher of run
+// r - 1 (bit r of FusedTask::shares_teacher, set by the plan), whose rows it
+// then reads, so a teacher that several grid points of a seed share is held
+// once.
 template <typename Real, int P>
 __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const FusedTask& my,
                                                 FusedTaskState<Real, P>& task) {
   const BatchLayout<Real>& batch = a.batch;
   int rows = 0;
-  unsigned student_mask = 0, v_train_mask = 0;
+  unsigned v_train_mask = 0;
   int decay = 0, noise = 0;
   for (int r = 0; r < my.count; ++r) {
     const int run = a.task_runs[my.first + r];
@@ -107,35 +109,38 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
     }
     task.c[r] = params.c;
     if (params.c.sigma != Real(0)) noise = 1;
-    const long long first_unit = static_cast<long long>(run) * batch.units;
-    if (r == 0 || ((my.shares_teacher >> r) & 1u) == 0) {
-      task.teacher_start[r] = rows;
-      for (int m = 0; m < params.c.M; ++m, ++rows) {
-        task.unit[rows] = first_unit + batch.teacher_offset + m;
-        task.row_run[rows] = r;
-        task.v[rows] = batch.v[first_unit + batch.teacher_offset + m];
-        task.w_keep[rows] = Real(1);
-        task.v_keep[rows] = Real(1);
-      }
-    } else {
-      task.teacher_start[r] = task.teacher_start[r - 1];
-    }
     task.run_start[r] = rows;
+    const long long first_unit = static_cast<long long>(run) * batch.units;
     for (int k = 0; k < params.c.K; ++k, ++rows) {
       task.unit[rows] = first_unit + k;
       task.row_run[rows] = r;
       task.v[rows] = batch.v[first_unit + k];
       task.w_keep[rows] = params.c.w_keep;
       task.v_keep[rows] = params.c.v_keep;
-      student_mask |= 1u << rows;
       if (params.train_v) v_train_mask |= 1u << rows;
       if (params.c.w_keep != Real(1)) decay = 1;
     }
   }
-  task.run_start[my.count] = rows;
+  task.run_start[my.count] = rows;  // the students' end
+  task.student_mask = (1u << rows) - 1u;
+  for (int r = 0; r < my.count; ++r) {
+    if (r > 0 && ((my.shares_teacher >> r) & 1u) != 0) {
+      task.teacher_start[r] = task.teacher_start[r - 1];
+      continue;
+    }
+    task.teacher_start[r] = rows;
+    const long long first_teacher =
+        static_cast<long long>(a.task_runs[my.first + r]) * batch.units + batch.teacher_offset;
+    for (int m = 0; m < task.c[r].M; ++m, ++rows) {
+      task.unit[rows] = first_teacher + m;
+      task.row_run[rows] = r;
+      task.v[rows] = batch.v[first_teacher + m];
+      task.w_keep[rows] = Real(1);
+      task.v_keep[rows] = Real(1);
+    }
+  }
   task.nruns = my.count;
   task.rows = rows;
-  task.student_mask = student_mask;
   task.v_train_mask = v_train_mask;
   task.decay = decay;
   task.noise = noise;
@@ -152,7 +157,7 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
 template <typename Real>
 struct FusedThread {
   int rows;
-  unsigned student_mask;
+  int students;  // rows 0 .. students - 1 are the students (fused_load_task)
   bool decay;
   bool noise;  // the task draws label noise
   RngTransform transform;
@@ -180,7 +185,7 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
                                                           unsigned char* dynamic_shared) {
   FusedThread<Real> th;
   th.rows = task.rows;
-  th.student_mask = task.student_mask;
+  th.students = task.run_start[task.nruns];
   th.decay = task.decay != 0;
   th.noise = task.noise != 0;
   th.transform = a.batch.rng_transform;
@@ -292,9 +297,9 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
 }
 
 // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
-// (student rows): the CPU engine's decay, but each term added by one FMA
-// where the CPU rounds twice (math/sgd_update.h, decayed_weight). x^b: x^0
-// still in x for B = 1, else read back from shared memory or drawn again.
+// (the student rows, first: a bound uniform over the block): the CPU engine's decay, but each term
+// added by one FMA where the CPU rounds twice (math/sgd_update.h, decayed_weight). x^b: x^0 still
+// in x for B = 1, else read back from shared memory or drawn again.
 template <typename Real, int P>
 __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[4],
                                                      const FusedTaskState<Real, P>& task,
@@ -303,12 +308,10 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
   if (th.decay) {
 #pragma unroll
     for (int p = 0; p < P; ++p) {
-      if (p >= th.rows) break;
-      if ((th.student_mask >> p) & 1u) {
-        const Real keep = task.w_keep[p];
+      if (p >= th.students) break;
+      const Real keep = task.w_keep[p];
 #pragma unroll
-        for (int j = 0; j < 4; ++j) w[p][j] = decayed_weight(keep, w[p][j]);
-      }
+      for (int j = 0; j < 4; ++j) w[p][j] = decayed_weight(keep, w[p][j]);
     }
   }
   const Real* const s_coef = th.scratch.coef;
@@ -321,12 +324,10 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
-      if (p >= th.rows) break;
-      if ((th.student_mask >> p) & 1u) {
-        const Real coef = s_coef[b * P + p];
+      if (p >= th.students) break;
+      const Real coef = s_coef[b * P + p];
 #pragma unroll
-        for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, x[j], w[p][j]);
-      }
+      for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, x[j], w[p][j]);
     }
   }
 }
@@ -339,7 +340,7 @@ __device__ __forceinline__ void fused_store_students(const BatchLayout<Real>& ba
                                                      const Real (&w)[P][4]) {
 #pragma unroll
   for (int p = 0; p < P; ++p) {
-    if ((th.student_mask >> p) & 1u) {
+    if (p < th.students) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int i = 4 * th.group + j;
@@ -347,8 +348,7 @@ __device__ __forceinline__ void fused_store_students(const BatchLayout<Real>& ba
       }
     }
   }
-  if (th.group < th.rows && ((th.student_mask >> th.group) & 1u) != 0)
-    batch.v[task.unit[th.group]] = task.v[th.group];
+  if (th.group < th.students) batch.v[task.unit[th.group]] = task.v[th.group];
 }
 
 // The phases above, with the block's barriers: every thread reaches each

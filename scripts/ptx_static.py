@@ -18,7 +18,8 @@ ptxas's resource report (ptxas -v) of the same PTX, and writes a C++ table
   fused_update_weights -> update, the kernel's own loop code -> step.
   The loop weight names the source loops around the instruction (B, warps,
   coefficient lanes, K, M) and how nvcc unrolled them (main loop of u
-  iterations, or a remainder copy); the path names the branch of the source
+  iterations, or a remainder copy), and the unrolled row loops that stop at
+  the task's rows or students (ROWS~P: rows / P of the copies run); the path names the branch of the source
   that the instruction belongs to (an activation, label noise, decay, kept or
   redrawn inputs, a trained second layer, the exact or the fast transform;
   several joined by "+"), so that bench_gpu counts, for a case, only the code
@@ -70,6 +71,12 @@ PATH_CONDITIONS = [
 # and counts for a case only when the case takes every one. The transform's
 # two branches (a launch-uniform kernel parameter, math/gaussian.h): exact
 # (box_muller) and fast (box_muller_fast); the Philox bits are common.
+# Unrolled loops over the P rows that stop at a bound uniform over the block
+# (`if (p >= th.rows) break;` as the body's first statement): the warp skips
+# the copies past the bound, so their instructions count rows / P of the time
+# (weight "ROWS~P", "STUDENTS~P"; the copies are alike).
+ROW_LOOP = r"for \(int p = 0; p < P; \+\+p\)"
+ROW_BOUNDS = [(r"if \(p >= th\.rows\) break;", "ROWS"), (r"if \(p >= th\.students\) break;", "STUDENTS")]
 PATH_FUNCTIONS = [(r"gaussian_at", "noise"), (r"fused_update_v", "train_v"),
                   (r"decayed_weight", "decay"), (r"\d+box_muller_fastE", "fast"),
                   (r"\d+box_mullerE", "exact")]
@@ -153,6 +160,18 @@ def path_lines(source):
     return tags
 
 
+def row_bound_lines(source):
+    """1-based line -> bound symbol, for the bodies of the ROW_BOUNDS loops."""
+    tags = {}
+    for i, line in enumerate(source):
+        if re.search(ROW_LOOP, line) and i + 1 < len(source):
+            for pattern, symbol in ROW_BOUNDS:
+                if re.search(pattern, source[i + 1]):
+                    for k in range(i + 2, block_end(source, i) + 2):
+                        tags[k] = symbol
+    return tags
+
+
 def activation_lines(source):
     """1-based line of math/activation.h -> the activation whose case it is."""
     tags, current = {}, None
@@ -217,6 +236,7 @@ class Analysis:
         kernel_source = self.sources[self.kernel_file]
         self.ranges = function_ranges(kernel_source)
         self.kernel_paths = path_lines(kernel_source)
+        self.row_bounds = row_bound_lines(kernel_source)
         self.activation_file = next((i for i, p in files.items() if p.endswith("math/activation.h")), None)
         self.activations = activation_lines(self.sources.get(self.activation_file, []))
 
@@ -270,8 +290,9 @@ def chain(loc, parents, index):
     return frames
 
 
-def analyse(kernel, analysis):
-    """Buckets (phase, weight, path) -> count of the step loop of `kernel`."""
+def analyse(kernel, analysis, rows):
+    """Buckets (phase, weight, path) -> count of the step loop of `kernel`
+    (row class `rows`)."""
     parents = Parents(kernel.locs)
     instructions = []  # (text, frames)
     labels = {}
@@ -359,6 +380,10 @@ def analyse(kernel, analysis):
                 weight.append(f"{sym}{kind}{unroll}")
                 if phase == "step" and loop_phase:
                     phase = loop_phase  # the loop's own bookkeeping
+        bound = next((analysis.row_bounds[line] for file, line, _ in frames
+                      if file == analysis.kernel_file and line in analysis.row_bounds), None)
+        if bound:
+            weight.append(f"{bound}~{rows}")
         for a, b, sym, unroll, (file, lo, hi), _, _ in inner:
             if unroll > 1 and not any(l[0] <= i <= l[1] for l in inner if l[2] == sym) and any(
                     f == file and lo <= l <= hi for f, l, _ in frames):
@@ -414,7 +439,7 @@ def main(argv):
             continue
         if kernel.name not in resources or "registers" not in resources[kernel.name]:
             raise SystemExit(f"{ptxas_path}: no resource line for {kernel.name}")
-        buckets, total = analyse(kernel, analysis)
+        buckets, total = analyse(kernel, analysis, int(m.group(2)))
         res = resources[kernel.name]
         real = "float" if m.group(1) == "f" else "double"
         entries = ",\n".join(f'       {{"{p}", "{w}", "{t}", {n}}}' for (p, w, t), n in sorted(buckets.items()))

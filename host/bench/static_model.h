@@ -40,7 +40,8 @@ namespace tsgd::bench {
 
 struct StaticBucket {
   const char* phase;   // draw, dot, reduction, noise, phase_b, update, step
-  const char* weight;  // loops: "S/u" main loop, "S^u" remainder loop, "S%u" remainder copies
+  const char* weight;  // loops: "S/u" main loop, "S^u" remainder loop, "S%u" remainder copies,
+                       // "S~P" an unrolled row loop stopping at S of its P rows
   const char* path;    // "" always; else the branches it lies in, joined by "+" (act:erf,
                        // noise, exact, fast+noise, ...): counted when the case takes all
   int count;           // PTX instructions
@@ -105,6 +106,7 @@ inline int runs_per_task(const PointParams& p, int points_per_seed) {
 // The loops' trip counts of a case, per block-step.
 struct TripCounts {
   int B, W, qrows, qruns, K, M;
+  int rows, students;  // of the task (its runs' students, the teacher once)
   double of(const std::string& symbol) const {
     if (symbol == "B") return B;
     if (symbol == "W") return W;
@@ -112,6 +114,8 @@ struct TripCounts {
     if (symbol == "QRUNS") return qruns;
     if (symbol == "K") return K;
     if (symbol == "M") return M;
+    if (symbol == "ROWS") return rows;
+    if (symbol == "STUDENTS") return students;
     std::fprintf(stderr, "static model: unknown loop symbol %s\n", symbol.c_str());
     std::abort();
   }
@@ -123,13 +127,14 @@ struct TripCounts {
       std::size_t end = w.find('*', start);
       if (end == std::string::npos) end = w.size();
       const std::string term = w.substr(start, end - start);
-      const std::size_t op = term.find_first_of("/%^");
+      const std::size_t op = term.find_first_of("/%^~");
       const double n = of(term.substr(0, op));
       const int u = std::atoi(term.c_str() + op + 1);
       const int whole = static_cast<int>(n);
       if (term[op] == '/') product *= u > 1 ? whole / u : n;
       if (term[op] == '^') product *= whole % u;
       if (term[op] == '%') product *= static_cast<double>(whole % u) / (u - 1);
+      if (term[op] == '~') product *= std::min(n, static_cast<double>(u)) / u;
       start = end + 1;
     }
     return product;
@@ -216,9 +221,14 @@ inline bool print_static_case(const StaticCase& c) {
                                      ? fused_launch_shape<float, 8>(p.N, p.batch_size, true)
                                      : fused_launch_shape<float, 16>(p.N, p.batch_size, true);
   const int warps = shape.threads / 32;
-  const TripCounts trips{
-      p.batch_size, warps, (p.batch_size * rows + 31) / 32, (sharing * p.batch_size + 31) / 32,
-      p.K,          p.M};
+  const TripCounts trips{p.batch_size,
+                         warps,
+                         (p.batch_size * rows + 31) / 32,
+                         (sharing * p.batch_size + 31) / 32,
+                         p.K,
+                         p.M,
+                         sharing * p.K + p.M,
+                         sharing * p.K};
   const PhaseCounts n = phase_counts(*k, trips, p, shape.keep_inputs, c.transform);
   const int blocks =
       blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);

@@ -39,7 +39,7 @@ constexpr int kFusedMaxRunsPerTask = 8;
 template <typename Real, int P>
 struct FusedTaskState {
   SgdConstants<Real> c[kFusedMaxRunsPerTask];
-  int run_start[kFusedMaxRunsPerTask + 1];  // first student row of each run; [nruns] = rows
+  int run_start[kFusedMaxRunsPerTask + 1];  // first student row of each run; [nruns]: their end
   long long unit[P];                        // row p's global unit: run * units + unit in run
   int row_run[P];  // the run of row p (a shared teacher row: the first of its runs; they share g*)
   Real v[P];       // student rows: v_k (updated in place); teacher rows: v*_m
