@@ -16,6 +16,9 @@
 //   B. warp 0, the stages of math/fused_step.h: fields = sum over warps /
 //      sqrt(N) and activations one lane per (sample, row); Delta one lane per
 //      (run, sample); coefficients one lane per (sample, row); trained v rows.
+//      Where the kernel overlaps (fused_overlaps_draws, B = 1), every thread
+//      draws the next sample's inputs meanwhile (warp 0 after its stages);
+//      phase A then keeps x^mu in shared memory and draws nothing.
 //                                                               __syncthreads
 //   C. every thread: w_k <- w_keep w_k + sum_b coef_b[k] x^b on its coordinates
 //      (x^0 still in registers when B = 1; for B > 1 read back from shared
@@ -171,7 +174,8 @@ struct FusedThread {
   int nwarps;
   int nthreads;
   Real inv_sqrt_n;
-  bool keep_inputs;            // phase A leaves the inputs for phase C
+  bool keep_inputs;            // phase A leaves the inputs in shared memory for phase C
+  bool overlap;                // B = 1 and several warps: the next inputs drawn in phase B
   Real* s_partial;             // the warps' partial fields, [B][nwarps][P]
   FusedScratch<Real> scratch;  // the coefficient stage's (math/fused_step.h)
   Real* s_inputs;              // phase A's inputs, [B][4][threads]
@@ -209,7 +213,12 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   scratch.delta = scratch.dv + B * P;                       // [B][kFusedMaxRunsPerTask]
   scratch.zeta = scratch.delta + B * kFusedMaxRunsPerTask;  // [B]
   // Where they fit (fused_launch_shape); a thread reads back only its own.
-  th.keep_inputs = a.keep_inputs && B > 1;
+  // Overlap (fused_overlaps_draws; false at compile time in the other
+  // kernels): the launch's tasks all have B = 1 (its shared memory then holds
+  // one sample's inputs after the scratch: fused_launch_shape), so x is free
+  // for the next sample's draw once phase A has kept x^mu there.
+  th.overlap = fused_overlaps_draws<Real, P>() && a.max_batch == 1 && th.nwarps > 1;
+  th.keep_inputs = (a.keep_inputs && B > 1) || th.overlap;
   th.s_inputs = scratch.zeta + B;
   th.nthreads = blockDim.x;
   return th;
@@ -249,7 +258,9 @@ __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real
   if (th.noise && noise_sample < th.B)
     fused_label_noise(task, th.scratch, first_sample, noise_sample, th.transform);
   for (int b = 0; b < th.B; ++b) {
-    if (th.owner) draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
+    if (!th.overlap && th.owner) {  // else x^mu came from phase B of the step before
+      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
+    }
     if (th.keep_inputs) {
 #pragma unroll
       for (int j = 0; j < 4; ++j) th.s_inputs[(b * 4 + j) * th.nthreads + th.group] = x[j];
@@ -296,10 +307,22 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
   if (lane < th.rows) fused_update_v(task, scratch, lane);
 }
 
+// B, every warp (th.overlap: B = 1, several warps): the next sample's inputs
+// into x, this thread's own Philox group as phase A would draw it (the same
+// counters, so the same numbers) — warps 1.. while warp 0 computes the
+// coefficients, warp 0 after them. Phase A left x^mu in shared memory for
+// phase C.
+template <typename Real>
+__device__ __forceinline__ void fused_draw_next(Real (&x)[4], const FusedThread<Real> th,
+                                                std::uint64_t sample) {
+  draw_inputs(th.seed, sample, th.group, th.n, th.transform, x);
+}
+
 // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
 // (the student rows, first: a bound uniform over the block): the CPU engine's decay, but each term
 // added by one FMA where the CPU rounds twice (math/sgd_update.h, decayed_weight). x^b: x^0 still
-// in x for B = 1, else read back from shared memory or drawn again.
+// in x for B = 1, else read back from shared memory (also under th.overlap,
+// where x already holds the next sample's inputs) or drawn again.
 template <typename Real, int P>
 __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[4],
                                                      const FusedTaskState<Real, P>& task,
@@ -316,18 +339,21 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
   }
   const Real* const s_coef = th.scratch.coef;
   for (int b = 0; b < th.B; ++b) {
+    Real xb[4];  // x^b (x itself holds the next sample's inputs under th.overlap)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) xb[j] = x[j];
     if (th.keep_inputs) {
 #pragma unroll
-      for (int j = 0; j < 4; ++j) x[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
+      for (int j = 0; j < 4; ++j) xb[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
     } else if (th.B > 1 && th.owner) {
-      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
+      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, xb);
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
       if (p >= th.students) break;
       const Real coef = s_coef[b * P + p];
 #pragma unroll
-      for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, x[j], w[p][j]);
+      for (int j = 0; j < 4; ++j) w[p][j] = fused_fma(coef, xb[j], w[p][j]);
     }
   }
 }
@@ -369,11 +395,18 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
   Real w[P][4];  // this thread's coordinates of every row, for the whole call
   fused_load_weights(a.batch, task, th, w);
   Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
+  if (th.overlap && th.owner)  // the first sample's inputs (th.B = 1)
+    draw_inputs(th.seed, static_cast<std::uint64_t>(th.first_step), th.group, th.n, th.transform,
+                x);
   for (std::int64_t t = 0; t < a.steps; ++t) {
     const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
+    const bool next = th.overlap && t + 1 < a.steps;
     fused_partial_fields(w, x, task, th, first_sample);
     __syncthreads();
     if (threadIdx.x / 32 == 0) fused_coefficients(task, th);
+    if (next && th.owner) {
+      fused_draw_next(x, th, first_sample + 1);
+    }
     __syncthreads();
     fused_update_weights(w, x, task, th, first_sample);
   }

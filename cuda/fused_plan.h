@@ -52,6 +52,21 @@ constexpr int fused_max_registers() {
   if constexpr (sizeof(Real) == 4) return P == 4 ? 64 : (P == 8 ? 96 : 128);
   return P == 4 ? 96 : 128;
 }
+// Whether the kernel of row class P, for launches of B = 1 only, draws the
+// next sample's inputs during phase B (every warp its own, warps 1.. while
+// warp 0 computes the coefficients; fused_kernel.cuh): the kernels with a
+// budget of 128 registers, which leave the fewest blocks per multiprocessor
+// (2 of 224 threads), so that the warps waiting for warp 0 have little other
+// work to switch to. With 3 or more blocks per multiprocessor the schedulers
+// stay busy with the other blocks, and keeping x^mu in shared memory for
+// phase C costs more issue slots than the overlap hides (the static model,
+// docs/benchmarks.md: float 8 rows at N = 784, 2.40e8 -> 2.31e8 run-steps/s
+// with it; 16 rows 4.16e8 -> 4.30e8).
+template <typename Real, int P>
+constexpr bool fused_overlaps_draws() {
+  return fused_max_registers<Real, P>() == 128;
+}
+
 static_assert(128 * kFusedMaxThreads <= 64 * 1024,
               "a block of the fused kernel must fit the register file");
 
@@ -100,6 +115,10 @@ struct FusedLaunchShape {
 template <typename Real, int P>
 FusedLaunchShape fused_launch_shape(int n, int max_batch, bool may_keep_inputs) {
   FusedLaunchShape shape{fused_threads(n), fused_shared_bytes<Real>(n, max_batch, P), false};
+  // B = 1 in a kernel that overlaps: x^mu kept for phase C (x takes the next
+  // sample's inputs during phase B), where a mini-batch's inputs are kept.
+  if (fused_overlaps_draws<Real, P>() && max_batch == 1)
+    shape.shared_bytes += fused_input_bytes<Real>(n, 1);
   if (may_keep_inputs && max_batch > 1) {
     const std::size_t kept = shape.shared_bytes + fused_input_bytes<Real>(n, max_batch);
     if (kept + sizeof(FusedTaskState<Real, P>) <= kFusedSharedLimit) {
@@ -167,7 +186,8 @@ bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& p
     if (p.c.K + p.c.M > fused_max_rows<Real>()) return false;
   // The dynamic part and the kernel's static FusedTaskState.
   constexpr int P = fused_max_rows<Real>();
-  return fused_shared_bytes<Real>(n, max_batch, P) + sizeof(FusedTaskState<Real, P>) <=
+  return fused_launch_shape<Real, P>(n, max_batch, false).shared_bytes +
+             sizeof(FusedTaskState<Real, P>) <=
          kFusedSharedLimit;
 }
 

@@ -45,15 +45,15 @@ std::vector<CudaKernelInfo> fused_kernel_info() {
     return kernel_attributes(name, kernel, threads, shared);
   };
   return {info("fused_sgd_kernel<float, 4>", fused_sgd_kernel<float, 4>,
-               fused_shared_bytes<float>(784, 1, 4)),
+               fused_launch_shape<float, 4>(784, 1, true).shared_bytes),
           info("fused_sgd_kernel<float, 8>", fused_sgd_kernel<float, 8>,
-               fused_shared_bytes<float>(784, 1, 8)),
+               fused_launch_shape<float, 8>(784, 1, true).shared_bytes),
           info("fused_sgd_kernel<float, 16>", fused_sgd_kernel<float, 16>,
-               fused_shared_bytes<float>(784, 1, 16)),
+               fused_launch_shape<float, 16>(784, 1, true).shared_bytes),
           info("fused_sgd_kernel<double, 4>", fused_sgd_kernel<double, 4>,
-               fused_shared_bytes<double>(784, 1, 4)),
+               fused_launch_shape<double, 4>(784, 1, true).shared_bytes),
           info("fused_sgd_kernel<double, 8>", fused_sgd_kernel<double, 8>,
-               fused_shared_bytes<double>(784, 1, 8))};
+               fused_launch_shape<double, 8>(784, 1, true).shared_bytes)};
 }
 
 template void fused_sgd<float>(const FusedArgs<float>&, int, int, cudaStream_t);

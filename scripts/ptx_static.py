@@ -12,7 +12,8 @@ ptxas's resource report (ptxas -v) of the same PTX, and writes a C++ table
   path, count). The phase of an instruction is the function of
   cuda/fused_kernel.cuh it was inlined from, found through the `.loc` line
   information (innermost frame in that file, following `inlined_at`):
-  draw_inputs -> draw, transposed_warp_sum -> reduction, the label noise
+  draw_inputs -> draw (in fused_draw_next, the next sample's draws during
+  phase B: next), transposed_warp_sum -> reduction, the label noise
   (fused_label_noise, drawn in phase A by the block's last threads) -> noise,
   the rest of fused_partial_fields -> dot, fused_coefficients -> phase_b,
   fused_update_weights -> update, the kernel's own loop code -> step.
@@ -58,6 +59,9 @@ LOOP_RULES = [
     (r"for \(int m = 0; m < c\.M; \+\+m\)", "M", 1),
     (r"for \(int b = 0; b < batch; \+\+b\)", "B", 1),
 ]
+# The next sample's draws during phase B (fused_draw_next, B = 1): a phase
+# of their own, whatever they inline.
+NEXT_FUNCTION = "fused_draw_next"
 STEP_LOOP = r"for \(std::int64_t t = 0; t < a\.steps; \+\+t\)"
 # Branches of the source, by the condition of an `if` in the kernel file or
 # by a function on the inline chain.
@@ -65,6 +69,8 @@ PATH_CONDITIONS = [
     (r"if \(th\.keep_inputs\)", "keep"),
     (r"else if \(th\.B > 1 && th\.owner\)", "redraw"),
     (r"if \(th\.decay\)", "decay"),
+    (r"if \(!th\.overlap && th\.owner\)", "serial"),
+    (r"if \(next && th\.owner\)", "overlap"),
 ]
 # A function on the inline chain names a branch; an instruction inside several
 # (the exact transform of the label noise) carries all of them, joined by "+",
@@ -374,6 +380,9 @@ def analyse(kernel, analysis, rows):
         last_phase = phase
         if noise and phase in ("draw", "dot"):
             phase = "noise"
+        if any(file == analysis.kernel_file and analysis.function_at(line) == NEXT_FUNCTION
+               for file, line, _ in frames):
+            phase = "next"
         weight = []
         for a, b, sym, unroll, _, loop_phase, kind in inner:
             if a <= i <= b:

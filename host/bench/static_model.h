@@ -141,8 +141,15 @@ struct TripCounts {
   }
 };
 
-inline bool branch_taken(const std::string& path, const PointParams& p, bool kept,
-                         RngTransform transform) {
+// What decides a case's branches besides its parameters.
+struct CaseBranches {
+  bool kept;               // the launch keeps its mini-batch inputs in shared memory
+  RngTransform transform;  // the draws' transform
+  bool overlap;            // B = 1, several warps: the next inputs drawn during phase B
+};
+
+inline bool branch_taken(const std::string& path, const PointParams& p, const CaseBranches& c) {
+  const bool kept = c.kept;
   if (path.rfind("act:", 0) == 0)
     return path.substr(4) == to_string(p.student_activation) ||
            path.substr(4) == to_string(p.teacher_activation);
@@ -151,37 +158,39 @@ inline bool branch_taken(const std::string& path, const PointParams& p, bool kep
   if (path == "keep") return kept;
   if (path == "redraw") return p.batch_size > 1 && !kept;
   if (path == "train_v") return p.train == TrainMode::both_layers;
-  if (path == "exact") return transform == RngTransform::exact;
-  if (path == "fast") return transform == RngTransform::fast;
+  if (path == "exact") return c.transform == RngTransform::exact;
+  if (path == "fast") return c.transform == RngTransform::fast;
+  if (path == "overlap") return c.overlap;
+  if (path == "serial") return !c.overlap;
   std::fprintf(stderr, "static model: unknown path %s\n", path.c_str());
   std::abort();
 }
 
 // A bucket's path: "" always, else every branch of "a+b+..." taken.
-inline bool path_taken(const std::string& path, const PointParams& p, bool kept,
-                       RngTransform transform) {
+inline bool path_taken(const std::string& path, const PointParams& p, const CaseBranches& c) {
   std::size_t start = 0;
   while (start < path.size()) {
     std::size_t end = path.find('+', start);
     if (end == std::string::npos) end = path.size();
-    if (!branch_taken(path.substr(start, end - start), p, kept, transform)) return false;
+    if (!branch_taken(path.substr(start, end - start), p, c)) return false;
     start = end + 1;
   }
   return true;
 }
 
 // Warp-instructions per block-step by phase (phase B: of warp 0; the label
-// noise: of the one warp that draws it; the others: of each warp).
+// noise: of the one warp that draws it; the others, the next sample's draws
+// during phase B included: of each warp).
 struct PhaseCounts {
-  double draw = 0, dot = 0, reduction = 0, noise = 0, phase_b = 0, update = 0, step = 0;
+  double draw = 0, dot = 0, reduction = 0, noise = 0, phase_b = 0, update = 0, step = 0, next = 0;
   double per_warp() const { return draw + dot + reduction + update + step; }
 };
 
 inline PhaseCounts phase_counts(const StaticKernel& k, const TripCounts& trips,
-                                const PointParams& p, bool kept, RngTransform transform) {
+                                const PointParams& p, const CaseBranches& branches) {
   PhaseCounts c;
   for (const StaticBucket& b : k.buckets) {
-    if (!path_taken(b.path, p, kept, transform)) continue;
+    if (!path_taken(b.path, p, branches)) continue;
     const double n = b.count * trips.weight(b.weight);
     const std::string phase = b.phase;
     (phase == "draw"        ? c.draw
@@ -190,6 +199,7 @@ inline PhaseCounts phase_counts(const StaticKernel& k, const TripCounts& trips,
      : phase == "noise"     ? c.noise
      : phase == "phase_b"   ? c.phase_b
      : phase == "update"    ? c.update
+     : phase == "next"      ? c.next
                             : c.step) += n;
   }
   return c;
@@ -202,6 +212,23 @@ inline int blocks_per_sm(int registers, int threads, std::size_t shared_bytes) {
   const int by_registers = kRegistersPerSm / warp_registers / warps;
   const int by_shared = static_cast<int>(kSharedPerSm / (shared_bytes + 1024));
   return std::min({by_registers, by_shared, kThreadsPerSm / threads, kBlocksPerSm});
+}
+
+// A case's round on one SM: the issue time and the critical path, cycles.
+// With the overlap (fused_overlaps_draws, B = 1, several warps) every warp
+// draws the next sample during phase B: warps 1.. beside warp 0's
+// coefficients, warp 0 after them.
+struct StaticRound {
+  double issue, path;
+};
+inline StaticRound static_round(const PhaseCounts& n, int warps, int blocks) {
+  const double issue =
+      blocks * (warps * (n.per_warp() + n.next) + n.noise + n.phase_b) / kSchedulers;
+  const double per_scheduler = std::ceil(warps / static_cast<double>(kSchedulers));
+  const double path = n.per_warp() * per_scheduler + n.noise +
+                      std::max(n.phase_b * kDependentCycles + n.next, n.next * per_scheduler) +
+                      2 * kBarrierCycles;
+  return {issue, path};
 }
 
 // One line of bench_gpu --static: the case's kernel, its resources, its
@@ -221,6 +248,10 @@ inline bool print_static_case(const StaticCase& c) {
                                      ? fused_launch_shape<float, 8>(p.N, p.batch_size, true)
                                      : fused_launch_shape<float, 16>(p.N, p.batch_size, true);
   const int warps = shape.threads / 32;
+  const bool overlaps = rows == 16  ? fused_overlaps_draws<float, 16>()
+                        : rows == 8 ? fused_overlaps_draws<float, 8>()
+                                    : fused_overlaps_draws<float, 4>();
+  const bool overlap = overlaps && p.batch_size == 1 && warps > 1;  // the kernel's th.overlap
   const TripCounts trips{p.batch_size,
                          warps,
                          (p.batch_size * rows + 31) / 32,
@@ -229,32 +260,34 @@ inline bool print_static_case(const StaticCase& c) {
                          p.M,
                          sharing * p.K + p.M,
                          sharing * p.K};
-  const PhaseCounts n = phase_counts(*k, trips, p, shape.keep_inputs, c.transform);
+  // With the overlap, phase A keeps x^mu in shared memory for phase C.
+  const CaseBranches branches{shape.keep_inputs || overlap, c.transform, overlap};
+  const PhaseCounts n = phase_counts(*k, trips, p, branches);
   const int blocks =
       blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);
-  const double issue = blocks * (warps * n.per_warp() + n.noise + n.phase_b) / kSchedulers;
-  const double path = n.per_warp() * std::ceil(warps / static_cast<double>(kSchedulers)) + n.noise +
-                      n.phase_b * kDependentCycles + 2 * kBarrierCycles;
-  const double round = std::max(issue, path);
+  const StaticRound r = static_round(n, warps, blocks);
+  const double round = std::max(r.issue, r.path);
   const double tasks = std::ceil(static_cast<double>(c.runs) / sharing);
   const double waves = tasks / (kSms * blocks);
   const double fill = waves / std::ceil(waves);
   const double predicted = kSms * blocks * sharing * kClock / round * fill;
   // Bounds: only the draws issued (all warps, all schedulers busy), and only
   // the FMAs of the dot products and updates on every FP32 lane.
-  const double draw_bound = kSms * kSchedulers * kClock * sharing / (warps * n.draw);
+  const double draws = warps * (n.draw + n.next);
+  const double draw_bound = kSms * kSchedulers * kClock * sharing / draws;
   const double fma_bound =
       kSms * kFp32LanesPerSm * kClock / (static_cast<double>(2 * p.K + p.M) * p.N * p.batch_size);
   std::printf(
       "%s %s, %s transform: kernel <float, %d>, %d runs per task, %d threads, %d registers, "
       "%d/%d spill bytes, %zu+%d B smem, %d blocks/SM; warp-instructions per block-step: draw "
-      "%.0f, dot %.0f, reduction %.0f, update %.0f, step %.0f per warp x %d warps, label noise "
-      "%.0f (one warp), phase B %.0f (warp 0); critical path %.0f, issue %.0f cycles/round; "
-      "predicted %.3g run-steps/s (model) | draw-only bound %.3g, FMA bound %.3g, target %.3g\n",
+      "%.0f, dot %.0f, reduction %.0f, update %.0f, step %.0f, next sample's draw %.0f (%s) per "
+      "warp x %d warps, label noise %.0f (one warp), phase B %.0f (warp 0); critical path %.0f, "
+      "issue %.0f cycles/round; predicted %.3g run-steps/s (model) | draw-only bound %.3g, FMA "
+      "bound %.3g, target %.3g\n",
       c.label, c.name.c_str(), enum_name(c.transform), rows, sharing, shape.threads, k->registers,
       k->spill_stores, k->spill_loads, shape.shared_bytes, k->static_smem, blocks, n.draw, n.dot,
-      n.reduction, n.update, n.step, warps, n.noise, n.phase_b, path, issue, predicted, draw_bound,
-      fma_bound, c.target);
+      n.reduction, n.update, n.step, n.next, overlap ? "during phase B" : "none", warps, n.noise,
+      n.phase_b, r.path, r.issue, predicted, draw_bound, fma_bound, c.target);
   return true;
 }
 

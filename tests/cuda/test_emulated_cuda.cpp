@@ -334,6 +334,7 @@ void expect_shared_teacher(Precision precision, double tolerance) {
   for (std::size_t r = 0; r < runs.size(); ++r) {
     EXPECT_TRUE(bitwise_equal(a[r], b[r])) << "run " << r;
     EXPECT_LT(max_difference(a[r], expected[r]), tolerance) << "run " << r;
+    EXPECT_LT(max_difference(b[r], expected[r]), tolerance) << "run " << r << " alone";
     EXPECT_GT(max_difference(a[r], start[r]), 10 * tolerance) << "run " << r;  // it moved
   }
 }
