@@ -19,7 +19,10 @@
 //   critical path of one block = (instructions per warp) x ceil(warps / 4)
 //     + the label noise's instructions (one warp draws it beside its own work)
 //     + phase B instructions x 4 cycles (one dependent instruction after
-//     another, warp 0 alone) + 2 barriers x kBarrierCycles;
+//     another, warp 0 alone) + 2 barriers x kBarrierCycles; where the kernel
+//     draws the next sample during phase B (fused_overlaps_draws, B = 1),
+//     every warp issues that draw, and the path takes the longer of warp
+//     0's phase B and draw and the other warps' draws on one scheduler;
 //   a round takes the larger of the two; run-steps/s = SMs x blocks x runs
 //   per task x clock / round cycles, times the last wave's idle share.
 #pragma once

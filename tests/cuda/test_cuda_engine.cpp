@@ -531,8 +531,10 @@ TEST(CudaSanitize, EveryKernelOnASmallBatch) {
     r.params.sigma = 0.1;
     runs.push_back(r);
   }
-  // Three grid points of one seed with 5 rows each: one 15-row task of the
-  // 16-row kernel in float (one task each in double).
+  // Three grid points of one seed and teacher, K = 3, M = 2: one task of 11
+  // rows (the teacher held once) in the float 16-row kernel, alone in its
+  // launch with B = 1, so that it draws the next sample during phase B
+  // (fused_overlaps_draws); in double a task of 8 rows and one of 5.
   for (int i = 0; i < 3; ++i) {
     RunSpec r = make_spec(6 + i, 77, kN, 3, 2);
     r.params.lr = 0.1 * (i + 1);
