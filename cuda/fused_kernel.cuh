@@ -243,8 +243,8 @@ __device__ __forceinline__ void fused_load_weights(const BatchLayout<Real>& batc
 // threads (past N, idle in the draws below, where N leaves some); for each
 // sample: the inputs (kept in shared memory where phase C reads them back),
 // the partial dot products of the task's rows over this thread's coordinates
-// (the same fma chain for every row; rows past the task's, whose weights are
-// zero, skipped by a bound uniform over the block), their warp sums to shared
+// (the same fma chain for every row; all P rows: those past the task's have
+// zero weights and their sums are never read, docs/gpu.md), their warp sums to shared
 // memory. x keeps the last sample's inputs (phase C uses x^0 when B = 1).
 template <typename Real, int P>
 __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real (&x)[4],
@@ -269,8 +269,7 @@ __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real
 #pragma unroll
     for (int p = 0; p < P; ++p) partial[p] = Real(0);
 #pragma unroll
-    for (int p = 0; p < P; ++p) {
-      if (p >= th.rows) break;
+    for (int p = 0; p < P; ++p) {  // all P: rows past the task's have zero weights
       Real dot = w[p][0] * x[0];
       dot = fused_fma(w[p][1], x[1], dot);
       dot = fused_fma(w[p][2], x[2], dot);

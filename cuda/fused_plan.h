@@ -60,8 +60,9 @@ constexpr int fused_max_registers() {
 // work to switch to. With 3 or more blocks per multiprocessor the schedulers
 // stay busy with the other blocks, and keeping x^mu in shared memory for
 // phase C costs more issue slots than the overlap hides (the static model,
-// docs/benchmarks.md: float 8 rows at N = 784, 2.40e8 -> 2.31e8 run-steps/s
-// with it; 16 rows 4.16e8 -> 4.30e8).
+// docs/benchmarks.md, N = 784: overlapping in the float 8-row kernel too
+// would take case (a) from 2.57e8 to 2.43e8 run-steps/s, (b) from 4.16e8 to
+// 3.95e8).
 template <typename Real, int P>
 constexpr bool fused_overlaps_draws() {
   return fused_max_registers<Real, P>() == 128;
