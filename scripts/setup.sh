@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages tsgd needs to build, test and plot, and
 # nothing else: the compiler and build tools, nlohmann-json, CLI11, Eigen,
-# GoogleTest (header/source packages) and zlib (gzip-compressed IDX inputs), the Debian Python with numpy and
-# matplotlib for scripts/plot.py and the checks in scripts/, pandas for reading
-# the results as the README shows (/usr/bin/python3;
+# GoogleTest (header/source packages) and zlib (gzip-compressed IDX inputs),
+# the Debian Python with numpy and matplotlib for scripts/plot.py and the
+# checks in scripts/, pandas and h5py for reading the results as the README
+# shows (/usr/bin/python3;
 # pip is never used, so a pyenv or venv python3 earlier on PATH is left alone),
-# and clang-format for the formatting check (scripts/check_format.sh).
+# clang-format for the formatting check (scripts/check_format.sh), and the HDF5
+# C library (libhdf5-dev) that writes results.h5.
 #
 # Idempotent: checks with dpkg-query first and touches apt only when
 # something is missing (then apt-get update + install, noninteractive; sudo
@@ -19,7 +21,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev libeigen3-dev
-          googletest libgtest-dev zlib1g-dev python3 python3-numpy python3-matplotlib python3-pandas clang-format)
+          googletest libgtest-dev zlib1g-dev libhdf5-dev python3 python3-numpy python3-matplotlib
+          python3-pandas python3-h5py clang-format)
 
 if [[ "${TSGD_NO_SETUP:-}" == 1 ]]; then
   exit 0

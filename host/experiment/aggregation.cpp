@@ -10,19 +10,6 @@ namespace tsgd {
 
 namespace {
 
-// [begin, end) of each point's runs (runs are sorted by point, then seed).
-std::vector<std::pair<std::size_t, std::size_t>> run_ranges(const ResultSet& results) {
-  const auto& runs = results.runs;
-  std::vector<std::pair<std::size_t, std::size_t>> range(results.experiment->points.size(), {0, 0});
-  for (std::size_t i = 0; i < runs.size();) {
-    std::size_t j = i;
-    while (j < runs.size() && runs[j].point_id == runs[i].point_id) ++j;
-    range.at(runs[i].point_id) = {i, j};
-    i = j;
-  }
-  return range;
-}
-
 void add_ode_curve(const ResultSet& results, int point, PointStatistics& s) {
   std::vector<const OdeCurve*> curves;
   for (const auto& c : results.ode)
@@ -119,22 +106,19 @@ void add_escapes(const std::vector<RunTrajectory>& runs, std::optional<double> e
 
 }  // namespace
 
-std::vector<PointStatistics> aggregate(const ResultSet& results) {
+PointStatistics aggregate_point(const ResultSet& results, std::size_t p, std::size_t runs_begin,
+                                std::size_t runs_end) {
   const Experiment& e = *results.experiment;
-  const auto ranges = run_ranges(results);
-  std::vector<PointStatistics> out(e.points.size());
-  for (std::size_t p = 0; p < e.points.size(); ++p) {
-    PointStatistics& s = out[p];
-    s.runs_begin = ranges[p].first;
-    s.runs_end = ranges[p].second;
-    s.alpha = record_alphas(e, e.points[p]);
-    add_ode_curve(results, static_cast<int>(p), s);
-    add_run_statistics(results.runs, s);
-    add_tail(results.runs, s);
-    add_escapes(results.runs, e.record.escape_eg, s);
-    add_blown_up(results.runs, s);
-  }
-  return out;
+  PointStatistics s;
+  s.runs_begin = runs_begin;
+  s.runs_end = runs_end;
+  s.alpha = record_alphas(e, e.points[p]);
+  add_ode_curve(results, static_cast<int>(p), s);
+  add_run_statistics(results.runs, s);
+  add_tail(results.runs, s);
+  add_escapes(results.runs, e.record.escape_eg, s);
+  add_blown_up(results.runs, s);
+  return s;
 }
 
 }  // namespace tsgd

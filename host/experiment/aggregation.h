@@ -55,7 +55,9 @@ struct PointStatistics {
   RobustSummary escape_time_robust;
 };
 
-// One entry per grid point of results.experiment.
-std::vector<PointStatistics> aggregate(const ResultSet& results);
+// Grid point P, its runs being results.runs[RUNS_BEGIN, RUNS_END) (the
+// result files are written point by point: results.runs then holds one point's).
+PointStatistics aggregate_point(const ResultSet& results, std::size_t p, std::size_t runs_begin,
+                                std::size_t runs_end);
 
 }  // namespace tsgd

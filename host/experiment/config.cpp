@@ -88,7 +88,9 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
 
 RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points,
                             json& resolved) {
-  Section s(doc, "record", {"points", "spacing", "order_parameters", "alpha_min", "escape_eg"},
+  Section s(doc, "record",
+            {"points", "spacing", "order_parameters", "alpha_min", "escape_eg", "jsonl", "runs_csv",
+             "hdf5_precision"},
             resolved);
   RecordSettings r;
   r.points = s.integer("points", r.points, 1, 100000);
@@ -97,6 +99,9 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
   r.alpha_min = s.positive_number("alpha_min", r.alpha_min);
   // Resolved only when given: configurations without it keep their resolved form.
   if (s.has("escape_eg")) r.escape_eg = s.positive_number("escape_eg", kDefaultEscapeEg);
+  if (s.has("jsonl")) r.jsonl = s.boolean("jsonl", r.jsonl);
+  if (s.has("runs_csv")) r.runs_csv = s.boolean("runs_csv", r.runs_csv);
+  if (s.has("hdf5_precision")) r.hdf5_precision = s.choice("hdf5_precision", r.hdf5_precision);
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
       fail("record.alpha_min",

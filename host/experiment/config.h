@@ -45,6 +45,13 @@ struct RecordSettings {
   // point, from the ODE's plateau or the default. Analysis only: not part of the
   // runs' identity (experiment_fingerprint leaves it out).
   std::optional<double> escape_eg;
+  // Which result files to write and how (analysis only, like escape_eg: not
+  // part of the runs' identity). order_parameters.jsonl only with jsonl (results.h5
+  // holds the same numbers); runs.csv unless runs_csv is false; results.h5's
+  // trajectories in this precision.
+  bool jsonl = false;
+  bool runs_csv = true;
+  Precision hdf5_precision = Precision::float64;
 };
 
 struct SimulateSettings {

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace tsgd {
 
@@ -20,8 +21,12 @@ namespace {
 std::string errno_text() { return std::strerror(errno); }
 }  // namespace
 
+std::string temporary_path(const std::string& path) {
+  return path + ".tmp" + std::to_string(::getpid());
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp" + std::to_string(::getpid());
+  const std::string temporary = temporary_path(path);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(path + ": cannot write: " + errno_text());
   std::size_t done = 0;
@@ -46,6 +51,67 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     ::unlink(temporary.c_str());
     throw std::runtime_error(path + ": cannot write: " + why);
   }
+}
+
+void rename_into_place(const std::string& temporary, const std::string& path) {
+  const int fd = ::open(temporary.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  const std::string why = errno_text();
+  if (fd >= 0) ::close(fd);
+  if (!synced || ::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string reason = synced ? errno_text() : why;
+    ::unlink(temporary.c_str());
+    throw std::runtime_error(path + ": cannot write: " + reason);
+  }
+}
+
+// ---- AtomicFileWriter -------------------------------------------------------------
+
+namespace {
+constexpr std::size_t kWriteBuffer = std::size_t{1} << 20;
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(std::string path)
+    : path_(std::move(path)), temporary_(temporary_path(path_)) {
+  fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot write: " + errno_text());
+  buffer_.reserve(kWriteBuffer);
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  ::unlink(temporary_.c_str());
+}
+
+void AtomicFileWriter::write(const std::string& data) {
+  buffer_ += data;
+  if (buffer_.size() >= kWriteBuffer) flush();
+}
+
+void AtomicFileWriter::flush() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(path_ + ": cannot write: " + errno_text());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void AtomicFileWriter::commit() {
+  flush();
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const std::string why = errno_text();
+    ::unlink(temporary_.c_str());
+    throw std::runtime_error(path_ + ": cannot write: " + why);
+  }
+  rename_into_place(temporary_, path_);
 }
 
 std::string read_file(const std::string& path) {
@@ -87,11 +153,29 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string fnv1a_hex(const std::string& data) {
+std::string fnv1a_hex(std::string_view data) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : data) {
     h ^= c;
     h *= 0x100000001b3ull;
+  }
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+std::string fnv1a_file_hex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot read");
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::vector<char> buffer(kWriteBuffer);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const std::streamsize n = in.gcount();
+    for (std::streamsize i = 0; i < n; ++i) {
+      h ^= static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)]);
+      h *= 0x100000001b3ull;
+    }
   }
   char out[17];
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));

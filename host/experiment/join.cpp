@@ -159,14 +159,18 @@ void join_sgd_units(const std::vector<Part>& parts, const Experiment& joined,
 }
 
 // The runs of the joined experiment: each once; returns how many are missing.
-std::size_t check_joined_runs(const Experiment& e, const std::vector<RunTrajectory>& runs) {
-  const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
-  std::vector<int> seen(e.points.size() * seeds, 0);
-  for (const RunTrajectory& t : runs)
-    if (++seen[t.point_id * seeds + (t.seed - e.seeds.first)] > 1)
-      throw std::runtime_error("run (point " + std::to_string(t.point_id) + ", seed " +
-                               std::to_string(t.seed) + ") is in more than one directory");
-  return e.simulate.enabled ? static_cast<std::size_t>(std::count(seen.begin(), seen.end(), 0)) : 0;
+std::size_t check_joined_runs(const Experiment& e, const RunTable& runs) {
+  std::size_t absent = 0;
+  for (std::size_t p = 0; p < e.points.size(); ++p)
+    for (std::size_t i = 0; i < runs.seeds(); ++i) {
+      const int copies = runs.copies(static_cast<int>(p), i);
+      if (copies > 1)
+        throw std::runtime_error("run (point " + std::to_string(p) + ", seed " +
+                                 std::to_string(e.seeds.first + i) +
+                                 ") is in more than one directory");
+      if (copies == 0) ++absent;
+    }
+  return e.simulate.enabled ? absent : 0;
 }
 
 // The ODE curves of each joined point from the parts that have them (one per
@@ -240,19 +244,22 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
                                "use --force to replace them");
   join_sgd_units(parts, joined, work);
   ProvenanceCount computed_by;
-  std::vector<RunTrajectory> runs = SgdUnitStore(work, joined).load_all(&computed_by);
+  RunTable runs(joined, out_dir);
+  SgdUnitStore(work, joined)
+      .for_each_run([&](RunTrajectory&& t, const std::string& unit) { runs.add(t, unit); },
+                    &computed_by);
   const std::size_t missing_runs = check_joined_runs(joined, runs);
   std::vector<OdeCurve> ode;
   const std::size_t missing_ode = join_ode_units(parts, joined, work, ode);
   if (missing_runs + missing_ode > 0) {
-    std::cerr << "tsgd: joined " << runs.size() << " runs into " << out_dir << "; " << missing_runs
+    std::cerr << "tsgd: joined " << runs.runs() << " runs into " << out_dir << "; " << missing_runs
               << " run(s) and the ODE of " << missing_ode
               << " grid point(s) of the joined configuration are in none of the directories: "
                  "tsgd run "
               << out_dir << "/config.json --output " << out_dir << " computes them\n";
     return 1;
   }
-  return write_joined_results(out_dir, joined, std::move(runs), std::move(ode), computed_by,
+  return write_joined_results(out_dir, joined, runs, std::move(ode), computed_by,
                               "join of " + std::to_string(dirs.size()) + " directories",
                               command_line, t_start, quiet, out);
 }

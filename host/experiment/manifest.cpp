@@ -35,7 +35,7 @@ void write_manifest(const std::string& dir, const Manifest& m) {
   for (const std::string& f : names) {
     const std::string path = dir + "/" + f;
     if (fs::exists(path))
-      files[f] = {{"fnv1a", fnv1a_hex(read_file(path))}, {"bytes", fs::file_size(path)}};
+      files[f] = {{"fnv1a", fnv1a_file_hex(path)}, {"bytes", fs::file_size(path)}};
   }
   json j{{"tsgd_version", version()},
          {"git_commit", git_commit()},

@@ -14,7 +14,6 @@
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
 #include "experiment/progress.h"
-#include "experiment/resources.h"
 #include "experiment/summary.h"
 #include "experiment/work_units.h"
 
@@ -72,36 +71,20 @@ json common_configuration(const std::map<int, std::string>& shards) {
 }
 
 // Every run of the configuration exactly once (all of them when it simulates).
-void check_runs(const std::string& dir, const Experiment& e,
-                const std::vector<RunTrajectory>& trajectories) {
-  const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
-  std::vector<int> seen(e.points.size() * seeds, 0);
-  for (const auto& t : trajectories) {
-    if (t.point_id < 0 || static_cast<std::size_t>(t.point_id) >= e.points.size() ||
-        t.seed < e.seeds.first || t.seed - e.seeds.first >= seeds)
-      throw std::runtime_error(dir + ": a shard holds run (point " + std::to_string(t.point_id) +
-                               ", seed " + std::to_string(t.seed) +
-                               ") that is not in the configuration");
-    if (++seen[t.point_id * seeds + (t.seed - e.seeds.first)] > 1)
-      throw std::runtime_error(dir + ": run (point " + std::to_string(t.point_id) + ", seed " +
-                               std::to_string(t.seed) + ") appears in more than one shard");
-  }
-  if (e.simulate.enabled) {
-    const auto absent = std::count(seen.begin(), seen.end(), 0);
-    if (absent > 0)
-      throw std::runtime_error(dir + ": " + std::to_string(absent) +
-                               " run(s) missing from the shards");
-  }
-}
-
-void check_merge_memory(const std::string& dir, const Experiment& e) {
-  const ResourceEstimate r = estimate_resources(e, 1);
-  if (r.results_bytes > 0.5 * r.memory_bytes)
-    throw std::runtime_error(
-        dir + ": the merged records need about " + format_bytes(r.results_bytes) +
-        " of memory, more than half of this machine's (" + format_bytes(r.memory_bytes) +
-        "); merge on a machine with more memory, or rerun the sweep with "
-        "record.order_parameters false or fewer record.points");
+void check_runs(const std::string& dir, const Experiment& e, const RunTable& runs) {
+  std::size_t absent = 0;
+  for (std::size_t p = 0; p < e.points.size(); ++p)
+    for (std::size_t i = 0; i < runs.seeds(); ++i) {
+      const int copies = runs.copies(static_cast<int>(p), i);
+      if (copies > 1)
+        throw std::runtime_error(dir + ": run (point " + std::to_string(p) + ", seed " +
+                                 std::to_string(e.seeds.first + i) +
+                                 ") appears in more than one shard");
+      if (copies == 0) ++absent;
+    }
+  if (e.simulate.enabled && absent > 0)
+    throw std::runtime_error(dir + ": " + std::to_string(absent) +
+                             " run(s) missing from the shards");
 }
 
 }  // namespace
@@ -113,34 +96,33 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   const std::map<int, std::string> shards = find_shards(dir, &count);
   const json reference = common_configuration(shards);
   const Experiment e = parse_experiment(reference);
-  check_merge_memory(dir, e);
-  std::vector<RunTrajectory> trajectories;
+  // DIR itself may hold another experiment's results (and work units that a
+  // later `tsgd run` there would resume from): refused, or replaced with --force.
+  // First, since the runs' table is a scratch file in DIR.
+  prepare_output_directory(dir, reference, force, ForceScope::everything);
+  RunTable runs(e, dir);
   ProvenanceCount computed_by;
   std::vector<OdeCurve> ode;
   for (const auto& [index, path] : shards) {
-    for (auto& t : SgdUnitStore(path + "/work", e).load_all(&computed_by))
-      trajectories.push_back(std::move(t));
+    SgdUnitStore(path + "/work", e)
+        .for_each_run([&](RunTrajectory&& t, const std::string& unit) { runs.add(t, unit); },
+                      &computed_by);
     if (e.ode.enabled)
       for (auto& c : OdeUnitStore(path + "/work", e).load_all(static_cast<int>(e.points.size())))
         ode.push_back(std::move(c));
   }
-  check_runs(dir, e, trajectories);
-  // DIR itself may hold another experiment's results (and work units that a
-  // later `tsgd run` there would resume from): refused, or replaced with --force.
-  prepare_output_directory(dir, reference, force, ForceScope::everything);
-  return write_joined_results(dir, e, std::move(trajectories), std::move(ode), computed_by,
+  check_runs(dir, e, runs);
+  return write_joined_results(dir, e, runs, std::move(ode), computed_by,
                               "merge of " + std::to_string(count) + " shards", command_line,
                               t_start, quiet, out);
 }
 
-int write_joined_results(const std::string& dir, const Experiment& e,
-                         std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
-                         const ProvenanceCount& computed_by, const std::string& backend,
-                         const std::string& command_line, Clock::time_point t_start, bool quiet,
-                         std::ostream& out) {
+int write_joined_results(const std::string& dir, const Experiment& e, const RunTable& runs,
+                         std::vector<OdeCurve> ode, const ProvenanceCount& computed_by,
+                         const std::string& backend, const std::string& command_line,
+                         Clock::time_point t_start, bool quiet, std::ostream& out) {
   // tsgd merge has no --threads: every core, as for the fixed points before.
-  const ResultSet results =
-      write_experiment_results(dir, e, std::move(runs), std::move(ode), thread_count(0));
+  const ResultSet results = write_experiment_results(dir, e, runs, std::move(ode), thread_count(0));
   Manifest manifest;
   manifest.command_line = command_line;
   manifest.backend = backend;

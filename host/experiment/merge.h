@@ -8,6 +8,7 @@
 #include "experiment/config.h"
 #include "experiment/progress.h"
 #include "experiment/records.h"
+#include "experiment/run_table.h"
 #include "experiment/work_units.h"
 
 namespace tsgd {
@@ -19,13 +20,13 @@ namespace tsgd {
 int merge_shards(const std::string& dir, bool force, bool quiet, const std::string& command_line,
                  std::ostream& out);
 
-// What a merge or join ends with: the result files of DIR from RUNS and ODE,
+// What a merge or join ends with: the result files of DIR from RUNS (a table
+// in DIR) and ODE,
 // the manifest (BACKEND says what was joined; COMPUTED_BY the runs' engines;
 // seconds since T_START), the summary unless QUIET. Returns 0.
-int write_joined_results(const std::string& dir, const Experiment& e,
-                         std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
-                         const ProvenanceCount& computed_by, const std::string& backend,
-                         const std::string& command_line, Clock::time_point t_start, bool quiet,
-                         std::ostream& out);
+int write_joined_results(const std::string& dir, const Experiment& e, const RunTable& runs,
+                         std::vector<OdeCurve> ode, const ProvenanceCount& computed_by,
+                         const std::string& backend, const std::string& command_line,
+                         Clock::time_point t_start, bool quiet, std::ostream& out);
 
 }  // namespace tsgd

@@ -155,7 +155,7 @@ void report_changed_results(const std::string& dir) {
         std::end(kDefinitionFiles))
       continue;  // rewritten before this, by design
     if (!file_exists(path)) continue;
-    if (!it->contains("fnv1a") || (*it)["fnv1a"] != fnv1a_hex(read_file(path)))
+    if (!it->contains("fnv1a") || (*it)["fnv1a"] != fnv1a_file_hex(path))
       std::cerr << "tsgd: warning: " << path << " changed since tsgd wrote it (checksum in "
                 << manifest_path << "); it is rewritten from the work units\n";
   }

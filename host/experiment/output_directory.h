@@ -13,6 +13,7 @@ namespace tsgd {
 // The result files tsgd writes into an output directory, by name.
 inline constexpr const char* kResultFiles[] = {"points.csv",
                                                "runs.csv",
+                                               "results.h5",
                                                "curves.csv",
                                                "table.csv",
                                                "escapes.csv",

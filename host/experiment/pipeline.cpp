@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 
 #include "core/threads.h"
@@ -35,13 +36,16 @@ struct RunContext {
   int threads = 1;
   EngineChoice engine;
   Manifest manifest;
+  // Every complete SGD run (a shard keeps only which: it writes no result files).
+  std::unique_ptr<RunTable> runs;
 };
 
 // The SGD runs: simulated (tsgd run) or, for `tsgd ode` in a directory where
 // `tsgd run` left runs of this experiment, loaded so that the results keep them.
-bool sgd_part(RunContext& c, std::vector<RunTrajectory>& trajectories) {
+bool sgd_part(RunContext& c) {
   const Experiment& e = *c.e;
   const RunOptions& o = *c.o;
+  c.runs = std::make_unique<RunTable>(e, o.shard_count > 0 ? std::string() : c.dir);
   if (c.simulate) {
     const auto t0 = Clock::now();
     if (!c.engine.notice.empty() && !o.quiet) std::cerr << c.engine.notice << "\n";
@@ -56,17 +60,20 @@ bool sgd_part(RunContext& c, std::vector<RunTrajectory>& trajectories) {
     stage.shard_index = o.shard_index;
     stage.shard_count = o.shard_count;
     stage.stop = &g_stop_requested;
-    const bool complete = run_sgd_stage(stage, c.engine, trajectories, c.manifest.computed_by);
+    const bool complete = run_sgd_stage(stage, c.engine, *c.runs, c.manifest.computed_by);
     c.manifest.stage_seconds["sgd"] = seconds_since(t0);
     return complete;
   }
   if (o.ode_only) {
-    trajectories = SgdUnitStore(c.dir + "/work", e).load_all(&c.manifest.computed_by);
+    SgdUnitStore(c.dir + "/work", e)
+        .for_each_run([&](RunTrajectory&& t, const std::string& path) { c.runs->add(t, path); },
+                      &c.manifest.computed_by);
     // (`tsgd ode` turns simulate.enabled off; the configuration's value is in resolved.)
     const std::size_t all = e.points.size() * static_cast<std::size_t>(e.seeds.count);
-    if (!trajectories.empty() && trajectories.size() < all && !o.quiet)
-      std::cerr << "tsgd: " << trajectories.size() << " of " << all << " SGD runs are complete in "
-                << c.dir << "; the results hold those (tsgd run completes the rest)\n";
+    const std::size_t held = c.runs->runs();
+    if (held > 0 && held < all && !o.quiet)
+      std::cerr << "tsgd: " << held << " of " << all << " SGD runs are complete in " << c.dir
+                << "; the results hold those (tsgd run completes the rest)\n";
   }
   return true;
 }
@@ -160,11 +167,10 @@ RunContext prepare_run(Experiment& e, const RunOptions& o) {
 }  // namespace
 
 ResultSet write_experiment_results(const std::string& dir, const Experiment& e,
-                                   std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
-                                   int threads) {
+                                   const RunTable& runs, std::vector<OdeCurve> ode, int threads) {
   report_changed_results(dir);
-  ResultSet results = assemble_results(e, std::move(runs), std::move(ode), threads);
-  const std::vector<PointStatistics> statistics = write_results(dir, results);
+  ResultSet results = assemble_results(e, std::move(ode), threads);
+  const std::vector<PointStatistics> statistics = write_results(dir, results, runs);
   for (std::size_t p = 0; p < statistics.size(); ++p)
     if (statistics[p].runs_blown_up > 0)
       std::cerr << "tsgd: warning: point " << p << ": " << statistics[p].runs_blown_up << " of "
@@ -180,9 +186,8 @@ int run_experiment(const Experiment& config, const RunOptions& o, std::ostream& 
   const auto t_start = Clock::now();
   Experiment e = config;  // its rng_transform settled by prepare_run
   RunContext c = prepare_run(e, o);
-  std::vector<RunTrajectory> trajectories;
   std::vector<OdeCurve> ode_curves;
-  const bool complete = sgd_part(c, trajectories) && ode_part(c, ode_curves);
+  const bool complete = sgd_part(c) && ode_part(c, ode_curves);
   if (!complete) {
     const int sig = g_stop_signal.load();
     if (!o.quiet)
@@ -190,11 +195,10 @@ int run_experiment(const Experiment& config, const RunOptions& o, std::ostream& 
                 << "/work; rerun the same command to resume\n";
     return 128 + sig;
   }
-  if (o.shard_count > 0)
-    return finish_shard(c, trajectories.size(), ode_curves.size(), t_start, out);
+  if (o.shard_count > 0) return finish_shard(c, c.runs->runs(), ode_curves.size(), t_start, out);
   const auto t_write = Clock::now();
   const ResultSet results =
-      write_experiment_results(c.dir, e, std::move(trajectories), std::move(ode_curves), c.threads);
+      write_experiment_results(c.dir, e, *c.runs, std::move(ode_curves), c.threads);
   c.manifest.stage_seconds["write"] = seconds_since(t_write);
   c.manifest.stage_seconds["total"] = seconds_since(t_start);
   write_manifest(c.dir, c.manifest);

@@ -11,6 +11,7 @@
 
 #include "experiment/config.h"
 #include "experiment/result_set.h"
+#include "experiment/run_table.h"
 
 namespace tsgd {
 
@@ -34,9 +35,9 @@ int run_experiment(const Experiment& experiment, const RunOptions& options, std:
 // The result files of DIRECTORY from every run and ODE curve of an experiment
 // (warning first about result files changed since tsgd wrote them); the
 // manifest is the caller's. THREADS: for the theory (theory_of_points).
+// Returns the ODE curves and theory the files were written from (no runs).
 ResultSet write_experiment_results(const std::string& directory, const Experiment& experiment,
-                                   std::vector<RunTrajectory> runs, std::vector<OdeCurve> ode,
-                                   int threads);
+                                   const RunTable& runs, std::vector<OdeCurve> ode, int threads);
 
 // Set by the signal handlers of `tsgd run`: stop after the current chunk.
 extern std::atomic<bool> g_stop_requested;

@@ -13,6 +13,7 @@
 #include "engines/split_engine.h"
 #include "experiment/file_io.h"
 #include "experiment/plan.h"
+#include "experiment/run_table.h"
 
 namespace tsgd {
 
@@ -156,13 +157,20 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     const double state =
         8.0 * (K * K + K * M + M * M + K + M) + 200.0;  // vectors and their headers
     const double kept = e.record.order_parameters ? records : 1.0;
+    // Held at once: one batch of runs with their records (a GPU wave at most
+    // kGpuRunsPerDevice runs; the CPU's are smaller), and, while the result files
+    // are written point by point, one point's eps_g curves and last states.
+    const double batch = std::min(runs, kGpuRunsPerDevice);
+    r.batch_bytes = std::max(r.batch_bytes, batch * (records * 60.0 + kept * state));
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
-    r.results_bytes += (runs + ode_curves) * (records * 60.0 + kept * state);
+    r.point_bytes = std::max(r.point_bytes, runs * (records * 60.0 + state));
+    r.ode_bytes += ode_curves * (records * 60.0 + kept * state);
     r.cpu_seconds +=
         runs * static_cast<double>(p.total_steps()) * calibrated_cpu_seconds_per_run_step(p);
   }
   r.cpu_seconds /= std::max(1, threads);
+  r.results_bytes = r.batch_bytes + r.point_bytes + r.ode_bytes + 2 * RunTable::kBlockBytes;
   return r;
 }
 
@@ -206,13 +214,16 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
     throw std::runtime_error("model.N: one run's weights need " + format_bytes(r.weights_bytes) +
                              ", more than half of this machine's memory (" +
                              format_bytes(r.memory_bytes) + ")");
-  if (r.results_bytes > 0.5 * r.memory_bytes)
+  if (r.results_bytes > 0.5 * r.memory_bytes) {
+    const bool point = r.point_bytes > r.batch_bytes;
     throw std::runtime_error(
-        "record.order_parameters: the records of " + what + " need about " +
-        format_bytes(r.results_bytes) + " of memory, more than half of this machine's (" +
-        format_bytes(r.memory_bytes) +
-        "); set record.order_parameters to false or lower record.points (tsgd merge holds "
-        "the records of every shard at once)");
+        std::string(point ? "seeds.count: the eps_g curves of one grid point"
+                          : "record.order_parameters: the records of one batch") +
+        " of " + what + " need about " + format_bytes(r.results_bytes) +
+        " of memory, more than half of this machine's (" + format_bytes(r.memory_bytes) +
+        (point ? "); use fewer seeds per experiment or lower record.points"
+               : "); set record.order_parameters to false or lower record.points"));
+  }
   if (gpu) {
     // Each record class as the engine will hold it (its largest K, M and B):
     // throws when one run of a class does not fit a GPU.

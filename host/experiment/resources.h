@@ -16,9 +16,15 @@ namespace tsgd {
 // What an experiment needs, estimated before any work starts.
 struct ResourceEstimate {
   double weights_bytes = 0;  // one run of the largest grid point, float64
-  double results_bytes = 0;  // trajectories held in memory until the result files are written
-  double cpu_seconds = 0;    // SGD on the CPU engine with `threads` threads
-  double memory_bytes = 0;   // this machine's physical memory
+  // Records held in memory at once: one batch's trajectories (batch_bytes), one
+  // grid point's eps_g curves while the result files are written point by
+  // point (point_bytes), the ODE curves (ode_bytes), two blocks of order
+  // parameters (RunTable::kBlockBytes); results_bytes is their sum. Not the
+  // experiment's: the runs wait in the work units and the run table's scratch file.
+  double batch_bytes = 0, point_bytes = 0, ode_bytes = 0;
+  double results_bytes = 0;
+  double cpu_seconds = 0;   // SGD on the CPU engine with `threads` threads
+  double memory_bytes = 0;  // this machine's physical memory
 };
 // With SHARD_COUNT > 0: what shard SHARD_INDEX of SHARD_COUNT needs (its runs
 // and its points' ODE curves).

@@ -41,16 +41,11 @@ std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vecto
   return out;
 }
 
-ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
-                           std::vector<OdeCurve> ode, int threads) {
-  std::sort(runs.begin(), runs.end(), [](const RunTrajectory& a, const RunTrajectory& b) {
-    return a.point_id != b.point_id ? a.point_id < b.point_id : a.seed < b.seed;
-  });
+ResultSet assemble_results(const Experiment& e, std::vector<OdeCurve> ode, int threads) {
   std::stable_sort(ode.begin(), ode.end(),
                    [](const OdeCurve& a, const OdeCurve& b) { return a.point_id < b.point_id; });
   ResultSet results;
   results.experiment = &e;
-  results.runs = std::move(runs);
   results.ode = std::move(ode);
   results.theory = theory_of_points(e, results.ode, threads);
   return results;

@@ -13,16 +13,17 @@ namespace tsgd {
 
 struct ResultSet {
   const Experiment* experiment = nullptr;
-  std::vector<RunTrajectory> runs;  // sorted by (point_id, seed)
-  std::vector<OdeCurve> ode;        // sorted by point_id, each point's curves in seed order
+  // Sorted by (point_id, seed): while the result files are written
+  // (write_results), the runs of one grid point at a time.
+  std::vector<RunTrajectory> runs;
+  std::vector<OdeCurve> ode;  // sorted by point_id, each point's curves in seed order
   // One per grid point: the closed forms (theory/asymptotic.h) and the small-eta
   // rule at the ODE's noise-free fixed point, each holding or skipped with the reason.
   std::vector<TheoryReport> theory;
 };
 
-// Sorts RUNS and ODE and adds each point's theory (on THREADS threads).
-ResultSet assemble_results(const Experiment& e, std::vector<RunTrajectory> runs,
-                           std::vector<OdeCurve> ode, int threads);
+// Sorts ODE and adds each point's theory (on THREADS threads); no runs.
+ResultSet assemble_results(const Experiment& e, std::vector<OdeCurve> ode, int threads);
 
 // The theory of each grid point: asymptotic_theory, then the small-eta rule at the
 // noise-free fixed point that Newton reaches from the end state of the point's first

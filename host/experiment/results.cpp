@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "experiment/file_io.h"
+#include "experiment/results_h5.h"
 #include "experiment/summary.h"
 
 namespace tsgd {
@@ -50,37 +51,6 @@ void write_points_csv(const std::string& dir, const Experiment& e) {
   write_file_atomic(dir + "/points.csv", s.str());
 }
 
-void write_runs_csv(const std::string& dir, const ResultSet& results) {
-  std::ostringstream s;
-  s << "point_id,seed,alpha,eg,diverged\n";
-  for (const RunTrajectory& t : results.runs)
-    for (std::size_t j = 0; j < t.alpha.size(); ++j)
-      s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << ","
-        << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0) << "\n";
-  write_file_atomic(dir + "/runs.csv", s.str());
-}
-
-void write_order_parameter_files(const std::string& dir, const ResultSet& results) {
-  const bool all = results.experiment->record.order_parameters;
-  std::ostringstream states, finals;
-  for (const RunTrajectory& t : results.runs) {
-    const std::string seed = std::to_string(t.seed);
-    if (all)
-      for (std::size_t j = 0; j < t.alpha.size() && j < t.states.size(); ++j)
-        states << record_line_start(t.point_id, seed, t.alpha[j], t.eg[j]) << ","
-               << state_line_fields(t.states[j]) << "}\n";
-    if (!t.states.empty())
-      finals << record_line_start(t.point_id, seed, t.alpha.back(), t.eg.back())
-             << ",\"diverged\":" << (t.diverged ? "true" : "false") << ","
-             << state_line_fields(t.states.back()) << "}\n";
-  }
-  if (all)
-    write_file_atomic(dir + "/order_parameters.jsonl", states.str());
-  else
-    fs::remove(dir + "/order_parameters.jsonl");
-  write_file_atomic(dir + "/final_order_parameters.jsonl", finals.str());
-}
-
 namespace {
 
 // The first eight as before the robust statistics, so that readers by position keep working.
@@ -109,54 +79,6 @@ std::string curve_cells(const PointStatistics& point, std::size_t j, bool ode) {
 
 }  // namespace
 
-void write_curves_csv(const std::string& dir, const ResultSet& results,
-                      const std::vector<PointStatistics>& statistics) {
-  const bool ode = !results.ode.empty();
-  std::ostringstream s;
-  s << "point_id," << kCurveColumns << (ode ? ",eg_ode" : "") << "\n";
-  for (std::size_t p = 0; p < statistics.size(); ++p)
-    for (std::size_t j = 0; j < statistics[p].alpha.size(); ++j)
-      s << p << "," << curve_cells(statistics[p], j, ode) << "\n";
-  write_file_atomic(dir + "/curves.csv", s.str());
-}
-
-void write_table_csv(const std::string& dir, const ResultSet& results,
-                     const std::vector<PointStatistics>& statistics) {
-  const Experiment& e = *results.experiment;
-  const bool ode = !results.ode.empty();
-  std::ostringstream s;
-  s << "point_id";
-  const bool teacher_init = lists_teacher_init(e);
-  const json first = point_json(e.points.at(0), teacher_init);
-  // The point's training length is training_alpha here: "alpha" is the record time.
-  for (auto it = first.begin(); it != first.end(); ++it)
-    s << "," << (it.key() == "alpha" ? "training_alpha" : it.key());
-  s << "," << kCurveColumns << (ode ? ",eg_ode" : "") << "\n";
-  for (std::size_t p = 0; p < statistics.size(); ++p) {
-    std::string params;
-    for (const json& value : point_json(e.points[p], teacher_init)) params += "," + csv_cell(value);
-    for (std::size_t j = 0; j < statistics[p].alpha.size(); ++j)
-      s << p << params << "," << curve_cells(statistics[p], j, ode) << "\n";
-  }
-  write_file_atomic(dir + "/table.csv", s.str());
-}
-
-void write_escapes_csv(const std::string& dir, const ResultSet& results,
-                       const std::vector<PointStatistics>& statistics) {
-  std::ostringstream s;
-  s << "point_id,seed,alpha,diverged,escape_eg\n";
-  for (std::size_t p = 0; p < statistics.size(); ++p) {
-    const PointStatistics& point = statistics[p];
-    for (std::size_t r = point.runs_begin; r < point.runs_end; ++r) {
-      const RunTrajectory& t = results.runs[r];
-      const std::optional<double>& at = point.escape_alpha[r - point.runs_begin];
-      s << p << "," << t.seed << "," << (at ? format_double(*at) : std::string()) << ","
-        << (t.diverged ? 1 : 0) << "," << format_double(point.escape.eg) << "\n";
-    }
-  }
-  write_file_atomic(dir + "/escapes.csv", s.str());
-}
-
 void write_ode_files(const std::string& dir, const ResultSet& results) {
   if (results.ode.empty()) return;
   std::ostringstream csv, states;
@@ -178,16 +100,150 @@ void write_ode_files(const std::string& dir, const ResultSet& results) {
   write_file_atomic(dir + "/ode_order_parameters.jsonl", states.str());
 }
 
-std::vector<PointStatistics> write_results(const std::string& dir, const ResultSet& results) {
-  const std::vector<PointStatistics> statistics = aggregate(results);
-  write_points_csv(dir, *results.experiment);
-  write_runs_csv(dir, results);
-  write_curves_csv(dir, results, statistics);
-  write_table_csv(dir, results, statistics);
-  write_escapes_csv(dir, results, statistics);
-  write_order_parameter_files(dir, results);
+namespace {
+
+// ---- one grid point's rows of each file --------------------------------------------------
+
+std::string runs_csv_rows(const ResultSet& results) {
+  std::ostringstream s;
+  for (const RunTrajectory& t : results.runs)
+    for (std::size_t j = 0; j < t.alpha.size(); ++j)
+      s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << ","
+        << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0) << "\n";
+  return s.str();
+}
+
+// Every record of RUNS (a block of a point's runs, their order parameters at every record).
+std::string order_parameter_lines(const std::vector<RunTrajectory>& runs) {
+  std::string lines;
+  for (const RunTrajectory& t : runs) {
+    const std::string seed = std::to_string(t.seed);
+    for (std::size_t j = 0; j < t.alpha.size() && j < t.states.size(); ++j)
+      lines += record_line_start(t.point_id, seed, t.alpha[j], t.eg[j]) + "," +
+               state_line_fields(t.states[j]) + "}\n";
+  }
+  return lines;
+}
+
+std::string final_order_parameter_lines(const ResultSet& results) {
+  std::string lines;
+  for (const RunTrajectory& t : results.runs)
+    if (!t.states.empty())
+      lines += record_line_start(t.point_id, std::to_string(t.seed), t.alpha.back(), t.eg.back()) +
+               ",\"diverged\":" + (t.diverged ? "true" : "false") + "," +
+               state_line_fields(t.states.back()) + "}\n";
+  return lines;
+}
+
+std::string curves_rows(std::size_t p, const PointStatistics& point, bool ode,
+                        const std::string& params = "") {
+  std::string rows;
+  for (std::size_t j = 0; j < point.alpha.size(); ++j)
+    rows += std::to_string(p) + params + "," + curve_cells(point, j, ode) + "\n";
+  return rows;
+}
+
+std::string escapes_rows(const ResultSet& results, std::size_t p, const PointStatistics& point) {
+  std::ostringstream s;
+  for (std::size_t r = point.runs_begin; r < point.runs_end; ++r) {
+    const RunTrajectory& t = results.runs[r];
+    const std::optional<double>& at = point.escape_alpha[r - point.runs_begin];
+    s << p << "," << t.seed << "," << (at ? format_double(*at) : std::string()) << ","
+      << (t.diverged ? 1 : 0) << "," << format_double(point.escape.eg) << "\n";
+  }
+  return s.str();
+}
+
+// The files written point by point, each a temporary file until commit().
+struct PointFiles {
+  std::optional<AtomicFileWriter> runs, states;
+  AtomicFileWriter finals, curves, table, escapes;
+  ResultsH5 h5;
+  nlohmann::json summary = nlohmann::json::array();
+
+  PointFiles(const std::string& dir, const Experiment& e, bool ode)
+      : finals(dir + "/final_order_parameters.jsonl"),
+        curves(dir + "/curves.csv"),
+        table(dir + "/table.csv"),
+        escapes(dir + "/escapes.csv"),
+        h5(dir, e) {
+    if (e.record.runs_csv) runs.emplace(dir + "/runs.csv") << "point_id,seed,alpha,eg,diverged\n";
+    if (e.record.jsonl && e.record.order_parameters)
+      states.emplace(dir + "/order_parameters.jsonl");
+    const std::string ode_column = ode ? ",eg_ode" : "";
+    curves << "point_id," + std::string(kCurveColumns) + ode_column + "\n";
+    // The point's training length is training_alpha here: "alpha" is the record time.
+    std::string header = "point_id";
+    const json first = point_json(e.points.at(0), lists_teacher_init(e));
+    for (const auto& item : first.items())
+      header += "," + (item.key() == "alpha" ? std::string("training_alpha") : item.key());
+    table << header + "," + kCurveColumns + ode_column + "\n";
+    escapes << "point_id,seed,alpha,diverged,escape_eg\n";
+  }
+
+  void commit(const std::string& dir) {
+    if (runs) runs->commit();
+    if (states) states->commit();
+    finals.commit();
+    curves.commit();
+    table.commit();
+    escapes.commit();
+    h5.commit();
+    if (!runs) fs::remove(dir + "/runs.csv");
+    if (!states) fs::remove(dir + "/order_parameters.jsonl");
+  }
+};
+
+// Point P's runs from RUNS into RESULTS.runs (each with only its last order
+// parameters), block by block, their trajectories written to the files that hold them.
+void load_point(const RunTable& runs, int p, PointFiles& files, ResultSet& results) {
+  const std::size_t block = runs.block_seeds(p);
+  results.runs.clear();
+  files.h5.begin_point(p, runs.runs_of_point(p), block);
+  for (std::size_t begin = 0; begin < runs.seeds(); begin += block) {
+    std::vector<RunTrajectory> part = runs.load(p, begin, begin + block, false);
+    files.h5.add_runs(part);
+    if (files.states) *files.states << order_parameter_lines(part);
+    for (RunTrajectory& t : part) {
+      t.states.erase(t.states.begin(), t.states.end() - 1);
+      t.states.shrink_to_fit();
+      results.runs.push_back(std::move(t));
+    }
+  }
+  std::vector<const OdeCurve*> ode;
+  for (const OdeCurve& c : results.ode)
+    if (c.point_id == p) ode.push_back(&c);
+  files.h5.end_point(ode);
+}
+
+}  // namespace
+
+std::vector<PointStatistics> write_results(const std::string& dir, ResultSet& results,
+                                           const RunTable& runs) {
+  const Experiment& e = *results.experiment;
+  const bool ode = !results.ode.empty();
+  const bool teacher_init = lists_teacher_init(e);
+  PointFiles files(dir, e, ode);
+  std::vector<PointStatistics> statistics;
+  for (std::size_t p = 0; p < e.points.size(); ++p) {
+    load_point(runs, static_cast<int>(p), files, results);
+    PointStatistics s = aggregate_point(results, p, 0, results.runs.size());
+    std::string params;
+    for (const json& value : point_json(e.points[p], teacher_init)) params += "," + csv_cell(value);
+    if (files.runs) *files.runs << runs_csv_rows(results);
+    files.finals << final_order_parameter_lines(results);
+    files.curves << curves_rows(p, s, ode);
+    files.table << curves_rows(p, s, ode, params);
+    files.escapes << escapes_rows(results, p, s);
+    files.summary.push_back(summary_point(results, p, s, teacher_init));
+    s.escape_alpha.clear();  // per run: the point's alone
+    statistics.push_back(std::move(s));
+  }
+  results.runs.clear();
+  write_points_csv(dir, e);
+  files.commit(dir);
   write_ode_files(dir, results);
-  write_summary_json(dir, results, statistics);
+  write_summary_json(dir, e, files.summary);
   return statistics;
 }
 

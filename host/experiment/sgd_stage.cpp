@@ -64,11 +64,8 @@ struct Remaining {
   std::size_t runs = 0;
 };
 
-Remaining remaining_runs(const SgdStage& stage, const std::vector<RunTrajectory>& complete) {
+Remaining remaining_runs(const SgdStage& stage, const RunTable& complete) {
   const Experiment& e = *stage.experiment;
-  const std::size_t seeds = static_cast<std::size_t>(e.seeds.count);
-  std::vector<char> done(e.points.size() * seeds, 0);
-  for (const auto& t : complete) done[t.point_id * seeds + (t.seed - e.seeds.first)] = 1;
   const bool sharded = stage.shard_count > 0;
   const std::vector<RunSpec> all = plan_runs(e);
   const std::vector<int> shard = sharded ? shard_of_runs(e, stage.shard_count) : std::vector<int>();
@@ -76,7 +73,7 @@ Remaining remaining_runs(const SgdStage& stage, const std::vector<RunTrajectory>
   for (std::size_t i = 0; i < all.size(); ++i) {
     const RunSpec& r = all[i];
     if (sharded && shard[i] != stage.shard_index) continue;
-    if (done[r.point_id * seeds + (r.seed - e.seeds.first)]) continue;
+    if (complete.has(r.point_id, r.seed)) continue;
     out.classes[{r.params.N, r.params.alpha}].push_back(r);
     out.run_steps += static_cast<double>(r.params.total_steps());
     ++out.runs;
@@ -90,16 +87,18 @@ Remaining remaining_runs(const SgdStage& stage, const std::vector<RunTrajectory>
 
 }  // namespace
 
-bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice,
-                   std::vector<RunTrajectory>& trajectories, ProvenanceCount& computed_by) {
+bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& runs,
+                   ProvenanceCount& computed_by) {
   const Experiment& e = *stage.experiment;
   Engine& engine = *choice.engine;
   const SgdUnitStore store(stage.directory + "/work", e);
-  trajectories = store.load_all(&computed_by);  // throws naming a corrupt or foreign unit file
+  // Throws naming a corrupt or foreign unit file.
+  store.for_each_run([&](RunTrajectory&& t, const std::string& path) { runs.add(t, path); },
+                     &computed_by);
   const json by = unit_provenance(engine.name(), choice.device, to_string(engine.precision()));
-  Remaining remaining = remaining_runs(stage, trajectories);
-  if (!stage.quiet && !trajectories.empty())
-    std::cerr << "tsgd: resuming: " << trajectories.size() << " runs already complete in "
+  Remaining remaining = remaining_runs(stage, runs);
+  if (!stage.quiet && runs.runs() > 0)
+    std::cerr << "tsgd: resuming: " << runs.runs() << " runs already complete in "
               << stage.directory << "\n";
   Progress progress(stage.quiet, remaining.run_steps, remaining.runs);
   SimulationControl control;
@@ -107,13 +106,13 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice,
   control.diverge_eg = e.simulate.diverge_eg;
   control.stop = stage.stop;
   control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
-  for (auto& [key, runs] : remaining.classes) {
-    const std::vector<std::int64_t> steps = record_steps(e.record, runs[0].params);
+  for (auto& [key, specs] : remaining.classes) {
+    const std::vector<std::int64_t> steps = record_steps(e.record, specs[0].params);
     const std::size_t capacity =
-        engine_batch_capacity(engine, runs, stage.threads, choice.gpu_free_bytes);
-    for (std::size_t begin = 0; begin < runs.size(); begin += capacity) {
-      const std::vector<RunSpec> batch(runs.begin() + begin,
-                                       runs.begin() + std::min(runs.size(), begin + capacity));
+        engine_batch_capacity(engine, specs, stage.threads, choice.gpu_free_bytes);
+    for (std::size_t begin = 0; begin < specs.size(); begin += capacity) {
+      const std::vector<RunSpec> batch(specs.begin() + begin,
+                                       specs.begin() + std::min(specs.size(), begin + capacity));
       std::vector<RunTrajectory> result;
       progress.batch_started(batch.size());
       if (!simulate_batch(engine, batch, steps, control, result)) {
@@ -123,7 +122,8 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice,
       store.save(batch, result, e.record.order_parameters, by);
       computed_by.add(by, result.size());
       progress.runs_finished(batch.size());
-      for (auto& t : result) trajectories.push_back(std::move(t));
+      const std::string unit = stage.directory + "/work/" + sgd_unit_name(batch[0], batch.size());
+      for (const auto& t : result) runs.add(t, unit);
     }
   }
   progress.finish();

@@ -11,6 +11,7 @@
 #include "core/engine.h"
 #include "experiment/config.h"
 #include "experiment/records.h"
+#include "experiment/run_table.h"
 #include "experiment/work_units.h"
 
 namespace tsgd {
@@ -38,10 +39,11 @@ struct SgdStage {
   const std::atomic<bool>* stop = nullptr;
 };
 
-// Loads the complete runs of STAGE.directory, simulates the missing ones on
-// ENGINE, and saves each wave. TRAJECTORIES gets every complete run and
-// COMPUTED_BY their provenance. Returns false when stopped (what was complete is saved).
-bool run_sgd_stage(const SgdStage& stage, const EngineChoice& engine,
-                   std::vector<RunTrajectory>& trajectories, ProvenanceCount& computed_by);
+// Reads the complete runs of STAGE.directory's work units into RUNS (one
+// unit at a time), simulates the missing ones on ENGINE, saves each wave and
+// adds it to RUNS. COMPUTED_BY gets the runs' provenance. Returns false when
+// stopped (what was complete is saved). Memory: one wave.
+bool run_sgd_stage(const SgdStage& stage, const EngineChoice& engine, RunTable& runs,
+                   ProvenanceCount& computed_by);
 
 }  // namespace tsgd

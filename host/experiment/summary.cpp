@@ -63,7 +63,9 @@ json ode_json(const ResultSet& results, int point, const PointStatistics& s) {
               {"diverged", reasons}};
 }
 
-json point_summary(const ResultSet& results, std::size_t p, const PointStatistics& s,
+}  // namespace
+
+json summary_point(const ResultSet& results, std::size_t p, const PointStatistics& s,
                    bool teacher_init) {
   json diverged_runs = json::array();
   for (std::size_t r = s.runs_begin; r < s.runs_end; ++r) {
@@ -89,15 +91,7 @@ json point_summary(const ResultSet& results, std::size_t p, const PointStatistic
   return point;
 }
 
-}  // namespace
-
-void write_summary_json(const std::string& dir, const ResultSet& results,
-                        const std::vector<PointStatistics>& statistics) {
-  const Experiment& e = *results.experiment;
-  json points = json::array();
-  const bool teacher_init = lists_teacher_init(e);
-  for (std::size_t p = 0; p < statistics.size(); ++p)
-    points.push_back(point_summary(results, p, statistics[p], teacher_init));
+void write_summary_json(const std::string& dir, const Experiment& e, const json& points) {
   json summary{{"name", e.name}, {"swept", e.swept}, {"seeds", e.seeds.count}, {"points", points}};
   write_file_atomic(dir + "/summary.json", summary.dump(2) + "\n");
 }

@@ -3,7 +3,9 @@
 // table `tsgd run` prints from it.
 #pragma once
 
+#include <cstddef>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -12,8 +14,12 @@
 
 namespace tsgd {
 
-void write_summary_json(const std::string& directory, const ResultSet& results,
-                        const std::vector<PointStatistics>& statistics);
+// summary.json's object of grid point P, whose runs are RESULTS.runs[S.runs_begin, S.runs_end).
+nlohmann::json summary_point(const ResultSet& results, std::size_t p, const PointStatistics& s,
+                             bool teacher_init);
+// summary.json from the objects of every point (summary_point).
+void write_summary_json(const std::string& directory, const Experiment& e,
+                        const nlohmann::json& points);
 
 // The table of final eps_g per point, read back from DIRECTORY/summary.json.
 void print_summary(std::ostream& out, const ResultSet& results, const std::string& directory);

@@ -39,10 +39,12 @@ void canonical_numbers(json& j) {
 }  // namespace
 
 json without_run_neutral_keys(json j) {
-  // Where the results go, and the escape threshold of the statistics, so that
-  // changing it recomputes only the files.
+  // Where the results go, the escape threshold of the statistics and which
+  // result files are written how, so that changing them rewrites only the files.
   if (j.is_object()) j.erase("output");
-  if (j.contains("record") && j["record"].is_object()) j["record"].erase("escape_eg");
+  if (j.contains("record") && j["record"].is_object())
+    for (const char* key : {"escape_eg", "jsonl", "runs_csv", "hdf5_precision"})
+      j["record"].erase(key);
   return j;
 }
 
@@ -63,20 +65,25 @@ void write_work_unit(const std::string& path, const std::string& experiment, jso
 
 std::vector<json> read_work_unit(const std::string& path, const std::string& experiment,
                                  json* header_out) {
+  std::vector<json> records;
+  read_work_unit(path, experiment, header_out, [&](json&& j) { records.push_back(std::move(j)); });
+  return records;
+}
+
+std::size_t read_work_unit(const std::string& path, const std::string& experiment, json* header_out,
+                           const std::function<void(json&&)>& each) {
   const std::string text = read_file(path);
   if (text.size() < 2 || text.back() != '\n') throw corrupt_work_unit(path, "truncated");
   const std::size_t last_start = text.rfind('\n', text.size() - 2);
   if (last_start == std::string::npos) throw corrupt_work_unit(path, "truncated");
-  const std::string body = text.substr(0, last_start + 1);
-  std::vector<json> records;
+  const std::string_view body(text.data(), last_start + 1);
+  std::size_t records = 0;
   try {
     const json end = json::parse(text.substr(last_start + 1));
     if (!end.is_object() || !end.contains("fnv1a") || end["fnv1a"] != fnv1a_hex(body))
       throw corrupt_work_unit(path, "checksum mismatch");
-    std::istringstream lines(body);
-    std::string line;
-    std::getline(lines, line);
-    const json header = json::parse(line);
+    std::size_t line_end = body.find('\n');
+    const json header = json::parse(body.substr(0, line_end));
     if (header.is_object() && !header.contains("experiment"))
       throw std::runtime_error(path +
                                ": work unit written by an older tsgd, which did not record its "
@@ -88,8 +95,12 @@ std::vector<json> read_work_unit(const std::string& path, const std::string& exp
           "experiment in this directory); rerun with --force to start over, or "
           "use another --output");
     if (header_out) *header_out = header;
-    while (std::getline(lines, line)) records.push_back(json::parse(line));
-    if (records.size() != end.at("end").get<std::size_t>())
+    for (std::size_t start = line_end + 1; start < body.size(); start = line_end + 1) {
+      line_end = body.find('\n', start);
+      each(json::parse(body.substr(start, line_end - start)));
+      ++records;
+    }
+    if (records != end.at("end").get<std::size_t>())
       throw corrupt_work_unit(path, "record count mismatch");
   } catch (const json::exception& err) {
     throw corrupt_work_unit(path, err.what());
@@ -181,9 +192,9 @@ RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std
 
 }  // namespace
 
-std::vector<RunTrajectory> SgdUnitStore::load_all(ProvenanceCount* computed_by) const {
-  std::vector<RunTrajectory> out;
-  if (!fs::exists(directory_)) return out;
+void SgdUnitStore::for_each_run(const std::function<void(RunTrajectory&&, const std::string&)>& add,
+                                ProvenanceCount* computed_by) const {
+  if (!fs::exists(directory_)) return;
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(directory_)) {
     const std::string name = entry.path().filename().string();
@@ -195,17 +206,18 @@ std::vector<RunTrajectory> SgdUnitStore::load_all(ProvenanceCount* computed_by) 
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
     const std::string path = directory_ + "/" + name;
+    std::vector<RunTrajectory> runs;
     try {
       json header;
-      const std::vector<json> records = read_work_unit(path, fingerprint_, &header);
-      if (computed_by)
-        computed_by->add(header.value("by", json{{"backend", "unknown"}}), records.size());
-      for (const json& j : records) out.push_back(trajectory_from_json(j, *experiment_, path));
+      const std::size_t records = read_work_unit(path, fingerprint_, &header, [&](json&& j) {
+        runs.push_back(trajectory_from_json(j, *experiment_, path));
+      });
+      if (computed_by) computed_by->add(header.value("by", json{{"backend", "unknown"}}), records);
     } catch (const json::exception& err) {
       throw corrupt_work_unit(path, err.what());
     }
+    for (auto& t : runs) add(std::move(t), path);
   }
-  return out;
 }
 
 // ---- ODE units ------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,11 @@ void write_work_unit(const std::string& path, const std::string& experiment, nlo
 // unit's header.
 std::vector<nlohmann::json> read_work_unit(const std::string& path, const std::string& experiment,
                                            nlohmann::json* header = nullptr);
+// The same, each record handed to EACH as it is parsed (memory: the file's text
+// and one record); returns the number of records.
+std::size_t read_work_unit(const std::string& path, const std::string& experiment,
+                           nlohmann::json* header,
+                           const std::function<void(nlohmann::json&&)>& each);
 
 // std::runtime_error "<path>: corrupt work unit (<why>); delete it ...".
 std::runtime_error corrupt_work_unit(const std::string& path, const std::string& why);
@@ -73,10 +79,13 @@ class SgdUnitStore {
   // BY: unit_provenance of the engine that computed the runs of BATCH.
   void save(const std::vector<RunSpec>& batch, const std::vector<RunTrajectory>& runs,
             bool all_states, const nlohmann::json& by) const;
-  // Every complete unit; throws std::runtime_error naming a file that is
-  // corrupt, of another experiment, or holds a run that E does not have.
-  // Counts the units' runs by provenance into COMPUTED_BY when given.
-  std::vector<RunTrajectory> load_all(ProvenanceCount* computed_by = nullptr) const;
+  // Every complete unit, one at a time in the order of their names (memory:
+  // one unit), its runs handed to ADD with the unit's path; throws
+  // std::runtime_error naming a file that is corrupt, of another experiment,
+  // or holds a run that E does not have. Counts the units' runs by provenance
+  // into COMPUTED_BY when given.
+  void for_each_run(const std::function<void(RunTrajectory&&, const std::string&)>& add,
+                    ProvenanceCount* computed_by = nullptr) const;
 
  private:
   std::string directory_;

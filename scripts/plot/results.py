@@ -1,5 +1,7 @@
 """Reading a tsgd results directory: summary.json, curves.csv, config.json and the
-order parameters of the runs (final_order_parameters.jsonl, order_parameters.jsonl).
+runs' curves and order parameters: from results.h5 when it is there and h5py is
+installed (faster), else from runs.csv, final_order_parameters.jsonl and
+order_parameters.jsonl.
 
 Every rule about what the files hold lives here: the errors of a malformed directory
 (UsageError, exit status 2), a grid point's parameters, its final eps_g with error
@@ -12,6 +14,11 @@ import math
 import os
 
 import numpy as np
+
+try:
+    import h5py
+except ImportError:  # the CSV and JSON lines files instead
+    h5py = None
 
 
 class UsageError(Exception):
@@ -211,6 +218,7 @@ class Results:
             self._select(where)
         self.point_by_id = {p["point_id"]: p for p in self.points}
         self._runs = None
+        self._h5 = None
         self.curves = read_csv_columns(os.path.join(directory, "curves.csv"))
         for col in ["point_id", "alpha", "n"] + list(self._curve_columns()):
             if col not in self.curves:
@@ -320,8 +328,22 @@ class Results:
         verdict = ode_settled(alpha, ode)
         return verdict if verdict is not None else sgd_settled(point)
 
+    def _h5_point(self, point_id):
+        """The group of the point in results.h5, or None without the file or h5py."""
+        path = os.path.join(self.dir, "results.h5")
+        if h5py is None or not os.path.isfile(path):
+            return None
+        if self._h5 is None:
+            self._h5 = h5py.File(path, "r")
+        return self._h5[f"points/{point_id}"]
+
     def runs_curves(self, point_id):
-        """[(seed, alpha, eg)] of every run of the point (runs.csv; alpha > 0, sorted)."""
+        """[(seed, alpha, eg)] of every run of the point (results.h5, else runs.csv; sorted)."""
+        g = self._h5_point(point_id)
+        if g is not None:
+            alpha, eg, records = g["alpha"][:], g["eg"][:].astype(float), g["records"][:]
+            return [(int(seed), alpha[:n], eg[i, :n])
+                    for i, (seed, n) in enumerate(zip(g["seed"][:], records))]
         if self._runs is None:
             path = os.path.join(self.dir, "runs.csv")
             if not os.path.isfile(path):
@@ -358,12 +380,42 @@ class Results:
         return [r for r in read_jsonl(path)
                 if run_of(r) is None or run_of(r)[0] in self.point_by_id]
 
+    def _h5_records_at(self, runs, alphas):
+        """records_at from results.h5 (None without it)."""
+        out = {}
+        for point_id, seed in runs:
+            g = self._h5_point(point_id)
+            if g is None:
+                return None
+            if "Q" not in g:
+                raise UsageError("--at: results.h5 holds no order parameters at every record "
+                                 "(set record.order_parameters to true)")
+            rows = np.flatnonzero(g["seed"][:] == seed)
+            out[(point_id, seed)] = []
+            if rows.size == 0:
+                continue
+            i = int(rows[0])
+            alpha = g["alpha"][: int(g["records"][i])]
+            for target in alphas:
+                # distance on a log scale (record times are usually log-spaced)
+                j = int(np.argmin(np.abs(np.log((alpha + 1e-12) / target))))
+                record = {"point_id": point_id, "seed": seed, "alpha": float(alpha[j]),
+                          "eg": float(g["eg"][i, j])}
+                for key in ("Q", "R", "T", "v", "vstar"):
+                    record[key] = g[key][i, j].astype(float).tolist()
+                out[(point_id, seed)].append((record["alpha"], record))
+        return out
+
     def records_at(self, runs, alphas):
-        """For each run (point_id, seed): [(alpha, record)], the record of
-        order_parameters.jsonl nearest to each requested alpha."""
+        """For each run (point_id, seed): [(alpha, record)], the record nearest to each
+        requested alpha (results.h5, else order_parameters.jsonl)."""
+        from_h5 = self._h5_records_at(runs, alphas)
+        if from_h5 is not None:
+            return from_h5
         path = os.path.join(self.dir, "order_parameters.jsonl")
         if not os.path.isfile(path):
-            raise UsageError(f"--at: {path} missing (set record.order_parameters to true)")
+            raise UsageError(f"--at: {path} missing (set record.order_parameters and "
+                             "record.jsonl to true, or install h5py to read results.h5)")
         wanted = set(runs)
         best = {}  # (run, target) -> (distance, record)
         for r in read_jsonl(path):

@@ -231,7 +231,7 @@ TEST(Faults, ExperimentsBeyondTheMachineAreRefusedBeforeAnyWork) {
         {"model", {{"N", 100}}},
         {"training", {{"alpha", 1000}}},
         {"seeds", {{"count", 100000000}}}},
-       "record.order_parameters"},
+       "seeds.count"},
   };
   for (const Case& c : cases) {
     const std::string path = write_config(dir, c.config);

@@ -228,7 +228,7 @@ TEST(Pipeline, OrthonormalTeacherHasTEqualToTheIdentityAndIsNamed) {
       {"training", {{"lr", 0.5}, {"alpha", 1}}},
       {"seeds", {{"count", 2}}},
       {"simulate", {{"backend", "cpu"}, {"precision", "float64"}}},
-      {"record", {{"points", 3}}}};
+      {"record", {{"points", 3}, {"jsonl", true}}}};
   std::string err;
   ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
             0)

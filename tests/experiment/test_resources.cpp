@@ -45,16 +45,20 @@ TEST(Resources, AShardIsCheckedForItsOwnShare) {
   } catch (const std::runtime_error& err) {
     EXPECT_NE(std::string(err.what()).find("shard 1/2"), std::string::npos) << err.what();
   }
-  // A shard's records: only its own runs (the merge is checked for all of them).
-  const Experiment records =
-      parse_experiment(json{{"name", "records"},
-                            {"model", {{"N", 100}, {"K", {1, 2, 3, 4}}}},
-                            {"training", {{"alpha", 10}}},
-                            {"seeds", {{"count", 6}}},
-                            {"record", {{"points", 50}, {"order_parameters", true}}}});
-  double sum = 0;
-  for (int s = 0; s < 3; ++s) sum += estimate_resources(records, 1, s, 3).results_bytes;
-  EXPECT_NEAR(sum, estimate_resources(records, 1).results_bytes, 1e-9 * sum);
+  // Records held at once: one batch and one grid point's, not the experiment's
+  // (the result files are written point by point): four points of one shape
+  // need what one needs, more seeds per point more.
+  auto records = [](json lr, int seeds) {
+    return parse_experiment(json{{"name", "records"},
+                                 {"model", {{"N", 100}, {"K", 4}}},
+                                 {"training", {{"alpha", 10}, {"lr", lr}}},
+                                 {"seeds", {{"count", seeds}}},
+                                 {"record", {{"points", 50}, {"order_parameters", true}}},
+                                 {"ode", {{"enabled", false}}}});
+  };
+  const double one = estimate_resources(records(0.1, 6), 1).results_bytes;
+  EXPECT_EQ(estimate_resources(records({0.1, 0.2, 0.3, 0.4}, 6), 1).results_bytes, one);
+  EXPECT_GT(estimate_resources(records(0.1, 600), 1).results_bytes, one);
 }
 
 TEST(Resources, RunTimesOnATasksCpusOrGpus) {

@@ -35,6 +35,7 @@ inline std::vector<std::vector<std::string>> read_csv(const std::string& path) {
 // path (which differs by construction).
 inline const std::vector<std::string> kComparedResultFiles = {"points.csv",
                                                               "runs.csv",
+                                                              "results.h5",
                                                               "curves.csv",
                                                               "table.csv",
                                                               "escapes.csv",
@@ -66,9 +67,8 @@ inline void expect_same_results(const std::string& a, const std::string& b) {
 // directories and is byte for byte equal.
 inline void expect_identical_result_files(const std::string& a, const std::string& b) {
   namespace fs = std::filesystem;
-  for (const char* f :
-       {"points.csv", "runs.csv", "curves.csv", "table.csv", "escapes.csv",
-        "order_parameters.jsonl", "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
+  for (const char* f : {"points.csv", "runs.csv", "results.h5", "curves.csv", "table.csv",
+                        "escapes.csv", "final_order_parameters.jsonl", "summary.json", "ode.csv"}) {
     ASSERT_TRUE(fs::exists(a + "/" + f)) << a << "/" << f;
     ASSERT_TRUE(fs::exists(b + "/" + f)) << b << "/" << f;
     EXPECT_TRUE(read_file(a + "/" + f) == read_file(b + "/" + f)) << f;
