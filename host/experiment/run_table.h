@@ -50,7 +50,7 @@ class RunTable {
   // Seeds per block of POINT for load(): a power of two whose runs take at
   // most kBlockBytes (at least 1 seed).
   std::size_t block_seeds(int point) const;
-  static constexpr double kBlockBytes = 32e6;
+  static constexpr double kBlockBytes = 8e6;
 
  private:
   struct Shape {
