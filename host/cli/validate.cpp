@@ -38,7 +38,8 @@ void print_size(const Experiment& e, const Shard& shard) {
   std::printf("  work          %.3g run-steps (SGD steps summed over runs)%s\n", plan_run_steps(e),
               e.simulate.enabled ? "" : " - simulation disabled");
   std::printf(
-      "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records\n",
+      "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records "
+      "at once\n",
       r.weights_bytes / 1e6, r.results_bytes / 1e6);
   if (!e.simulate.enabled) {
     std::printf("  SGD time      no SGD runs (simulate.enabled is false); the ODE's below\n");

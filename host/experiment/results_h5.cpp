@@ -22,11 +22,12 @@ using nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Chunks of at most 1 MiB (HDF5's default chunk cache), deflate level 4 after
-// byte shuffling: order parameters compress about 2x, the constant ones
-// (T, v*) to almost nothing.
+// Chunks of at most 1 MiB (HDF5's default chunk cache), deflate level 1 after
+// byte shuffling: the constant order parameters (T, v*; v when only the first
+// layer learns) compress to almost nothing, Q and R's mantissas hardly; level 4
+// made the file 1% smaller and the writing 45% slower (docs/benchmarks.md).
 constexpr double kChunkBytes = 1 << 20;
-constexpr unsigned kDeflateLevel = 4;
+constexpr unsigned kDeflateLevel = 1;
 
 class Handle {
  public:
