@@ -46,6 +46,13 @@ if [[ $mode == --prepare ]]; then
   mkdir -p "$CARRY/bin"
   cp "$GPU_BUILD/tsgd_tests" "$GPU_BUILD/bench_gpu" "$CARRY/bin/"
   strip "$CARRY/bin/"*
+  # The shared libraries the binaries load beyond the C/C++ runtime and CUDA's
+  # (HDF5 and what Debian's build of it pulls in: curl, krb5, ...), which a GPU
+  # machine need not have: the check runs bin/ with LD_LIBRARY_PATH=lib.
+  mkdir -p "$CARRY/lib"
+  ldd "$CARRY/bin/"* | awk '$3 ~ /^\// { print $3 }' | sort -u |
+    grep -v -E '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|libresolv|libcuda[^/]*|libcublas[^/]*)\.so' |
+    xargs -r cp -L -t "$CARRY/lib/"
   for path in include/nlohmann include/CLI share/cmake/nlohmann_json share/cmake/CLI11 src/googletest include/eigen3 share/eigen3/cmake \
       include/zlib.h include/zconf.h lib/x86_64-linux-gnu/libz.a; do
     if [[ -e "/usr/$path" ]]; then
@@ -129,7 +136,9 @@ if ((DRY)); then
   for name in "${!LIMIT[@]}"; do total=$((total + LIMIT[$name])); done
   echo "dry run against $BIN: step limits sum to $total s, budget $BUDGET s" | tee -a "$SUMMARY"
   ((total <= BUDGET)) || { echo "the step limits exceed the budget" | tee -a "$SUMMARY"; FAILED=1; }
-elif "$CARRY/bin/tsgd_tests" --gtest_list_tests --gtest_filter=NONE >/dev/null 2>&1; then
+elif LD_LIBRARY_PATH="$PWD/$CARRY/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  "$CARRY/bin/tsgd_tests" --gtest_list_tests --gtest_filter=NONE >/dev/null 2>&1; then
+  export LD_LIBRARY_PATH="$PWD/$CARRY/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   BIN=$CARRY/bin
   echo "using the carried x86-64-v3 binaries ($BIN)" | tee -a "$SUMMARY"
 else
