@@ -303,7 +303,7 @@ if grep -qi 'error:' "$TMP/sharded/slurm/shard-2.log"; then show_job_logs; fail 
 }
 
 compared=()
-for f in points.csv runs.csv curves.csv table.csv escapes.csv order_parameters.jsonl final_order_parameters.jsonl summary.json ode.csv; do
+for f in points.csv runs.csv curves.csv table.csv escapes.csv results.h5 final_order_parameters.jsonl summary.json ode.csv; do
   [[ -f $TMP/plain/$f ]] || fail "the unsharded run did not write $f"
   [[ -f $TMP/sharded/$f ]] || fail "the merge did not write $f"
 done
