@@ -32,7 +32,7 @@ For each results directory (the output of `tsgd run` or `tsgd ode`):
                         seed of every grid point, or the run given by --run.
   NAME_overlaps_pP_sS_aA.png
                         the same at the record time A nearest to each --at ALPHA
-                        (from order_parameters.jsonl), as in the insets of fig. 1b.
+                        (from results.h5, else order_parameters.jsonl), as in the insets of fig. 1b.
 
 With several results directories, also compare_eg_final.png: their final eps_g on
 one set of axes (e.g. the erf, linear and ReLU committee machines of fig. 2a); the
@@ -107,7 +107,7 @@ def parse_args(argv):
                              "of every grid point)")
     parser.add_argument("--at", nargs="+", type=float, metavar="ALPHA",
                         help="also draw Q and R of the same runs at the record times nearest "
-                             "to these alphas (from order_parameters.jsonl; fig. 1b's insets)")
+                             "to these alphas (from results.h5, else order_parameters.jsonl; fig. 1b's insets)")
     parser.add_argument("--x", metavar="KEY",
                         help="the parameter on the x-axis / the colour: a parameter name "
                              "(K, lr, sigma, ...) or L (= K - M); default K when swept")
