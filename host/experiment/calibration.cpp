@@ -137,9 +137,8 @@ struct OdeTimeModel {
 
 constexpr double kLongestProbe = 1.0;  // seconds per class
 
-OdeTimeModel probe_ode(const Experiment& e, int point, double budget) {
-  const PointParams& p = e.points[static_cast<std::size_t>(point)];
-  const OrderParameters initial = ode_initial_states(e, point).at(0).second;
+OdeTimeModel probe_ode(const Experiment& e, const PointParams& p, const OrderParameters& initial,
+                       double budget) {
   OdeTimeModel m;
   double alpha = std::min(p.alpha, 0.1), previous_alpha = 0;
   long previous_steps = 0;
@@ -185,15 +184,9 @@ std::string ode_class_key(const PointParams& p) {
          " K=" + std::to_string(p.K) + " M=" + std::to_string(p.M) + " " + to_string(p.train);
 }
 
-}  // namespace
-
-namespace {
-
-// Seconds of one right-hand side at a point's initial state: the median of a
-// few evaluations, repeated until they take about a millisecond.
-double rhs_seconds(const Experiment& e, int point) {
-  const PointParams& p = e.points[static_cast<std::size_t>(point)];
-  const OrderParameters initial = ode_initial_states(e, point).at(0).second;
+// Seconds of one right-hand side at INITIAL: the mean over evaluations repeated
+// until they take about a millisecond.
+double rhs_seconds(const PointParams& p, const OrderParameters& initial) {
   OrderParameters derivative;
   int repeat = 1;
   while (true) {
@@ -206,9 +199,10 @@ double rhs_seconds(const Experiment& e, int point) {
 }
 
 struct OdeClass {
-  double alpha = 0;  // summed over its points
-  int longest = -1;  // its point with the largest alpha
-  double rhs = 0;    // seconds of one right-hand side
+  double alpha = 0;         // summed over its points
+  int longest = -1;         // its point with the largest alpha
+  OrderParameters initial;  // that point's first initial state
+  double rhs = 0;           // seconds of one right-hand side there
 };
 
 }  // namespace
@@ -230,7 +224,8 @@ OdeTimeEstimate estimate_ode_time(const Experiment& e, int max_classes, double b
   // and unit alpha by their own right-hand side's cost.
   std::vector<std::pair<double, std::string>> by_work;
   for (auto& [key, c] : classes) {
-    c.rhs = rhs_seconds(e, c.longest);
+    c.initial = ode_initial_states(e, c.longest).at(0).second;
+    c.rhs = rhs_seconds(e.points[static_cast<std::size_t>(c.longest)], c.initial);
     by_work.emplace_back(-c.alpha * c.rhs, key);
   }
   std::sort(by_work.begin(), by_work.end());
@@ -240,7 +235,7 @@ OdeTimeEstimate estimate_ode_time(const Experiment& e, int max_classes, double b
     const std::string& key = by_work[static_cast<std::size_t>(i)].second;
     const OdeClass& c = classes[key];
     const double alpha = e.points[static_cast<std::size_t>(c.longest)].alpha;
-    models[key] = probe_ode(e, c.longest, budget);
+    models[key] = probe_ode(e, e.points[static_cast<std::size_t>(c.longest)], c.initial, budget);
     per_rhs_alpha.push_back(models[key].at(alpha) / (alpha * c.rhs));
   }
   std::sort(per_rhs_alpha.begin(), per_rhs_alpha.end());

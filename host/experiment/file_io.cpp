@@ -153,33 +153,38 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string fnv1a_hex(std::string_view data) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 0x100000001b3ull;
+namespace {
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ull, kFnvPrime = 0x100000001b3ull;
+
+std::uint64_t fnv1a_update(std::uint64_t h, const char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= kFnvPrime;
   }
+  return h;
+}
+
+std::string hex16(std::uint64_t h) {
   char out[17];
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
   return out;
+}
+}  // namespace
+
+std::string fnv1a_hex(std::string_view data) {
+  return hex16(fnv1a_update(kFnvOffset, data.data(), data.size()));
 }
 
 std::string fnv1a_file_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot read");
-  std::uint64_t h = 0xcbf29ce484222325ull;
+  std::uint64_t h = kFnvOffset;
   std::vector<char> buffer(kWriteBuffer);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const std::streamsize n = in.gcount();
-    for (std::streamsize i = 0; i < n; ++i) {
-      h ^= static_cast<unsigned char>(buffer[static_cast<std::size_t>(i)]);
-      h *= 0x100000001b3ull;
-    }
+    h = fnv1a_update(h, buffer.data(), static_cast<std::size_t>(in.gcount()));
   }
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  return hex16(h);
 }
 
 std::string host_name() {

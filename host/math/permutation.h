@@ -53,43 +53,48 @@ TSGD_HD TSGD_FORCEINLINE std::uint64_t feistel_round(const EpochPermutation& p, 
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
+TSGD_HD TSGD_FORCEINLINE void swap_halves(std::uint64_t& a, std::uint64_t& b) {
+  const std::uint64_t t = a;
+  a = b;
+  b = t;
+}
 // One pass of the network over the domain [0, 2^(2h)), forward or backward.
 TSGD_HD inline std::uint64_t feistel(const EpochPermutation& p, std::uint64_t x, bool inverse) {
   const int h = p.half_bits;
   const std::uint64_t mask = (1ull << h) - 1;  // h <= 32
   std::uint64_t left = (x >> h) & mask, right = x & mask;
+  // The inverse is the same network on the swapped halves with the rounds in
+  // reverse order, swapped back: (L, R) -> (R, L ^ F(R)) undone by one round on (R', L').
+  if (inverse) swap_halves(left, right);
   for (int i = 0; i < kFeistelRounds; ++i) {
-    if (!inverse) {  // (L, R) -> (R, L ^ F(R))
-      const std::uint64_t next = left ^ (feistel_round(p, right, i) & mask);
-      left = right;
-      right = next;
-    } else {  // (L, R) -> (R ^ F(L), L), rounds in reverse
-      const std::uint64_t previous =
-          right ^ (feistel_round(p, left, kFeistelRounds - 1 - i) & mask);
-      right = left;
-      left = previous;
-    }
+    const std::uint64_t next =
+        left ^ (feistel_round(p, right, inverse ? kFeistelRounds - 1 - i : i) & mask);
+    left = right;
+    right = next;
   }
+  if (inverse) swap_halves(left, right);
   return (left << h) | right;
+}
+}  // namespace detail
+
+namespace detail {
+// Cycle-walking: the network again while the result lies outside [0, size).
+TSGD_HD inline std::uint64_t walk(const EpochPermutation& p, std::uint64_t x, bool inverse) {
+  if (p.size <= 1) return 0;
+  do x = feistel(p, x, inverse);
+  while (x >= p.size);
+  return x;
 }
 }  // namespace detail
 
 // The sample at position J (< size) of the epoch.
 TSGD_HD inline std::uint64_t permute(const EpochPermutation& p, std::uint64_t j) {
-  if (p.size <= 1) return 0;
-  std::uint64_t x = j;
-  do x = detail::feistel(p, x, false);
-  while (x >= p.size);
-  return x;
+  return detail::walk(p, j, false);
 }
 
 // The position of sample I (< size) in the epoch: permute's inverse.
 TSGD_HD inline std::uint64_t unpermute(const EpochPermutation& p, std::uint64_t i) {
-  if (p.size <= 1) return 0;
-  std::uint64_t x = i;
-  do x = detail::feistel(p, x, true);
-  while (x >= p.size);
-  return x;
+  return detail::walk(p, i, true);
 }
 
 }  // namespace tsgd
