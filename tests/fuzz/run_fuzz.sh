@@ -22,7 +22,8 @@ fi
 clang=$(command -v clang++-14 || command -v clang++)
 
 mkdir -p "$build/corpus" "$build/crashes"
-# Every layer below the command line, with the CUDA engine's stand-in (no GPU here).
+# Every layer below the command line, with the CUDA engine's stand-in (no GPU here);
+# the experiment layer links HDF5 (results.h5) and zlib (gzip'd IDX files), as in CMakeLists.txt.
 sources=(host/core/*.cpp host/engines/*.cpp host/theory/*.cpp host/experiment/*.cpp cuda/no_cuda.cpp)
 cat > "$build/tsgd_version.cpp" <<'H'
 #include "experiment/version.h"
@@ -35,7 +36,8 @@ binary="$build/fuzz_config"
 if [[ ! -x "$binary" || -n "$(find host cuda tests/fuzz -newer "$binary" -name '*.[ch]*' -print -quit)" ]]; then
   echo "fuzz: building $binary"
   "$clang" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fopenmp -Wno-pass-failed \
-    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I. $(pkg-config --cflags eigen3) tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" -o "$binary"
+    -DTSGD_SOURCE_DIR="\"$PWD\"" -Ihost -I. $(pkg-config --cflags eigen3 hdf5 zlib) tests/fuzz/fuzz_config.cpp "${sources[@]}" "$build/tsgd_version.cpp" \
+    $(pkg-config --libs hdf5 zlib) -o "$binary"
 fi
 cp -f configs/*.json tests/experiment/bad_configs/*.json "$build/corpus/" 2>/dev/null || true
 echo "fuzz: ${seconds}s over the configuration reader"
