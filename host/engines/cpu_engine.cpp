@@ -16,41 +16,6 @@
 
 namespace tsgd {
 
-void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTransform transform) {
-  if (transform == RngTransform::fast) {
-    // The C library's functions do not vectorise: one block at a time.
-    for (int j = 0; 4 * j < n; ++j)
-      gaussian4(random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(j)), &out[4 * j],
-                RngTransform::fast);
-    return;
-  }
-  // Structure of arrays over a chunk of Philox blocks, so that the compiler
-  // vectorises the generator and the Box-Muller transform across blocks.
-  constexpr int kChunk = 16;
-  const int blocks = (n + 3) / 4;
-  for (int j0 = 0; j0 < blocks; j0 += kChunk) {
-    std::uint32_t bits[4][kChunk];
-#pragma omp simd
-    for (int l = 0; l < kChunk; ++l) {
-      const Philox4x32 b =
-          random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(j0 + l));
-      bits[0][l] = b.v[0];
-      bits[1][l] = b.v[1];
-      bits[2][l] = b.v[2];
-      bits[3][l] = b.v[3];
-    }
-    float z[4][kChunk];
-#pragma omp simd
-    for (int l = 0; l < kChunk; ++l) {
-      detail::box_muller(bits[0][l], bits[1][l], &z[0][l], &z[1][l]);
-      detail::box_muller(bits[2][l], bits[3][l], &z[2][l], &z[3][l]);
-    }
-    const int count = std::min(kChunk, blocks - j0);
-    for (int l = 0; l < count; ++l)
-      for (int t = 0; t < 4; ++t) out[4 * (j0 + l) + t] = z[t][l];
-  }
-}
-
 namespace {
 
 // out[u] = scale * (row u of `rows`) . x for u < count, rows of length n with

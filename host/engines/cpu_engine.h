@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "core/engine.h"
+#include "engines/cpu_draw.h"
 
 namespace tsgd {
 
@@ -32,10 +33,5 @@ void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out);
 // that share a seed (and teacher_init) share the teacher rows of one member (the
 // teacher depends only on those): give them the same teacher.
 void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights);
-
-// Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
-// (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
-void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out,
-                RngTransform transform = RngTransform::exact);
 
 }  // namespace tsgd

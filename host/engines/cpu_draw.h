@@ -1,0 +1,29 @@
+// The CPU engine's input draws: the Gaussians of math/gaussian.h for a whole
+// input vector, 16 Philox blocks (64 coordinates) at a time in the lanes of
+// engines/cpu_simd.h. The exact transform is the same floats as gaussian_at,
+// bit for bit on every instruction set (tests/math/test_gaussian.cpp checks
+// the transform on every radius and every angle the bits can give).
+#pragma once
+
+#include <cstdint>
+
+#include "math/gaussian.h"
+
+namespace tsgd {
+
+// Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
+// (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
+// The fast transform is drawn one block at a time with the C library's
+// functions (math/gaussian.h: no faster than the exact one on the CPU).
+void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out,
+                RngTransform transform = RngTransform::exact);
+
+// The exact Box-Muller transform of 16 pairs of words in the lanes, as the
+// draw uses it: (z0[l], z1[l]) = detail::box_muller(a[l], b[l]) (tests).
+void box_muller_lanes(const std::uint32_t a[16], const std::uint32_t b[16], float z0[16],
+                      float z1[16]);
+
+// The instruction set of the lanes ("avx512", "avx2", "portable").
+const char* cpu_simd_isa();
+
+}  // namespace tsgd
