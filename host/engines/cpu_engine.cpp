@@ -7,10 +7,13 @@
 #include <map>
 #include <stdexcept>
 #include <tuple>
+#include <type_traits>
+#include <vector>
 
 #include "core/initial_weights.h"
 #include "core/sgd_constants.h"
 #include "core/threads.h"
+#include "engines/cpu_kernels.h"
 #include "math/gaussian.h"
 #include "math/sgd_update.h"
 
@@ -18,62 +21,37 @@ namespace tsgd {
 
 namespace {
 
-// out[u] = scale * (row u of `rows`) . x for u < count, rows of length n with
-// stride `stride`. Four rows per pass: four independent accumulator chains
-// hide the FMA latency and x is read once per four rows.
+// Row-major K x N weights (double, initial_weights.h) into rows of `padded`
+// coordinates, zero past N, and back.
 template <typename Real>
-void fields(const Real* rows, std::size_t stride, int count, const Real* x, int n, Real scale,
-            Real* out) {
-  int u = 0;
-  for (; u + 4 <= count; u += 4) {
-    const Real* a = rows + u * stride;
-    const Real* b = a + stride;
-    const Real* c = b + stride;
-    const Real* d = c + stride;
-    Real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3)
-    for (int i = 0; i < n; ++i) {
-      s0 += a[i] * x[i];
-      s1 += b[i] * x[i];
-      s2 += c[i] * x[i];
-      s3 += d[i] * x[i];
-    }
-    out[u] = s0 * scale;
-    out[u + 1] = s1 * scale;
-    out[u + 2] = s2 * scale;
-    out[u + 3] = s3 * scale;
-  }
-  for (; u < count; ++u) {
-    const Real* a = rows + u * stride;
-    Real s0 = 0;
-#pragma omp simd reduction(+ : s0)
-    for (int i = 0; i < n; ++i) s0 += a[i] * x[i];
-    out[u] = s0 * scale;
-  }
+std::vector<Real> padded_rows(const std::vector<double>& w, std::size_t n, std::size_t padded) {
+  const std::size_t count = n == 0 ? 0 : w.size() / n;
+  std::vector<Real> out(count * padded, Real(0));
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t i = 0; i < n; ++i) out[r * padded + i] = static_cast<Real>(w[r * n + i]);
+  return out;
+}
+template <typename Real>
+std::vector<double> unpadded_rows(const std::vector<Real>& w, std::size_t n, std::size_t padded) {
+  const std::size_t count = w.size() / padded;
+  std::vector<double> out(count * n);
+  for (std::size_t r = 0; r < count; ++r)
+    for (std::size_t i = 0; i < n; ++i) out[r * n + i] = static_cast<double>(w[r * padded + i]);
+  return out;
 }
 
-// One student row's first-layer update, w <- w_keep w + sum_b c_b x^b (c_b
-// at coefficient[b * coefficient_stride], x^b at x + b * x_stride): the decay,
-// then the samples' terms in order, each product and sum rounded on its own
-// (math/sgd_update.h: why the GPU paths add them differently). The first
-// pass decays and adds sample 0, so B = 1 costs one pass over w; with
-// -ffp-contract=off that rounds as a decay pass of its own would (the
-// product is rounded before the sum either way). A pass per further sample
-// keeps every loop a plain vectorisable one (GCC does not vectorise a loop
-// over i around a loop over b).
+// The input x^mu in the engine's precision, zero from N to `padded` (the
+// rows' padding must stay zero through the updates).
 template <typename Real>
-void update_student_row(Real* w, std::size_t n, Real w_keep, const Real* coefficient,
-                        std::size_t coefficient_stride, const Real* x, std::size_t x_stride,
-                        int B) {
-  const Real c0 = coefficient[0];
-#pragma omp simd
-  for (std::size_t i = 0; i < n; ++i) w[i] = rn_add(decayed_weight(w_keep, w[i]), rn_mul(c0, x[i]));
-  for (int b = 1; b < B; ++b) {
-    const Real cb = coefficient[b * coefficient_stride];
-    const Real* const xb = x + b * x_stride;
-#pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) w[i] = rn_add(w[i], rn_mul(cb, xb[i]));
+void draw_sample(std::uint64_t seed, std::uint64_t mu, int N, std::size_t padded,
+                 RngTransform transform, float* scratch, Real* x) {
+  if constexpr (std::is_same_v<Real, float>) {
+    draw_input(seed, mu, N, x, transform);  // writes up to N rounded to 4 <= padded
+  } else {
+    draw_input(seed, mu, N, scratch, transform);
+    for (int i = 0; i < N; ++i) x[i] = static_cast<Real>(scratch[i]);
   }
+  std::fill(x + N, x + padded, Real(0));
 }
 
 template <typename Real>
@@ -84,8 +62,55 @@ struct CpuRun {
   bool train_second = false;
   bool frozen = false;
   SgdConstants<Real> constants{};
-  std::vector<Real> w, wstar, v, vstar;  // K x N, M x N, K, M
+  std::size_t padded = 0;                // row length: N rounded up to kCpuRowAlign
+  std::vector<Real> w, wstar, v, vstar;  // K x padded, M x padded, K, M
 };
+
+// What one advance of a group works with: the live runs (run i's K student
+// rows at rows[first_row[i]] ..), the rows' decay, the teacher rows, and the
+// scratch of a step, twice (the current sample and the next, drawn before
+// the current one's update: advance_single).
+template <typename Real>
+struct GroupWork {
+  std::vector<CpuRun<Real>*> live;
+  std::vector<int> first_row;
+  std::vector<Real*> rows;
+  std::vector<Real> keep;  // w_keep of each row
+  bool decay = false;      // some row's w_keep is not 1
+  std::vector<const Real*> teacher_rows;
+  std::vector<Activation> teacher_kinds;     // the live runs' teacher activations, each once
+  std::vector<int> teacher_kind;             // of each live run: its index in teacher_kinds
+  std::vector<Real> g_teacher;               // [kind][m]: g*(rho_m) of the current sample
+  std::vector<Real> g, dg;                   // K: the student's g and g' of the current sample
+  std::vector<float> scratch;                // one draw (float64 engines)
+  std::vector<Real> x[2], zeta[2], rho[2];   // B x padded, B, B x M
+  std::vector<Real> lambda, coef, v_change;  // B x rows, rows x B, rows
+};
+
+// One sample's terms of one run: accumulate_sample (math/sgd_update.h) with
+// the same helpers on the same values in the same order, so the same bits,
+// but with the teacher's activations g_teacher computed once for its group
+// and each student activation once (accumulate_sample evaluates g twice):
+//   coef[k * stride] = 0 - w_rate v_k g'(lambda_k) Delta,
+//   v_change[k]     -= v_rate g(lambda_k) Delta   (trained second layer only).
+template <typename Real>
+void sample_coefficients(const CpuRun<Real>& run, const Real* lambda, const Real* g_teacher,
+                         Real zeta, Real* g, Real* dg, Real* coef, int stride, Real* v_change) {
+  const SgdConstants<Real>& c = run.constants;
+  Real student = Real(0);
+  for (int k = 0; k < c.K; ++k) {
+    g[k] = activation(c.student, lambda[k]);
+    student = add_output_term(student, run.v[k], g[k]);
+  }
+  Real teacher = Real(0);
+  for (int m = 0; m < c.M; ++m) teacher = add_output_term(teacher, run.vstar[m], g_teacher[m]);
+  const Real delta = error_from_outputs(student, teacher, c.sigma, zeta);
+  for (int k = 0; k < c.K; ++k) {
+    dg[k] = activation_derivative(c.student, lambda[k]);
+    coef[k * stride] = rn_sub(Real(0), w_coefficient_term(c.w_rate, run.v[k], dg[k], delta));
+    if (run.train_second) v_change[k] = rn_sub(v_change[k], v_change_term(c.v_rate, g[k], delta));
+  }
+}
 
 // Runs that share (seed, B, teacher_init): advanced together by one thread.
 struct Group {
@@ -131,19 +156,23 @@ class CpuEngine final : public Engine {
 
   void set_weights(std::size_t index, const InitialWeights& in) {
     CpuRun<Real>& run = runs_.at(index);
-    if (in.w.size() != run.w.size() || in.wstar.size() != run.wstar.size() ||
+    const std::size_t rows = run.w.size() / run.padded,
+                      teacher_rows = run.wstar.size() / run.padded;
+    if (in.w.size() != rows * run.N || in.wstar.size() != teacher_rows * run.N ||
         in.v.size() != run.v.size() || in.vstar.size() != run.vstar.size())
       throw std::invalid_argument("cpu_engine_set_weights: shapes differ");
-    run.w.assign(in.w.begin(), in.w.end());
-    run.wstar.assign(in.wstar.begin(), in.wstar.end());
+    const std::size_t n = static_cast<std::size_t>(run.N);
+    run.w = padded_rows<Real>(in.w, n, run.padded);
+    run.wstar = padded_rows<Real>(in.wstar, n, run.padded);
     run.v.assign(in.v.begin(), in.v.end());
     run.vstar.assign(in.vstar.begin(), in.vstar.end());
   }
 
   void weights(std::size_t index, InitialWeights& out) const {
     const CpuRun<Real>& run = runs_.at(index);
-    out.w.assign(run.w.begin(), run.w.end());
-    out.wstar.assign(run.wstar.begin(), run.wstar.end());
+    const std::size_t n = static_cast<std::size_t>(run.N);
+    out.w = unpadded_rows(run.w, n, run.padded);
+    out.wstar = unpadded_rows(run.wstar, n, run.padded);
     out.v.assign(run.v.begin(), run.v.end());
     out.vstar.assign(run.vstar.begin(), run.vstar.end());
   }
@@ -160,24 +189,27 @@ class CpuEngine final : public Engine {
     run.teacher_init = p.teacher_init;
     run.train_second = p.train == TrainMode::both_layers;
     const InitialWeights init = initial_weights(spec);
-    run.w.assign(init.w.begin(), init.w.end());
-    run.wstar.assign(init.wstar.begin(), init.wstar.end());
+    const std::size_t n = static_cast<std::size_t>(p.N);
+    run.padded = padded_length(p.N);
+    run.w = padded_rows<Real>(init.w, n, run.padded);
+    run.wstar = padded_rows<Real>(init.wstar, n, run.padded);
     run.v.assign(init.v.begin(), init.v.end());
     run.vstar.assign(init.vstar.begin(), init.vstar.end());
     run.constants = sgd_constants<Real>(p);
     return run;
   }
 
-  // Groups by (seed, B, teacher_init), then splits groups so that every thread has
-  // work. The teacher rows of a group are those of its member with the largest M,
-  // so its members must share teacher rows: rows m < M depend only on (seed, N,
-  // teacher_init) (initial_weights.h), and the batch shares N.
+  // Groups by (seed, B, teacher_init), then splits groups of more than
+  // runs / threads runs, so that every thread has work: one draw serves a
+  // whole group, so a group is split no further than that. The teacher rows of a group are those of
+  // its member with the largest M, so its members must share teacher rows: rows m < M depend only
+  // on (seed, N, teacher_init) (initial_weights.h), and the batch shares N.
   void build_groups() {
     std::map<std::tuple<std::uint64_t, int, TeacherInit>, std::vector<std::size_t>> by_key;
     for (std::size_t r = 0; r < runs_.size(); ++r)
       by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher_init}].push_back(r);
-    const std::size_t target =
-        std::max<std::size_t>(1, (runs_.size() + 2 * threads_ - 1) / (2 * threads_));
+    const std::size_t threads = static_cast<std::size_t>(threads_);
+    const std::size_t target = std::max<std::size_t>(1, (runs_.size() + threads - 1) / threads);
     groups_.clear();
     for (auto& [key, members] : by_key) {
       for (std::size_t begin = 0; begin < members.size(); begin += target) {
@@ -192,64 +224,148 @@ class CpuEngine final : public Engine {
     }
   }
 
-  void advance_group(Group& group, std::int64_t steps) {
+  // The live runs of a group, their student rows and the scratch of a step.
+  GroupWork<Real> group_work(const Group& group) {
+    GroupWork<Real> work;
     const CpuRun<Real>& teacher = runs_[group.teacher_run];
-    const int N = teacher.N, B = teacher.B, M_max = teacher.M;
-    const std::size_t n = static_cast<std::size_t>(N);
-    const std::size_t padded = (n + 3) / 4 * 4;
-    const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(N));
-    std::vector<float> draw(padded);
-    std::vector<Real> x(static_cast<std::size_t>(B) * padded);
-    std::vector<Real> zeta(B), rho(static_cast<std::size_t>(B) * M_max);
+    const std::size_t B = static_cast<std::size_t>(teacher.B), padded = teacher.padded;
     int K_max = 0;
-    for (std::size_t r : group.runs) K_max = std::max(K_max, runs_[r].K);
-    std::vector<Real> lambda(K_max), coefficient(static_cast<std::size_t>(B) * K_max),
-        v_change(K_max);
-
-    const std::int64_t first_step = group.step;
-    group.step += steps;
-    bool any_live = false;
-    for (std::size_t r : group.runs) any_live = any_live || !runs_[r].frozen;
-    if (!any_live) return;
-
-    for (std::int64_t s = 0; s < steps; ++s) {
-      const std::int64_t step = first_step + s;
-      // The B samples of this step: inputs, label noise, teacher fields.
-      for (int b = 0; b < B; ++b) {
-        const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
-        draw_input(teacher.seed, mu, N, draw.data(), transform_);
-        Real* xb = &x[b * padded];
-        for (std::size_t i = 0; i < n; ++i) xb[i] = static_cast<Real>(draw[i]);
-        zeta[b] =
-            static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise, mu, 0, transform_));
-        fields(teacher.wstar.data(), n, M_max, xb, N, inv_sqrt_n, &rho[b * M_max]);
+    work.first_row.push_back(0);
+    for (std::size_t r : group.runs) {
+      CpuRun<Real>& run = runs_[r];
+      if (run.frozen) continue;
+      work.live.push_back(&run);
+      const auto kind =
+          std::find(work.teacher_kinds.begin(), work.teacher_kinds.end(), run.constants.teacher);
+      work.teacher_kind.push_back(static_cast<int>(kind - work.teacher_kinds.begin()));
+      if (kind == work.teacher_kinds.end()) work.teacher_kinds.push_back(run.constants.teacher);
+      for (int k = 0; k < run.K; ++k) {
+        work.rows.push_back(&run.w[k * padded]);
+        work.keep.push_back(run.constants.w_keep);
+        work.decay = work.decay || run.constants.w_keep != Real(1);
       }
-      for (std::size_t r : group.runs) {
-        CpuRun<Real>& run = runs_[r];
-        if (run.frozen) continue;
-        const int K = run.K;
-        std::fill(v_change.begin(), v_change.end(), Real(0));
-        for (int b = 0; b < B; ++b) {
-          const Real* xb = &x[b * padded];
-          fields(run.w.data(), n, K, xb, N, inv_sqrt_n, lambda.data());
-          Real* c = &coefficient[b * K_max];
-          std::fill(c, c + K, Real(0));
-          accumulate_sample(run.constants, lambda.data(), run.v.data(), &rho[b * M_max],
-                            run.vstar.data(), zeta[b], c, v_change.data());
-        }
-        for (int k = 0; k < K; ++k)
-          update_student_row(&run.w[k * n], n, run.constants.w_keep, &coefficient[k], K_max,
-                             x.data(), padded, B);
-        if (run.train_second)
-          for (int k = 0; k < K; ++k)
-            run.v[k] = updated_v(run.constants.v_keep, run.v[k], v_change[k]);
+      work.first_row.push_back(static_cast<int>(work.rows.size()));
+      K_max = std::max(K_max, run.K);
+    }
+    for (int m = 0; m < teacher.M; ++m) work.teacher_rows.push_back(&teacher.wstar[m * padded]);
+    work.scratch.resize(padded);
+    for (int set = 0; set < 2; ++set) {
+      work.x[set].resize(B * padded);
+      work.zeta[set].resize(B);
+      work.rho[set].resize(B * teacher.M);
+    }
+    work.lambda.resize(B * work.rows.size());
+    work.coef.resize(work.rows.size() * B);
+    work.g_teacher.resize(work.teacher_kinds.size() * teacher.M);
+    work.g.resize(K_max);
+    work.dg.resize(K_max);
+    work.v_change.resize(work.rows.size());
+    return work;
+  }
+
+  // The B samples of SGD step `step` into set `set`: inputs, label noise, teacher fields.
+  void draw_samples(const CpuRun<Real>& teacher, std::int64_t step, GroupWork<Real>& work,
+                    int set) const {
+    const int B = teacher.B, M = teacher.M;
+    const std::size_t padded = teacher.padded;
+    const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
+    for (int b = 0; b < B; ++b) {
+      const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
+      Real* const x = &work.x[set][b * padded];
+      draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(), x);
+      work.zeta[set][b] =
+          static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise, mu, 0, transform_));
+      row_fields(work.teacher_rows.data(), M, x, padded, inv_sqrt_n, &work.rho[set][b * M]);
+    }
+  }
+
+  // Every live run's update coefficients for the step (work.coef, row-major
+  // over the B samples) from its fields (work.lambda) and the teacher's of
+  // `set`, and its second layer when trained (math/sgd_update.h).
+  static void coefficients(GroupWork<Real>& work, int B, int M_max, int set) {
+    const std::size_t rows = work.rows.size();
+    std::fill(work.v_change.begin(), work.v_change.end(), Real(0));
+    for (int b = 0; b < B; ++b) {
+      // The teacher's activations, once per sample for all runs of the group.
+      for (std::size_t t = 0; t < work.teacher_kinds.size(); ++t)
+        for (int m = 0; m < M_max; ++m)
+          work.g_teacher[t * M_max + m] =
+              activation(work.teacher_kinds[t], work.rho[set][b * M_max + m]);
+      for (std::size_t i = 0; i < work.live.size(); ++i) {
+        const int first = work.first_row[i];
+        sample_coefficients(*work.live[i], &work.lambda[b * rows + first],
+                            &work.g_teacher[work.teacher_kind[i] * M_max], work.zeta[set][b],
+                            work.g.data(), work.dg.data(), &work.coef[first * B + b], B,
+                            &work.v_change[first]);
       }
     }
+    for (std::size_t i = 0; i < work.live.size(); ++i) {
+      CpuRun<Real>& run = *work.live[i];
+      if (run.train_second)
+        for (int k = 0; k < run.K; ++k)
+          run.v[k] =
+              updated_v(run.constants.v_keep, run.v[k], work.v_change[work.first_row[i] + k]);
+    }
+  }
+
+  // One sample per step: the update of step s and the fields of step s + 1
+  // in one pass over the rows (cpu_kernels.h), so each weight is read and
+  // written once per step.
+  void advance_single(const CpuRun<Real>& teacher, std::int64_t first_step, std::int64_t steps,
+                      GroupWork<Real>& work) const {
+    const int rows = static_cast<int>(work.rows.size());
+    const std::size_t padded = teacher.padded;
+    const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
+    int now = 0;
+    draw_samples(teacher, first_step, work, now);
+    row_fields(work.rows.data(), rows, work.x[now].data(), padded, inv_sqrt_n, work.lambda.data());
+    for (std::int64_t s = 0; s < steps; ++s) {
+      coefficients(work, 1, teacher.M, now);
+      if (s + 1 == steps) {
+        row_updates(work.rows.data(), rows, work.coef.data(), work.keep.data(), work.decay,
+                    work.x[now].data(), padded, 1, padded);
+        break;
+      }
+      draw_samples(teacher, first_step + s + 1, work, 1 - now);
+      row_updates_then_fields(work.rows.data(), rows, work.coef.data(), work.keep.data(),
+                              work.decay, work.x[now].data(), work.x[1 - now].data(), padded,
+                              inv_sqrt_n, work.lambda.data());
+      now = 1 - now;
+    }
+  }
+
+  // Mini-batches: the B samples' fields, the coefficients, one update pass.
+  void advance_batch(const CpuRun<Real>& teacher, std::int64_t first_step, std::int64_t steps,
+                     GroupWork<Real>& work) const {
+    const int rows = static_cast<int>(work.rows.size()), B = teacher.B;
+    const std::size_t padded = teacher.padded;
+    const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
+    for (std::int64_t s = 0; s < steps; ++s) {
+      draw_samples(teacher, first_step + s, work, 0);
+      for (int b = 0; b < B; ++b)
+        row_fields(work.rows.data(), rows, &work.x[0][b * padded], padded, inv_sqrt_n,
+                   &work.lambda[b * rows]);
+      coefficients(work, B, teacher.M, 0);
+      row_updates(work.rows.data(), rows, work.coef.data(), work.keep.data(), work.decay,
+                  work.x[0].data(), padded, B, padded);
+    }
+  }
+
+  void advance_group(Group& group, std::int64_t steps) {
+    const CpuRun<Real>& teacher = runs_[group.teacher_run];
+    const std::int64_t first_step = group.step;
+    group.step += steps;
+    GroupWork<Real> work = group_work(group);
+    if (work.live.empty()) return;
+    if (teacher.B == 1)
+      advance_single(teacher, first_step, steps, work);
+    else
+      advance_batch(teacher, first_step, steps, work);
   }
 
   static void measure(const CpuRun<Real>& run, OrderParameters& op) {
     const int K = run.K, M = run.M;
-    const std::size_t n = static_cast<std::size_t>(run.N);
+    const std::size_t n = static_cast<std::size_t>(run.N), stride = run.padded;
     op.resize(K, M);
     auto overlap = [n](const Real* a, const Real* b) {
       double s = 0.0;
@@ -259,13 +375,14 @@ class CpuEngine final : public Engine {
     };
     for (int i = 0; i < K; ++i) {
       for (int j = i; j < K; ++j)
-        op.Q[i * K + j] = op.Q[j * K + i] = overlap(&run.w[i * n], &run.w[j * n]);
-      for (int m = 0; m < M; ++m) op.R[i * M + m] = overlap(&run.w[i * n], &run.wstar[m * n]);
+        op.Q[i * K + j] = op.Q[j * K + i] = overlap(&run.w[i * stride], &run.w[j * stride]);
+      for (int m = 0; m < M; ++m)
+        op.R[i * M + m] = overlap(&run.w[i * stride], &run.wstar[m * stride]);
       op.v[i] = run.v[i];
     }
     for (int a = 0; a < M; ++a) {
       for (int b = a; b < M; ++b)
-        op.T[a * M + b] = op.T[b * M + a] = overlap(&run.wstar[a * n], &run.wstar[b * n]);
+        op.T[a * M + b] = op.T[b * M + a] = overlap(&run.wstar[a * stride], &run.wstar[b * stride]);
       op.vstar[a] = run.vstar[a];
     }
   }

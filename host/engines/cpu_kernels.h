@@ -1,0 +1,167 @@
+// The CPU engine's passes over weight rows: local fields, first-layer
+// updates, and both in one pass. Rows are zero-padded to a multiple of 16
+// coordinates (kCpuRowAlign); x is zero past N as well, so the padding stays
+// zero and adds nothing.
+//
+// The order of a field's sum is fixed, the same on every instruction set
+// (engines/cpu_simd.h): lane l of L = 64 bytes / sizeof(Real) accumulates
+// w_i x_i for i = l, l + L, l + 2L, ... with one FMA each, the lanes are then
+// added by halving (l + L/2, then L/4, ...), and the sum is multiplied by
+// 1/sqrt(N). A field does not depend on which rows share its pass, so a run's
+// numbers do not depend on its group (docs/architecture.md contract 1).
+//
+// The update of a row is math/sgd_update.h's: w <- decayed_weight(w_keep, w)
+// + c_0 x^0, then + c_b x^b for b = 1 .. B-1, each product and sum rounded on
+// its own. When w_keep is 1 the decay is skipped: 1 * w is w, bit for bit.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "engines/cpu_simd.h"
+#include "math/hd.h"
+
+namespace tsgd {
+
+constexpr std::size_t kCpuRowAlign = 16;
+// Rows per pass: each pass reads x once for all of them, and their
+// independent sums hide the FMA latency.
+constexpr int kCpuRowsPerPass = 4;
+
+inline std::size_t padded_length(int n) {
+  return (static_cast<std::size_t>(n) + kCpuRowAlign - 1) / kCpuRowAlign * kCpuRowAlign;
+}
+
+namespace cpu_kernels {
+
+template <typename Real>
+using Lanes = typename simd::LanesOf<Real>::type;
+
+// out[r] = (rows[r] . x) / sqrt(N), r < R.
+template <typename Real, int R>
+void fields(const Real* const* rows, const Real* x, std::size_t padded, Real scale, Real* out) {
+  constexpr std::size_t L = simd::LanesOf<Real>::size;
+  Lanes<Real> acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = simd::broadcast(Real(0));
+  for (std::size_t i = 0; i < padded; i += L) {
+    const Lanes<Real> xi = simd::load(x + i);
+    for (int r = 0; r < R; ++r) acc[r] = simd::fma(simd::load(rows[r] + i), xi, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) out[r] = rn_mul(simd::reduce(acc[r]), scale);
+}
+
+// rows[r] <- keep[r] rows[r] + sum_b coef[r * B + b] x^b (x^b at x + b * x_stride).
+template <typename Real, int R, bool kDecay>
+void update(Real* const* rows, const Real* coef, const Real* keep, const Real* x,
+            std::size_t x_stride, int B, std::size_t padded) {
+  constexpr std::size_t L = simd::LanesOf<Real>::size;
+  Lanes<Real> c0[R], k[R];
+  for (int r = 0; r < R; ++r) {
+    c0[r] = simd::broadcast(coef[r * B]);
+    k[r] = simd::broadcast(keep[r]);
+  }
+  for (std::size_t i = 0; i < padded; i += L) {
+    const Lanes<Real> x0 = simd::load(x + i);
+    for (int r = 0; r < R; ++r) {
+      Lanes<Real> w = simd::load(rows[r] + i);
+      if (kDecay) w = k[r] * w;
+      w = w + c0[r] * x0;
+      for (int b = 1; b < B; ++b)
+        w = w + simd::broadcast(coef[r * B + b]) * simd::load(x + b * x_stride + i);
+      simd::store(rows[r] + i, w);
+    }
+  }
+}
+
+// One sample's update (B = 1) and the next sample's fields in one pass:
+// rows[r] <- keep[r] rows[r] + coef[r] x_now, then out[r] = (rows[r] .
+// x_next) / sqrt(N); bit for bit update<Real, R, kDecay> then fields<Real, R>.
+template <typename Real, int R, bool kDecay>
+void update_then_fields(Real* const* rows, const Real* coef, const Real* keep, const Real* x_now,
+                        const Real* x_next, std::size_t padded, Real scale, Real* out) {
+  constexpr std::size_t L = simd::LanesOf<Real>::size;
+  Lanes<Real> c[R], k[R], acc[R];
+  for (int r = 0; r < R; ++r) {
+    c[r] = simd::broadcast(coef[r]);
+    k[r] = simd::broadcast(keep[r]);
+    acc[r] = simd::broadcast(Real(0));
+  }
+  for (std::size_t i = 0; i < padded; i += L) {
+    const Lanes<Real> xn = simd::load(x_now + i), xx = simd::load(x_next + i);
+    for (int r = 0; r < R; ++r) {
+      Lanes<Real> w = simd::load(rows[r] + i);
+      if (kDecay) w = k[r] * w;
+      w = w + c[r] * xn;
+      simd::store(rows[r] + i, w);
+      acc[r] = simd::fma(w, xx, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) out[r] = rn_mul(simd::reduce(acc[r]), scale);
+}
+
+// The passes over `count` rows, kCpuRowsPerPass at a time; the last pass
+// takes the rest. F(first, R) calls the kernel instantiated for R rows.
+template <typename F>
+void in_passes(int count, F pass) {
+  int first = 0;
+  for (; first + kCpuRowsPerPass <= count; first += kCpuRowsPerPass)
+    pass(first, std::integral_constant<int, kCpuRowsPerPass>{});
+  switch (count - first) {
+    case 3:
+      pass(first, std::integral_constant<int, 3>{});
+      break;
+    case 2:
+      pass(first, std::integral_constant<int, 2>{});
+      break;
+    case 1:
+      pass(first, std::integral_constant<int, 1>{});
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace cpu_kernels
+
+// Fields of `count` rows: out[u] = (rows[u] . x) / sqrt(N).
+template <typename Real>
+void row_fields(const Real* const* rows, int count, const Real* x, std::size_t padded, Real scale,
+                Real* out) {
+  cpu_kernels::in_passes(count, [&](int first, auto R) {
+    cpu_kernels::fields<Real, decltype(R)::value>(rows + first, x, padded, scale, out + first);
+  });
+}
+
+// First-layer updates of `count` rows with B samples (coef[u * B + b]); decay:
+// some keep[u] is not 1.
+template <typename Real>
+void row_updates(Real* const* rows, int count, const Real* coef, const Real* keep, bool decay,
+                 const Real* x, std::size_t x_stride, int B, std::size_t padded) {
+  cpu_kernels::in_passes(count, [&](int first, auto R) {
+    constexpr int kR = decltype(R)::value;
+    if (decay)
+      cpu_kernels::update<Real, kR, true>(rows + first, coef + first * B, keep + first, x, x_stride,
+                                          B, padded);
+    else
+      cpu_kernels::update<Real, kR, false>(rows + first, coef + first * B, keep + first, x,
+                                           x_stride, B, padded);
+  });
+}
+
+// B = 1: the update with x_now and the fields at x_next, one pass.
+template <typename Real>
+void row_updates_then_fields(Real* const* rows, int count, const Real* coef, const Real* keep,
+                             bool decay, const Real* x_now, const Real* x_next, std::size_t padded,
+                             Real scale, Real* out) {
+  cpu_kernels::in_passes(count, [&](int first, auto R) {
+    constexpr int kR = decltype(R)::value;
+    if (decay)
+      cpu_kernels::update_then_fields<Real, kR, true>(rows + first, coef + first, keep + first,
+                                                      x_now, x_next, padded, scale, out + first);
+    else
+      cpu_kernels::update_then_fields<Real, kR, false>(rows + first, coef + first, keep + first,
+                                                       x_now, x_next, padded, scale, out + first);
+  });
+}
+
+}  // namespace tsgd
