@@ -107,9 +107,11 @@ void draw_input_fast(std::uint64_t seed, std::uint64_t mu, int n, float* out) {
 
 }  // namespace
 
-void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTransform transform) {
-  if (transform == RngTransform::fast) return draw_input_fast(seed, mu, n, out);
+// The exact draw of chunks [first_chunk, first_chunk + chunks) of 64 coordinates.
+static void draw_input_chunks(std::uint64_t seed, std::uint64_t mu, int n, int first_chunk,
+                              int chunks, float* out) {
   const int blocks = (n + 3) / 4;
+  const int end = std::min(blocks, 16 * (first_chunk + chunks));
   const std::uint32_t k0 = static_cast<std::uint32_t>(seed);
   const std::uint32_t k1 = static_cast<std::uint32_t>(seed >> 32);
   // The counter of random_block (math/gaussian.h): (block, mu low, mu high, stream).
@@ -118,7 +120,7 @@ void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTran
   const U32x16 stream = simd::broadcast_u32(static_cast<std::uint32_t>(Stream::input));
   // Two chunks of 16 blocks per pass (the second may lie past the end).
   constexpr int kChains = 2;
-  for (int j0 = 0; j0 < blocks; j0 += 16 * kChains) {
+  for (int j0 = 16 * first_chunk; j0 < end; j0 += 16 * kChains) {
     U32x16 c[kChains][4];
     for (int i = 0; i < kChains; ++i) {
       c[i][0] = simd::iota_u32(static_cast<std::uint32_t>(j0 + 16 * i));
@@ -127,19 +129,53 @@ void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTran
       c[i][3] = stream;
     }
     philox_lanes<kChains>(c, k0, k1);
-    for (int i = 0; i < kChains && j0 + 16 * i < blocks; ++i) {
+    for (int i = 0; i < kChains && j0 + 16 * i < end; ++i) {
       F32x16 z[4];
       box_muller_in_lanes(c[i][0], c[i][1], &z[0], &z[1]);
       box_muller_in_lanes(c[i][2], c[i][3], &z[2], &z[3]);
       const int first = j0 + 16 * i;
-      if (blocks - first >= 16) {
+      if (end - first >= 16) {
         simd::store_interleaved4(&out[4 * first], z[0], z[1], z[2], z[3]);
       } else {
         float last[64];
         simd::store_interleaved4(last, z[0], z[1], z[2], z[3]);
-        std::copy(last, last + 4 * (blocks - first), &out[4 * first]);
+        std::copy(last, last + 4 * (end - first), &out[4 * first]);
       }
     }
+  }
+}
+
+void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out, RngTransform transform) {
+  if (transform == RngTransform::fast) return draw_input_fast(seed, mu, n, out);
+  draw_input_chunks(seed, mu, n, 0, (n + 63) / 64, out);
+}
+
+void draw_label_noise(std::uint64_t seed, std::uint64_t first_mu, int count, float* out,
+                      RngTransform transform) {
+  if (transform == RngTransform::fast) {
+    for (int i = 0; i < count; ++i)
+      out[i] = gaussian_at(seed, Stream::label_noise, first_mu + i, 0, RngTransform::fast);
+    return;
+  }
+  // Lane l: block 0 of sample first_mu + i + l; its first Gaussian (z0).
+  const U32x16 zero = simd::broadcast_u32(0u);
+  const U32x16 stream = simd::broadcast_u32(static_cast<std::uint32_t>(Stream::label_noise));
+  for (int i = 0; i < count; i += 16) {
+    std::uint32_t lo[16], hi[16];
+    for (int l = 0; l < 16; ++l) {
+      const std::uint64_t mu = first_mu + static_cast<std::uint64_t>(i + l);
+      lo[l] = static_cast<std::uint32_t>(mu);
+      hi[l] = static_cast<std::uint32_t>(mu >> 32);
+    }
+    U32x16 c[1][4] = {{zero, zero, zero, stream}};
+    std::memcpy(&c[0][1], lo, sizeof lo);
+    std::memcpy(&c[0][2], hi, sizeof hi);
+    philox_lanes<1>(c, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+    F32x16 z0, z1;
+    box_muller_in_lanes(c[0][0], c[0][1], &z0, &z1);
+    float z[16];
+    std::memcpy(z, &z0, sizeof z);
+    std::copy(z, z + std::min(16, count - i), out + i);
   }
 }
 

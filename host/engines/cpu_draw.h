@@ -18,6 +18,11 @@ namespace tsgd {
 void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out,
                 RngTransform transform = RngTransform::exact);
 
+// out[i] = gaussian_at(seed, Stream::label_noise, first_mu + i, 0, transform),
+// i < count: the label noise of consecutive samples, 16 at a time.
+void draw_label_noise(std::uint64_t seed, std::uint64_t first_mu, int count, float* out,
+                      RngTransform transform = RngTransform::exact);
+
 // The exact Box-Muller transform of 16 pairs of words in the lanes, as the
 // draw uses it: (z0[l], z1[l]) = detail::box_muller(a[l], b[l]) (tests).
 void box_muller_lanes(const std::uint32_t a[16], const std::uint32_t b[16], float z0[16],

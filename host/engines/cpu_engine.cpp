@@ -78,12 +78,15 @@ struct GroupWork {
   std::vector<Real> keep;  // w_keep of each row
   bool decay = false;      // some row's w_keep is not 1
   std::vector<const Real*> teacher_rows;
-  std::vector<Activation> teacher_kinds;     // the live runs' teacher activations, each once
-  std::vector<int> teacher_kind;             // of each live run: its index in teacher_kinds
-  std::vector<Real> g_teacher;               // [kind][m]: g*(rho_m) of the current sample
-  std::vector<Real> g, dg;                   // K: the student's g and g' of the current sample
-  std::vector<float> scratch;                // one draw (float64 engines)
-  std::vector<Real> x[2], zeta[2], rho[2];   // B x padded, B, B x M
+  std::vector<Activation> teacher_kinds;  // the live runs' teacher activations, each once
+  std::vector<int> teacher_kind;          // of each live run: its index in teacher_kinds
+  std::vector<Real> g_teacher;            // [kind][m]: g*(rho_m) of the current sample
+  std::vector<Real> g, dg;                // K: the student's g and g' of the current sample
+  std::vector<float> scratch;             // one draw (float64 engines)
+  // Two samples' scratch (advance_single: the current one and the next).
+  std::vector<Real> x[2], zeta[2], rho[2];  // B x padded, B, B x M
+  std::vector<float> noise;                 // label noise of samples noise_first ..
+  std::uint64_t noise_first = 0;
   std::vector<Real> lambda, coef, v_change;  // B x rows, rows x B, rows
 };
 
@@ -263,19 +266,40 @@ class CpuEngine final : public Engine {
     return work;
   }
 
-  // The B samples of SGD step `step` into set `set`: inputs, label noise, teacher fields.
-  void draw_samples(const CpuRun<Real>& teacher, std::int64_t step, GroupWork<Real>& work,
-                    int set) const {
+  // The label noise of sample mu, drawn kNoiseBatch samples at a time.
+  Real label_noise(std::uint64_t seed, std::uint64_t mu, GroupWork<Real>& work) const {
+    constexpr int kNoiseBatch = 64;
+    if (work.noise.empty() || mu < work.noise_first || mu - work.noise_first >= kNoiseBatch) {
+      work.noise.resize(kNoiseBatch);
+      draw_label_noise(seed, mu, kNoiseBatch, work.noise.data(), transform_);
+      work.noise_first = mu;
+    }
+    return static_cast<Real>(work.noise[mu - work.noise_first]);
+  }
+
+  // The B inputs of SGD step `step` into set `set`.
+  void draw_inputs(const CpuRun<Real>& teacher, std::int64_t step, GroupWork<Real>& work,
+                   int set) const {
+    const std::size_t padded = teacher.padded;
+    for (int b = 0; b < teacher.B; ++b) {
+      const std::uint64_t mu = static_cast<std::uint64_t>(step) * teacher.B + b;
+      draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(),
+                  &work.x[set][b * padded]);
+    }
+  }
+
+  // The label noise and (fields) the teacher fields of the B samples of set `set`.
+  void teacher_side(const CpuRun<Real>& teacher, std::int64_t step, GroupWork<Real>& work, int set,
+                    bool fields = true) const {
     const int B = teacher.B, M = teacher.M;
     const std::size_t padded = teacher.padded;
     const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
     for (int b = 0; b < B; ++b) {
       const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
-      Real* const x = &work.x[set][b * padded];
-      draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(), x);
-      work.zeta[set][b] =
-          static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise, mu, 0, transform_));
-      row_fields(work.teacher_rows.data(), M, x, padded, inv_sqrt_n, &work.rho[set][b * M]);
+      work.zeta[set][b] = label_noise(teacher.seed, mu, work);
+      if (fields)
+        row_fields(work.teacher_rows.data(), M, &work.x[set][b * padded], padded, inv_sqrt_n,
+                   &work.rho[set][b * M]);
     }
   }
 
@@ -317,7 +341,8 @@ class CpuEngine final : public Engine {
     const std::size_t padded = teacher.padded;
     const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
     int now = 0;
-    draw_samples(teacher, first_step, work, now);
+    draw_inputs(teacher, first_step, work, now);
+    teacher_side(teacher, first_step, work, now);
     row_fields(work.rows.data(), rows, work.x[now].data(), padded, inv_sqrt_n, work.lambda.data());
     for (std::int64_t s = 0; s < steps; ++s) {
       coefficients(work, 1, teacher.M, now);
@@ -326,11 +351,15 @@ class CpuEngine final : public Engine {
                     work.x[now].data(), padded, 1, padded);
         break;
       }
-      draw_samples(teacher, first_step + s + 1, work, 1 - now);
+      const int next = 1 - now;
+      draw_inputs(teacher, first_step + s + 1, work, next);
+      teacher_side(teacher, first_step + s + 1, work, next, false);
+      // The teacher's fields of the next sample in the same pass.
       row_updates_then_fields(work.rows.data(), rows, work.coef.data(), work.keep.data(),
-                              work.decay, work.x[now].data(), work.x[1 - now].data(), padded,
-                              inv_sqrt_n, work.lambda.data());
-      now = 1 - now;
+                              work.decay, work.teacher_rows.data(), teacher.M, work.x[now].data(),
+                              work.x[next].data(), padded, inv_sqrt_n, work.lambda.data(),
+                              work.rho[next].data());
+      now = next;
     }
   }
 
@@ -341,7 +370,8 @@ class CpuEngine final : public Engine {
     const std::size_t padded = teacher.padded;
     const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
     for (std::int64_t s = 0; s < steps; ++s) {
-      draw_samples(teacher, first_step + s, work, 0);
+      draw_inputs(teacher, first_step + s, work, 0);
+      teacher_side(teacher, first_step + s, work, 0);
       for (int b = 0; b < B; ++b)
         row_fields(work.rows.data(), rows, &work.x[0][b * padded], padded, inv_sqrt_n,
                    &work.lambda[b * rows]);

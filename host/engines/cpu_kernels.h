@@ -25,8 +25,13 @@ namespace tsgd {
 
 constexpr std::size_t kCpuRowAlign = 16;
 // Rows per pass: each pass reads x once for all of them, and their
-// independent sums hide the FMA latency.
+// independent sums hide the FMA latency; 8 where 32 vector registers hold
+// their sums and coefficients (AVX-512), else 4.
+#if defined(TSGD_SIMD_AVX512)
+constexpr int kCpuRowsPerPass = 8;
+#else
 constexpr int kCpuRowsPerPass = 4;
+#endif
 
 inline std::size_t padded_length(int n) {
   return (static_cast<std::size_t>(n) + kCpuRowAlign - 1) / kCpuRowAlign * kCpuRowAlign;
@@ -76,16 +81,20 @@ void update(Real* const* rows, const Real* coef, const Real* keep, const Real* x
 // One sample's update (B = 1) and the next sample's fields in one pass:
 // rows[r] <- keep[r] rows[r] + coef[r] x_now, then out[r] = (rows[r] .
 // x_next) / sqrt(N); bit for bit update<Real, R, kDecay> then fields<Real, R>.
-template <typename Real, int R, bool kDecay>
-void update_then_fields(Real* const* rows, const Real* coef, const Real* keep, const Real* x_now,
-                        const Real* x_next, std::size_t padded, Real scale, Real* out) {
+// T rows more are only read: fixed_out[t] = (fixed[t] . x_next) / sqrt(N),
+// bit for bit fields<Real, T> (the teacher's rows, sharing the loads of x).
+template <typename Real, int R, int T, bool kDecay>
+void update_then_fields(Real* const* rows, const Real* coef, const Real* keep,
+                        const Real* const* fixed, const Real* x_now, const Real* x_next,
+                        std::size_t padded, Real scale, Real* out, Real* fixed_out) {
   constexpr std::size_t L = simd::LanesOf<Real>::size;
-  Lanes<Real> c[R], k[R], acc[R];
+  Lanes<Real> c[R], k[R], acc[R], fixed_acc[T > 0 ? T : 1];
   for (int r = 0; r < R; ++r) {
     c[r] = simd::broadcast(coef[r]);
     k[r] = simd::broadcast(keep[r]);
     acc[r] = simd::broadcast(Real(0));
   }
+  for (int t = 0; t < T; ++t) fixed_acc[t] = simd::broadcast(Real(0));
   for (std::size_t i = 0; i < padded; i += L) {
     const Lanes<Real> xn = simd::load(x_now + i), xx = simd::load(x_next + i);
     for (int r = 0; r < R; ++r) {
@@ -95,17 +104,42 @@ void update_then_fields(Real* const* rows, const Real* coef, const Real* keep, c
       simd::store(rows[r] + i, w);
       acc[r] = simd::fma(w, xx, acc[r]);
     }
+    for (int t = 0; t < T; ++t)
+      fixed_acc[t] = simd::fma(simd::load(fixed[t] + i), xx, fixed_acc[t]);
   }
   for (int r = 0; r < R; ++r) out[r] = rn_mul(simd::reduce(acc[r]), scale);
+  for (int t = 0; t < T; ++t) fixed_out[t] = rn_mul(simd::reduce(fixed_acc[t]), scale);
 }
 
-// The passes over `count` rows, kCpuRowsPerPass at a time; the last pass
-// takes the rest. F(first, R) calls the kernel instantiated for R rows.
+// f(std::integral_constant<int, t>) for t = value <= 4.
+template <typename F>
+void with_count(int value, F f) {
+  switch (value) {
+    case 0:
+      return f(std::integral_constant<int, 0>{});
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    default:
+      return f(std::integral_constant<int, 4>{});
+  }
+}
+
+// The passes over `count` rows, kCpuRowsPerPass at a time; the last ones
+// take the rest (4, then 3, 2 or 1). F(first, R) calls the kernel
+// instantiated for R rows.
 template <typename F>
 void in_passes(int count, F pass) {
   int first = 0;
   for (; first + kCpuRowsPerPass <= count; first += kCpuRowsPerPass)
     pass(first, std::integral_constant<int, kCpuRowsPerPass>{});
+  if (kCpuRowsPerPass > 4 && count - first >= 4) {
+    pass(first, std::integral_constant<int, 4>{});
+    first += 4;
+  }
   switch (count - first) {
     case 3:
       pass(first, std::integral_constant<int, 3>{});
@@ -148,20 +182,42 @@ void row_updates(Real* const* rows, int count, const Real* coef, const Real* kee
   });
 }
 
-// B = 1: the update with x_now and the fields at x_next, one pass.
+// Most rows a fused pass holds (their sums and coefficients in registers):
+// the teacher's rows ride along in the last pass when it has room.
+#if defined(TSGD_SIMD_AVX512)
+constexpr int kCpuFusedRowsMax = 12;
+#else
+constexpr int kCpuFusedRowsMax = 4;
+#endif
+
+// B = 1: the update with x_now and the fields at x_next, one pass; and the
+// fields of `fixed_count` read-only rows at x_next (fixed_out), in the last
+// pass where it has room for them, else in passes of their own.
 template <typename Real>
 void row_updates_then_fields(Real* const* rows, int count, const Real* coef, const Real* keep,
-                             bool decay, const Real* x_now, const Real* x_next, std::size_t padded,
-                             Real scale, Real* out) {
+                             bool decay, const Real* const* fixed, int fixed_count,
+                             const Real* x_now, const Real* x_next, std::size_t padded, Real scale,
+                             Real* out, Real* fixed_out) {
+  bool fixed_done = false;
   cpu_kernels::in_passes(count, [&](int first, auto R) {
     constexpr int kR = decltype(R)::value;
-    if (decay)
-      cpu_kernels::update_then_fields<Real, kR, true>(rows + first, coef + first, keep + first,
-                                                      x_now, x_next, padded, scale, out + first);
-    else
-      cpu_kernels::update_then_fields<Real, kR, false>(rows + first, coef + first, keep + first,
-                                                       x_now, x_next, padded, scale, out + first);
+    const bool last = first + kR == count;
+    const int T =
+        last && fixed_count <= 4 && kR + fixed_count <= kCpuFusedRowsMax ? fixed_count : 0;
+    fixed_done = fixed_done || T == fixed_count;
+    cpu_kernels::with_count(T, [&](auto t) {
+      constexpr int kT = decltype(t)::value;
+      if (decay)
+        cpu_kernels::update_then_fields<Real, kR, kT, true>(rows + first, coef + first,
+                                                            keep + first, fixed, x_now, x_next,
+                                                            padded, scale, out + first, fixed_out);
+      else
+        cpu_kernels::update_then_fields<Real, kR, kT, false>(rows + first, coef + first,
+                                                             keep + first, fixed, x_now, x_next,
+                                                             padded, scale, out + first, fixed_out);
+    });
   });
+  if (!fixed_done) row_fields(fixed, fixed_count, x_next, padded, scale, fixed_out);
 }
 
 }  // namespace tsgd

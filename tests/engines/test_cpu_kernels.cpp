@@ -108,24 +108,32 @@ void expect_updates_as_stated(bool decay, int B) {
 template <typename Real>
 void expect_fused_pass_is_update_then_fields(bool decay) {
   std::mt19937 rng(17);
-  for (int count : {1, 2, 3, 4, 5, 8, 9}) {
-    Rows<Real> w(count, 100, rng), x(2, 100, rng);
-    Rows<Real> copy = w;
-    for (int r = 0; r < count; ++r) copy.pointers[r] = &copy.data[r * copy.padded];
-    std::vector<Real> coef(count), keep(count, decay ? Real(0.995) : Real(1));
-    for (int r = 0; r < count; ++r) coef[r] = Real(0.02) * (r - 2);
-    const Real* x_now = x.data.data();
-    const Real* x_next = x_now + x.padded;
-    const Real scale = Real(0.1);
-    std::vector<Real> fused(count), separate(count);
-    row_updates_then_fields(w.pointers.data(), count, coef.data(), keep.data(), decay, x_now,
-                            x_next, w.padded, scale, fused.data());
-    row_updates(copy.pointers.data(), count, coef.data(), keep.data(), decay, x_now, x.padded, 1,
-                copy.padded);
-    row_fields(copy.pointers.data(), count, x_next, copy.padded, scale, separate.data());
-    for (int r = 0; r < count; ++r) ASSERT_TRUE(same_bits(fused[r], separate[r])) << r;
-    for (std::size_t i = 0; i < w.data.size(); ++i) ASSERT_TRUE(same_bits(w.data[i], copy.data[i]));
-  }
+  for (int count : {1, 2, 3, 4, 5, 8, 9, 12, 17})
+    for (int fixed_count : {0, 1, 4, 5}) {  // read-only rows: in the last pass or apart
+      Rows<Real> w(count, 100, rng), x(2, 100, rng), fixed(fixed_count, 100, rng);
+      Rows<Real> copy = w;
+      for (int r = 0; r < count; ++r) copy.pointers[r] = &copy.data[r * copy.padded];
+      std::vector<Real> coef(count), keep(count, decay ? Real(0.995) : Real(1));
+      for (int r = 0; r < count; ++r) coef[r] = Real(0.02) * (r - 2);
+      const Real* x_now = x.data.data();
+      const Real* x_next = x_now + x.padded;
+      const Real scale = Real(0.1);
+      std::vector<Real> fused(count), separate(count), fixed_fused(fixed_count),
+          fixed_separate(fixed_count);
+      std::vector<const Real*> fixed_rows(fixed.pointers.begin(), fixed.pointers.end());
+      row_updates_then_fields(w.pointers.data(), count, coef.data(), keep.data(), decay,
+                              fixed_rows.data(), fixed_count, x_now, x_next, w.padded, scale,
+                              fused.data(), fixed_fused.data());
+      row_updates(copy.pointers.data(), count, coef.data(), keep.data(), decay, x_now, x.padded, 1,
+                  copy.padded);
+      row_fields(copy.pointers.data(), count, x_next, copy.padded, scale, separate.data());
+      row_fields(fixed_rows.data(), fixed_count, x_next, copy.padded, scale, fixed_separate.data());
+      for (int r = 0; r < count; ++r) ASSERT_TRUE(same_bits(fused[r], separate[r])) << r;
+      for (int t = 0; t < fixed_count; ++t)
+        ASSERT_TRUE(same_bits(fixed_fused[t], fixed_separate[t])) << count << " " << t;
+      for (std::size_t i = 0; i < w.data.size(); ++i)
+        ASSERT_TRUE(same_bits(w.data[i], copy.data[i]));
+    }
 }
 
 }  // namespace
