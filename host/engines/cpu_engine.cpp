@@ -21,22 +21,22 @@ namespace tsgd {
 
 namespace {
 
-// Row-major K x N weights (double, initial_weights.h) into rows of `padded`
-// coordinates, zero past N, and back.
+// Row-major K x N weights (double, initial_weights.h) into rows `stride`
+// apart (cpu_kernels.h: row_stride), zero past N, and back.
 template <typename Real>
-std::vector<Real> padded_rows(const std::vector<double>& w, std::size_t n, std::size_t padded) {
+std::vector<Real> padded_rows(const std::vector<double>& w, std::size_t n, std::size_t stride) {
   const std::size_t count = n == 0 ? 0 : w.size() / n;
-  std::vector<Real> out(count * padded, Real(0));
+  std::vector<Real> out(count * stride, Real(0));
   for (std::size_t r = 0; r < count; ++r)
-    for (std::size_t i = 0; i < n; ++i) out[r * padded + i] = static_cast<Real>(w[r * n + i]);
+    for (std::size_t i = 0; i < n; ++i) out[r * stride + i] = static_cast<Real>(w[r * n + i]);
   return out;
 }
 template <typename Real>
-std::vector<double> unpadded_rows(const std::vector<Real>& w, std::size_t n, std::size_t padded) {
-  const std::size_t count = w.size() / padded;
+std::vector<double> unpadded_rows(const std::vector<Real>& w, std::size_t n, std::size_t stride) {
+  const std::size_t count = w.size() / stride;
   std::vector<double> out(count * n);
   for (std::size_t r = 0; r < count; ++r)
-    for (std::size_t i = 0; i < n; ++i) out[r * n + i] = static_cast<double>(w[r * padded + i]);
+    for (std::size_t i = 0; i < n; ++i) out[r * n + i] = static_cast<double>(w[r * stride + i]);
   return out;
 }
 
@@ -63,7 +63,8 @@ struct CpuRun {
   bool frozen = false;
   SgdConstants<Real> constants{};
   std::size_t padded = 0;                // row length: N rounded up to kCpuRowAlign
-  std::vector<Real> w, wstar, v, vstar;  // K x padded, M x padded, K, M
+  std::size_t stride = 0;                // distance between rows (row_stride)
+  std::vector<Real> w, wstar, v, vstar;  // K x stride, M x stride, K, M
 };
 
 // What one advance of a group works with: the live runs (run i's K student
@@ -84,7 +85,7 @@ struct GroupWork {
   std::vector<Real> g, dg;                // K: the student's g and g' of the current sample
   std::vector<float> scratch;             // one draw (float64 engines)
   // Two samples' scratch (advance_single: the current one and the next).
-  std::vector<Real> x[2], zeta[2], rho[2];  // B x padded, B, B x M
+  std::vector<Real> x[2], zeta[2], rho[2];  // B x stride, B, B x M
   std::vector<float> noise;                 // label noise of samples noise_first ..
   std::uint64_t noise_first = 0;
   std::vector<Real> lambda, coef, v_change;  // B x rows, rows x B, rows
@@ -159,14 +160,14 @@ class CpuEngine final : public Engine {
 
   void set_weights(std::size_t index, const InitialWeights& in) {
     CpuRun<Real>& run = runs_.at(index);
-    const std::size_t rows = run.w.size() / run.padded,
-                      teacher_rows = run.wstar.size() / run.padded;
+    const std::size_t rows = run.w.size() / run.stride,
+                      teacher_rows = run.wstar.size() / run.stride;
     if (in.w.size() != rows * run.N || in.wstar.size() != teacher_rows * run.N ||
         in.v.size() != run.v.size() || in.vstar.size() != run.vstar.size())
       throw std::invalid_argument("cpu_engine_set_weights: shapes differ");
     const std::size_t n = static_cast<std::size_t>(run.N);
-    run.w = padded_rows<Real>(in.w, n, run.padded);
-    run.wstar = padded_rows<Real>(in.wstar, n, run.padded);
+    run.w = padded_rows<Real>(in.w, n, run.stride);
+    run.wstar = padded_rows<Real>(in.wstar, n, run.stride);
     run.v.assign(in.v.begin(), in.v.end());
     run.vstar.assign(in.vstar.begin(), in.vstar.end());
   }
@@ -174,8 +175,8 @@ class CpuEngine final : public Engine {
   void weights(std::size_t index, InitialWeights& out) const {
     const CpuRun<Real>& run = runs_.at(index);
     const std::size_t n = static_cast<std::size_t>(run.N);
-    out.w = unpadded_rows(run.w, n, run.padded);
-    out.wstar = unpadded_rows(run.wstar, n, run.padded);
+    out.w = unpadded_rows(run.w, n, run.stride);
+    out.wstar = unpadded_rows(run.wstar, n, run.stride);
     out.v.assign(run.v.begin(), run.v.end());
     out.vstar.assign(run.vstar.begin(), run.vstar.end());
   }
@@ -194,8 +195,9 @@ class CpuEngine final : public Engine {
     const InitialWeights init = initial_weights(spec);
     const std::size_t n = static_cast<std::size_t>(p.N);
     run.padded = padded_length(p.N);
-    run.w = padded_rows<Real>(init.w, n, run.padded);
-    run.wstar = padded_rows<Real>(init.wstar, n, run.padded);
+    run.stride = row_stride<Real>(p.N);
+    run.w = padded_rows<Real>(init.w, n, run.stride);
+    run.wstar = padded_rows<Real>(init.wstar, n, run.stride);
     run.v.assign(init.v.begin(), init.v.end());
     run.vstar.assign(init.vstar.begin(), init.vstar.end());
     run.constants = sgd_constants<Real>(p);
@@ -231,7 +233,7 @@ class CpuEngine final : public Engine {
   GroupWork<Real> group_work(const Group& group) {
     GroupWork<Real> work;
     const CpuRun<Real>& teacher = runs_[group.teacher_run];
-    const std::size_t B = static_cast<std::size_t>(teacher.B), padded = teacher.padded;
+    const std::size_t B = static_cast<std::size_t>(teacher.B), stride = teacher.stride;
     int K_max = 0;
     work.first_row.push_back(0);
     for (std::size_t r : group.runs) {
@@ -243,17 +245,17 @@ class CpuEngine final : public Engine {
       work.teacher_kind.push_back(static_cast<int>(kind - work.teacher_kinds.begin()));
       if (kind == work.teacher_kinds.end()) work.teacher_kinds.push_back(run.constants.teacher);
       for (int k = 0; k < run.K; ++k) {
-        work.rows.push_back(&run.w[k * padded]);
+        work.rows.push_back(&run.w[k * stride]);
         work.keep.push_back(run.constants.w_keep);
         work.decay = work.decay || run.constants.w_keep != Real(1);
       }
       work.first_row.push_back(static_cast<int>(work.rows.size()));
       K_max = std::max(K_max, run.K);
     }
-    for (int m = 0; m < teacher.M; ++m) work.teacher_rows.push_back(&teacher.wstar[m * padded]);
-    work.scratch.resize(padded);
+    for (int m = 0; m < teacher.M; ++m) work.teacher_rows.push_back(&teacher.wstar[m * stride]);
+    work.scratch.resize(stride);
     for (int set = 0; set < 2; ++set) {
-      work.x[set].resize(B * padded);
+      work.x[set].resize(B * stride);
       work.zeta[set].resize(B);
       work.rho[set].resize(B * teacher.M);
     }
@@ -284,7 +286,7 @@ class CpuEngine final : public Engine {
     for (int b = 0; b < teacher.B; ++b) {
       const std::uint64_t mu = static_cast<std::uint64_t>(step) * teacher.B + b;
       draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(),
-                  &work.x[set][b * padded]);
+                  &work.x[set][b * teacher.stride]);
     }
   }
 
@@ -298,8 +300,8 @@ class CpuEngine final : public Engine {
       const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
       work.zeta[set][b] = label_noise(teacher.seed, mu, work);
       if (fields)
-        row_fields(work.teacher_rows.data(), M, &work.x[set][b * padded], padded, inv_sqrt_n,
-                   &work.rho[set][b * M]);
+        row_fields(work.teacher_rows.data(), M, &work.x[set][b * teacher.stride], padded,
+                   inv_sqrt_n, &work.rho[set][b * M]);
     }
   }
 
@@ -373,11 +375,11 @@ class CpuEngine final : public Engine {
       draw_inputs(teacher, first_step + s, work, 0);
       teacher_side(teacher, first_step + s, work, 0);
       for (int b = 0; b < B; ++b)
-        row_fields(work.rows.data(), rows, &work.x[0][b * padded], padded, inv_sqrt_n,
+        row_fields(work.rows.data(), rows, &work.x[0][b * teacher.stride], padded, inv_sqrt_n,
                    &work.lambda[b * rows]);
       coefficients(work, B, teacher.M, 0);
       row_updates(work.rows.data(), rows, work.coef.data(), work.keep.data(), work.decay,
-                  work.x[0].data(), padded, B, padded);
+                  work.x[0].data(), teacher.stride, B, padded);
     }
   }
 
@@ -395,7 +397,7 @@ class CpuEngine final : public Engine {
 
   static void measure(const CpuRun<Real>& run, OrderParameters& op) {
     const int K = run.K, M = run.M;
-    const std::size_t n = static_cast<std::size_t>(run.N), stride = run.padded;
+    const std::size_t n = static_cast<std::size_t>(run.N), stride = run.stride;
     op.resize(K, M);
     auto overlap = [n](const Real* a, const Real* b) {
       double s = 0.0;
