@@ -14,7 +14,7 @@ namespace tsgd {
 // Fills out[0..n) with the input Gaussians of sample mu of a run with `seed`
 // (math/gaussian.h; out must have room for n rounded up to a multiple of 4).
 // The fast transform is drawn one block at a time with the C library's
-// functions (math/gaussian.h: no faster than the exact one on the CPU).
+// functions, one block at a time (slower than the exact one here).
 void draw_input(std::uint64_t seed, std::uint64_t mu, int n, float* out,
                 RngTransform transform = RngTransform::exact);
 

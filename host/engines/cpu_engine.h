@@ -8,6 +8,12 @@
 // them), and advances every run of the group. A run's arithmetic
 // does not depend on its group, so results are bitwise independent of the
 // batch composition and of the thread count.
+//
+// Speed (docs/benchmarks.md, issue 18): the draws are vectorised across
+// coordinates (engines/cpu_draw.h); a step updates the weights of sample t
+// and computes the fields of sample t + 1 in one pass over them, several
+// rows of the group's runs per pass (engines/cpu_kernels.h), with the
+// fields summed in an order fixed for every instruction set.
 #pragma once
 
 #include <memory>
@@ -20,7 +26,8 @@ namespace tsgd {
 // threads <= 0: all available (OpenMP's default). TRANSFORM: the Gaussian
 // transform of the inputs and label noise (math/gaussian.h; `fast` evaluates
 // the GPU's fast formula with the C library's functions: the GPU's draws to
-// within the bound stated there, and no faster than `exact` on the CPU).
+// within the bound stated there, and slower than `exact`, which the CPU
+// draws 16 at a time, engines/cpu_draw.h).
 std::unique_ptr<Engine> make_cpu_engine(Precision precision, int threads = 0,
                                         RngTransform transform = RngTransform::exact);
 

@@ -25,9 +25,10 @@
 // most 6e-4 where r is tiny (log u within 2^-22 of 0: one draw in ~10^6).
 // The host has no such instructions: there the same formula is evaluated with
 // the C library's log2f, sqrtf, sinf and cosf, so the CPU engine's `fast`
-// draws are the GPU's to within that bound, not bit for bit, and are not
-// faster than the exact ones on the CPU (they exist so that a GPU experiment
-// can be resumed, grown or checked on the CPU with the transform it used).
+// draws are the GPU's to within that bound, not bit for bit, and are slower
+// than the exact ones on the CPU, which draws those 16 at a time
+// (engines/cpu_draw.h; the fast ones exist so that a GPU experiment can be
+// resumed, grown or checked on the CPU with the transform it used).
 #pragma once
 
 #include "math/hd.h"
