@@ -22,10 +22,12 @@ using nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Chunks of at most 1 MiB (HDF5's default chunk cache), deflate level 1 after
-// byte shuffling: the constant order parameters (T, v*; v when only the first
-// layer learns) compress to almost nothing, Q and R's mantissas hardly; level 4
-// made the file 1% smaller and the writing 45% slower (docs/benchmarks.md).
+// Chunks of at most 1 MiB (HDF5's default chunk cache). Deflate level 1 after
+// byte shuffling where it pays: the constant order parameters (T, v*; v when only
+// the first layer learns) compress to almost nothing. The trajectories of Q, R
+// and eg are stored as they are: their mantissas are noise, shuffle + deflate kept
+// 0.85 of their bytes for 80% of the writing time (docs/benchmarks.md); level 4
+// made the file 1% smaller and the writing 45% slower still.
 constexpr double kChunkBytes = 1 << 20;
 constexpr unsigned kDeflateLevel = 1;
 
@@ -56,12 +58,13 @@ class Handle {
 struct Part {
   const char* name;
   std::vector<double> OrderParameters::*member;
+  bool compresses;  // its trajectory: constant or slowly varying, not noise
 };
-constexpr Part kParts[] = {{"Q", &OrderParameters::Q},
-                           {"R", &OrderParameters::R},
-                           {"T", &OrderParameters::T},
-                           {"v", &OrderParameters::v},
-                           {"vstar", &OrderParameters::vstar}};
+constexpr Part kParts[] = {{"Q", &OrderParameters::Q, false},
+                           {"R", &OrderParameters::R, false},
+                           {"T", &OrderParameters::T, true},
+                           {"v", &OrderParameters::v, true},
+                           {"vstar", &OrderParameters::vstar, true}};
 
 std::vector<hsize_t> part_dims(const char* name, int K, int M) {
   const auto k = static_cast<hsize_t>(K), m = static_cast<hsize_t>(M);
@@ -91,7 +94,8 @@ struct ResultsH5::Impl {
   }
   Handle group_in(hid_t parent, const std::string& name) const;
   void attribute(hid_t object, const std::string& name, const json& value) const;
-  void dataset(hid_t parent, const std::string& name, hid_t type, std::vector<hsize_t> dims);
+  void dataset(hid_t parent, const std::string& name, hid_t type, std::vector<hsize_t> dims,
+               bool compress = true);
   void write_rows(const std::string& name, hid_t memory_type, const void* data, hsize_t first,
                   hsize_t rows) const;
   void write_ode(const std::vector<const OdeCurve*>& ode);
@@ -140,7 +144,7 @@ void ResultsH5::Impl::attribute(hid_t object, const std::string& name, const jso
 
 // A dataset of DIMS under PARENT, registered under NAME (its path from the point's group).
 void ResultsH5::Impl::dataset(hid_t parent, const std::string& name, hid_t type,
-                              std::vector<hsize_t> dims) {
+                              std::vector<hsize_t> dims, bool compress) {
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
                "dataspace of " + name, path);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties", path);
@@ -160,8 +164,10 @@ void ResultsH5::Impl::dataset(hid_t parent, const std::string& name, hid_t type,
       chunk[1] = std::max<hsize_t>(
           1, static_cast<hsize_t>(kChunkBytes * static_cast<double>(dims[1]) / row));
     check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), "chunks");
-    check(H5Pset_shuffle(dcpl.get()), "shuffle filter");
-    check(H5Pset_deflate(dcpl.get(), kDeflateLevel), "deflate filter");
+    if (compress) {
+      check(H5Pset_shuffle(dcpl.get()), "shuffle filter");
+      check(H5Pset_deflate(dcpl.get(), kDeflateLevel), "deflate filter");
+    }
     // Edge chunks past the runs hold the fill value, not whatever was in memory.
     const double fill = 0;
     check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &fill), "fill value");
@@ -245,7 +251,7 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.dataset(g, "records", H5T_STD_I32LE, {S});
   m.dataset(g, "diverged", H5T_STD_U8LE, {S});
   m.dataset(g, "diverged_alpha", H5T_IEEE_F64LE, {S});
-  m.dataset(g, "eg", m.float_type, {S, R});
+  m.dataset(g, "eg", m.float_type, {S, R}, /*compress=*/false);
   Handle final_group = m.group_in(g, "final");
   for (const Part& part : kParts) {
     std::vector<hsize_t> dims = part_dims(part.name, m.K, m.M);
@@ -253,7 +259,7 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
     m.dataset(final_group.get(), std::string("final/") + part.name, m.float_type, dims);
     if (!m.e->record.order_parameters) continue;
     dims.insert(dims.begin() + 1, R);
-    m.dataset(g, part.name, m.float_type, dims);
+    m.dataset(g, part.name, m.float_type, dims, /*compress=*/part.compresses);
   }
 }
 
