@@ -6,8 +6,9 @@
 # checks in scripts/, pandas and h5py for reading the results as the README
 # shows (/usr/bin/python3;
 # pip is never used, so a pyenv or venv python3 earlier on PATH is left alone),
-# clang-format for the formatting check (scripts/check_format.sh), and the HDF5
-# C library (libhdf5-dev) that writes results.h5.
+# clang-format for the formatting check (scripts/check_format.sh), the HDF5
+# C library (libhdf5-dev) that writes results.h5, and Fashion-MNIST's IDX files
+# (dataset-fashion-mnist, in /usr/share/datasets/fashion-mnist) for real inputs.
 #
 # Idempotent: checks with dpkg-query first and touches apt only when
 # something is missing (then apt-get update + install, noninteractive; sudo
@@ -22,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make git pkg-config nlohmann-json3-dev libcli11-dev libeigen3-dev
           googletest libgtest-dev zlib1g-dev libhdf5-dev python3 python3-numpy python3-matplotlib
-          python3-pandas python3-h5py clang-format)
+          python3-pandas python3-h5py clang-format dataset-fashion-mnist)
 
 if [[ "${TSGD_NO_SETUP:-}" == 1 ]]; then
   exit 0
