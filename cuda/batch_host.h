@@ -223,4 +223,36 @@ InitialWeights run_weights_from_layout(const RunParams<Real>& params, int n, int
   return out;
 }
 
+// The inverse of run_weights_from_layout for the student: W's K x n rows
+// and K second-layer weights (double, as run_weights_from_layout handed them
+// back, so exact in Real) into a run's rows W_OUT and V_OUT of the layout; the
+// teacher's rows and the padding rows past K are left as they are (resume).
+template <typename Real>
+void student_weights_to_layout(const RunParams<Real>& params, int n, const InitialWeights& in,
+                               Real* w_out, Real* v_out) {
+  const std::size_t rows_k = static_cast<std::size_t>(params.c.K) * n;
+  if (in.w.size() != rows_k || in.v.size() != static_cast<std::size_t>(params.c.K))
+    throw std::invalid_argument("cuda engine: resume with weights of another shape");
+  for (std::size_t i = 0; i < rows_k; ++i) w_out[i] = static_cast<Real>(in.w[i]);
+  for (int k = 0; k < params.c.K; ++k) v_out[k] = static_cast<Real>(in.v[k]);
+}
+
+// Resume's host side: every run's student weights written into the layout
+// arrays W (nruns x units x n) and V (nruns x units), and its step counter
+// and frozen flag set. The CUDA engine runs it on a host copy of the weights.
+template <typename Real>
+void resume_host_batch(HostBatch<Real>& batch, std::int64_t step,
+                       const std::vector<InitialWeights>& weights, const std::vector<char>& frozen,
+                       Real* w, Real* v) {
+  if (weights.size() != batch.params.size() || frozen.size() != batch.params.size() || step < 0)
+    throw std::invalid_argument("cuda engine: resume of another batch");
+  const std::size_t run_weights = static_cast<std::size_t>(batch.units) * batch.n;
+  for (std::size_t r = 0; r < batch.params.size(); ++r) {
+    student_weights_to_layout(batch.params[r], batch.n, weights[r], w + r * run_weights,
+                              v + r * batch.units);
+    batch.params[r].step = step;
+    batch.params[r].frozen = frozen[r] != 0 ? 1 : 0;
+  }
+}
+
 }  // namespace tsgd

@@ -92,6 +92,9 @@ class CudaEngineImpl final : public CudaEngine {
   void freeze(std::size_t index) override;
   CudaPath path() const override { return fused_ ? CudaPath::fused : CudaPath::cublas; }
   InitialWeights weights(std::size_t index) override;
+  void weights(std::size_t index, InitialWeights& out) override { out = weights(index); }
+  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+              const std::vector<char>& frozen) override;
   double timed_advance(std::int64_t steps) override {
     use_device(device_);
     CudaEvent start, stop;
@@ -420,6 +423,27 @@ InitialWeights CudaEngineImpl<Real>::weights(std::size_t index) {
                                   stream_.get()));
   stream_.synchronize();
   return run_weights_from_layout(host_.params[index], host_.n, host_.kmax, w.data(), v.data());
+}
+
+// The whole layout downloaded, the students written into it on the host
+// (resume_host_batch, tested through the emulator), uploaded back with the
+// runs' parameters: simple rather than fast (once per resumed batch).
+template <typename Real>
+void CudaEngineImpl<Real>::resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+                                  const std::vector<char>& frozen) {
+  if (host_.params.empty())
+    return resume_host_batch<Real>(host_, step, weights, frozen, nullptr, nullptr);
+  use_device(device_);
+  std::vector<Real> w(weights_.size()), v(v_.size());
+  weights_.download_async(w.data(), stream_.get());
+  v_.download_async(v.data(), stream_.get());
+  stream_.synchronize();
+  resume_host_batch(host_, step, weights, frozen, w.data(), v.data());
+  weights_.upload_async(w.data(), stream_.get());
+  v_.upload_async(v.data(), stream_.get());
+  runs_.upload_async(host_.params.data(), stream_.get());
+  stream_.synchronize();
+  tasks_stale_ = true;  // the fused plan leaves out the frozen runs
 }
 
 CudaPath path_from_environment(CudaPath requested) {

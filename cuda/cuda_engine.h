@@ -64,6 +64,7 @@ struct CudaOptions {
 // benchmarks ask of it (make_cuda_engine's result is one of these).
 class CudaEngine : public Engine {
  public:
+  using Engine::weights;
   // The path the loaded batch runs on (fused or cublas, never automatic).
   virtual CudaPath path() const = 0;
   // Run `index`'s weights as the engine holds them, promoted to double, in the

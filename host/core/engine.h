@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/initial_weights.h"
 #include "core/model.h"
 #include "math/gaussian.h"
 
@@ -40,6 +41,21 @@ class Engine {
 
   // Stops advancing run `index` of the batch (it diverged); its weights stay.
   virtual void freeze(std::size_t index) = 0;
+
+  // Run `index`'s current weights as the engine holds them, promoted to double,
+  // in the layout of InitialWeights (w K x N, w* M x N, v K, v* M): a run's
+  // final weights (record.final_weights) and what a checkpoint saves.
+  virtual void weights(std::size_t index, InitialWeights& out) = 0;
+
+  // Continues the batch just loaded from a checkpoint taken after STEP steps:
+  // every run's student weights (w and v of WEIGHTS[r], as weights() handed
+  // them back, so exact in the engine's precision; the teacher stays the one
+  // load built from the identity), every run's step counter STEP, and the runs
+  // flagged in FROZEN frozen. The inputs and label noise of step t are drawn at
+  // (seed, t) (docs/architecture.md contract 1), so the runs go on bit for bit
+  // as if never stopped. Throws std::invalid_argument on wrong sizes.
+  virtual void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+                      const std::vector<char>& frozen) = 0;
 };
 
 }  // namespace tsgd

@@ -172,7 +172,25 @@ class CpuEngine final : public Engine {
     run.vstar.assign(in.vstar.begin(), in.vstar.end());
   }
 
-  void weights(std::size_t index, InitialWeights& out) const {
+  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+              const std::vector<char>& frozen) override {
+    if (weights.size() != runs_.size() || frozen.size() != runs_.size() || step < 0)
+      throw std::invalid_argument("cpu engine: resume of another batch");
+    for (std::size_t r = 0; r < runs_.size(); ++r) {
+      CpuRun<Real>& run = runs_[r];
+      const InitialWeights& in = weights[r];
+      const std::size_t n = static_cast<std::size_t>(run.N);
+      if (in.w.size() != static_cast<std::size_t>(run.K) * n || in.v.size() != run.v.size())
+        throw std::invalid_argument("cpu engine: resume with weights of another shape");
+      run.w = padded_rows<Real>(in.w, n, run.stride);
+      for (std::size_t k = 0; k < run.v.size(); ++k) run.v[k] = static_cast<Real>(in.v[k]);
+      run.frozen = frozen[r] != 0;
+    }
+    // A group's draws are indexed by its step counter (draw_inputs, label_noise).
+    for (Group& g : groups_) g.step = step;
+  }
+
+  void weights(std::size_t index, InitialWeights& out) override {
     const CpuRun<Real>& run = runs_.at(index);
     const std::size_t n = static_cast<std::size_t>(run.N);
     out.w = unpadded_rows(run.w, n, run.stride);
@@ -428,9 +446,9 @@ class CpuEngine final : public Engine {
 }  // namespace
 
 void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out) {
-  if (auto* e = dynamic_cast<CpuEngine<double>*>(&engine)) return e->weights(index, out);
-  if (auto* e = dynamic_cast<CpuEngine<float>*>(&engine)) return e->weights(index, out);
-  throw std::invalid_argument("cpu_engine_weights: not a CPU engine");
+  if (!dynamic_cast<CpuEngine<double>*>(&engine) && !dynamic_cast<CpuEngine<float>*>(&engine))
+    throw std::invalid_argument("cpu_engine_weights: not a CPU engine");
+  engine.weights(index, out);
 }
 
 void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights) {

@@ -97,16 +97,37 @@ class SplitEngine final : public Engine {
   }
 
   void freeze(std::size_t index) override {
-    if (first_.empty() || index >= first_.back())
-      throw std::out_of_range("split engine: freeze of a run not in the batch");
-    const std::size_t part =
-        static_cast<std::size_t>(std::upper_bound(first_.begin(), first_.end(), index) -
-                                 first_.begin()) -
-        1;
+    const std::size_t part = part_of(index, "freeze");
     parts_[part]->freeze(index - first_[part]);
   }
 
+  void weights(std::size_t index, InitialWeights& out) override {
+    const std::size_t part = part_of(index, "weights");
+    parts_[part]->weights(index - first_[part], out);
+  }
+
+  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+              const std::vector<char>& frozen) override {
+    if (first_.empty() || weights.size() != first_.back() || frozen.size() != first_.back())
+      throw std::invalid_argument("split engine: resume of another batch");
+    for_each_part(std::max<std::size_t>(active_, 1), [&](std::size_t i) {
+      parts_[i]->resume(
+          step,
+          std::vector<InitialWeights>(weights.begin() + first_[i], weights.begin() + first_[i + 1]),
+          std::vector<char>(frozen.begin() + first_[i], frozen.begin() + first_[i + 1]));
+    });
+  }
+
  private:
+  // The part whose slice holds run INDEX of the batch.
+  std::size_t part_of(std::size_t index, const char* what) const {
+    if (first_.empty() || index >= first_.back())
+      throw std::out_of_range(std::string("split engine: ") + what + " of a run not in the batch");
+    return static_cast<std::size_t>(std::upper_bound(first_.begin(), first_.end(), index) -
+                                    first_.begin()) -
+           1;
+  }
+
   std::vector<std::unique_ptr<Engine>> parts_;
   std::vector<std::size_t> first_;  // slice i is runs [first_[i], first_[i + 1])
   std::size_t active_ = 0;          // parts with a non-empty slice

@@ -22,6 +22,9 @@ struct RunTrajectory {
   std::vector<OrderParameters> states;  // at each record time, or only the last one
   bool diverged = false;
   double diverged_alpha = std::numeric_limits<double>::quiet_NaN();
+  // The first-layer weights w (K x N, row-major, in double) at the end of the
+  // run, with record.final_weights (else empty); v is the last state's v.
+  std::vector<double> final_w;
 };
 
 // An ODE trajectory of a grid point, from one seed's initial weights or (seed
@@ -46,6 +49,12 @@ OrderParameters state_from_json(const nlohmann::json& j, const std::string& wher
 // experiment, config.h), so that result files of experiments without the key
 // stay as they were before it existed.
 nlohmann::json point_json(const PointParams& p, bool with_teacher_init);
+
+// Doubles as base64 of their little-endian IEEE-754 bytes (exact: NaN and
+// infinities included; 10.7 characters a number), and back (throws
+// std::runtime_error naming WHERE on text that is not such a list).
+std::string doubles_base64(const std::vector<double>& values);
+std::vector<double> doubles_from_base64(const std::string& text, const std::string& where);
 
 // A number, or NaN for what JSON cannot hold (non-finite values are written as null).
 double number_or_nan(const nlohmann::json& x);

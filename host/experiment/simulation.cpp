@@ -3,10 +3,52 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "theory/generalisation_error.h"
 
 namespace tsgd {
+
+namespace {
+
+double live_runs(const std::vector<char>& live) {
+  return static_cast<double>(std::count(live.begin(), live.end(), 1));
+}
+
+std::vector<char> frozen_of(const std::vector<char>& live) {
+  std::vector<char> frozen(live.size());
+  for (std::size_t r = 0; r < live.size(); ++r) frozen[r] = live[r] ? 0 : 1;
+  return frozen;
+}
+
+// The batch's state after RECORDS record times (STEP steps) handed to SAVE;
+// the records are moved in and back, not copied.
+void save_state(Engine& engine, std::size_t records, std::int64_t step,
+                const std::vector<char>& live, const std::vector<double>& bound,
+                std::vector<RunTrajectory>& runs,
+                const std::function<void(const BatchState&)>& save) {
+  BatchState state;
+  state.records = records;
+  state.step = step;
+  state.live = live;
+  state.bound = bound;
+  state.weights.resize(runs.size());
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    engine.weights(r, state.weights[r]);
+    state.weights[r].wstar.clear();
+    state.weights[r].vstar.clear();
+  }
+  state.runs = std::move(runs);
+  try {
+    save(state);
+  } catch (...) {
+    runs = std::move(state.runs);
+    throw;
+  }
+  runs = std::move(state.runs);
+}
+
+}  // namespace
 
 bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
                     const std::vector<std::int64_t>& steps, const SimulationControl& control,
@@ -18,15 +60,30 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
   std::vector<char> live(runs.size(), 1);
   const double N = runs.empty() ? 1.0 : runs[0].params.N;
   std::int64_t done = 0;
-  for (std::size_t j = 0; j < steps.size(); ++j) {
+  std::size_t first_record = 0;
+  if (const BatchState* state = control.resume) {
+    if (state->runs.size() != runs.size() || state->weights.size() != runs.size() ||
+        state->live.size() != runs.size() || state->bound.size() != runs.size() ||
+        state->records == 0 || state->records >= steps.size() ||
+        state->step != steps[state->records - 1])
+      throw std::invalid_argument("simulate_batch: resume from the state of another batch");
+    engine.resume(state->step, state->weights, frozen_of(state->live));
+    out = state->runs;
+    live = state->live;
+    bound = state->bound;
+    done = state->step;
+    first_record = state->records;
+    if (control.progress) control.progress(live_runs(live) * static_cast<double>(done), done / N);
+  }
+  for (std::size_t j = first_record; j < steps.size(); ++j) {
     while (done < steps[j]) {
       if (control.stop && control.stop->load()) return false;
       const std::int64_t chunk = std::min(steps[j] - done, control.max_steps_per_call);
       engine.advance(chunk);
       done += chunk;
       if (control.progress) {
-        const auto n_live = static_cast<double>(std::count(live.begin(), live.end(), 1));
-        control.progress(n_live * static_cast<double>(chunk), static_cast<double>(done) / N);
+        control.progress(live_runs(live) * static_cast<double>(chunk),
+                         static_cast<double>(done) / N);
       }
     }
     engine.order_parameters(states);
@@ -54,6 +111,16 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
         live[r] = 0;
         engine.freeze(r);
       }
+    }
+    if (j + 1 < steps.size() && control.checkpoint && control.checkpoint_due &&
+        control.checkpoint_due())
+      save_state(engine, j + 1, steps[j], live, bound, out, control.checkpoint);
+  }
+  if (control.final_weights) {
+    InitialWeights w;
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+      engine.weights(r, w);
+      out[r].final_w = std::move(w.w);
     }
   }
   return true;

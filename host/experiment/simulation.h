@@ -11,10 +11,22 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/initial_weights.h"
 #include "core/model.h"
 #include "experiment/records.h"
 
 namespace tsgd {
+
+// A batch between two record times: what a checkpoint holds
+// (experiment/checkpoint.h), and what simulate_batch resumes from.
+struct BatchState {
+  std::size_t records = 0;              // record times done
+  std::int64_t step = 0;                // steps done: the step of the last record
+  std::vector<InitialWeights> weights;  // each run's w and v (the teacher's left empty)
+  std::vector<char> live;               // 0: the run diverged and is frozen
+  std::vector<double> bound;            // each run's divergence bound on eps_g
+  std::vector<RunTrajectory> runs;      // the records so far
+};
 
 struct SimulationControl {
   bool keep_all_states = true;                // else only the final state is kept
@@ -23,11 +35,20 @@ struct SimulationControl {
   const std::atomic<bool>* stop = nullptr;    // set asynchronously: abandon the batch
   // Called after every advance with the number of run-steps done (all runs).
   std::function<void(double run_steps, double alpha)> progress;
+  // Each run's final first-layer weights into RunTrajectory::final_w.
+  bool final_weights = false;
+  // After every record time but the last at which checkpoint_due() is true,
+  // checkpoint() gets the batch's state (its runs' records included).
+  std::function<bool()> checkpoint_due;
+  std::function<void(const BatchState&)> checkpoint;
+  // Not null: the batch continues from this state of it (its runs, in order,
+  // at one of its record times) instead of from step 0.
+  const BatchState* resume = nullptr;
 };
 
 // Runs a batch (all runs share N and the record steps) through every record
-// step on `engine`. Returns false when stopped through control.stop (the
-// trajectories are then incomplete and must be discarded).
+// step on `engine` (from control.resume when given). Returns false when stopped through
+// control.stop (the trajectories are then incomplete and must be discarded).
 bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
                     const std::vector<std::int64_t>& steps, const SimulationControl& control,
                     std::vector<RunTrajectory>& out);

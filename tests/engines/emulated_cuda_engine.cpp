@@ -188,6 +188,15 @@ class EmulatedCudaEngine final : public Engine {
     stale_ = true;
   }
 
+  void weights(std::size_t index, InitialWeights& out) override { out = weights(index); }
+
+  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+              const std::vector<char>& frozen) override {
+    // The CUDA engine's resume, on the host copy it downloads.
+    resume_host_batch(batch_, step, weights, frozen, batch_.weights.data(), batch_.v.data());
+    stale_ = true;
+  }
+
   InitialWeights weights(std::size_t index) const {
     if (index >= batch_.params.size())
       throw std::out_of_range("emulated cuda engine: weights of a run not in the batch");

@@ -165,6 +165,11 @@ class FailingEngine final : public Engine {
   void advance(std::int64_t) override {}
   void order_parameters(std::vector<OrderParameters>& out) override { out.clear(); }
   void freeze(std::size_t) override { throw std::out_of_range("no runs"); }
+  void weights(std::size_t, InitialWeights&) override { throw std::out_of_range("no runs"); }
+  void resume(std::int64_t, const std::vector<InitialWeights>& weights,
+              const std::vector<char>&) override {
+    if (!weights.empty()) throw std::invalid_argument("no runs");
+  }
 };
 }  // namespace
 
