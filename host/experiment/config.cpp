@@ -90,7 +90,7 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
                             json& resolved) {
   Section s(doc, "record",
             {"points", "spacing", "order_parameters", "alpha_min", "escape_eg", "jsonl", "runs_csv",
-             "hdf5_precision"},
+             "hdf5_precision", "final_weights"},
             resolved);
   RecordSettings r;
   r.points = s.integer("points", r.points, 1, 100000);
@@ -102,6 +102,9 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
   if (s.has("jsonl")) r.jsonl = s.boolean("jsonl", r.jsonl);
   if (s.has("runs_csv")) r.runs_csv = s.boolean("runs_csv", r.runs_csv);
   if (s.has("hdf5_precision")) r.hdf5_precision = s.choice("hdf5_precision", r.hdf5_precision);
+  if (s.has("final_weights"))
+    r.final_weights = config::get_bool(s.given("final_weights"), s.path("final_weights"));
+  if (r.final_weights) s.resolve("final_weights", true);
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
       fail("record.alpha_min",
@@ -110,8 +113,10 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
 }
 
 SimulateSettings parse_simulate(const json& doc, json& resolved) {
-  Section s(doc, "simulate", {"enabled", "backend", "precision", "rng_transform", "diverge_eg"},
-            resolved);
+  Section s(
+      doc, "simulate",
+      {"enabled", "backend", "precision", "rng_transform", "diverge_eg", "checkpoint_minutes"},
+      resolved);
   SimulateSettings sim;
   sim.enabled = s.boolean("enabled", sim.enabled);
   sim.backend = s.choice("backend", sim.backend);
@@ -129,6 +134,12 @@ SimulateSettings parse_simulate(const json& doc, json& resolved) {
     sim.diverge_eg =
         positive(get_number(s.given("diverge_eg"), "simulate.diverge_eg"), "simulate.diverge_eg");
   s.resolve("diverge_eg", sim.diverge_eg ? json(*sim.diverge_eg) : json(nullptr));
+  if (s.has("checkpoint_minutes")) {
+    sim.checkpoint_minutes =
+        non_negative(get_number(s.given("checkpoint_minutes"), s.path("checkpoint_minutes")),
+                     s.path("checkpoint_minutes"));
+    s.resolve("checkpoint_minutes", sim.checkpoint_minutes);
+  }
   return sim;
 }
 

@@ -52,6 +52,10 @@ struct RecordSettings {
   bool jsonl = false;
   bool runs_csv = true;
   Precision hdf5_precision = Precision::float64;
+  // Each run's final weights in the work units and results.h5. Part of the
+  // configuration's fingerprint (the units must hold them), resolved only when
+  // true, so configurations without it keep theirs.
+  bool final_weights = false;
 };
 
 struct SimulateSettings {
@@ -66,6 +70,10 @@ struct SimulateSettings {
   // A run is diverged when eps_g is not finite or exceeds this bound; empty:
   // 1e4 * max(1, eps_g at alpha = 0) of the run.
   std::optional<double> diverge_eg;
+  // A batch's state is saved to a checkpoint at the first record time this many
+  // minutes after the last (or the batch's start); 0: never. Changes no run
+  // (not part of the fingerprint; resolved only when given).
+  double checkpoint_minutes = 10;
 };
 
 // Where `tsgd fixed-point` starts Newton: the ODE's end state at training.alpha,

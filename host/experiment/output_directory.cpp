@@ -51,13 +51,15 @@ void resolve_rng_transform_from_directory(Experiment& e, const std::string& dir)
 
 namespace {
 
-// tsgd's own files in DIR/work, by name: SGD units (sgd-*.jsonl) and, or
-// only, ODE units (ode-p*.jsonl). Nothing else there is touched.
+// tsgd's own files in DIR/work, by name: SGD units (sgd-*.jsonl) and their
+// batches' checkpoints (checkpoint-*.ckpt) and, or only, ODE units
+// (ode-p*.jsonl). Nothing else there is touched.
 void remove_work_units(const std::string& work, bool sgd, bool ode) {
   if (!fs::is_directory(work)) return;
   for (const auto& entry : fs::directory_iterator(work)) {
     const std::string name = entry.path().filename().string();
-    if ((sgd && is_unit_name(name, UnitKind::sgd)) || (ode && is_unit_name(name, UnitKind::ode)))
+    if ((sgd && (is_unit_name(name, UnitKind::sgd) || is_checkpoint_name(name))) ||
+        (ode && is_unit_name(name, UnitKind::ode)))
       fs::remove(entry.path());
   }
 }

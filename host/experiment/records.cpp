@@ -1,6 +1,9 @@
 // The JSON forms of records. See records.h.
 #include "experiment/records.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace tsgd {
@@ -9,6 +12,61 @@ using nlohmann::json;
 
 double number_or_nan(const json& x) {
   return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+std::string doubles_base64(const std::vector<double>& values) {
+  std::string bytes(values.size() * 8, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &values[i], 8);
+    for (int b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t chunk = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      chunk = (chunk << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? kBase64[(chunk >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
+
+std::vector<double> doubles_from_base64(const std::string& text, const std::string& where) {
+  if (text.size() % 4 != 0) throw std::runtime_error(where + ": bad base64 weights");
+  std::string bytes;
+  bytes.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    std::uint32_t chunk = 0;
+    int pad = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      const char* at = c == '\0' ? nullptr : std::strchr(kBase64, c);
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        ++pad;
+      } else if (at == nullptr || pad > 0) {
+        throw std::runtime_error(where + ": bad base64 weights");
+      }
+      chunk = (chunk << 6) | static_cast<std::uint32_t>(c == '=' ? 0 : at - kBase64);
+    }
+    for (int k = 0; k < 3 - pad; ++k) bytes += static_cast<char>((chunk >> (16 - 8 * k)) & 0xff);
+  }
+  if (bytes.size() % 8 != 0) throw std::runtime_error(where + ": bad base64 weights");
+  std::vector<double> out(bytes.size() / 8);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::uint64_t bits = 0;
+    for (int b = 0; b < 8; ++b)
+      bits |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i * 8 + b])) << (8 * b);
+    std::memcpy(&out[i], &bits, 8);
+  }
+  return out;
 }
 
 namespace {

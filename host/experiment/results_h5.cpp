@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/initial_weights.h"
 #include "experiment/file_io.h"
 #include "experiment/plan.h"
 #include "experiment/run_table.h"
@@ -87,7 +88,7 @@ struct ResultsH5::Impl {
   Handle group;
   std::map<std::string, Handle> datasets;
   std::size_t runs = 0, rows_done = 0, block_seeds = 1, records = 0;
-  int K = 0, M = 0;
+  int K = 0, M = 0, point = 0;
 
   void check(herr_t status, const std::string& what) const {
     if (status < 0) throw std::runtime_error(path + ": cannot write (HDF5: " + what + ")");
@@ -99,6 +100,7 @@ struct ResultsH5::Impl {
   void write_rows(const std::string& name, hid_t memory_type, const void* data, hsize_t first,
                   hsize_t rows) const;
   void write_ode(const std::vector<const OdeCurve*>& ode);
+  void write_weights(const std::vector<RunTrajectory>& runs, hsize_t first);
 };
 
 Handle ResultsH5::Impl::group_in(hid_t parent, const std::string& name) const {
@@ -216,6 +218,7 @@ ResultsH5::ResultsH5(const std::string& directory, const Experiment& e)
   m.attribute(root, "seeds_count", e.seeds.count);
   m.attribute(root, "precision", to_string(e.record.hdf5_precision));
   m.attribute(root, "order_parameters", e.record.order_parameters ? 1 : 0);
+  if (e.record.final_weights) m.attribute(root, "final_weights", 1);
   m.points = m.group_in(root, "points");
 }
 
@@ -243,6 +246,7 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.records = alpha.size();
   m.K = params.K;
   m.M = params.M;
+  m.point = p;
   const hid_t g = m.group.get();
   const hsize_t S = runs, R = alpha.size();
   m.dataset(g, "alpha", H5T_IEEE_F64LE, {R});
@@ -261,6 +265,28 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
     dims.insert(dims.begin() + 1, R);
     m.dataset(g, part.name, m.float_type, dims, /*compress=*/part.compresses);
   }
+  if (!m.e->record.final_weights) return;
+  const hsize_t N = static_cast<hsize_t>(params.N);
+  m.dataset(final_group.get(), "final/w", m.float_type, {S, static_cast<hsize_t>(m.K), N});
+  m.dataset(final_group.get(), "final/wstar", m.float_type, {S, static_cast<hsize_t>(m.M), N});
+}
+
+// final/w from the runs (RunTrajectory::final_w) and final/wstar, the
+// teacher of each run's seed, from its identity (initial_weights.h).
+void ResultsH5::Impl::write_weights(const std::vector<RunTrajectory>& runs, hsize_t first) {
+  const PointParams& params = e->points.at(static_cast<std::size_t>(point));
+  const std::size_t n = runs.size(), N = static_cast<std::size_t>(params.N);
+  const std::size_t kn = static_cast<std::size_t>(K) * N, mn = static_cast<std::size_t>(M) * N;
+  std::vector<double> w(n * kn), wstar(n * mn);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (runs[i].final_w.size() != kn)
+      throw std::logic_error("ResultsH5::add_runs: a run without its final weights");
+    std::copy(runs[i].final_w.begin(), runs[i].final_w.end(), w.begin() + i * kn);
+    const InitialWeights teacher = initial_weights(RunSpec{point, runs[i].seed, params});
+    std::copy(teacher.wstar.begin(), teacher.wstar.end(), wstar.begin() + i * mn);
+  }
+  write_rows("final/w", H5T_NATIVE_DOUBLE, w.data(), first, n);
+  write_rows("final/wstar", H5T_NATIVE_DOUBLE, wstar.data(), first, n);
 }
 
 void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
@@ -306,6 +332,7 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
       }
     m.write_rows(part.name, H5T_NATIVE_DOUBLE, values.data(), first, n);
   }
+  if (m.e->record.final_weights) m.write_weights(runs, first);
   m.rows_done += n;
 }
 

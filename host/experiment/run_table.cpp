@@ -67,7 +67,8 @@ RunTable::RunTable(const Experiment& e, const std::string& directory)
     s.M = p.M;
     s.records = record_alphas(e, p).size();
     s.states = e.record.order_parameters ? s.records : 1;
-    s.doubles = kHeader + 2 * s.records + s.states * state_doubles(p.K, p.M);
+    s.weights = e.record.final_weights ? static_cast<std::size_t>(p.K) * p.N : 0;
+    s.doubles = kHeader + 2 * s.records + s.states * state_doubles(p.K, p.M) + s.weights;
     s.offset = offset;
     offset += s.doubles * seeds_;
     shapes_.push_back(s);
@@ -110,10 +111,10 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
     shaped = shaped && op.K == s.K && op.M == s.M &&
              op.Q.size() + op.R.size() + op.T.size() + op.v.size() + op.vstar.size() ==
                  state_doubles(s.K, s.M);
-  if (!shaped)
+  if (!shaped || t.final_w.size() != s.weights)
     throw std::runtime_error(where + ": run (point " + std::to_string(t.point_id) + ", seed " +
-                             std::to_string(t.seed) +
-                             ") does not have the records of its grid point");
+                             std::to_string(t.seed) + ") does not have the records" +
+                             (s.weights > 0 ? " and final weights" : "") + " of its grid point");
   const std::size_t index =
       static_cast<std::size_t>(t.point_id) * seeds_ + (t.seed - e_->seeds.first);
   if (copies_[index] == 0) ++runs_;
@@ -129,6 +130,8 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
   const std::size_t d = state_doubles(s.K, s.M);
   for (std::size_t j = 0; j < t.states.size(); ++j)
     append_state(t.states[j], slot.data() + kHeader + 2 * s.records + j * d);
+  std::copy(t.final_w.begin(), t.final_w.end(),
+            slot.end() - static_cast<std::ptrdiff_t>(s.weights));
   io_all(fd_, reinterpret_cast<char*>(slot.data()), slot.size() * sizeof(double),
          slot_offset(t.point_id, index % seeds_), true, path_);
 }
@@ -180,6 +183,7 @@ std::vector<RunTrajectory> RunTable::load(int point, std::size_t begin, std::siz
     t.eg.assign(slot + kHeader + s.records, slot + kHeader + s.records + records);
     for (std::size_t j = final_only ? states - 1 : 0; j < states; ++j)
       t.states.push_back(state_from(slot + kHeader + 2 * s.records + j * d, s.K, s.M));
+    t.final_w.assign(slot + s.doubles - s.weights, slot + s.doubles);
     out.push_back(std::move(t));
   }
   return out;

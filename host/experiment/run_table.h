@@ -7,7 +7,8 @@
 // as it is created (a kill leaves nothing behind; the work units stay the
 // durable record): one fixed-size slot per (point, seed), of the point's
 // record times, eps_g and order parameters (at every record, or only the last
-// without record.order_parameters). Without a directory the table keeps only
+// without record.order_parameters), and its final weights w with
+// record.final_weights. Without a directory the table keeps only
 // which runs it holds (a shard, which writes no result files).
 #pragma once
 
@@ -56,6 +57,7 @@ class RunTable {
   struct Shape {
     int K = 0, M = 0;
     std::size_t records = 0, states = 0;  // slots for record times and order parameters
+    std::size_t weights = 0;              // final w (K x N) with record.final_weights, else 0
     std::size_t doubles = 0;              // per slot
     std::uint64_t offset = 0;             // of the point's first slot, in doubles
   };

@@ -2,13 +2,16 @@
 #include "experiment/sgd_stage.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "cuda/cuda_engine.h"
 #include "engines/cpu_engine.h"
 #include "engines/split_engine.h"
+#include "experiment/checkpoint.h"
 #include "experiment/plan.h"
 #include "experiment/progress.h"
 #include "experiment/resources.h"
@@ -106,6 +109,15 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& 
   control.diverge_eg = e.simulate.diverge_eg;
   control.stop = stage.stop;
   control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
+  control.final_weights = e.record.final_weights;
+  const CheckpointStore checkpoints(stage.directory + "/work", e, by);
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  if (e.simulate.checkpoint_minutes > 0)
+    control.checkpoint_due = [&] {
+      const std::chrono::duration<double> since =
+          std::chrono::steady_clock::now() - last_checkpoint;
+      return since.count() >= 60.0 * e.simulate.checkpoint_minutes;
+    };
   for (auto& [key, specs] : remaining.classes) {
     const std::vector<std::int64_t> steps = record_steps(e.record, specs[0].params);
     const std::size_t capacity =
@@ -115,11 +127,23 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& 
                                        specs.begin() + std::min(specs.size(), begin + capacity));
       std::vector<RunTrajectory> result;
       progress.batch_started(batch.size());
+      // A checkpoint of this batch (a job killed mid-batch): continued from there.
+      const std::optional<BatchState> saved = checkpoints.load(batch, steps, std::cerr);
+      if (saved && !stage.quiet)
+        std::cerr << "tsgd: resuming a batch of " << batch.size() << " runs from its checkpoint at "
+                  << "step " << saved->step << "\n";
+      control.resume = saved ? &*saved : nullptr;
+      last_checkpoint = std::chrono::steady_clock::now();
+      control.checkpoint = [&](const BatchState& state) {
+        checkpoints.save(batch, state);
+        last_checkpoint = std::chrono::steady_clock::now();
+      };
       if (!simulate_batch(engine, batch, steps, control, result)) {
         progress.finish();
         return false;
       }
       store.save(batch, result, e.record.order_parameters, by);
+      checkpoints.remove(batch);
       computed_by.add(by, result.size());
       progress.runs_finished(batch.size());
       const std::string unit = stage.directory + "/work/" + sgd_unit_name(batch[0], batch.size());
@@ -127,6 +151,11 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& 
     }
   }
   progress.finish();
+  // Checkpoints of batches cut otherwise than in this session (another thread
+  // count or GPU memory): their runs are in units now.
+  const std::size_t stale = checkpoints.remove_all();
+  if (stale > 0 && !stage.quiet)
+    std::cerr << "tsgd: removed " << stale << " checkpoint(s) of batches cut otherwise\n";
   return true;
 }
 

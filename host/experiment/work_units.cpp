@@ -42,6 +42,8 @@ json without_run_neutral_keys(json j) {
   // Where the results go, the escape threshold of the statistics and which
   // result files are written how, so that changing them rewrites only the files.
   if (j.is_object()) j.erase("output");
+  if (j.contains("simulate") && j["simulate"].is_object())
+    j["simulate"].erase("checkpoint_minutes");
   if (j.contains("record") && j["record"].is_object())
     for (const char* key : {"escape_eg", "jsonl", "runs_csv", "hdf5_precision"})
       j["record"].erase(key);
@@ -123,6 +125,16 @@ bool is_unit_name(const std::string& name, UnitKind kind) {
          name.compare(name.size() - 6, 6, ".jsonl") == 0;
 }
 
+std::string checkpoint_name(const RunSpec& first, std::size_t count) {
+  return "checkpoint-p" + std::to_string(first.point_id) + "-s" + std::to_string(first.seed) +
+         "-n" + std::to_string(count) + ".ckpt";
+}
+
+bool is_checkpoint_name(const std::string& name) {
+  return name.size() > 16 && name.compare(0, 11, "checkpoint-") == 0 &&
+         name.compare(name.size() - 5, 5, ".ckpt") == 0;
+}
+
 // ---- provenance -----------------------------------------------------------------------
 
 json unit_provenance(const std::string& backend, const std::string& device,
@@ -155,24 +167,25 @@ SgdUnitStore::SgdUnitStore(std::string directory, const Experiment& e)
 void SgdUnitStore::save(const std::vector<RunSpec>& batch, const std::vector<RunTrajectory>& runs,
                         bool all_states, const json& by) const {
   std::vector<json> records;
-  for (const auto& t : runs) {
-    json j{{"point_id", t.point_id},
-           {"seed", t.seed},
-           {"diverged", t.diverged},
-           {"diverged_alpha", t.diverged ? json(t.diverged_alpha) : json(nullptr)},
-           {"alpha", t.alpha},
-           {"eg", t.eg},
-           {"all_states", all_states}};
-    json states = json::array();
-    for (const auto& op : t.states) states.push_back(state_json(op));
-    j["states"] = std::move(states);
-    records.push_back(std::move(j));
-  }
+  for (const auto& t : runs) records.push_back(trajectory_json(t, all_states));
   write_work_unit(directory_ + "/" + sgd_unit_name(batch.at(0), batch.size()), fingerprint_,
                   json{{"unit", "sgd"}, {"format", 1}, {"runs", runs.size()}, {"by", by}}, records);
 }
 
-namespace {
+json trajectory_json(const RunTrajectory& t, bool all_states) {
+  json j{{"point_id", t.point_id},
+         {"seed", t.seed},
+         {"diverged", t.diverged},
+         {"diverged_alpha", t.diverged ? json(t.diverged_alpha) : json(nullptr)},
+         {"alpha", t.alpha},
+         {"eg", t.eg},
+         {"all_states", all_states}};
+  json states = json::array();
+  for (const auto& op : t.states) states.push_back(state_json(op));
+  j["states"] = std::move(states);
+  if (!t.final_w.empty()) j["w"] = doubles_base64(t.final_w);
+  return j;
+}
 
 RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std::string& path) {
   RunTrajectory t;
@@ -187,10 +200,9 @@ RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std
   for (const auto& a : j.at("alpha")) t.alpha.push_back(number_or_nan(a));
   for (const auto& g : j.at("eg")) t.eg.push_back(number_or_nan(g));
   for (const auto& s : j.at("states")) t.states.push_back(state_from_json(s, path));
+  if (j.contains("w")) t.final_w = doubles_from_base64(j["w"].get<std::string>(), path);
   return t;
 }
-
-}  // namespace
 
 void SgdUnitStore::for_each_run(const std::function<void(RunTrajectory&&, const std::string&)>& add,
                                 ProvenanceCount* computed_by) const {

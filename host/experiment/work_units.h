@@ -46,6 +46,14 @@ std::size_t read_work_unit(const std::string& path, const std::string& experimen
                            nlohmann::json* header,
                            const std::function<void(nlohmann::json&&)>& each);
 
+// The record of run T in an SGD unit (and a checkpoint): its identity, records
+// (every state with ALL_STATES, else the last) and, when T has them, its final
+// weights ("w": doubles_base64). And back: throws naming PATH on a run that E
+// does not have (std::runtime_error) or a bad record (json's exceptions).
+nlohmann::json trajectory_json(const RunTrajectory& t, bool all_states);
+RunTrajectory trajectory_from_json(const nlohmann::json& j, const Experiment& e,
+                                   const std::string& path);
+
 // std::runtime_error "<path>: corrupt work unit (<why>); delete it ...".
 std::runtime_error corrupt_work_unit(const std::string& path, const std::string& why);
 
@@ -55,6 +63,9 @@ enum class UnitKind { sgd, ode };
 std::string sgd_unit_name(const RunSpec& first, std::size_t count);
 std::string ode_unit_name(int point);
 bool is_unit_name(const std::string& name, UnitKind kind);
+// A batch's checkpoint (experiment/checkpoint.h): checkpoint-p<point>-s<first seed>-n<runs>.ckpt.
+std::string checkpoint_name(const RunSpec& first, std::size_t count);
+bool is_checkpoint_name(const std::string& name);
 
 // What computed a work unit's runs: the "by" object of its header (engine,
 // device, precision, host, tsgd version and commit).
