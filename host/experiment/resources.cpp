@@ -161,7 +161,11 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     // kGpuRunsPerDevice runs; the CPU's are smaller), and, while the result files
     // are written point by point, one point's eps_g curves and last states.
     const double batch = std::min(runs, kGpuRunsPerDevice);
-    r.batch_bytes = std::max(r.batch_bytes, batch * (records * 60.0 + kept * state));
+    // record.final_weights: each run's w (K x N doubles) from the batch's end,
+    // and its base64 text (10.7 bytes a number) twice while the unit is written.
+    const double final_weights = e.record.final_weights ? 30.0 * K * N : 0.0;
+    r.batch_bytes =
+        std::max(r.batch_bytes, batch * (records * 60.0 + kept * state + final_weights));
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.point_bytes = std::max(r.point_bytes, runs * (records * 60.0 + state));
