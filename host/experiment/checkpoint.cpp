@@ -78,7 +78,7 @@ BatchState CheckpointStore::parse(const std::vector<RunSpec>& batch,
   if (state.runs.size() != batch.size()) throw std::runtime_error("the runs of another batch");
   state.records = header.at("records").get<std::size_t>();
   state.step = header.at("step").get<std::int64_t>();
-  if (state.records == 0 || state.records >= steps.size() || state.step != steps[state.records - 1])
+  if (state.records == 0 || state.records >= steps.size() || !checkpoint_step(state, steps))
     throw std::runtime_error("not at one of the batch's record times");
   for (const RunTrajectory& t : state.runs)
     if (t.alpha.size() > state.records || t.states.empty())

@@ -191,8 +191,9 @@ int run_experiment(const Experiment& config, const RunOptions& o, std::ostream& 
   if (!complete) {
     const int sig = g_stop_signal.load();
     if (!o.quiet)
-      std::cerr << "tsgd: stopped by signal " << sig << "; completed runs are saved in " << c.dir
-                << "/work; rerun the same command to resume\n";
+      std::cerr << "tsgd: stopped by signal " << sig << "; completed runs (and, with "
+                << "simulate.checkpoint_minutes, the interrupted batch's checkpoint) are saved in "
+                << c.dir << "/work; rerun the same command to resume\n";
     return 128 + sig;
   }
   if (o.shard_count > 0) return finish_shard(c, c.runs->runs(), ode_curves.size(), t_start, out);

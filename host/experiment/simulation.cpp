@@ -64,8 +64,7 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
   if (const BatchState* state = control.resume) {
     if (state->runs.size() != runs.size() || state->weights.size() != runs.size() ||
         state->live.size() != runs.size() || state->bound.size() != runs.size() ||
-        state->records == 0 || state->records >= steps.size() ||
-        state->step != steps[state->records - 1])
+        state->records == 0 || state->records >= steps.size() || !checkpoint_step(*state, steps))
       throw std::invalid_argument("simulate_batch: resume from the state of another batch");
     engine.resume(state->step, state->weights, frozen_of(state->live));
     out = state->runs;
@@ -77,7 +76,13 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
   }
   for (std::size_t j = first_record; j < steps.size(); ++j) {
     while (done < steps[j]) {
-      if (control.stop && control.stop->load()) return false;
+      if (control.stop && control.stop->load()) {
+        // Stopped (SIGTERM, a Slurm time limit): with checkpoints on, the state
+        // at this step, between record times, so a resume loses nothing.
+        if (j > 0 && control.checkpoint && control.checkpoint_due)
+          save_state(engine, j, done, live, bound, out, control.checkpoint);
+        return false;
+      }
       const std::int64_t chunk = std::min(steps[j] - done, control.max_steps_per_call);
       engine.advance(chunk);
       done += chunk;

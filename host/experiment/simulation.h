@@ -20,8 +20,10 @@ namespace tsgd {
 // A batch between two record times: what a checkpoint holds
 // (experiment/checkpoint.h), and what simulate_batch resumes from.
 struct BatchState {
-  std::size_t records = 0;              // record times done
-  std::int64_t step = 0;                // steps done: the step of the last record
+  std::size_t records = 0;  // record times done
+  // Steps done: the step of the last record, or (a checkpoint written when the
+  // batch was stopped) a step before the next record's.
+  std::int64_t step = 0;
   std::vector<InitialWeights> weights;  // each run's w and v (the teacher's left empty)
   std::vector<char> live;               // 0: the run diverged and is frozen
   std::vector<double> bound;            // each run's divergence bound on eps_g
@@ -38,13 +40,21 @@ struct SimulationControl {
   // Each run's final first-layer weights into RunTrajectory::final_w.
   bool final_weights = false;
   // After every record time but the last at which checkpoint_due() is true,
-  // checkpoint() gets the batch's state (its runs' records included).
+  // checkpoint() gets the batch's state (its runs' records included); when
+  // both are set and the batch is stopped, also the state where it stopped.
   std::function<bool()> checkpoint_due;
   std::function<void(const BatchState&)> checkpoint;
   // Not null: the batch continues from this state of it (its runs, in order,
   // at one of its record times) instead of from step 0.
   const BatchState* resume = nullptr;
 };
+
+// Whether STATE's step lies from its last record's step (in STEPS, the
+// batch's record steps) to before the next record's.
+inline bool checkpoint_step(const BatchState& state, const std::vector<std::int64_t>& steps) {
+  return state.records > 0 && state.records < steps.size() &&
+         state.step >= steps[state.records - 1] && state.step < steps[state.records];
+}
 
 // Runs a batch (all runs share N and the record steps) through every record
 // step on `engine` (from control.resume when given). Returns false when stopped through

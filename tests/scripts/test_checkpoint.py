@@ -6,6 +6,8 @@
    checkpoint, and results.h5 (bytes and every dataset), runs.csv, curves.csv,
    points.csv and final_order_parameters.jsonl equal those of an uninterrupted
    run with checkpoints off. No checkpoint is left.
+   SIGTERM (a Slurm time limit) with checkpoints on but none due yet: the
+   batch's state where it stopped is saved, and the resume gives the same files.
 2. A checkpoint with a changed byte, and one cut short, is reported by name,
    not used (the batch starts again), and the results are the same.
 3. record.final_weights: results.h5's final/w [S, K, N] and final/wstar [S, M, N]
@@ -32,7 +34,7 @@ failures = []
 FILES = ("results.h5", "runs.csv", "curves.csv", "points.csv", "final_order_parameters.jsonl")
 CONFIG = {"name": "ckpt",
           "model": {"N": 100, "M": 2, "K": [2, 4]},
-          "training": {"lr": 0.5, "sigma": 0.1, "alpha": 100},
+          "training": {"lr": 0.5, "sigma": 0.1, "alpha": 1000},
           "seeds": {"count": 24},
           "record": {"points": 80, "alpha_min": 0.05, "final_weights": True},
           "simulate": {"backend": "cpu", "precision": "float64"}}
@@ -138,6 +140,20 @@ def main():
         err = resume(tsgd, killed)
         check("from its checkpoint" in err, f"the batch continued from its checkpoint: {err}")
         same_results(clean, killed, "resumed from a checkpoint")
+
+        termed = os.path.join(tmp, "termed")
+        child = subprocess.Popen(command(tsgd, termed, 60), stderr=subprocess.PIPE, text=True)
+        # The SGD stage (~2 s alone on one thread) has begun once work/ exists.
+        while child.poll() is None and not os.path.isdir(os.path.join(termed, "work")):
+            time.sleep(0.002)
+        time.sleep(0.3)
+        child.send_signal(signal.SIGTERM)
+        err = child.communicate()[1]
+        check(child.returncode == 128 + signal.SIGTERM and len(checkpoints(termed)) == 1,
+              f"SIGTERM mid-batch: exit {child.returncode}, a checkpoint saved: {err}")
+        err = resume(tsgd, termed)
+        check("from its checkpoint" in err, f"after SIGTERM: continued from the checkpoint: {err}")
+        same_results(clean, termed, "resumed after SIGTERM")
 
         for damage in ("changed", "truncated"):
             out = os.path.join(tmp, damage)
