@@ -11,7 +11,11 @@
 2. A checkpoint with a changed byte, and one cut short, is reported by name,
    not used (the batch starts again), and the results are the same.
 3. record.final_weights: results.h5's final/w [S, K, N] and final/wstar [S, M, N]
-   give the final Q and R (final/Q, final/R) within float64 rounding.
+   give the final Q and R (final/Q, final/R) within float64 rounding; with a
+   float32 engine and record.hdf5_precision float32, within float32 rounding.
+4. simulate.checkpoint_minutes changes no run (a rerun with another value
+   recomputes nothing); record.final_weights does (turning it off for the
+   directory is refused, naming the key).
 
 Usage: test_checkpoint.py TSGD_BINARY. Exit 0 passed, 1 failed, 77 skipped
 (no h5py or numpy for this python)."""
@@ -109,21 +113,25 @@ def same_results(clean, other, what):
                   f"{what}: dataset {n}")
 
 
-def weights_give_order_parameters(out):
+def weights_give_order_parameters(out, tolerance=1e-12):
     with h5py.File(os.path.join(out, "results.h5")) as f:
         check(f.attrs.get("final_weights") == 1, "root attribute final_weights")
         for p in f["points"].values():
-            w, wstar = p["final/w"][()], p["final/wstar"][()]
+            w, wstar = p["final/w"][()].astype(float), p["final/wstar"][()].astype(float)
             S, K, M, N = len(p["seed"]), int(p.attrs["K"]), int(p.attrs["M"]), int(p.attrs["N"])
             check(w.shape == (S, K, N) and wstar.shape == (S, M, N), f"shapes {w.shape} {wstar.shape}")
             Q = np.einsum("skn,sjn->skj", w, w) / N
             R = np.einsum("skn,smn->skm", w, wstar) / N
-            # Sums of N = 100 products of O(1) numbers in double, in another
-            # order than the engine's: 1e-12 absolute covers the reordering.
-            check(np.max(np.abs(Q - p["final/Q"][()])) < 1e-12, "w w^T / N = final Q")
-            check(np.max(np.abs(R - p["final/R"][()])) < 1e-12, "w w*^T / N = final R")
-            check(np.max(np.abs(np.einsum("smn,sjn->smj", wstar, wstar) / N - p["final/T"][()])) < 1e-12,
-                  "w* w*^T / N = T")
+            T = np.einsum("smn,sjn->smj", wstar, wstar) / N
+            # float64: sums of N = 100 products of O(1) numbers in double, in
+            # another order than the engine's: 1e-12 absolute covers the
+            # reordering. float32 (engine and file): the file's rounding of Q,
+            # R, T to float32 (6e-8 relative; the weights are the engine's own
+            # floats, the teacher float32(w*) as the engine rounds it): 1e-6.
+            for name, got in (("Q", Q), ("R", R), ("T", T)):
+                want = p["final/" + name][()].astype(float)
+                check(np.max(np.abs(got - want) / np.maximum(1, np.abs(want))) < tolerance,
+                      f"{out}: final weights give final {name}")
 
 
 def main():
@@ -134,6 +142,34 @@ def main():
         check(p.returncode == 0, f"clean run: {p.stderr}")
         check(not checkpoints(clean), "checkpoints off: none written")
         weights_give_order_parameters(clean)
+
+        # checkpoint_minutes changes no run; final_weights changes what the units hold.
+        units = sorted(os.listdir(os.path.join(clean, "work")))
+        p = subprocess.run(command(tsgd, clean, 3), capture_output=True, text=True)
+        check(p.returncode == 0 and sorted(os.listdir(os.path.join(clean, "work"))) == units,
+              f"another checkpoint_minutes: nothing recomputed: {p.stderr}")
+        config = json.loads(json.dumps(CONFIG))
+        del config["record"]["final_weights"]
+        with open(clean + "-off.json", "w") as f:
+            json.dump(config, f)
+        p = subprocess.run([tsgd, "run", clean + "-off.json", "--output", clean],
+                           capture_output=True, text=True)
+        check(p.returncode != 0 and "record.final_weights" in p.stderr,
+              f"final_weights turned off for the directory: refused naming the key: {p.stderr}")
+
+        single = os.path.join(tmp, "float32")
+        config = json.loads(json.dumps(CONFIG))
+        config["simulate"]["precision"] = "float32"
+        config["record"]["hdf5_precision"] = "float32"
+        config["training"]["alpha"] = 20
+        with open(single + ".json", "w") as f:
+            json.dump(config, f)
+        p = subprocess.run([tsgd, "run", single + ".json", "--output", single, "--quiet"],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, f"float32 run: {p.stderr}")
+        with h5py.File(os.path.join(single, "results.h5")) as f:
+            check(f["points/0/final/w"].dtype == np.float32, "float32 final/w")
+        weights_give_order_parameters(single, 1e-6)
 
         killed = os.path.join(tmp, "killed")
         check(kill_mid_batch(tsgd, killed), "SIGKILL landed mid-batch, after a checkpoint")
