@@ -135,7 +135,12 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& 
       control.resume = saved ? &*saved : nullptr;
       last_checkpoint = std::chrono::steady_clock::now();
       control.checkpoint = [&](const BatchState& state) {
-        checkpoints.save(batch, state);
+        // A checkpoint that cannot be written (a full disk) does not stop the batch.
+        try {
+          checkpoints.save(batch, state);
+        } catch (const std::exception& err) {
+          std::cerr << "tsgd: warning: " << err.what() << "; the batch goes on without it\n";
+        }
         last_checkpoint = std::chrono::steady_clock::now();
       };
       if (!simulate_batch(engine, batch, steps, control, result)) {
