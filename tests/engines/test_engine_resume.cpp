@@ -5,6 +5,7 @@
 // uninterrupted batch.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -161,5 +162,41 @@ TEST(SimulateBatch, ResumedFromACheckpointEqualsUninterrupted) {
         EXPECT_TRUE(bitwise_equal(want[r].states[j], got[r].states[j])) << r << " " << j;
       EXPECT_EQ(want[r].diverged, got[r].diverged);
     }
+  }
+}
+
+TEST(SimulateBatch, StoppedBetweenRecordsSavesItsStateAndResumesFromIt) {
+  // A stop (SIGTERM) between record times with checkpoints on (none due):
+  // the state at the stopped step, from which the batch ends as uninterrupted.
+  const std::vector<RunSpec> runs = mixed_runs();
+  const std::vector<std::int64_t> steps = {0, 10, 100, 200};
+  std::vector<RunTrajectory> want, got, stopped;
+  SimulationControl plain;
+  auto engine = make_cpu_engine(Precision::float64, 2);
+  ASSERT_TRUE(simulate_batch(*engine, runs, steps, plain, want));
+
+  std::atomic<bool> stop{false};
+  std::vector<BatchState> states;
+  SimulationControl control;
+  control.max_steps_per_call = 7;
+  control.stop = &stop;
+  control.progress = [&](double, double alpha) { stop = alpha * 24 >= 40; };  // N = 24
+  control.checkpoint_due = [] { return false; };
+  control.checkpoint = [&](const BatchState& s) { states.push_back(s); };
+  ASSERT_FALSE(simulate_batch(*engine, runs, steps, control, stopped));
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].records, 2u);  // alpha = 0 and step 10 recorded
+  EXPECT_EQ(states[0].step, 45);     // 10 + 5 chunks of 7
+  EXPECT_TRUE(checkpoint_step(states[0], steps));
+
+  SimulationControl again;
+  again.resume = &states[0];
+  auto fresh = make_cpu_engine(Precision::float64, 1);
+  ASSERT_TRUE(simulate_batch(*fresh, runs, steps, again, got));
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_TRUE(tsgd::testing::bitwise_equal_fields({{"eg", &want[r].eg, &got[r].eg}})) << r;
+    ASSERT_EQ(want[r].states.size(), got[r].states.size());
+    for (std::size_t j = 0; j < want[r].states.size(); ++j)
+      EXPECT_TRUE(bitwise_equal(want[r].states[j], got[r].states[j])) << r << " " << j;
   }
 }
