@@ -267,8 +267,11 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   }
   if (!m.e->record.final_weights) return;
   const hsize_t N = static_cast<hsize_t>(params.N);
-  m.dataset(final_group.get(), "final/w", m.float_type, {S, static_cast<hsize_t>(m.K), N});
-  m.dataset(final_group.get(), "final/wstar", m.float_type, {S, static_cast<hsize_t>(m.M), N});
+  // Weights are noise to deflate, like Q and R's mantissas: stored as they are.
+  m.dataset(final_group.get(), "final/w", m.float_type, {S, static_cast<hsize_t>(m.K), N},
+            /*compress=*/false);
+  m.dataset(final_group.get(), "final/wstar", m.float_type, {S, static_cast<hsize_t>(m.M), N},
+            /*compress=*/false);
 }
 
 // final/w from the runs (RunTrajectory::final_w) and final/wstar, the
