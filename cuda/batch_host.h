@@ -141,6 +141,7 @@ HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs) {
     params.c = sgd_constants<Real>(run.params);
     params.seed = run.seed;
     params.step = 0;
+    params.train_size = run.params.train_size;
     params.batch = run.params.batch_size;
     params.train_v = run.params.train == TrainMode::both_layers;
     params.frozen = 0;

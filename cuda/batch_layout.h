@@ -25,9 +25,12 @@ struct RunParams {
   SgdConstants<Real> c;
   std::uint64_t seed;
   std::int64_t step;  // SGD steps done; step t uses samples mu = t B + b
-  int batch;          // B
-  int train_v;        // 1 when the second layer is trained
-  int frozen;         // 1: never moves again
+  // P (0: online): sample counter mu draws training sample sample_index(seed, P, mu)
+  // (math/permutation.h).
+  std::uint64_t train_size;
+  int batch;    // B
+  int train_v;  // 1 when the second layer is trained
+  int frozen;   // 1: never moves again
 };
 
 template <typename Real>

@@ -10,6 +10,7 @@
 #include "cuda/batch_layout.h"
 #include "cuda/cublas_step.h"
 #include "math/gaussian.h"
+#include "math/permutation.h"
 #include "math/sgd_update.h"
 
 namespace tsgd {
@@ -31,7 +32,10 @@ __global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_bat
     const int b = static_cast<int>(sample_row % max_batch);
     const RunParams<Real>& params = batch.runs[sample_row / max_batch];
     if (params.frozen || b >= params.batch) continue;  // padded rows stay zero
-    const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
+    // The training sample of counter mu (math/permutation.h; mu itself online).
+    const std::uint64_t mu =
+        sample_index(params.seed, params.train_size,
+                     static_cast<std::uint64_t>(params.step + t) * params.batch + b);
     float z[4];
     gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z,
               batch.rng_transform);
@@ -64,7 +68,9 @@ __global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace
 
   const SgdConstants<Real> c = params.c;
   const Real* const v = batch.v + static_cast<std::size_t>(run) * batch.units;
-  const std::uint64_t mu = static_cast<std::uint64_t>(params.step + t) * params.batch + b;
+  const std::uint64_t mu =
+      sample_index(params.seed, params.train_size,
+                   static_cast<std::uint64_t>(params.step + t) * params.batch + b);
   const Real* const field = work.fields + index * batch.units;
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta = c.sigma != Real(0)

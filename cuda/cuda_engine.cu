@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/training_error.h"
 #include "cuda/batch_host.h"
 #include "cuda/batch_layout.cuh"
 #include "cuda/cublas_sgd.cuh"
@@ -90,6 +91,14 @@ class CudaEngineImpl final : public CudaEngine {
   void advance(std::int64_t steps) override;
   void order_parameters(std::vector<OrderParameters>& out) override;
   void freeze(std::size_t index) override;
+  // On the host, from the downloaded weights (core/training_error.h).
+  void training_errors(int samples, std::vector<double>& out) override {
+    std::vector<InitialWeights> current(specs_.size());
+    for (std::size_t r = 0; r < specs_.size(); ++r)
+      if (specs_[r].params.train_size > 0) current[r] = weights(r);
+    tsgd::training_errors(specs_, current, samples, options_.rng_transform, &draw_input_blocks, 0,
+                          out);
+  }
   CudaPath path() const override { return fused_ ? CudaPath::fused : CudaPath::cublas; }
   InitialWeights weights(std::size_t index) override;
   void weights(std::size_t index, InitialWeights& out) override { out = weights(index); }
@@ -133,6 +142,7 @@ class CudaEngineImpl final : public CudaEngine {
   // The batch's shape and the host mirror of the device parameters (steps
   // advance on both); its weights and v are released once on the device.
   HostBatch<Real> host_;
+  std::vector<RunSpec> specs_;  // the batch's identities (training_errors)
   bool fused_ = true;
   DeviceBuffer<RunParams<Real>> runs_;
   DeviceBuffer<Real> weights_;  // nruns x units x n (batch_layout.cuh)
@@ -178,6 +188,7 @@ void CudaEngineImpl<Real>::load(const std::vector<RunSpec>& runs) {
 template <typename Real>
 void CudaEngineImpl<Real>::release_batch() {
   host_ = HostBatch<Real>();
+  specs_.clear();
   graph_ = CudaGraphExec();
   cublas_warm_ = false;
   runs_ = DeviceBuffer<RunParams<Real>>();
@@ -196,6 +207,7 @@ void CudaEngineImpl<Real>::release_batch() {
 template <typename Real>
 void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
   host_ = prepare_host_batch<Real>(runs);
+  specs_ = runs;
 
   const bool fits = fused_path_fits<Real>(host_.n, host_.max_batch, host_.params);
   switch (options_.path) {

@@ -52,13 +52,18 @@ __device__ __forceinline__ double fused_fma(double a, double b, double c) {
   return __fma_rn(a, b, c);
 }
 
-// The four input coordinates 4 group .. 4 group + 3 of sample mu (0 past N),
-// with the launch's transform (a kernel parameter: the branch is uniform).
+// The four input coordinates 4 group .. 4 group + 3 of the sample of counter mu
+// (0 past N): training sample sample_index(seed, train_size, mu), which is mu
+// online (train_size 0; math/permutation.h), with the launch's transform (a
+// kernel parameter: the branch is uniform, as is train_size's over a task).
 template <typename Real>
-__device__ __forceinline__ void draw_inputs(std::uint64_t seed, std::uint64_t mu, int group, int n,
+__device__ __forceinline__ void draw_inputs(std::uint64_t seed, std::uint64_t train_size,
+                                            std::uint64_t mu, int group, int n,
                                             RngTransform transform, Real (&x)[4]) {
   float z[4];
-  gaussian4(random_block(seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z, transform);
+  const std::uint64_t sample = sample_index(seed, train_size, mu);
+  gaussian4(random_block(seed, Stream::input, sample, static_cast<std::uint32_t>(group)), z,
+            transform);
 #pragma unroll
   for (int j = 0; j < 4; ++j) x[j] = 4 * group + j < n ? static_cast<Real>(z[j]) : Real(0);
 }
@@ -107,6 +112,7 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
     const RunParams<Real> params = batch.runs[run];
     if (r == 0) {
       task.seed = params.seed;
+      task.train_size = params.train_size;
       task.step = params.step;
       task.batch = params.batch;
     }
@@ -259,7 +265,7 @@ __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real
     fused_label_noise(task, th.scratch, first_sample, noise_sample, th.transform);
   for (int b = 0; b < th.B; ++b) {
     if (!th.overlap && th.owner) {  // else x^mu came from phase B of the step before
-      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, x);
+      draw_inputs(th.seed, task.train_size, first_sample + b, th.group, th.n, th.transform, x);
     }
     if (th.keep_inputs) {
 #pragma unroll
@@ -311,10 +317,10 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
 // counters, so the same numbers) — warps 1.. while warp 0 computes the
 // coefficients, warp 0 after them. Phase A left x^mu in shared memory for
 // phase C.
-template <typename Real>
-__device__ __forceinline__ void fused_draw_next(Real (&x)[4], const FusedThread<Real> th,
-                                                std::uint64_t sample) {
-  draw_inputs(th.seed, sample, th.group, th.n, th.transform, x);
+template <typename Real, int P>
+__device__ __forceinline__ void fused_draw_next(Real (&x)[4], const FusedTaskState<Real, P>& task,
+                                                const FusedThread<Real> th, std::uint64_t sample) {
+  draw_inputs(th.seed, task.train_size, sample, th.group, th.n, th.transform, x);
 }
 
 // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
@@ -345,7 +351,7 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
 #pragma unroll
       for (int j = 0; j < 4; ++j) xb[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
     } else if (th.B > 1 && th.owner) {
-      draw_inputs(th.seed, first_sample + b, th.group, th.n, th.transform, xb);
+      draw_inputs(th.seed, task.train_size, first_sample + b, th.group, th.n, th.transform, xb);
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
@@ -395,8 +401,8 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
   fused_load_weights(a.batch, task, th, w);
   Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
   if (th.overlap && th.owner)  // the first sample's inputs (th.B = 1)
-    draw_inputs(th.seed, static_cast<std::uint64_t>(th.first_step), th.group, th.n, th.transform,
-                x);
+    draw_inputs(th.seed, task.train_size, static_cast<std::uint64_t>(th.first_step), th.group, th.n,
+                th.transform, x);
   for (std::int64_t t = 0; t < a.steps; ++t) {
     const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
     const bool next = th.overlap && t + 1 < a.steps;
@@ -404,7 +410,7 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
     __syncthreads();
     if (threadIdx.x / 32 == 0) fused_coefficients(task, th);
     if (next && th.owner) {
-      fused_draw_next(x, th, first_sample + 1);
+      fused_draw_next(x, task, th, first_sample + 1);
     }
     __syncthreads();
     fused_update_weights(w, x, task, th, first_sample);

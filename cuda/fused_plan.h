@@ -194,8 +194,8 @@ bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& p
 
 // The tasks of a batch's runs that are not frozen, grouped by row class:
 // tasks[class_first[c] ..  + class_count[c]) have at most kFusedRowClasses[c]
-// rows. Runs that share seed, batch size and step counter (so they see the
-// same inputs) are packed greedily into tasks of at most fused_max_rows rows
+// rows. Runs that share seed, batch size, step counter and training-set size
+// (so they see the same inputs) are packed greedily into tasks of at most fused_max_rows rows
 // and kFusedMaxRunsPerTask runs; within a seed, runs of one teacher
 // (`teachers[r]`: the first run of the batch with run r's teacher,
 // HostBatch::teachers) are adjacent and their teacher's M rows counted once
@@ -221,7 +221,7 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params,
   for (int r = 0; r < static_cast<int>(params.size()); ++r)
     if (!params[r].frozen) order.push_back(r);
   auto key = [&](int r) {
-    return std::make_tuple(params[r].seed, params[r].batch, params[r].step);
+    return std::make_tuple(params[r].seed, params[r].batch, params[r].step, params[r].train_size);
   };
   if (group_by_seed)
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {

@@ -56,6 +56,11 @@ class Engine {
   // as if never stopped. Throws std::invalid_argument on wrong sizes.
   virtual void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
                       const std::vector<char>& frozen) = 0;
+
+  // The training error et of every run of the batch at its current weights, in
+  // load order (resized here): core/training_error.h over the first
+  // min(P, samples) samples of its training set; NaN for an online run.
+  virtual void training_errors(int samples, std::vector<double>& out) = 0;
 };
 
 }  // namespace tsgd

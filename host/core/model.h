@@ -49,6 +49,10 @@ struct PointParams {
   double alpha = 10.0;  // training time: alpha * N SGD steps
   InitKind init = InitKind::large;
   double init_scale = 1e-3;  // std of "small" init and of the noise of informed/denoise
+  // data
+  // P (data.train_size): 0 is online learning, a fresh sample every step;
+  // else multi-pass SGD over samples 0 .. P - 1 (math/permutation.h: sample_index).
+  std::uint64_t train_size = 0;
 
   std::int64_t total_steps() const;
 };

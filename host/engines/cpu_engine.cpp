@@ -13,8 +13,10 @@
 #include "core/initial_weights.h"
 #include "core/sgd_constants.h"
 #include "core/threads.h"
+#include "core/training_error.h"
 #include "engines/cpu_kernels.h"
 #include "math/gaussian.h"
+#include "math/permutation.h"
 #include "math/sgd_update.h"
 
 namespace tsgd {
@@ -57,6 +59,7 @@ void draw_sample(std::uint64_t seed, std::uint64_t mu, int N, std::size_t padded
 template <typename Real>
 struct CpuRun {
   std::uint64_t seed = 0;
+  std::uint64_t train_size = 0;  // P (0: online)
   int N = 0, K = 0, M = 0, B = 1;
   TeacherInit teacher_init = TeacherInit::gaussian;
   bool train_second = false;
@@ -88,6 +91,7 @@ struct GroupWork {
   std::vector<Real> x[2], zeta[2], rho[2];  // B x stride, B, B x M
   std::vector<float> noise;                 // label noise of samples noise_first ..
   std::uint64_t noise_first = 0;
+  SampleOrder order;  // sample counter -> training-set sample (finite P; math/permutation.h)
   std::vector<Real> lambda, coef, v_change;  // B x rows, rows x B, rows
 };
 
@@ -137,6 +141,7 @@ class CpuEngine final : public Engine {
 
   void load(const std::vector<RunSpec>& specs) override {
     runs_.assign(specs.size(), CpuRun<Real>{});
+    specs_ = specs;
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
     for (std::size_t r = 0; r < specs.size(); ++r) runs_[r] = make_run(specs[r]);
     for (std::size_t r = 1; r < runs_.size(); ++r)
@@ -157,6 +162,13 @@ class CpuEngine final : public Engine {
   }
 
   void freeze(std::size_t index) override { runs_.at(index).frozen = true; }
+
+  void training_errors(int samples, std::vector<double>& out) override {
+    std::vector<InitialWeights> current(runs_.size());
+    for (std::size_t r = 0; r < runs_.size(); ++r)
+      if (specs_[r].params.train_size > 0) weights(r, current[r]);
+    tsgd::training_errors(specs_, current, samples, transform_, &draw_input, threads_, out);
+  }
 
   void set_weights(std::size_t index, const InitialWeights& in) {
     CpuRun<Real>& run = runs_.at(index);
@@ -204,6 +216,7 @@ class CpuEngine final : public Engine {
     const PointParams& p = spec.params;
     CpuRun<Real> run;
     run.seed = spec.seed;
+    run.train_size = p.train_size;
     run.N = p.N;
     run.K = p.K;
     run.M = p.M;
@@ -222,15 +235,16 @@ class CpuEngine final : public Engine {
     return run;
   }
 
-  // Groups by (seed, B, teacher_init), then splits groups of more than
+  // Groups by (seed, B, teacher_init, P), then splits groups of more than
   // runs / threads runs, so that every thread has work: one draw serves a
   // whole group, so a group is split no further than that. The teacher rows of a group are those of
   // its member with the largest M, so its members must share teacher rows: rows m < M depend only
   // on (seed, N, teacher_init) (initial_weights.h), and the batch shares N.
   void build_groups() {
-    std::map<std::tuple<std::uint64_t, int, TeacherInit>, std::vector<std::size_t>> by_key;
+    std::map<std::tuple<std::uint64_t, int, TeacherInit, std::uint64_t>, std::vector<std::size_t>>
+        by_key;
     for (std::size_t r = 0; r < runs_.size(); ++r)
-      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher_init}].push_back(r);
+      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher_init, runs_[r].train_size}].push_back(r);
     const std::size_t threads = static_cast<std::size_t>(threads_);
     const std::size_t target = std::max<std::size_t>(1, (runs_.size() + threads - 1) / threads);
     groups_.clear();
@@ -271,6 +285,8 @@ class CpuEngine final : public Engine {
       K_max = std::max(K_max, run.K);
     }
     for (int m = 0; m < teacher.M; ++m) work.teacher_rows.push_back(&teacher.wstar[m * stride]);
+    work.order.seed = teacher.seed;
+    work.order.size = teacher.train_size;
     work.scratch.resize(stride);
     for (int set = 0; set < 2; ++set) {
       work.x[set].resize(B * stride);
@@ -302,7 +318,7 @@ class CpuEngine final : public Engine {
                    int set) const {
     const std::size_t padded = teacher.padded;
     for (int b = 0; b < teacher.B; ++b) {
-      const std::uint64_t mu = static_cast<std::uint64_t>(step) * teacher.B + b;
+      const std::uint64_t mu = work.order(static_cast<std::uint64_t>(step) * teacher.B + b);
       draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(),
                   &work.x[set][b * teacher.stride]);
     }
@@ -316,7 +332,11 @@ class CpuEngine final : public Engine {
     const Real inv_sqrt_n = Real(1) / std::sqrt(static_cast<Real>(teacher.N));
     for (int b = 0; b < B; ++b) {
       const std::uint64_t mu = static_cast<std::uint64_t>(step) * B + b;
-      work.zeta[set][b] = label_noise(teacher.seed, mu, work);
+      // A finite training set's samples come in permuted order: each one's own draw.
+      work.zeta[set][b] = teacher.train_size == 0
+                              ? label_noise(teacher.seed, mu, work)
+                              : static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise,
+                                                              work.order(mu), 0, transform_));
       if (fields)
         row_fields(work.teacher_rows.data(), M, &work.x[set][b * teacher.stride], padded,
                    inv_sqrt_n, &work.rho[set][b * M]);
@@ -440,6 +460,7 @@ class CpuEngine final : public Engine {
   int threads_;
   RngTransform transform_;
   std::vector<CpuRun<Real>> runs_;
+  std::vector<RunSpec> specs_;  // the batch's identities (training_errors)
   std::vector<Group> groups_;
 };
 

@@ -96,6 +96,14 @@ class SplitEngine final : public Engine {
       for (auto& op : slice) out.push_back(std::move(op));
   }
 
+  void training_errors(int samples, std::vector<double>& out) override {
+    std::vector<std::vector<double>> slices(parts_.size());
+    for_each_part(std::max<std::size_t>(active_, 1),
+                  [&](std::size_t i) { parts_[i]->training_errors(samples, slices[i]); });
+    out.clear();
+    for (const auto& slice : slices) out.insert(out.end(), slice.begin(), slice.end());
+  }
+
   void freeze(std::size_t index) override {
     const std::size_t part = part_of(index, "freeze");
     parts_[part]->freeze(index - first_[part]);

@@ -27,6 +27,7 @@
 
 #include "math/gaussian.h"
 #include "math/hd.h"
+#include "math/permutation.h"
 #include "math/sgd_update.h"
 
 namespace tsgd {
@@ -46,8 +47,9 @@ struct FusedTaskState {
   Real w_keep[P];  // student rows: 1 - kappa_w / N of their run; teacher rows: 1
   Real v_keep[P];
   std::uint64_t seed;
-  long long step;  // SGD steps done (all runs of a task share it)
-  int batch;       // B, shared by the task's runs
+  std::uint64_t train_size;  // P (0: online), shared by the task's runs
+  long long step;            // SGD steps done (all runs of a task share it)
+  int batch;                 // B, shared by the task's runs
   int nruns;
   int rows;
   unsigned student_mask;  // bit p: row p is a student row
@@ -80,7 +82,8 @@ TSGD_HD TSGD_FORCEINLINE void fused_label_noise(const FusedTaskState<Real, P>& t
                                                 std::uint64_t first_sample, int b,
                                                 RngTransform transform) {
   s.zeta[b] = static_cast<Real>(
-      gaussian_at(task.seed, Stream::label_noise, first_sample + b, 0, transform));
+      gaussian_at(task.seed, Stream::label_noise,
+                  sample_index(task.seed, task.train_size, first_sample + b), 0, transform));
 }
 
 // 1. q = b * P + p, q < B * P: row p's activation and derivative at its field

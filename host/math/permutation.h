@@ -97,4 +97,34 @@ TSGD_HD inline std::uint64_t unpermute(const EpochPermutation& p, std::uint64_t 
   return detail::walk(p, i, true);
 }
 
+// The training-set sample that SGD's sample counter MU (step t B + b) uses:
+// online (size 0) MU itself, else sample permute(epoch_permutation(seed, e,
+// size), MU mod size) of epoch e = MU / size. Both engines address a sample's
+// input and label noise by the result, so sample i is the same every epoch.
+// A caller that maps many consecutive counters keeps a SampleOrder.
+TSGD_HD inline std::uint64_t sample_index(std::uint64_t seed, std::uint64_t size,
+                                          std::uint64_t mu) {
+  if (size == 0) return mu;
+  const std::uint64_t epoch = mu / size;
+  return permute(epoch_permutation(seed, epoch, size), mu - epoch * size);
+}
+
+// sample_index with the current epoch's key kept (one Philox block per epoch).
+struct SampleOrder {
+  std::uint64_t seed = 0;
+  std::uint64_t size = 0;  // 0: online
+  std::uint64_t epoch = ~std::uint64_t{0};
+  EpochPermutation permutation{};
+
+  TSGD_HD std::uint64_t operator()(std::uint64_t mu) {
+    if (size == 0) return mu;
+    const std::uint64_t e = mu / size;
+    if (e != epoch) {
+      permutation = epoch_permutation(seed, e, size);
+      epoch = e;
+    }
+    return permute(permutation, mu - e * size);
+  }
+};
+
 }  // namespace tsgd

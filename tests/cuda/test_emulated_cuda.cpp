@@ -97,10 +97,13 @@ double max_difference(const OrderParameters& a, const OrderParameters& b) {
 // Emulated fused or cuBLAS path vs the CPU engine, same run identities and
 // transform, 30 steps. The cuBLAS path gets two more runs the fused path
 // cannot hold: mini-batch 64, and K + M = 20.
+// TRAIN_SIZE > 0: the even runs train on that many samples (run 6 beside run 0 of its
+// seed, run 7 of that seed online: tasks are split by P).
 void expect_agreement(Precision precision, double tolerance, bool cublas,
-                      RngTransform transform = RngTransform::exact) {
+                      RngTransform transform = RngTransform::exact, std::uint64_t train_size = 0) {
   const int max_rows = precision == Precision::float32 ? 16 : 8;
   std::vector<RunSpec> runs = mixed_runs(max_rows);
+  for (std::size_t i = 0; i < runs.size(); i += 2) runs[i].params.train_size = train_size;
   if (cublas) {
     RunSpec big_batch = make_spec(10, 600, 133, 3, 2);
     big_batch.params.batch_size = 64;
@@ -163,6 +166,16 @@ TEST(EmulatedCuda, FastTransformOnBothPathsAgreesWithCpuEngine) {
   // tests/cuda/test_cuda_transform.cpp).
   expect_agreement(Precision::float64, 1e-11, false, RngTransform::fast);
   expect_agreement(Precision::float64, 1e-11, true, RngTransform::fast);
+}
+
+TEST(EmulatedCuda, FiniteTrainingSetsOnBothPathsAgreeWithCpuEngine) {
+  // P = 7 over 30 steps (4+ epochs, mini-batches crossing epochs): the same samples
+  // in the same order (math/permutation.h) as the CPU engine, so the tolerances of
+  // online learning hold.
+  for (bool cublas : {false, true}) {
+    expect_agreement(Precision::float64, 1e-11, cublas, RngTransform::exact, 7);
+    expect_agreement(Precision::float32, 2e-4, cublas, RngTransform::exact, 7);
+  }
 }
 
 TEST(EmulatedCuda, TheTransformReachesTheKernels) {

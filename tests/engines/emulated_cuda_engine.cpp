@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/initial_weights.h"
+#include "core/training_error.h"
 #include "cuda/batch_host.h"
 #include "cuda/cublas_step.h"
 #include "cuda/fused_plan.h"
@@ -118,6 +119,7 @@ class EmulatedCudaEngine final : public Engine {
     if (!options_.cublas_path && !fused_path_fits<Real>(next.n, next.max_batch, next.params))
       throw std::invalid_argument("emulated cuda engine: the batch does not fit the fused path");
     batch_ = std::move(next);
+    specs_ = runs;
     if (options_.cublas_path) {
       // As the CUDA engine allocates them; x is zeroed (sample rows past a run's B stay zero).
       const std::size_t samples = batch_.params.size() * static_cast<std::size_t>(batch_.max_batch);
@@ -197,6 +199,15 @@ class EmulatedCudaEngine final : public Engine {
     stale_ = true;
   }
 
+  // As the CUDA engine: on the host from its weights.
+  void training_errors(int samples, std::vector<double>& out) override {
+    std::vector<InitialWeights> current(specs_.size());
+    for (std::size_t r = 0; r < specs_.size(); ++r)
+      if (specs_[r].params.train_size > 0) current[r] = weights(r);
+    tsgd::training_errors(specs_, current, samples, options_.rng_transform, &draw_input_blocks, 1,
+                          out);
+  }
+
   InitialWeights weights(std::size_t index) const {
     if (index >= batch_.params.size())
       throw std::out_of_range("emulated cuda engine: weights of a run not in the batch");
@@ -207,6 +218,7 @@ class EmulatedCudaEngine final : public Engine {
   }
 
  private:
+  std::vector<RunSpec> specs_;
   template <int P>
   void launch_class(const FusedArgs<Real>& args, int ntasks) {
     FusedArgs<Real> launched = args;  // as cuda/fused_sgd.cu launches it

@@ -11,6 +11,7 @@
 #include "experiment/records.h"
 #include "experiment/simulation.h"
 #include "math/gaussian.h"
+#include "math/permutation.h"
 #include "tests/support/engine_factories.h"
 
 using namespace tsgd;
@@ -63,7 +64,9 @@ struct HandRun {
     std::vector<double> new_w(w.size()), dv(K, 0.0);
     for (std::size_t i = 0; i < w.size(); ++i) new_w[i] = (1 - p.weight_decay / N) * w[i];
     for (int b = 0; b < B; ++b) {
-      const std::uint64_t mu = static_cast<std::uint64_t>(t) * B + b;
+      // The training sample of counter t B + b (itself online; math/permutation.h).
+      const std::uint64_t mu =
+          sample_index(seed, p.train_size, static_cast<std::uint64_t>(t) * B + b);
       std::vector<double> x(N);
       for (int i = 0; i < N; ++i) x[i] = gaussian_at(seed, Stream::input, mu, i);
       const double zeta = gaussian_at(seed, Stream::label_noise, mu, 0);
@@ -85,6 +88,29 @@ struct HandRun {
     w = new_w;
     if (p.train == TrainMode::both_layers)
       for (int k = 0; k < K; ++k) v[k] = (1 - p.weight_decay2 / N) * v[k] + dv[k];
+  }
+
+  // core/training_error.h by hand: samples 0 .. count - 1 with their labels' noise.
+  double training_error(int count) const {
+    const int N = p.N, K = p.K, M = p.M;
+    double sum = 0.0;
+    for (int s = 0; s < count; ++s) {
+      std::vector<double> x(N);
+      for (int i = 0; i < N; ++i) x[i] = gaussian_at(seed, Stream::input, s, i);
+      double error = -p.sigma * gaussian_at(seed, Stream::label_noise, s, 0);
+      for (int k = 0; k < K; ++k) {
+        double lambda = 0.0;
+        for (int i = 0; i < N; ++i) lambda += w[k * N + i] * x[i] / std::sqrt(double(N));
+        error += v[k] * g(p.student_activation, lambda);
+      }
+      for (int m = 0; m < M; ++m) {
+        double rho = 0.0;
+        for (int i = 0; i < N; ++i) rho += wstar[m * N + i] * x[i] / std::sqrt(double(N));
+        error -= vstar[m] * g(p.teacher_activation, rho);
+      }
+      sum += error * error;
+    }
+    return 0.5 * sum / count;
   }
 
   OrderParameters order_parameters() const {
@@ -190,6 +216,57 @@ TEST_P(EngineTest, ThreeStepsMatchHandComputation) {
     expect_near(op[0], hand.order_parameters(), step_tolerance(GetParam()), what);
     // The step moved something: the test can fail.
     EXPECT_GT(std::abs(op[0].Q[0] - initial_order_parameters(spec).Q[0]), 1e-4) << what;
+  }
+}
+
+TEST_P(EngineTest, FiniteTrainingSetMatchesHandComputation) {
+  if (GetParam().needs_gpu) TSGD_SKIP_WITHOUT_GPU();
+  // P = 3 samples, 7 steps: epochs 0, 1 and part of 2, with B = 2 an epoch ending
+  // inside a step. The hand computation takes sample sample_index(seed, P, t B + b)
+  // (math/permutation.h) with its input and label noise at (seed, i); the engine
+  // must do the same, so the tolerances of ThreeStepsMatchHandComputation hold.
+  // Beside it an online run of the same seed (one batch: the engines group by P too).
+  for (int batch : {1, 2}) {
+    RunSpec spec{0, 11, PointParams{}};
+    PointParams& p = spec.params;
+    p.N = 50;
+    p.K = 3;
+    p.M = 2;
+    p.train = TrainMode::both_layers;
+    p.batch_size = batch;
+    p.sigma = 0.3;
+    p.lr = 0.7;
+    p.lr2 = 0.4;
+    p.train_size = 3;
+    RunSpec online = spec;
+    online.point_id = 1;
+    online.params.train_size = 0;
+    HandRun hand = hand_run(spec), hand_online = hand_run(online);
+    auto engine = GetParam().make();
+    engine->load({spec, online});
+    for (int t = 0; t < 7; ++t) {
+      hand.step(t);
+      hand_online.step(t);
+    }
+    engine->advance(3);
+    engine->advance(4);
+    std::vector<OrderParameters> op;
+    engine->order_parameters(op);
+    const std::string what = "B=" + std::to_string(batch);
+    expect_near(op[0], hand.order_parameters(), step_tolerance(GetParam()), what + " P=3");
+    expect_near(op[1], hand_online.order_parameters(), step_tolerance(GetParam()),
+                what + " online");
+    // The finite set's run differs from online learning: the test can fail.
+    EXPECT_GT(std::abs(op[0].Q[0] - op[1].Q[0]), 1e-3) << what;
+    // et over the first 2 of the 3 samples at the current weights, in double from the
+    // engine's weights: float32 engines' weights are rounded (5e-5 above), which moves
+    // an et of order 0.1 by ~1e-5.
+    std::vector<double> et;
+    engine->training_errors(2, et);
+    ASSERT_EQ(et.size(), 2u);
+    const double et_tolerance = GetParam().precision == Precision::float64 ? 1e-11 : 1e-4;
+    EXPECT_NEAR(et[0], hand.training_error(2), et_tolerance) << what;
+    EXPECT_TRUE(std::isnan(et[1])) << what << ": an online run has no training error";
   }
 }
 

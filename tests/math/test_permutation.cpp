@@ -102,3 +102,39 @@ TEST(Permutation, FirstPositionsAreUniformOverEpochs) {
       if (i != j) pairs.push_back(grid[i * 5 + j]);
   EXPECT_LT(chi2(pairs, 1000.0 / 20.0), 50.8);
 }
+
+namespace tsgd {
+namespace {
+
+// The engines' mapping from SGD's sample counter mu to a training sample
+// (sample_index, and SampleOrder which keeps the epoch's key): over counters
+// e P .. (e + 1) P - 1 every sample 0 .. P - 1 exactly once, for every epoch;
+// online (P = 0) the counter itself. Exact: integer identities.
+TEST(Permutation, SampleIndexVisitsEverySampleOncePerEpoch) {
+  for (std::uint64_t size : {1ull, 2ull, 3ull, 1000ull}) {
+    SampleOrder order;
+    order.seed = 77;
+    order.size = size;
+    for (std::uint64_t epoch = 0; epoch < 4; ++epoch) {
+      std::vector<int> seen(size, 0);
+      for (std::uint64_t j = 0; j < size; ++j) {
+        const std::uint64_t mu = epoch * size + j;
+        const std::uint64_t i = sample_index(77, size, mu);
+        ASSERT_LT(i, size);
+        ++seen[i];
+        EXPECT_EQ(order(mu), i) << "P=" << size << " mu=" << mu;
+      }
+      for (std::uint64_t i = 0; i < size; ++i)
+        EXPECT_EQ(seen[i], 1) << "P=" << size << " epoch " << epoch << " sample " << i;
+    }
+  }
+  for (std::uint64_t mu : {0ull, 5ull, 1ull << 40}) EXPECT_EQ(sample_index(3, 0, mu), mu);
+  // Two epochs of P = 1000 in different orders (a fresh permutation each epoch).
+  int same = 0;
+  for (std::uint64_t j = 0; j < 1000; ++j)
+    same += sample_index(77, 1000, j) == sample_index(77, 1000, 1000 + j);
+  EXPECT_LT(same, 20);  // expected 1 for independent permutations
+}
+
+}  // namespace
+}  // namespace tsgd

@@ -1,0 +1,36 @@
+// The training error et of a run on a finite training set (data.train_size = P,
+// docs/config.md): half the mean, over samples i = 0 .. S - 1 of its training set
+// (S = min(P, record.train_error_samples)), of (student output - label)^2, the
+// label being the teacher's output plus the label noise sigma zeta^i the student
+// trains on. Sample i's input and noise are those of math/permutation.h's
+// sample_index: the counter-based draws at (seed, i). Evaluated in double from
+// the current weights (any engine's, promoted), so every engine's et is the same
+// function of its weights.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/initial_weights.h"
+#include "core/model.h"
+#include "math/gaussian.h"
+
+namespace tsgd {
+
+// Draws the N input Gaussians of sample MU (engines/cpu_draw.h: draw_input has
+// this shape; out has room for N rounded up to 4).
+using InputDraw = void (*)(std::uint64_t seed, std::uint64_t mu, int n, float* out,
+                           RngTransform transform);
+
+// The same numbers one Philox block at a time with math/gaussian.h (any host code).
+void draw_input_blocks(std::uint64_t seed, std::uint64_t mu, int n, float* out,
+                       RngTransform transform);
+
+// out[r]: et of RUNS[r] at WEIGHTS[r] over its first min(P, SAMPLES) samples; NaN for
+// an online run (train_size 0). Runs of one seed, N and P share each sample's draw.
+// THREADS <= 0: all cores.
+void training_errors(const std::vector<RunSpec>& runs, const std::vector<InitialWeights>& weights,
+                     int samples, RngTransform transform, InputDraw draw, int threads,
+                     std::vector<double>& out);
+
+}  // namespace tsgd
