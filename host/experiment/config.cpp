@@ -90,7 +90,7 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
                             json& resolved) {
   Section s(doc, "record",
             {"points", "spacing", "order_parameters", "alpha_min", "escape_eg", "jsonl", "runs_csv",
-             "hdf5_precision", "final_weights"},
+             "hdf5_precision", "final_weights", "train_error_samples"},
             resolved);
   RecordSettings r;
   r.points = s.integer("points", r.points, 1, 100000);
@@ -105,6 +105,9 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
   if (s.has("final_weights"))
     r.final_weights = config::get_bool(s.given("final_weights"), s.path("final_weights"));
   if (r.final_weights) s.resolve("final_weights", true);
+  if (s.has("train_error_samples"))
+    r.train_error_samples =
+        s.integer("train_error_samples", r.train_error_samples, 1, kMaxTrainErrorSamples);
   for (const auto& q : points)
     if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
       fail("record.alpha_min",
@@ -143,11 +146,17 @@ SimulateSettings parse_simulate(const json& doc, json& resolved) {
   return sim;
 }
 
-OdeSettings parse_ode(const json& doc, json& resolved) {
+// FINITE_DATA: some grid point trains on a finite training set (data.train_size),
+// where the ODE has no theory: ode.enabled defaults to false and true is refused.
+OdeSettings parse_ode(const json& doc, bool finite_data, json& resolved) {
   Section s(doc, "ode", {"enabled", "method", "rtol", "atol", "dt", "init", "diverge_eg"},
             resolved);
   OdeSettings ode;
-  ode.enabled = s.boolean("enabled", ode.enabled);
+  if (finite_data && s.has("enabled") && get_bool(s.given("enabled"), "ode.enabled"))
+    fail("ode.enabled",
+         "must be false with data.train_size: the ODE describes online learning (a fresh "
+         "sample every step), not multi-pass SGD over a finite training set");
+  ode.enabled = s.boolean("enabled", finite_data ? false : ode.enabled);
   ode.method = s.choice("method", ode.method);
   ode.rtol = s.positive_number("rtol", ode.rtol);
   ode.atol = s.positive_number("atol", ode.atol);
@@ -233,13 +242,17 @@ bool lists_teacher_init(const Experiment& e) {
   return e.resolved.contains("model") && e.resolved["model"].contains("teacher_init");
 }
 
+bool lists_train_size(const Experiment& e) {
+  return e.resolved.contains("data") && e.resolved["data"].contains("train_size");
+}
+
 const char* to_string(Spacing s) { return enum_name(s); }
 const char* to_string(Backend b) { return enum_name(b); }
 
 Experiment parse_experiment(const json& doc) {
   check_keys(doc, "",
-             {"name", "description", "model", "training", "zip", "seeds", "record", "simulate",
-              "ode", "fixed_point", "output"});
+             {"name", "description", "model", "training", "data", "zip", "seeds", "record",
+              "simulate", "ode", "fixed_point", "output"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
@@ -247,7 +260,10 @@ Experiment parse_experiment(const json& doc) {
   e.seeds = parse_seeds(doc, e.points.size(), resolved);
   e.record = parse_record(doc, e.points, resolved);
   e.simulate = parse_simulate(doc, resolved);
-  e.ode = parse_ode(doc, resolved);
+  e.ode = parse_ode(doc,
+                    std::any_of(e.points.begin(), e.points.end(),
+                                [](const PointParams& p) { return p.train_size > 0; }),
+                    resolved);
   e.fixed_point_start = parse_fixed_point(doc, resolved);
   e.output = parse_output(doc, e.name, resolved);
   if (!e.simulate.enabled && !e.ode.enabled)

@@ -56,7 +56,13 @@ struct RecordSettings {
   // configuration's fingerprint (the units must hold them), resolved only when
   // true, so configurations without it keep theirs.
   bool final_weights = false;
+  // The training error et of a finite training set (data.train_size) is measured on
+  // its first min(P, train_error_samples) samples (each record costs that many
+  // forward passes per run). Part of the results, so of the fingerprint when given.
+  int train_error_samples = 10000;
 };
+
+constexpr int kMaxTrainErrorSamples = 100000000;
 
 struct SimulateSettings {
   bool enabled = true;
@@ -130,6 +136,10 @@ void resolve_rng_transform(Experiment& e, RngTransform transform);
 // configuration does (the key was given and is not the default "gaussian"), so the
 // files of configurations without it keep the form they had before it existed.
 bool lists_teacher_init(const Experiment& e);
+
+// Whether the experiment has finite training sets (data.train_size given, not null):
+// then, and only then, the result files list train_size and the training error et.
+bool lists_train_size(const Experiment& e);
 
 const char* to_string(Spacing s);
 const char* to_string(Backend b);

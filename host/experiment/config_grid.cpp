@@ -119,6 +119,20 @@ const std::vector<SweepKey>& sweep_keys() {
        [](const json& v, const std::string& p, PointParams& q) {
          q.init_scale = positive(get_number(v, p), p);
        }},
+      // Added after results existed: resolved only when given (null: online).
+      {"data", "train_size", nullptr,
+       [](const json& v, const std::string& p, PointParams& q) {
+         if (v.is_null()) {
+           q.train_size = 0;
+           return;
+         }
+         const std::int64_t size = get_integer(v, p);
+         if (size < 1 || size > (std::int64_t{1} << 62))
+           fail(p,
+                "must be a number of samples from 1 to 2^62 (or null: online), got " + describe(v));
+         q.train_size = static_cast<std::uint64_t>(size);
+       },
+       /*resolved_at_default=*/false},
   };
   return keys;
 }
@@ -266,7 +280,7 @@ void check_swept_keys_are_used(const Experiment& e) {
 
 void parse_grid(const json& doc, Experiment& e, json& resolved) {
   const auto& keys = sweep_keys();
-  for (const char* section : {"model", "training"}) {
+  for (const char* section : {"model", "training", "data"}) {
     std::set<std::string> allowed;
     for (const auto& k : keys)
       if (std::string(k.section) == section) allowed.insert(k.name);
@@ -275,6 +289,8 @@ void parse_grid(const json& doc, Experiment& e, json& resolved) {
   }
   std::vector<std::vector<json>> values;
   for (const auto& key : keys) values.push_back(key_values(doc, key, e.swept, resolved));
+  // "data" came after results existed: in the resolved configuration only when it says something.
+  if (resolved["data"].empty()) resolved.erase("data");
   const std::vector<std::size_t> leader = zip_leaders(doc, keys, values, resolved);
   std::size_t grid = 1;
   for (std::size_t k = 0; k < keys.size(); ++k) {

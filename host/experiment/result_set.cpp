@@ -36,7 +36,9 @@ std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vecto
 #pragma omp parallel for num_threads(budget.team()) schedule(dynamic, 1)
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     out[p] = asymptotic_theory(e.points[p]);
-    out[p].append(small_eta_rule_of(e.points[p], first[p]));
+    out[p].append(e.points[p].train_size > 0
+                      ? small_eta_unavailable("needs online learning, a fresh sample every step")
+                      : small_eta_rule_of(e.points[p], first[p]));
   }
   return out;
 }

@@ -187,6 +187,13 @@ TheoryReport asymptotic_theory(const PointParams& p) {
   erf_scm_theory(p, s, out);
   erf_both_layers_theory(p, s, out);
   out.append(first_order_theory(p));
+  if (p.train_size > 0) {  // every formula is about online learning: each one skipped
+    for (const TheoryPrediction& h : out.holds)
+      out.skipped.push_back(
+          {h.formula, "needs online learning, a fresh sample every step (here data.train_size = " +
+                          std::to_string(p.train_size) + ")"});
+    out.holds.clear();
+  }
   return out;
 }
 

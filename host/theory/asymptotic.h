@@ -71,6 +71,8 @@ struct TheoryReport {
 //    erf student and teacher, both layers with lr2 = lr, no weight decay, T = 1, at the
 //    fixed point where all students equal the teacher and v_k = v*/K (reached slowly
 //    from generic initial conditions; docs/theory.md §6.5).
+// A finite training set (p.train_size > 0) skips every formula: they hold for
+// online learning only.
 TheoryReport asymptotic_theory(const PointParams& p);
 
 // The general small-eta rule (docs/theory.md §6.6):
