@@ -48,6 +48,17 @@ void add_run_statistics(const std::vector<RunTrajectory>& runs, PointStatistics&
   }
 }
 
+// The training error of a finite training set, over the runs that eg averages.
+void add_training_error(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
+  std::vector<double> values;
+  for (std::size_t j = 0; j < s.alpha.size(); ++j) {
+    values.clear();
+    for (std::size_t r = s.runs_begin; r < s.runs_end; ++r)
+      if (!runs[r].diverged && j < runs[r].et.size()) values.push_back(runs[r].et[j]);
+    s.et.push_back(summarise(values));
+  }
+}
+
 void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
   const std::vector<double>& alphas = s.alpha;
   s.tail_from = 0.5 * alphas.back();
@@ -115,6 +126,7 @@ PointStatistics aggregate_point(const ResultSet& results, std::size_t p, std::si
   s.alpha = record_alphas(e, e.points[p]);
   add_ode_curve(results, static_cast<int>(p), s);
   add_run_statistics(results.runs, s);
+  if (e.points[p].train_size > 0) add_training_error(results.runs, s);
   add_tail(results.runs, s);
   add_escapes(results.runs, e.record.escape_eg, s);
   add_blown_up(results.runs, s);

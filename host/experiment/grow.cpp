@@ -113,7 +113,8 @@ void check_seeds(const json& existing, const Experiment& grown) {
 
 std::vector<json> point_records(const Experiment& e) {
   std::vector<json> out;
-  for (const PointParams& p : e.points) out.push_back(point_json(p, true));  // the whole identity
+  for (const PointParams& p : e.points)
+    out.push_back(point_json(p, true, true));  // the whole identity
   return out;
 }
 

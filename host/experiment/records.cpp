@@ -115,7 +115,7 @@ OrderParameters state_from_json(const json& j, const std::string& where) {
   return op;
 }
 
-json point_json(const PointParams& p, bool with_teacher_init) {
+json point_json(const PointParams& p, bool with_teacher_init, bool with_train_size) {
   json out{{"teacher_activation", to_string(p.teacher_activation)},
            {"student_activation", to_string(p.student_activation)},
            {"N", p.N},
@@ -137,6 +137,7 @@ json point_json(const PointParams& p, bool with_teacher_init) {
            {"init", to_string(p.init)},
            {"init_scale", p.init_scale}};
   if (with_teacher_init) out["teacher_init"] = to_string(p.teacher_init);
+  if (with_train_size) out["train_size"] = p.train_size > 0 ? json(p.train_size) : json(nullptr);
   return out;
 }
 

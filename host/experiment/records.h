@@ -17,8 +17,11 @@ namespace tsgd {
 struct RunTrajectory {
   int point_id = 0;
   std::uint64_t seed = 0;
-  std::vector<double> alpha;            // record times (step / N)
-  std::vector<double> eg;               // closed-form eps_g at each record time
+  std::vector<double> alpha;  // record times (step / N)
+  std::vector<double> eg;     // closed-form eps_g at each record time
+  // The training error at each record time (core/training_error.h): a finite
+  // training set (data.train_size) only, else empty.
+  std::vector<double> et;
   std::vector<OrderParameters> states;  // at each record time, or only the last one
   bool diverged = false;
   double diverged_alpha = std::numeric_limits<double>::quiet_NaN();
@@ -48,7 +51,9 @@ OrderParameters state_from_json(const nlohmann::json& j, const std::string& wher
 // teacher_init is one of them only WITH_TEACHER_INIT (lists_teacher_init of the
 // experiment, config.h), so that result files of experiments without the key
 // stay as they were before it existed.
-nlohmann::json point_json(const PointParams& p, bool with_teacher_init);
+// train_size likewise only WITH_TRAIN_SIZE (lists_train_size; null for an online point).
+nlohmann::json point_json(const PointParams& p, bool with_teacher_init,
+                          bool with_train_size = false);
 
 // Doubles as base64 of their little-endian IEEE-754 bytes (exact: NaN and
 // infinities included; 10.7 characters a number), and back (throws

@@ -31,6 +31,7 @@ std::string record_line_start(int point_id, const std::string& seed, double alph
 
 std::string csv_cell(const json& value) {
   if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "";  // e.g. train_size of an online point
   return value.is_number_float() ? format_double(value.get<double>()) : value.dump();
 }
 
@@ -38,14 +39,15 @@ std::string csv_cell(const json& value) {
 
 void write_points_csv(const std::string& dir, const Experiment& e) {
   std::ostringstream s;
-  const bool teacher_init = lists_teacher_init(e);
-  const json first = point_json(e.points.at(0), teacher_init);
+  const bool teacher_init = lists_teacher_init(e), train_size = lists_train_size(e);
+  const json first = point_json(e.points.at(0), teacher_init, train_size);
   s << "point_id";
   for (auto it = first.begin(); it != first.end(); ++it) s << "," << it.key();
   s << "\n";
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     s << p;
-    for (const json& value : point_json(e.points[p], teacher_init)) s << "," << csv_cell(value);
+    for (const json& value : point_json(e.points[p], teacher_init, train_size))
+      s << "," << csv_cell(value);
     s << "\n";
   }
   write_file_atomic(dir + "/points.csv", s.str());
@@ -77,6 +79,18 @@ std::string curve_cells(const PointStatistics& point, std::size_t j, bool ode) {
   return s.str();
 }
 
+// A finite training set's columns after those of the curves (and eg_ode): et's
+// statistics over the runs that eg's are over.
+const char* const kTrainingErrorColumns = ",et_mean,et_std,et_sem,et_lo,et_hi";
+
+std::string training_error_cells(const PointStatistics& point, std::size_t j) {
+  if (j >= point.et.size()) return ",,,,,";
+  const SampleSummary& t = point.et[j];
+  std::string cells;
+  for (double x : {t.mean, t.std, t.sem, t.lo, t.hi}) cells += "," + format_double(x);
+  return cells;
+}
+
 }  // namespace
 
 void write_ode_files(const std::string& dir, const ResultSet& results) {
@@ -104,12 +118,17 @@ namespace {
 
 // ---- one grid point's rows of each file --------------------------------------------------
 
-std::string runs_csv_rows(const ResultSet& results) {
+// ET: the experiment has a finite training set, and the rows a last column "et"
+// (empty for an online point's runs).
+std::string runs_csv_rows(const ResultSet& results, bool et) {
   std::ostringstream s;
   for (const RunTrajectory& t : results.runs)
-    for (std::size_t j = 0; j < t.alpha.size(); ++j)
+    for (std::size_t j = 0; j < t.alpha.size(); ++j) {
       s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << ","
-        << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0) << "\n";
+        << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0);
+      if (et) s << "," << (j < t.et.size() ? format_double(t.et[j]) : std::string());
+      s << "\n";
+    }
   return s.str();
 }
 
@@ -135,11 +154,13 @@ std::string final_order_parameter_lines(const ResultSet& results) {
   return lines;
 }
 
-std::string curves_rows(std::size_t p, const PointStatistics& point, bool ode,
+// ET: the columns kTrainingErrorColumns last (empty cells for an online point).
+std::string curves_rows(std::size_t p, const PointStatistics& point, bool ode, bool et,
                         const std::string& params = "") {
   std::string rows;
   for (std::size_t j = 0; j < point.alpha.size(); ++j)
-    rows += std::to_string(p) + params + "," + curve_cells(point, j, ode) + "\n";
+    rows += std::to_string(p) + params + "," + curve_cells(point, j, ode) +
+            (et ? training_error_cells(point, j) : std::string()) + "\n";
   return rows;
 }
 
@@ -161,20 +182,23 @@ struct PointFiles {
   ResultsH5 h5;
   nlohmann::json summary = nlohmann::json::array();
 
-  PointFiles(const std::string& dir, const Experiment& e, bool ode)
+  PointFiles(const std::string& dir, const Experiment& e, bool ode, bool et)
       : finals(dir + "/final_order_parameters.jsonl"),
         curves(dir + "/curves.csv"),
         table(dir + "/table.csv"),
         escapes(dir + "/escapes.csv"),
         h5(dir, e) {
-    if (e.record.runs_csv) runs.emplace(dir + "/runs.csv") << "point_id,seed,alpha,eg,diverged\n";
+    if (e.record.runs_csv)
+      runs.emplace(dir + "/runs.csv")
+          << std::string("point_id,seed,alpha,eg,diverged") + (et ? ",et" : "") + "\n";
     if (e.record.jsonl && e.record.order_parameters)
       states.emplace(dir + "/order_parameters.jsonl");
-    const std::string ode_column = ode ? ",eg_ode" : "";
+    const std::string ode_column =
+        std::string(ode ? ",eg_ode" : "") + (et ? kTrainingErrorColumns : "");
     curves << "point_id," + std::string(kCurveColumns) + ode_column + "\n";
     // The point's training length is training_alpha here: "alpha" is the record time.
     std::string header = "point_id";
-    const json first = point_json(e.points.at(0), lists_teacher_init(e));
+    const json first = point_json(e.points.at(0), lists_teacher_init(e), lists_train_size(e));
     for (const auto& item : first.items())
       header += "," + (item.key() == "alpha" ? std::string("training_alpha") : item.key());
     table << header + "," + kCurveColumns + ode_column + "\n";
@@ -222,18 +246,19 @@ std::vector<PointStatistics> write_results(const std::string& dir, ResultSet& re
                                            const RunTable& runs) {
   const Experiment& e = *results.experiment;
   const bool ode = !results.ode.empty();
-  const bool teacher_init = lists_teacher_init(e);
-  PointFiles files(dir, e, ode);
+  const bool teacher_init = lists_teacher_init(e), et = lists_train_size(e);
+  PointFiles files(dir, e, ode, et);
   std::vector<PointStatistics> statistics;
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     load_point(runs, static_cast<int>(p), files, results);
     PointStatistics s = aggregate_point(results, p, 0, results.runs.size());
     std::string params;
-    for (const json& value : point_json(e.points[p], teacher_init)) params += "," + csv_cell(value);
-    if (files.runs) *files.runs << runs_csv_rows(results);
+    for (const json& value : point_json(e.points[p], teacher_init, et))
+      params += "," + csv_cell(value);
+    if (files.runs) *files.runs << runs_csv_rows(results, et);
     files.finals << final_order_parameter_lines(results);
-    files.curves << curves_rows(p, s, ode);
-    files.table << curves_rows(p, s, ode, params);
+    files.curves << curves_rows(p, s, ode, et);
+    files.table << curves_rows(p, s, ode, et, params);
     files.escapes << escapes_rows(results, p, s);
     files.summary.push_back(summary_point(results, p, s, teacher_init));
     s.escape_alpha.clear();  // per run: the point's alone

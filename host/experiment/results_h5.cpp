@@ -89,6 +89,7 @@ struct ResultsH5::Impl {
   std::map<std::string, Handle> datasets;
   std::size_t runs = 0, rows_done = 0, block_seeds = 1, records = 0;
   int K = 0, M = 0, point = 0;
+  bool et = false;  // the point has a finite training set: dataset "et" beside "eg"
 
   void check(herr_t status, const std::string& what) const {
     if (status < 0) throw std::runtime_error(path + ": cannot write (HDF5: " + what + ")");
@@ -238,7 +239,7 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.datasets.clear();
   m.group = m.group_in(m.points.get(), std::to_string(p));
   m.attribute(m.group.get(), "point_id", p);
-  const json attributes = point_json(params, lists_teacher_init(*m.e));
+  const json attributes = point_json(params, lists_teacher_init(*m.e), lists_train_size(*m.e));
   for (const auto& [key, value] : attributes.items()) m.attribute(m.group.get(), key, value);
   m.runs = runs;
   m.rows_done = 0;
@@ -256,6 +257,9 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.dataset(g, "diverged", H5T_STD_U8LE, {S});
   m.dataset(g, "diverged_alpha", H5T_IEEE_F64LE, {S});
   m.dataset(g, "eg", m.float_type, {S, R}, /*compress=*/false);
+  m.et = params.train_size > 0;  // a finite training set: its training error beside eg
+  // Noise in its mantissas as eg's: stored as it is.
+  if (m.et) m.dataset(g, "et", m.float_type, {S, R}, /*compress=*/false);
   Handle final_group = m.group_in(g, "final");
   for (const Part& part : kParts) {
     std::vector<hsize_t> dims = part_dims(part.name, m.K, m.M);
@@ -299,7 +303,7 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
   std::vector<std::uint64_t> seed(n);
   std::vector<std::int32_t> records(n);
   std::vector<std::uint8_t> diverged(n);
-  std::vector<double> diverged_alpha(n), eg(n * R, kNaN);
+  std::vector<double> diverged_alpha(n), eg(n * R, kNaN), et(m.et ? n * R : 0, kNaN);
   for (std::size_t i = 0; i < n; ++i) {
     const RunTrajectory& t = runs[i];
     seed[i] = t.seed;
@@ -307,6 +311,7 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
     diverged[i] = t.diverged ? 1 : 0;
     diverged_alpha[i] = t.diverged ? t.diverged_alpha : kNaN;
     std::copy(t.eg.begin(), t.eg.end(), eg.begin() + static_cast<std::ptrdiff_t>(i * R));
+    if (m.et) std::copy(t.et.begin(), t.et.end(), et.begin() + static_cast<std::ptrdiff_t>(i * R));
   }
   const hsize_t first = m.rows_done;
   m.write_rows("seed", H5T_NATIVE_UINT64, seed.data(), first, n);
@@ -314,6 +319,7 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
   m.write_rows("diverged", H5T_NATIVE_UINT8, diverged.data(), first, n);
   m.write_rows("diverged_alpha", H5T_NATIVE_DOUBLE, diverged_alpha.data(), first, n);
   m.write_rows("eg", H5T_NATIVE_DOUBLE, eg.data(), first, n);
+  if (m.et) m.write_rows("et", H5T_NATIVE_DOUBLE, et.data(), first, n);
   std::vector<double> values;
   for (const Part& part : kParts) {
     std::size_t size = 1;

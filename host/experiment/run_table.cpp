@@ -18,7 +18,8 @@ namespace tsgd {
 namespace {
 
 // A slot: diverged, diverged_alpha, records, states, then alpha[records],
-// eg[records] and the states (Q, R, T, v, v* each) packed.
+// eg[records], for a finite training set et[records], and the states (Q, R,
+// T, v, v* each) packed.
 constexpr std::size_t kHeader = 4;
 
 void append_state(const OrderParameters& op, double* out) {
@@ -68,7 +69,9 @@ RunTable::RunTable(const Experiment& e, const std::string& directory)
     s.records = record_alphas(e, p).size();
     s.states = e.record.order_parameters ? s.records : 1;
     s.weights = e.record.final_weights ? static_cast<std::size_t>(p.K) * p.N : 0;
-    s.doubles = kHeader + 2 * s.records + s.states * state_doubles(p.K, p.M) + s.weights;
+    s.et = p.train_size > 0;
+    s.states_at = kHeader + (s.et ? 3 : 2) * s.records;
+    s.doubles = s.states_at + s.states * state_doubles(p.K, p.M) + s.weights;
     s.offset = offset;
     offset += s.doubles * seeds_;
     shapes_.push_back(s);
@@ -106,7 +109,8 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
                              std::to_string(t.seed) + ") is not in this configuration");
   const Shape& s = shapes_[static_cast<std::size_t>(t.point_id)];
   bool shaped = t.alpha.size() == t.eg.size() && t.alpha.size() <= s.records && !t.alpha.empty() &&
-                !t.states.empty() && t.states.size() <= s.states;
+                !t.states.empty() && t.states.size() <= s.states &&
+                t.et.size() == (s.et ? t.alpha.size() : 0);
   for (const OrderParameters& op : t.states)
     shaped = shaped && op.K == s.K && op.M == s.M &&
              op.Q.size() + op.R.size() + op.T.size() + op.v.size() + op.vstar.size() ==
@@ -127,9 +131,10 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
   slot[3] = static_cast<double>(t.states.size());
   std::copy(t.alpha.begin(), t.alpha.end(), slot.begin() + kHeader);
   std::copy(t.eg.begin(), t.eg.end(), slot.begin() + kHeader + s.records);
+  std::copy(t.et.begin(), t.et.end(), slot.begin() + kHeader + 2 * s.records);
   const std::size_t d = state_doubles(s.K, s.M);
   for (std::size_t j = 0; j < t.states.size(); ++j)
-    append_state(t.states[j], slot.data() + kHeader + 2 * s.records + j * d);
+    append_state(t.states[j], slot.data() + s.states_at + j * d);
   std::copy(t.final_w.begin(), t.final_w.end(),
             slot.end() - static_cast<std::ptrdiff_t>(s.weights));
   io_all(fd_, reinterpret_cast<char*>(slot.data()), slot.size() * sizeof(double),
@@ -181,8 +186,9 @@ std::vector<RunTrajectory> RunTable::load(int point, std::size_t begin, std::siz
     const auto states = static_cast<std::size_t>(slot[3]);
     t.alpha.assign(slot + kHeader, slot + kHeader + records);
     t.eg.assign(slot + kHeader + s.records, slot + kHeader + s.records + records);
+    if (s.et) t.et.assign(slot + kHeader + 2 * s.records, slot + kHeader + 2 * s.records + records);
     for (std::size_t j = final_only ? states - 1 : 0; j < states; ++j)
-      t.states.push_back(state_from(slot + kHeader + 2 * s.records + j * d, s.K, s.M));
+      t.states.push_back(state_from(slot + s.states_at + j * d, s.K, s.M));
     t.final_w.assign(slot + s.doubles - s.weights, slot + s.doubles);
     out.push_back(std::move(t));
   }

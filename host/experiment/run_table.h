@@ -59,6 +59,8 @@ class RunTable {
     std::size_t records = 0, states = 0;  // slots for record times and order parameters
     std::size_t weights = 0;              // final w (K x N) with record.final_weights, else 0
     std::size_t doubles = 0;              // per slot
+    bool et = false;                      // a finite training set: et[records] after eg
+    std::size_t states_at = 0;            // where the states begin in a slot
     std::uint64_t offset = 0;             // of the point's first slot, in doubles
   };
   std::uint64_t slot_offset(int point, std::size_t seed_index) const;

@@ -56,6 +56,9 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
   out.assign(runs.size(), RunTrajectory{});
   engine.load(runs);
   std::vector<OrderParameters> states;
+  std::vector<double> et;
+  const bool finite_data = std::any_of(runs.begin(), runs.end(),
+                                       [](const RunSpec& r) { return r.params.train_size > 0; });
   std::vector<double> bound(runs.size(), 0.0);
   std::vector<char> live(runs.size(), 1);
   const double N = runs.empty() ? 1.0 : runs[0].params.N;
@@ -92,6 +95,7 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
       }
     }
     engine.order_parameters(states);
+    if (finite_data) engine.training_errors(control.train_error_samples, et);
     const double alpha = static_cast<double>(steps[j]) / N;
     for (std::size_t r = 0; r < runs.size(); ++r) {
       if (!live[r]) continue;
@@ -106,6 +110,7 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
       t.seed = runs[r].seed;
       t.alpha.push_back(alpha);
       t.eg.push_back(eg);
+      if (p.train_size > 0) t.et.push_back(et[r]);
       if (control.keep_all_states || t.states.empty())
         t.states.push_back(op);
       else

@@ -34,6 +34,7 @@ struct SimulationControl {
   bool keep_all_states = true;                // else only the final state is kept
   std::optional<double> diverge_eg;           // empty: 1e4 * max(1, eps_g at alpha = 0)
   std::int64_t max_steps_per_call = 1 << 16;  // granularity of progress and interruption
+  int train_error_samples = 10000;            // record.train_error_samples
   const std::atomic<bool>* stop = nullptr;    // set asynchronously: abandon the batch
   // Called after every advance with the number of run-steps done (all runs).
   std::function<void(double run_steps, double alpha)> progress;

@@ -76,7 +76,8 @@ json summary_point(const ResultSet& results, std::size_t p, const PointStatistic
   tail["alpha_from"] = s.tail_from;
   tail["records"] = s.tail_records;
   json point{{"point_id", p},
-             {"params", point_json(results.experiment->points[p], teacher_init)},
+             {"params", point_json(results.experiment->points[p], teacher_init,
+                                   lists_train_size(*results.experiment))},
              {"alpha_final", s.alpha.back()},
              {"runs", s.runs_end - s.runs_begin},
              {"n", s.eg.back().n},
@@ -87,6 +88,12 @@ json summary_point(const ResultSet& results, std::size_t p, const PointStatistic
              {"runs_blown_up", s.runs_blown_up},
              {"diverged_runs", diverged_runs}};
   if (!s.ode_eg.empty()) point["ode"] = ode_json(results, static_cast<int>(p), s);
+  if (!s.et.empty()) {  // a finite training set (data.train_size)
+    point["et_final"] = interval_json(s.et.back());
+    point["et_samples"] = std::min<std::uint64_t>(
+        results.experiment->points[p].train_size,
+        static_cast<std::uint64_t>(results.experiment->record.train_error_samples));
+  }
   point.update(theory_json(results.theory.at(p)));
   return point;
 }

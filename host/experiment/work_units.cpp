@@ -180,6 +180,7 @@ json trajectory_json(const RunTrajectory& t, bool all_states) {
          {"alpha", t.alpha},
          {"eg", t.eg},
          {"all_states", all_states}};
+  if (!t.et.empty()) j["et"] = t.et;  // a finite training set only
   json states = json::array();
   for (const auto& op : t.states) states.push_back(state_json(op));
   j["states"] = std::move(states);
@@ -199,6 +200,8 @@ RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std
   t.diverged_alpha = number_or_nan(j.at("diverged_alpha"));
   for (const auto& a : j.at("alpha")) t.alpha.push_back(number_or_nan(a));
   for (const auto& g : j.at("eg")) t.eg.push_back(number_or_nan(g));
+  if (j.contains("et"))
+    for (const auto& g : j.at("et")) t.et.push_back(number_or_nan(g));
   for (const auto& s : j.at("states")) t.states.push_back(state_from_json(s, path));
   if (j.contains("w")) t.final_w = doubles_from_base64(j["w"].get<std::string>(), path);
   return t;
