@@ -19,6 +19,16 @@ namespace tsgd {
 
 namespace {
 
+// A finite training set's training error at every record (Engine::training_errors):
+// min(P, record.train_error_samples) forward passes and draws per record, counted as
+// that many SGD steps (a step is a draw, the fields and an update).
+double training_error_steps(const Experiment& e, const PointParams& p) {
+  if (p.train_size == 0) return 0.0;
+  const double samples = std::min(static_cast<double>(p.train_size),
+                                  static_cast<double>(e.record.train_error_samples));
+  return static_cast<double>(record_steps(e.record, p).size()) * samples;
+}
+
 // What the CUDA engine allocates for a batch: its N and largest K, M and B.
 struct BatchShape {
   int n = 1, kmax = 1, mmax = 1, max_batch = 1;
@@ -170,8 +180,8 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.point_bytes = std::max(r.point_bytes, runs * (records * 60.0 + state));
     r.ode_bytes += ode_curves * (records * 60.0 + kept * state);
-    r.cpu_seconds +=
-        runs * static_cast<double>(p.total_steps()) * calibrated_cpu_seconds_per_run_step(p);
+    r.cpu_seconds += runs * (static_cast<double>(p.total_steps()) + training_error_steps(e, p)) *
+                     calibrated_cpu_seconds_per_run_step(p);
   }
   r.cpu_seconds /= std::max(1, threads);
   r.results_bytes = r.batch_bytes + r.point_bytes + r.ode_bytes + 2 * RunTable::kBlockBytes;
@@ -188,7 +198,10 @@ std::vector<double> estimate_run_seconds(const Experiment& e, int gpus, int thre
     // The GPU's target scales the uncalibrated rule (its reference is the rule's shape).
     const double per_step =
         gpus > 0 ? cpu_seconds_per_run_step(p) : calibrated_cpu_seconds_per_run_step(p);
-    seconds[i] = static_cast<double>(p.total_steps()) * per_step / speed;
+    // The training error is measured on the host, whatever the engine (Engine::training_errors).
+    seconds[i] =
+        static_cast<double>(p.total_steps()) * per_step / speed +
+        training_error_steps(e, p) * calibrated_cpu_seconds_per_run_step(p) / std::max(1, threads);
   }
   return seconds;
 }
