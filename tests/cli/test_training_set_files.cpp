@@ -59,6 +59,14 @@ TEST(Pipeline, TrainingErrorColumnsShardsAndRerun) {
   EXPECT_EQ(points[1].at("params").at("train_size"), 20);
   EXPECT_TRUE(points[0].at("params").at("train_size").is_null());
   EXPECT_FALSE(points[1].contains("ode"));
+  // No closed form holds for a finite training set: each formula skipped, saying why.
+  EXPECT_TRUE(points[1].at("theory").empty());
+  ASSERT_FALSE(points[1].at("theory_skipped").empty());
+  bool online_reason = false;
+  for (const json& skipped : points[1].at("theory_skipped"))
+    online_reason = online_reason || skipped.at("failed").get<std::string>().find(
+                                         "needs online learning") != std::string::npos;
+  EXPECT_TRUE(online_reason) << points[1].at("theory_skipped").dump();
   EXPECT_FALSE(fs::exists(dir + "/plain/ode.csv"));
 
   // Two shards merged: the same files, byte for byte (results.h5 with its et included).
