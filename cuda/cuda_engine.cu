@@ -97,7 +97,7 @@ class CudaEngineImpl final : public CudaEngine {
     for (std::size_t r = 0; r < specs_.size(); ++r)
       if (specs_[r].params.train_size > 0) current[r] = weights(r);
     tsgd::training_errors(specs_, current, samples, options_.rng_transform, &draw_input_blocks, 0,
-                          out);
+                          out, &et_cache_);
   }
   CudaPath path() const override { return fused_ ? CudaPath::fused : CudaPath::cublas; }
   InitialWeights weights(std::size_t index) override;
@@ -142,7 +142,8 @@ class CudaEngineImpl final : public CudaEngine {
   // The batch's shape and the host mirror of the device parameters (steps
   // advance on both); its weights and v are released once on the device.
   HostBatch<Real> host_;
-  std::vector<RunSpec> specs_;  // the batch's identities (training_errors)
+  std::vector<RunSpec> specs_;   // the batch's identities (training_errors)
+  TrainingErrorCache et_cache_;  // its training sets' inputs and labels
   bool fused_ = true;
   DeviceBuffer<RunParams<Real>> runs_;
   DeviceBuffer<Real> weights_;  // nruns x units x n (batch_layout.cuh)
@@ -189,6 +190,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::release_batch() {
   host_ = HostBatch<Real>();
   specs_.clear();
+  et_cache_.clear();
   graph_ = CudaGraphExec();
   cublas_warm_ = false;
   runs_ = DeviceBuffer<RunParams<Real>>();

@@ -49,35 +49,71 @@ double network_output(const std::vector<double>& w, const std::vector<double>& v
 
 void training_errors(const std::vector<RunSpec>& runs, const std::vector<InitialWeights>& weights,
                      int samples, RngTransform transform, InputDraw draw, int threads,
-                     std::vector<double>& out) {
+                     std::vector<double>& out, TrainingErrorCache* cache) {
   out.assign(runs.size(), std::numeric_limits<double>::quiet_NaN());
   // Runs of one (seed, N, P) see the same samples: one draw each.
-  std::map<std::tuple<std::uint64_t, int, std::uint64_t>, std::vector<std::size_t>> by_data;
+  using Key = std::tuple<std::uint64_t, int, std::uint64_t>;
+  std::map<Key, std::vector<std::size_t>> by_data;
   for (std::size_t r = 0; r < runs.size(); ++r)
     if (runs[r].params.train_size > 0)
       by_data[{runs[r].seed, runs[r].params.N, runs[r].params.train_size}].push_back(r);
   std::vector<std::vector<std::size_t>> groups;
-  for (auto& [key, members] : by_data) groups.push_back(std::move(members));
+  // Each group's cached inputs (filled by this call where `fill`), or none.
+  std::vector<std::vector<float>*> stored;
+  std::vector<char> fill;
+  if (cache && cache->samples != samples) {  // another subset: start again
+    cache->clear();
+    cache->samples = samples;
+  }
+  if (cache) cache->labels.resize(runs.size());
+  for (auto& [key, members] : by_data) {
+    const std::uint64_t count =
+        std::min<std::uint64_t>(std::get<2>(key), static_cast<std::uint64_t>(samples));
+    const std::size_t bytes = static_cast<std::size_t>(count) *
+                              (sizeof(float) * std::get<1>(key) + sizeof(double) * members.size());
+    std::vector<float>* inputs = nullptr;
+    bool filling = false;
+    if (cache && cache->inputs.count(key)) {
+      inputs = &cache->inputs[key];
+    } else if (cache && cache->bytes + bytes <= TrainingErrorCache::kBudgetBytes) {
+      inputs = &cache->inputs[key];
+      inputs->resize(static_cast<std::size_t>(count) * std::get<1>(key));
+      for (std::size_t r : members) cache->labels[r].resize(count);
+      cache->bytes += bytes;
+      filling = true;
+    }
+    groups.push_back(std::move(members));
+    stored.push_back(inputs);
+    fill.push_back(filling);
+  }
 #pragma omp parallel for num_threads(thread_count(threads)) schedule(dynamic, 1)
   for (std::size_t g = 0; g < groups.size(); ++g) {
     const RunSpec& first = runs[groups[g][0]];
     const int N = first.params.N;
+    const std::size_t n = static_cast<std::size_t>(N);
     const std::uint64_t count =
         std::min<std::uint64_t>(first.params.train_size, static_cast<std::uint64_t>(samples));
     const double inv_sqrt_n = 1.0 / std::sqrt(static_cast<double>(N));
-    std::vector<float> drawn(static_cast<std::size_t>(N + 3) / 4 * 4);
-    std::vector<double> x(static_cast<std::size_t>(N)), sum(groups[g].size(), 0.0);
+    const bool reuse = stored[g] && !fill[g];
+    std::vector<float> drawn((n + 3) / 4 * 4);
+    std::vector<double> x(n), sum(groups[g].size(), 0.0);
     for (std::uint64_t i = 0; i < count; ++i) {
-      draw(first.seed, i, N, drawn.data(), transform);
-      std::copy(drawn.begin(), drawn.begin() + N, x.begin());
-      const double zeta = gaussian_at(first.seed, Stream::label_noise, i, 0, transform);
+      const float* input = reuse ? stored[g]->data() + i * n : drawn.data();
+      if (!reuse) draw(first.seed, i, N, drawn.data(), transform);
+      if (fill[g]) std::copy(drawn.begin(), drawn.begin() + N, stored[g]->begin() + i * n);
+      std::copy(input, input + N, x.begin());
+      const double zeta =
+          reuse ? 0.0 : gaussian_at(first.seed, Stream::label_noise, i, 0, transform);
       for (std::size_t j = 0; j < groups[g].size(); ++j) {
         const std::size_t r = groups[g][j];
         const PointParams& p = runs[r].params;
         const InitialWeights& wt = weights[r];
+        // The teacher and the noise do not train: a run's labels are computed once.
         const double label =
-            network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n) +
-            p.sigma * zeta;
+            reuse ? cache->labels[r][i]
+                  : network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n) +
+                        p.sigma * zeta;
+        if (fill[g]) cache->labels[r][i] = label;
         const double error =
             network_output(wt.w, wt.v, p.student_activation, x, inv_sqrt_n) - label;
         sum[j] += error * error;

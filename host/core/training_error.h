@@ -8,7 +8,10 @@
 // function of its weights.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "core/initial_weights.h"
@@ -26,11 +29,26 @@ using InputDraw = void (*)(std::uint64_t seed, std::uint64_t mu, int n, float* o
 void draw_input_blocks(std::uint64_t seed, std::uint64_t mu, int n, float* out,
                        RngTransform transform);
 
+// What training_errors keeps from one call to the next on the same batch (an
+// engine's member, cleared when it loads a batch): the inputs of each (seed, N, P)
+// and the labels of each run, which do not change while the students train, as
+// long as they fit in kBudgetBytes (beyond, the rest is drawn at every call). The
+// numbers are the same either way.
+struct TrainingErrorCache {
+  static constexpr std::size_t kBudgetBytes = std::size_t{256} << 20;
+  std::map<std::tuple<std::uint64_t, int, std::uint64_t>, std::vector<float>> inputs;  // S x N
+  std::vector<std::vector<double>> labels;  // per run of the batch: S labels, or none
+  std::size_t bytes = 0;
+  int samples = -1;  // the SAMPLES of the calls the above belong to
+  void clear() { *this = TrainingErrorCache(); }
+};
+
 // out[r]: et of RUNS[r] at WEIGHTS[r] over its first min(P, SAMPLES) samples; NaN for
 // an online run (train_size 0). Runs of one seed, N and P share each sample's draw.
-// THREADS <= 0: all cores.
+// THREADS <= 0: all cores. CACHE (may be null): kept between calls on the same RUNS
+// and SAMPLES.
 void training_errors(const std::vector<RunSpec>& runs, const std::vector<InitialWeights>& weights,
                      int samples, RngTransform transform, InputDraw draw, int threads,
-                     std::vector<double>& out);
+                     std::vector<double>& out, TrainingErrorCache* cache = nullptr);
 
 }  // namespace tsgd

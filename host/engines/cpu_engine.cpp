@@ -142,6 +142,7 @@ class CpuEngine final : public Engine {
   void load(const std::vector<RunSpec>& specs) override {
     runs_.assign(specs.size(), CpuRun<Real>{});
     specs_ = specs;
+    et_cache_.clear();
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
     for (std::size_t r = 0; r < specs.size(); ++r) runs_[r] = make_run(specs[r]);
     for (std::size_t r = 1; r < runs_.size(); ++r)
@@ -167,7 +168,8 @@ class CpuEngine final : public Engine {
     std::vector<InitialWeights> current(runs_.size());
     for (std::size_t r = 0; r < runs_.size(); ++r)
       if (specs_[r].params.train_size > 0) weights(r, current[r]);
-    tsgd::training_errors(specs_, current, samples, transform_, &draw_input, threads_, out);
+    tsgd::training_errors(specs_, current, samples, transform_, &draw_input, threads_, out,
+                          &et_cache_);
   }
 
   void set_weights(std::size_t index, const InitialWeights& in) {
@@ -460,7 +462,8 @@ class CpuEngine final : public Engine {
   int threads_;
   RngTransform transform_;
   std::vector<CpuRun<Real>> runs_;
-  std::vector<RunSpec> specs_;  // the batch's identities (training_errors)
+  std::vector<RunSpec> specs_;   // the batch's identities (training_errors)
+  TrainingErrorCache et_cache_;  // its training sets' inputs and labels
   std::vector<Group> groups_;
 };
 

@@ -120,6 +120,7 @@ class EmulatedCudaEngine final : public Engine {
       throw std::invalid_argument("emulated cuda engine: the batch does not fit the fused path");
     batch_ = std::move(next);
     specs_ = runs;
+    et_cache_.clear();
     if (options_.cublas_path) {
       // As the CUDA engine allocates them; x is zeroed (sample rows past a run's B stay zero).
       const std::size_t samples = batch_.params.size() * static_cast<std::size_t>(batch_.max_batch);
@@ -205,7 +206,7 @@ class EmulatedCudaEngine final : public Engine {
     for (std::size_t r = 0; r < specs_.size(); ++r)
       if (specs_[r].params.train_size > 0) current[r] = weights(r);
     tsgd::training_errors(specs_, current, samples, options_.rng_transform, &draw_input_blocks, 1,
-                          out);
+                          out, &et_cache_);
   }
 
   InitialWeights weights(std::size_t index) const {
@@ -219,6 +220,7 @@ class EmulatedCudaEngine final : public Engine {
 
  private:
   std::vector<RunSpec> specs_;
+  TrainingErrorCache et_cache_;
   template <int P>
   void launch_class(const FusedArgs<Real>& args, int ntasks) {
     FusedArgs<Real> launched = args;  // as cuda/fused_sgd.cu launches it

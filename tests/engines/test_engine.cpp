@@ -267,6 +267,13 @@ TEST_P(EngineTest, FiniteTrainingSetMatchesHandComputation) {
     const double et_tolerance = GetParam().precision == Precision::float64 ? 1e-11 : 1e-4;
     EXPECT_NEAR(et[0], hand.training_error(2), et_tolerance) << what;
     EXPECT_TRUE(std::isnan(et[1])) << what << ": an online run has no training error";
+    // Again from the inputs and labels the engine kept (TrainingErrorCache): the same
+    // bits; then another subset, all 3 samples, against the hand computation.
+    std::vector<double> again;
+    engine->training_errors(2, again);
+    EXPECT_EQ(std::memcmp(&again[0], &et[0], sizeof(double)), 0) << what;
+    engine->training_errors(5, again);
+    EXPECT_NEAR(again[0], hand.training_error(3), et_tolerance) << what;
   }
 }
 
