@@ -9,6 +9,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/training_error.h"
 #include "cuda/cuda_engine.h"
 #include "engines/split_engine.h"
 #include "experiment/file_io.h"
@@ -174,8 +175,14 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     // record.final_weights: each run's w (K x N doubles) from the batch's end,
     // and its base64 text (10.7 bytes a number) twice while the unit is written.
     const double final_weights = e.record.final_weights ? 30.0 * K * N : 0.0;
-    r.batch_bytes =
-        std::max(r.batch_bytes, batch * (records * 60.0 + kept * state + final_weights));
+    // A finite training set's inputs and labels, kept for its training error, up to a budget.
+    const double training_set =
+        p.train_size == 0
+            ? 0.0
+            : std::min(static_cast<double>(TrainingErrorCache::kBudgetBytes),
+                       batch * training_error_steps(e, p) / records * (4.0 * N + 8.0));
+    r.batch_bytes = std::max(
+        r.batch_bytes, batch * (records * 60.0 + kept * state + final_weights) + training_set);
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.point_bytes = std::max(r.point_bytes, runs * (records * 60.0 + state));
