@@ -35,11 +35,9 @@ struct EnumNames<TrainMode> {
 };
 template <>
 struct EnumNames<InitKind> {
-  static constexpr EnumName<InitKind> table[] = {{InitKind::large, "large"},
-                                                 {InitKind::small, "small"},
-                                                 {InitKind::mixed, "mixed"},
-                                                 {InitKind::informed, "informed"},
-                                                 {InitKind::denoise, "denoise"}};
+  static constexpr EnumName<InitKind> table[] = {
+      {InitKind::large, "large"},       {InitKind::small, "small"},     {InitKind::mixed, "mixed"},
+      {InitKind::informed, "informed"}, {InitKind::denoise, "denoise"}, {InitKind::file, "file"}};
 };
 template <>
 struct EnumNames<SecondLayerInit> {
@@ -56,7 +54,8 @@ struct EnumNames<OutputScaling> {
 template <>
 struct EnumNames<TeacherInit> {
   static constexpr EnumName<TeacherInit> table[] = {{TeacherInit::gaussian, "gaussian"},
-                                                    {TeacherInit::orthonormal, "orthonormal"}};
+                                                    {TeacherInit::orthonormal, "orthonormal"},
+                                                    {TeacherInit::file, "file"}};
 };
 template <>
 struct EnumNames<Precision> {

@@ -1,10 +1,12 @@
 #include "core/initial_weights.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "math/gaussian.h"
+#include "math/permutation.h"
 
 namespace tsgd {
 
@@ -67,6 +69,58 @@ void orthonormalise_rows(std::vector<double>& rows, int M, int N) {
   }
 }
 
+// File weights of ROWS x N (model.h: FileWeights), or std::invalid_argument
+// (the configuration checks shapes first, naming the key and the file).
+const FileWeights& file_weights(const std::shared_ptr<const FileWeights>& f, int rows, int N,
+                                const char* which) {
+  if (!f) throw std::invalid_argument(std::string(which) + " from a file, but no file was loaded");
+  if (f->rows != rows || f->N != N || f->w.size() != static_cast<std::size_t>(rows) * N ||
+      (!f->v.empty() && f->v.size() != static_cast<std::size_t>(rows)))
+    throw std::invalid_argument(std::string(which) + " file " + f->source + ": holds " +
+                                std::to_string(f->rows) + " x " + std::to_string(f->N) +
+                                " weights, the run needs " + std::to_string(rows) + " x " +
+                                std::to_string(N));
+  return *f;
+}
+
+// Sets round(sparsity * N) (at most N - 1) weights of each of the M rows to
+// zero: those at positions 0 .. count-1 of a permutation of [0, N) keyed by
+// (seed, Stream::teacher_mask, m), so row m depends on m alone, not on M.
+void sparsify_rows(std::vector<double>& rows, int M, int N, double sparsity, std::uint64_t seed) {
+  const long zeros = std::min<long>(std::lround(sparsity * N), N - 1);
+  for (int m = 0; m < M; ++m) {
+    const EpochPermutation order = keyed_permutation(
+        random_block(seed, Stream::teacher_mask, static_cast<std::uint64_t>(m), 0),
+        static_cast<std::uint64_t>(N));
+    for (long j = 0; j < zeros; ++j)
+      rows[static_cast<std::size_t>(m) * N + permute(order, static_cast<std::uint64_t>(j))] = 0.0;
+  }
+}
+
+// The teacher's w* and v* (initial_weights.h).
+void teacher_weights(const RunSpec& run, InitialWeights& out) {
+  const PointParams& p = run.params;
+  const int N = p.N, M = p.M;
+  const std::size_t n = static_cast<std::size_t>(N);
+  const std::uint64_t seed = p.teacher_seed.value_or(run.seed);
+  out.wstar.resize(static_cast<std::size_t>(M) * n);
+  out.vstar.resize(M);
+  const FileWeights* file = nullptr;
+  if (p.teacher_init == TeacherInit::file) {
+    file = &file_weights(p.teacher_file, M, N, "teacher");
+    out.wstar = file->w;
+  } else {
+    for (int m = 0; m < M; ++m) fill_gaussians(seed, Stream::teacher_w, m, N, &out.wstar[m * n]);
+    if (p.teacher_init == TeacherInit::orthonormal) orthonormalise_rows(out.wstar, M, N);
+  }
+  for (int m = 0; m < M; ++m)
+    out.vstar[m] = file && !file->v.empty() ? file->v[m]
+                                            : output_scale(p.output_scaling, M) *
+                                                  second_layer_value(p.teacher_v_init, p.teacher_v,
+                                                                     seed, Stream::teacher_v, m, M);
+  if (p.teacher_sparsity > 0.0) sparsify_rows(out.wstar, M, N, p.teacher_sparsity, seed);
+}
+
 }  // namespace
 
 double output_scale(OutputScaling scaling, int units) {
@@ -87,17 +141,11 @@ InitialWeights initial_weights(const RunSpec& run) {
   const std::uint64_t seed = run.seed;
   const std::size_t n = static_cast<std::size_t>(N);
   InitialWeights out;
-  out.wstar.resize(static_cast<std::size_t>(M) * n);
+  teacher_weights(run, out);
   out.w.resize(static_cast<std::size_t>(K) * n);
-  out.vstar.resize(M);
   out.v.resize(K);
-
-  for (int m = 0; m < M; ++m) {
-    fill_gaussians(seed, Stream::teacher_w, m, N, &out.wstar[m * n]);
-    out.vstar[m] = output_scale(p.output_scaling, M) *
-                   second_layer_value(p.teacher_v_init, p.teacher_v, seed, Stream::teacher_v, m, M);
-  }
-  if (p.teacher_init == TeacherInit::orthonormal) orthonormalise_rows(out.wstar, M, N);
+  const FileWeights* file =
+      p.init == InitKind::file ? &file_weights(p.student_file, K, N, "student") : nullptr;
 
   if ((p.init == InitKind::informed || p.init == InitKind::denoise) && K < M)
     throw std::invalid_argument("informed and denoise initialisations need K >= M");
@@ -139,6 +187,10 @@ InitialWeights initial_weights(const RunSpec& run) {
         v = out.vstar[m] / copies[m];
         break;
       }
+      case InitKind::file:  // as read; without a second layer in the file, the "large" rule's
+        std::copy(&file->w[k * n], &file->w[k * n] + n, w);
+        if (!file->v.empty()) v = file->v[k];
+        break;
     }
     out.v[k] = v;
   }

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,7 +13,8 @@
 namespace tsgd {
 
 enum class TrainMode { first_layer, both_layers };
-enum class InitKind { large, small, mixed, informed, denoise };
+// file: the student's weights as read from training.init_file (FileWeights).
+enum class InitKind { large, small, mixed, informed, denoise, file };
 // Second-layer initialisation: every weight = value, value * N(0,1), or
 // value with the second half of the signs flipped (teacher only).
 enum class SecondLayerInit { uniform, gaussian, flip_half };
@@ -19,9 +22,22 @@ enum class SecondLayerInit { uniform, gaussian, flip_half };
 enum class OutputScaling { none, inverse, inverse_sqrt };
 // Teacher first layer: rows of N(0,1) draws (T = I only as N -> infinity), or
 // the same rows orthonormalised and scaled to norm sqrt(N), so that T = I
-// exactly, as the theory assumes (initial_weights.h).
-enum class TeacherInit { gaussian, orthonormal };
+// exactly, as the theory assumes (initial_weights.h); or w* (and v*) as read
+// from model.teacher_file (FileWeights).
+enum class TeacherInit { gaussian, orthonormal, file };
 enum class Precision { float32, float64 };
+
+// Weights read from a file (experiment/weight_file.h), shared by every run that
+// starts from them: a rows x N first layer and, when the file holds one, the
+// second layer (empty: set by the configuration's rules, initial_weights.h).
+// The core layer never reads files; the experiment layer attaches these.
+struct FileWeights {
+  int rows = 0;
+  int N = 0;
+  std::vector<double> w;  // rows x N, row-major
+  std::vector<double> v;  // rows, or empty
+  std::string source;     // the file, for messages
+};
 
 // Every model and training parameter of one grid point (docs/config.md,
 // Sweeps: any scalar under "model" or "training" may be swept).
@@ -33,6 +49,14 @@ struct PointParams {
   int M = 2;
   int K = 2;
   TeacherInit teacher_init = TeacherInit::gaussian;
+  // Fraction of each teacher row's N weights set to zero (model.teacher_sparsity):
+  // round(sparsity * N) of them, chosen per row from the teacher's seed.
+  double teacher_sparsity = 0.0;
+  // The teacher's seed (seeds.teacher) for every run; empty: the run's seed.
+  std::optional<std::uint64_t> teacher_seed;
+  // teacher_init file: w* (M x N) and v*; init file: w (K x N) and v.
+  std::shared_ptr<const FileWeights> teacher_file;
+  std::shared_ptr<const FileWeights> student_file;
   TrainMode train = TrainMode::first_layer;
   double teacher_v = 1.0;
   SecondLayerInit teacher_v_init = SecondLayerInit::uniform;

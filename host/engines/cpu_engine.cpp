@@ -61,7 +61,9 @@ struct CpuRun {
   std::uint64_t seed = 0;
   std::uint64_t train_size = 0;  // P (0: online)
   int N = 0, K = 0, M = 0, B = 1;
-  TeacherInit teacher_init = TeacherInit::gaussian;
+  // What teacher row m depends on besides m and N (initial_weights.h): the
+  // runs of a group share it, and so the rows of one member.
+  std::tuple<TeacherInit, std::uint64_t, double, const FileWeights*> teacher{};
   bool train_second = false;
   bool frozen = false;
   SgdConstants<Real> constants{};
@@ -120,7 +122,7 @@ void sample_coefficients(const CpuRun<Real>& run, const Real* lambda, const Real
   }
 }
 
-// Runs that share (seed, B, teacher_init): advanced together by one thread.
+// Runs that share (seed, B, teacher): advanced together by one thread.
 struct Group {
   std::vector<std::size_t> runs;
   std::size_t teacher_run = 0;  // the member with the largest M: its teacher rows serve all
@@ -223,7 +225,8 @@ class CpuEngine final : public Engine {
     run.K = p.K;
     run.M = p.M;
     run.B = p.batch_size;
-    run.teacher_init = p.teacher_init;
+    run.teacher = {p.teacher_init, p.teacher_seed.value_or(spec.seed), p.teacher_sparsity,
+                   p.teacher_file.get()};
     run.train_second = p.train == TrainMode::both_layers;
     const InitialWeights init = initial_weights(spec);
     const std::size_t n = static_cast<std::size_t>(p.N);
@@ -237,16 +240,16 @@ class CpuEngine final : public Engine {
     return run;
   }
 
-  // Groups by (seed, B, teacher_init, P), then splits groups of more than
+  // Groups by (seed, B, teacher, P), then splits groups of more than
   // runs / threads runs, so that every thread has work: one draw serves a
   // whole group, so a group is split no further than that. The teacher rows of a group are those of
   // its member with the largest M, so its members must share teacher rows: rows m < M depend only
-  // on (seed, N, teacher_init) (initial_weights.h), and the batch shares N.
+  // on (N, teacher) (initial_weights.h), and the batch shares N.
   void build_groups() {
-    std::map<std::tuple<std::uint64_t, int, TeacherInit, std::uint64_t>, std::vector<std::size_t>>
-        by_key;
+    using Key = std::tuple<std::uint64_t, int, decltype(CpuRun<Real>::teacher), std::uint64_t>;
+    std::map<Key, std::vector<std::size_t>> by_key;
     for (std::size_t r = 0; r < runs_.size(); ++r)
-      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher_init, runs_[r].train_size}].push_back(r);
+      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher, runs_[r].train_size}].push_back(r);
     const std::size_t threads = static_cast<std::size_t>(threads_);
     const std::size_t target = std::max<std::size_t>(1, (runs_.size() + threads - 1) / threads);
     groups_.clear();

@@ -4,8 +4,8 @@
 // Runs that share a seed and mini-batch size see the same inputs
 // (docs/architecture.md contract 1), so the engine groups them: one thread draws each input vector
 // once per step, computes the teacher fields once (teacher row m depends only
-// on (seed, m, N, teacher_init), so runs of one seed and teacher_init share
-// them), and advances every run of the group. A run's arithmetic
+// on m, N and the teacher's settings: init, seed, sparsity, file; runs of one
+// seed that share those share them), and advances every run of the group. A run's arithmetic
 // does not depend on its group, so results are bitwise independent of the
 // batch composition and of the thread count.
 //
@@ -37,7 +37,7 @@ struct InitialWeights;
 void cpu_engine_weights(Engine& engine, std::size_t index, InitialWeights& out);
 // Replaces the weights of run `index` (same shapes), e.g. to apply many
 // independent samples to one state in a test of the ODE right-hand side. Runs
-// that share a seed (and teacher_init) share the teacher rows of one member (the
+// that share a seed (and teacher settings) share the teacher rows of one member (the
 // teacher depends only on those): give them the same teacher.
 void cpu_engine_set_weights(Engine& engine, std::size_t index, const InitialWeights& weights);
 

@@ -42,13 +42,14 @@ enum class RngTransform : std::uint32_t { exact = 0, fast = 1 };
 
 // What a block of random numbers is for; part of the Philox counter.
 enum class Stream : std::uint32_t {
-  input = 0,        // x^mu, index = mu, block = coordinate / 4
-  label_noise = 1,  // zeta^mu, index = mu, block 0, lane 0
-  teacher_w = 2,    // w*_m, index = m, block = coordinate / 4
-  teacher_v = 3,    // v*_m, index 0, block = m / 4
-  student_w = 4,    // w_k, index = k, block = coordinate / 4
-  student_v = 5,    // v_k, index 0, block = k / 4
-  permutation = 6,  // a finite training set's epoch order (math/permutation.h)
+  input = 0,         // x^mu, index = mu, block = coordinate / 4
+  label_noise = 1,   // zeta^mu, index = mu, block 0, lane 0
+  teacher_w = 2,     // w*_m, index = m, block = coordinate / 4
+  teacher_v = 3,     // v*_m, index 0, block = m / 4
+  student_w = 4,     // w_k, index = k, block = coordinate / 4
+  student_v = 5,     // v_k, index 0, block = k / 4
+  permutation = 6,   // a finite training set's epoch order (math/permutation.h)
+  teacher_mask = 7,  // which of w*_m's weights are zero, index = m (initial_weights.h)
 };
 
 TSGD_HD TSGD_FORCEINLINE Philox4x32 random_block(std::uint64_t seed, Stream stream,

@@ -28,10 +28,10 @@ struct EpochPermutation {
 // of freedom over 1,000 epochs); eight do not (21.8; tests/math/test_permutation.cpp).
 constexpr int kFeistelRounds = 8;
 
-TSGD_HD inline EpochPermutation epoch_permutation(std::uint64_t seed, std::uint64_t epoch,
-                                                  std::uint64_t size) {
+// A permutation of [0, SIZE) keyed by the first two words of a Philox block
+// (epoch_permutation's, or another stream's: initial_weights.h's teacher mask).
+TSGD_HD inline EpochPermutation keyed_permutation(const Philox4x32& key, std::uint64_t size) {
   EpochPermutation p;
-  const Philox4x32 key = random_block(seed, Stream::permutation, epoch, 0);
   p.k0 = key.v[0];
   p.k1 = key.v[1];
   p.size = size;
@@ -39,6 +39,11 @@ TSGD_HD inline EpochPermutation epoch_permutation(std::uint64_t seed, std::uint6
   while (bits < 64 && ((size - 1) >> bits) != 0) ++bits;
   p.half_bits = (bits + 1) / 2;
   return p;
+}
+
+TSGD_HD inline EpochPermutation epoch_permutation(std::uint64_t seed, std::uint64_t epoch,
+                                                  std::uint64_t size) {
+  return keyed_permutation(random_block(seed, Stream::permutation, epoch, 0), size);
 }
 
 namespace detail {

@@ -17,6 +17,15 @@ inline std::string num(double x) {
   return buf;
 }
 
+// Why the point's teacher is not the one the closed forms assume (T = I as
+// N -> infinity, v* from model.teacher_v and its rules); empty when it is.
+inline std::string assumed_teacher_failure(const PointParams& p) {
+  const std::string needs = "needs the configured teacher (here ";
+  if (p.teacher_init == TeacherInit::file) return needs + "a teacher from model.teacher_file)";
+  if (p.teacher_sparsity > 0) return needs + "a sparse teacher, T = (1 - sparsity) I)";
+  return "";
+}
+
 // The conditions of one formula, checked in order: the first that fails is the
 // reason it is skipped; those that hold are its stated conditions.
 class Conditions {
@@ -38,6 +47,12 @@ class Conditions {
       held_ += (held_.empty() ? "" : ", ") + condition;
     else
       failed_ = failure;
+    return *this;
+  }
+  // A condition that every point met before it existed: stated only when it fails
+  // (FAILURE non-empty), so that the entries of those points read as they did.
+  Conditions& unless(const std::string& failure) {
+    if (failed_.empty() && !failure.empty()) failed_ = failure;
     return *this;
   }
   bool hold() const { return failed_.empty(); }

@@ -127,8 +127,10 @@ TheoryReport first_order_theory(const PointParams& p) {
   Conditions c;
   std::string why;
   const std::optional<OrderParameters> x0 = symmetric_fixed_point(p, &why);
-  c.require(p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
-            "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2))
+  c.unless(assumed_teacher_failure(p))
+      .require(
+          p.weight_decay == 0.0 && p.weight_decay2 == 0.0, "no weight decay",
+          "weight_decay = " + num(p.weight_decay) + ", weight_decay2 = " + num(p.weight_decay2))
       .require(x0.has_value(), "a symmetric noise-free fixed point with zero error", why);
   NoiseResponse r;
   if (c.hold()) {

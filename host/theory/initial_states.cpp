@@ -55,6 +55,12 @@ OrderParameters expected_initial_state(const PointParams& p) {
   if (K < 1 || M < 1) throw std::invalid_argument("ode.init: K and M must be >= 1");
   if ((p.init == InitKind::informed || p.init == InitKind::denoise) && K < M)
     throw std::invalid_argument("ode.init: informed and denoise initialisations need K >= M");
+  if (p.teacher_init == TeacherInit::file || p.init == InitKind::file || p.teacher_sparsity > 0)
+    throw std::invalid_argument(
+        std::string("ode.init: the expected initial state is that of random weights; with ") +
+        (p.teacher_sparsity > 0 ? "a sparse teacher (model.teacher_sparsity)"
+                                : "weights from a file") +
+        " use ode.init = \"measured\" (the runs' actual initial weights) or an explicit state");
   OrderParameters op;
   op.resize(K, M);
   const double s2 = p.init_scale * p.init_scale;
@@ -106,6 +112,8 @@ OrderParameters expected_initial_state(const PointParams& p) {
         op.v[k] = op.vstar[m] / copies[m];
         break;
       }
+      case InitKind::file:  // refused above
+        break;
     }
   }
   return op;
