@@ -68,7 +68,7 @@ void parse_name(const json& doc, Experiment& e, json& resolved) {
 }
 
 SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
-  Section s(doc, "seeds", {"count", "first"}, resolved);
+  Section s(doc, "seeds", {"count", "first", "teacher"}, resolved);
   SeedSettings seeds;
   seeds.count = s.integer("count", seeds.count, 1, 100000000);
   if (s.has("first")) {
@@ -79,6 +79,12 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
   if (seeds.first > std::numeric_limits<std::uint64_t>::max() - seeds.count)
     fail("seeds.first", "first + count overflows 64 bits");
   s.resolve("first", seeds.first);
+  if (s.has("teacher")) {  // resolved only when given, as configurations before it
+    if (!s.given("teacher").is_number_unsigned())
+      fail("seeds.teacher", "expected an integer >= 0, got " + describe(s.given("teacher")));
+    seeds.teacher = s.given("teacher").get<std::uint64_t>();
+    s.resolve("teacher", *seeds.teacher);
+  }
   if (static_cast<double>(grid) * seeds.count >= 1e9)
     fail("seeds.count",
          "the experiment has " + format_double(static_cast<double>(grid) * seeds.count) +
@@ -252,12 +258,13 @@ const char* to_string(Backend b) { return enum_name(b); }
 Experiment parse_experiment(const json& doc) {
   check_keys(doc, "",
              {"name", "description", "model", "training", "data", "zip", "seeds", "record",
-              "simulate", "ode", "fixed_point", "output"});
+              "simulate", "ode", "fixed_point", "output", "weight_files"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
   parse_grid(doc, e, resolved);
   e.seeds = parse_seeds(doc, e.points.size(), resolved);
+  parse_weight_keys(doc, e, resolved);
   e.record = parse_record(doc, e.points, resolved);
   e.simulate = parse_simulate(doc, resolved);
   e.ode = parse_ode(doc,
@@ -309,7 +316,9 @@ Experiment load_experiment(const std::string& path) {
     throw ConfigError(duplicate,
                       path + ": " + duplicate + ": given twice (JSON keeps only the last)");
   try {
-    return parse_experiment(doc);
+    Experiment e = parse_experiment(doc);
+    load_weight_files(e, std::filesystem::path(path).parent_path().string());
+    return e;
   } catch (const ConfigError& err) {
     throw ConfigError(err.key_path(), path + ": " + err.what());
   }

@@ -34,6 +34,20 @@ struct EnumNames<Backend> {
 struct SeedSettings {
   int count = 1;
   std::uint64_t first = 0;
+  // seeds.teacher: the teacher's seed for every run (PointParams::teacher_seed);
+  // students and data still from each run's own seed.
+  std::optional<std::uint64_t> teacher;
+};
+
+// A weight file of the experiment (model.teacher_file, training.init_file): its
+// key, its path (absolute once load_weight_files resolved it), and as read its
+// size and FNV-1a hash, which the resolved configuration (and so the runs'
+// fingerprint) and manifest.json record.
+struct WeightFileRecord {
+  std::string key;
+  std::string path;
+  std::uint64_t bytes = 0;
+  std::string fnv1a;
 };
 
 struct RecordSettings {
@@ -104,18 +118,27 @@ struct Experiment {
   OdeSettings ode;
   FixedPointStart fixed_point_start = FixedPointStart::ode_end;  // fixed_point.start
   std::string output;                                            // output directory
+  std::vector<WeightFileRecord> weight_files;                    // loaded: load_weight_files
   // The configuration with every default filled in, except keys added after results
   // existed, which appear only when given (zip, fixed_point) or away from their
   // default (model.teacher_init), so older configurations keep their fingerprint.
   nlohmann::json resolved;
 };
 
-// Reads and checks a configuration file; throws ConfigError (key path and
-// reason; the message starts with the file name) or std::runtime_error when
-// the file cannot be read or is not JSON.
+// Reads and checks a configuration file and the weight files it names
+// (load_weight_files, relative paths from the file's directory); throws
+// ConfigError (key path and reason; the message starts with the file name) or
+// std::runtime_error when the file cannot be read or is not JSON.
 Experiment load_experiment(const std::string& path);
-// The same from an already parsed document.
+// The same from an already parsed document, without reading weight files: the
+// points that start from one have none attached (initial_weights throws), as
+// for merging or growing results, which never start a run.
 Experiment parse_experiment(const nlohmann::json& document);
+// Reads the weight files of E (paths relative to CONFIG_DIR; empty: the working
+// directory), checks their shapes against each grid point that uses them and
+// attaches them; records in E.resolved their absolute paths and, under
+// "weight_files", their sizes and hashes (config_weights.cpp).
+void load_weight_files(Experiment& e, const std::string& config_dir);
 
 // The precision of the engine: simulate.precision, or for "auto" float32 on a
 // GPU and float64 on the CPU.

@@ -256,8 +256,11 @@ void check_swept_keys_are_used(const Experiment& e) {
   };
   static const Unused unused[] = {
       {"training.init_scale",
-       [](const PointParams& q) { return q.init == InitKind::large || q.init == InitKind::mixed; },
-       "init \"large\" and \"mixed\" do not use it (only small, informed and denoise do)"},
+       [](const PointParams& q) {
+         return q.init == InitKind::large || q.init == InitKind::mixed || q.init == InitKind::file;
+       },
+       "init \"large\", \"mixed\" and \"file\" do not use it (only small, informed and denoise "
+       "do)"},
       {"training.lr2", [](const PointParams& q) { return q.train == TrainMode::first_layer; },
        "it is the second layer's rate, and model.train \"first_layer\" does not train that layer"},
       {"training.weight_decay2",
@@ -281,7 +284,9 @@ void check_swept_keys_are_used(const Experiment& e) {
 void parse_grid(const json& doc, Experiment& e, json& resolved) {
   const auto& keys = sweep_keys();
   for (const char* section : {"model", "training", "data"}) {
-    std::set<std::string> allowed;
+    std::set<std::string> allowed = std::string(section) == "model"      ? fixed_model_keys()
+                                    : std::string(section) == "training" ? fixed_training_keys()
+                                                                         : std::set<std::string>{};
     for (const auto& k : keys)
       if (std::string(k.section) == section) allowed.insert(k.name);
     if (doc.contains(section)) check_keys(doc[section], section, allowed);

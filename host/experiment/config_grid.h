@@ -3,6 +3,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
 #include "experiment/config.h"
 
@@ -11,5 +13,16 @@ namespace tsgd {
 // Reads "model", "training" and "zip" of DOC into E.points and E.swept, recording
 // their resolved values in RESOLVED; refuses a swept key no grid point uses.
 void parse_grid(const nlohmann::json& doc, Experiment& e, nlohmann::json& resolved);
+
+// The keys of "model" and "training" that are not swept (one value for every
+// grid point): the names allowed besides the sweep keys.
+const std::set<std::string>& fixed_model_keys();
+const std::set<std::string>& fixed_training_keys();
+
+// Reads those keys (model.teacher_file, model.teacher_sparsity,
+// training.init_file) and seeds.teacher (from E.seeds) into every point of E;
+// refuses a file key without the init that reads it and the reverse, and a
+// sparsity with a teacher from a file (config_weights.cpp).
+void parse_weight_keys(const nlohmann::json& doc, Experiment& e, nlohmann::json& resolved);
 
 }  // namespace tsgd

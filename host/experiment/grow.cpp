@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "experiment/config_grid.h"
 #include "experiment/config_reader.h"
 #include "experiment/file_io.h"
 #include "experiment/records.h"
@@ -51,6 +52,14 @@ const json* at_path(const json& j, const std::string& path) {
 json fixed_part(const json& resolved) {
   json j = without_run_neutral_keys(resolved);
   for (const char* key : {"name", "description", "model", "training", "zip", "seeds"}) j.erase(key);
+  // Their keys that no grid point or seed lists, one value for every run (a changed
+  // sparsity, weight file or teacher seed changes every run): compared here.
+  std::vector<std::pair<std::string, std::string>> fixed = {{"seeds", "teacher"}};
+  for (const std::string& key : fixed_model_keys()) fixed.emplace_back("model", key);
+  for (const std::string& key : fixed_training_keys()) fixed.emplace_back("training", key);
+  for (const auto& [section, key] : fixed)
+    if (resolved.contains(section) && resolved[section].contains(key))
+      j[section][key] = resolved[section][key];
   return j;
 }
 

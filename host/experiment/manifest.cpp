@@ -22,6 +22,25 @@ std::string iso_time_now() {
   return buf;
 }
 
+// The weight files the runs started from (config_weights.cpp), as the
+// directory's config.json records them: each key's path, size and hash.
+json weight_files(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!fs::exists(path)) return json::object();
+  const json config = json::parse(read_file(path));
+  json out = json::object();
+  if (!config.contains("weight_files")) return out;
+  for (auto it = config["weight_files"].begin(); it != config["weight_files"].end(); ++it) {
+    const std::string& key = it.key();
+    const std::size_t dot = key.find('.');
+    json entry = it.value();
+    const json& section = config.value(key.substr(0, dot), json::object());
+    entry["path"] = section.value(key.substr(dot + 1), std::string());
+    out[key] = entry;
+  }
+  return out;
+}
+
 }  // namespace
 
 void write_manifest(const std::string& dir, const Manifest& m) {
@@ -49,6 +68,8 @@ void write_manifest(const std::string& dir, const Manifest& m) {
          {"seconds", m.stage_seconds},
          {"computed_by", m.computed_by.list()},
          {"files", files}};
+  const json weights = weight_files(dir);
+  if (!weights.empty()) j["weight_files"] = weights;
   write_file_atomic(dir + "/manifest.json", j.dump(2) + "\n");
 }
 

@@ -1,7 +1,9 @@
 // manifest.json: what produced an output directory (version, commit, host,
 // engine, precision, threads, seconds per stage, the runs computed by each
 // engine over every session and shard) and the size and FNV-1a hash of every
-// other file there, so that a changed file is noticed.
+// other file there, so that a changed file is noticed; and the path, size and
+// hash of each weight file the runs started from ("weight_files", from
+// config.json: model.teacher_file, training.init_file).
 #pragma once
 
 #include <map>
