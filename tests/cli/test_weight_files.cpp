@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
+#include <tuple>
 
 #include "experiment/file_io.h"
 #include "tests/support/test_util.h"
@@ -27,7 +29,7 @@ json teacher_config() {
        {{"N", 4}, {"M", 2}, {"K", 2}, {"teacher_init", "file"}, {"teacher_file", "teacher.json"}}},
       {"training", {{"lr", 0.5}, {"sigma", 0.1}, {"alpha", 2}}},
       {"seeds", {{"count", 2}}},
-      {"record", {{"points", 4}}},
+      {"record", {{"points", 4}, {"jsonl", true}}},
       {"simulate", {{"backend", "cpu"}}}};
 }
 
@@ -52,6 +54,18 @@ TEST(Pipeline, AnEditedWeightFileIsNeverMixedWithOldRuns) {
   EXPECT_EQ(manifest["weight_files"]["model.teacher_file"],
             (json{{"path", path}, {"bytes", first.size()}, {"fnv1a", fnv1a_hex(first)}}));
 
+  // Every record of the SGD runs and of the ODE (from each seed's measured state) has
+  // the file's T = diag(1/2, 1/2) exactly: sums of exactly representable products.
+  for (const char* file : {"/out/order_parameters.jsonl", "/out/ode_order_parameters.jsonl"}) {
+    std::istringstream lines(read_file(dir + file));
+    std::string line;
+    int records = 0;
+    while (std::getline(lines, line)) {
+      EXPECT_EQ(json::parse(line)["T"], json::parse("[[0.5, 0.0], [0.0, 0.5]]")) << file;
+      ++records;
+    }
+    EXPECT_GE(records, 2 * 2) << file;  // two seeds, each its start and end at least
+  }
   // The same file again: the same experiment (resumed: nothing to do).
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
   // Edited: refused naming the record, then recomputed with --force.
@@ -85,5 +99,38 @@ TEST(Pipeline, ABadWeightFileOrAnExpectedOdeStateIsRefusedBeforeAnythingIsWritte
       run_tsgd({"run", write_config(dir, expected), "--output", dir + "/out", "--quiet"}, &err), 2);
   EXPECT_NE(err.find("ode.init"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir + "/out"));
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, GrowingKeepsTheSparsityAndTheTeacherSeed) {
+  // More seeds grow an experiment; a changed model.teacher_sparsity or seeds.teacher
+  // changes every run, so it is refused naming the key, not grown into a mix.
+  const std::string dir = temp_dir("weight_files_grow");
+  json config = {{"name", "sparse"},
+                 {"model", {{"N", 20}, {"M", 1}, {"K", 1}, {"teacher_sparsity", 0.25}}},
+                 {"training", {{"lr", 0.5}, {"alpha", 1}}},
+                 {"seeds", {{"count", 2}, {"teacher", 7}}},
+                 {"record", {{"points", 3}}},
+                 {"simulate", {{"backend", "cpu"}}},
+                 {"ode", {{"enabled", false}}}};
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  config["seeds"]["count"] = 3;
+  for (const auto& [section, key, value] :
+       {std::tuple<std::string, std::string, json>{"model", "teacher_sparsity", 0.5},
+        std::tuple<std::string, std::string, json>{"seeds", "teacher", 8}}) {
+    json changed = config;
+    changed[section][key] = value;
+    EXPECT_NE(
+        run_tsgd({"run", write_config(dir, changed), "--output", dir + "/out", "--quiet"}, &err),
+        0);
+    EXPECT_NE(err.find(section + "." + key), std::string::npos) << err;
+  }
+  EXPECT_EQ(run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("growing"), std::string::npos) << err;
   fs::remove_all(dir);
 }

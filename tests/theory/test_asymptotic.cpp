@@ -396,5 +396,26 @@ TEST(Theory, MixedPairsSkipEveryFormula) {
   }
 }
 
+TEST(Theory, NoClosedFormForATeacherFromAFileOrASparseOne) {
+  // The closed forms assume the configured teacher (T = I, v* from teacher_v): a
+  // teacher from model.teacher_file or a sparse one skips every erf entry, saying why,
+  // where the same point with the configured teacher has eq. (11).
+  PointParams p;
+  p.K = p.M = 2;
+  p.lr = 0.05;
+  p.sigma = 0.5;
+  ASSERT_TRUE(holds(asymptotic_theory(p), "eq. (11)"));
+  PointParams sparse = p, file = p;
+  sparse.teacher_sparsity = 0.5;
+  file.teacher_init = TeacherInit::file;
+  for (const PointParams& q : {sparse, file}) {
+    const TheoryReport report = asymptotic_theory(q);
+    EXPECT_TRUE(report.holds.empty()) << report.holds.front().formula;
+    EXPECT_NE(skip_reason(report, "eq. (11)").find("needs the configured teacher"),
+              std::string::npos)
+        << skip_reason(report, "eq. (11)");
+  }
+}
+
 }  // namespace
 }  // namespace tsgd
