@@ -94,6 +94,12 @@ std::optional<OrderParameters> symmetric_fixed_point(const PointParams& p, std::
   if (!why) why = &scratch;
   *why = ode_unsupported_reason(p);
   if (!why->empty()) return std::nullopt;
+  // Its teacher is the configured one (T = I, v* from teacher_v).
+  const std::string teacher = assumed_teacher_failure(p);
+  if (!teacher.empty()) {
+    *why = teacher.substr(std::string("needs ").size());
+    return std::nullopt;
+  }
   // Students copying the teachers reproduce them, with zero error, only when they share
   // the teachers' activation: a mixed pair has no such fixed point.
   if (p.student_activation != p.teacher_activation) {

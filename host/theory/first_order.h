@@ -25,7 +25,7 @@ namespace tsgd {
 // The symmetric noise-free fixed point of P, or empty with the reason in *why
 // (an activation pair without ODE, a mixed student/teacher pair, a gaussian second
 // layer, K < M, M not dividing K with both layers trained, a student v that differs
-// from the teacher's v*).
+// from the teacher's v*, a teacher from a file or a sparse one: not the T = I it assumes).
 std::optional<OrderParameters> symmetric_fixed_point(const PointParams& p, std::string* why);
 
 // The entry "eq. (10)" (erf SCM, first layer, v = v* = 1), "first order in sigma^2"

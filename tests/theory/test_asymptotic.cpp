@@ -414,6 +414,10 @@ TEST(Theory, NoClosedFormForATeacherFromAFileOrASparseOne) {
     EXPECT_NE(skip_reason(report, "eq. (11)").find("needs the configured teacher"),
               std::string::npos)
         << skip_reason(report, "eq. (11)");
+    // Nor does fixed_point.start "denoise" start from the configured teacher's fixed point.
+    std::string why;
+    EXPECT_FALSE(symmetric_fixed_point(q, &why));
+    EXPECT_NE(why.find("the configured teacher"), std::string::npos) << why;
   }
 }
 
