@@ -83,6 +83,11 @@ void parse_weight_keys(const json& doc, Experiment& e, json& resolved) {
     // Resolved only away from 0, so that configurations without it keep their fingerprint.
     if (sparsity > 0.0) resolved["model"]["teacher_sparsity"] = *value;
   }
+  if (e.seeds.teacher && std::all_of(e.points.begin(), e.points.end(), [](const PointParams& p) {
+        return p.teacher_init == TeacherInit::file;
+      }))
+    fail("seeds.teacher",
+         "every grid point's teacher is read from model.teacher_file, which no seed changes");
   for (PointParams& p : e.points) {
     p.teacher_sparsity = sparsity;
     p.teacher_seed = e.seeds.teacher;
