@@ -95,12 +95,20 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
 RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points,
                             json& resolved) {
   Section s(doc, "record",
-            {"points", "spacing", "order_parameters", "alpha_min", "escape_eg", "jsonl", "runs_csv",
-             "hdf5_precision", "final_weights", "train_error_samples"},
+            {"points", "spacing", "per_decade", "order_parameters", "alpha_min", "escape_eg", "jsonl",
+             "runs_csv", "hdf5_precision", "final_weights", "train_error_samples"},
             resolved);
   RecordSettings r;
-  r.points = s.integer("points", r.points, 1, 100000);
   r.spacing = s.choice("spacing", r.spacing);
+  if (r.spacing == Spacing::decades) {
+    if (s.has("points"))
+      fail("record.points", "not used with spacing \"decades\": give record.per_decade");
+    r.per_decade = s.integer("per_decade", r.per_decade, 1, 1000);
+  } else {
+    if (s.has("per_decade"))
+      fail("record.per_decade", "only with spacing \"decades\"");
+    r.points = s.integer("points", r.points, 1, 100000);
+  }
   r.order_parameters = s.boolean("order_parameters", r.order_parameters);
   r.alpha_min = s.positive_number("alpha_min", r.alpha_min);
   // Resolved only when given: configurations without it keep their resolved form.
@@ -115,7 +123,7 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
     r.train_error_samples =
         s.integer("train_error_samples", r.train_error_samples, 1, kMaxTrainErrorSamples);
   for (const auto& q : points)
-    if (r.spacing == Spacing::log && r.alpha_min >= q.alpha)
+    if (r.spacing != Spacing::lin && r.alpha_min >= q.alpha)
       fail("record.alpha_min",
            "must be smaller than training.alpha (" + format_double(q.alpha) + ")");
   return r;

@@ -18,12 +18,13 @@
 
 namespace tsgd {
 
-enum class Spacing { log, lin };
+enum class Spacing { log, lin, decades };
 enum class Backend { automatic, cpu, cuda };
 
 template <>
 struct EnumNames<Spacing> {
-  static constexpr EnumName<Spacing> table[] = {{Spacing::log, "log"}, {Spacing::lin, "lin"}};
+  static constexpr EnumName<Spacing> table[] = {
+      {Spacing::log, "log"}, {Spacing::lin, "lin"}, {Spacing::decades, "decades"}};
 };
 template <>
 struct EnumNames<Backend> {
@@ -55,6 +56,10 @@ struct RecordSettings {
   Spacing spacing = Spacing::log;
   bool order_parameters = true;
   double alpha_min = 0.01;  // first non-zero record time of a log-spaced schedule
+  // decades: records at alpha_min 10^(k / per_decade), k = 0, 1, ..., below alpha,
+  // then alpha: the same record times whatever alpha, so that a longer
+  // training.alpha continues an experiment's runs (grow.h). Replaces points.
+  int per_decade = 10;
   // The eps_g below which a run has escaped the plateau (escapes.h); empty: per
   // point, from the ODE's plateau or the default. Analysis only: not part of the
   // runs' identity (experiment_fingerprint leaves it out).

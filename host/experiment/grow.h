@@ -18,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,22 +29,32 @@ namespace tsgd {
 struct Growth {
   std::map<int, int> points;  // grid point of the existing results -> grid point of the grown
   bool seeds_added = false;
+  // Existing grid points whose runs go on to the grown point's longer
+  // training.alpha (only with record.final_weights and record.spacing "decades",
+  // whose record times do not depend on alpha): their work units become
+  // checkpoints (checkpoint.h) at the old end, from which the SGD stage
+  // continues each run bit for bit; their ODE is computed again.
+  std::set<int> continued;
 };
 
 // How GROWN grows the experiment whose resolved configuration is EXISTING
-// (its seeds all among GROWN's, its grid points all in GROWN's grid); throws
-// std::runtime_error "KEY: why" naming the first key that does not allow it (a
-// changed key, a value gone from a list, fewer seeds).
-Growth growth_of(const nlohmann::json& existing, const Experiment& grown);
+// (its seeds all among GROWN's, its grid points all in GROWN's grid, or with
+// CONTINUE_ALPHA the same but for a longer training.alpha, see Growth::continued);
+// throws std::runtime_error "KEY: why" naming the first key that does not allow
+// it (a changed key, a value gone from a list, fewer seeds).
+Growth growth_of(const nlohmann::json& existing, const Experiment& grown,
+                 bool continue_alpha = false);
 
 // The work unit NAME (SGD or ODE) of directory WORK, of the experiment with
 // fingerprint OLD_FINGERPRINT, written into TARGET for GROWN (fingerprint
 // NEW_FINGERPRINT), its points renumbered by GROWTH; the header (provenance) is
-// kept. Returns its records; throws when TARGET already holds a unit of that name.
+// kept. A unit of a point that Growth::continued lists becomes its batch's
+// checkpoint instead (BEFORE, the existing experiment, gives its record times).
+// Returns its records; throws when TARGET already holds a unit of that name.
 std::size_t rewrite_unit(const std::string& work, const std::string& target,
                          const std::string& name, const std::string& old_fingerprint,
                          const std::string& new_fingerprint, const Experiment& grown,
-                         const Growth& growth);
+                         const Growth& growth, const Experiment* before = nullptr);
 
 // Rewrites the work units of DIR (of configuration EXISTING) for GROWN and
 // writes GROWN_RESOLVED as DIR/config.json, as described above. ODE units are

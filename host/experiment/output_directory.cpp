@@ -84,17 +84,24 @@ void grow_or_refuse(const std::string& dir, const json& existing, const Experime
                              advice);
   Growth growth;
   try {
-    growth = growth_of(existing, *grown);
+    growth = growth_of(existing, *grown, /*continue_alpha=*/true);
   } catch (const std::exception& err) {
     throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
                              "): " + err.what() +
-                             "; an experiment grows only by more seeds or grid points" + advice);
+                             "; an experiment grows only by more seeds or grid points, or by a longer "
+                             "training.alpha with record.final_weights and record.spacing "
+                             "\"decades\"" +
+                             advice);
   }
   const std::size_t kept = grow_output_directory(dir, existing, *grown, resolved, growth);
   std::cerr << "tsgd: growing " << dir << ": " << kept << " runs of "
             << existing.at("seeds").at("count").dump() << " seed(s) x " << growth.points.size()
             << " grid point(s) kept, for " << grown->seeds.count << " seed(s) x "
-            << grown->points.size() << " grid point(s)\n";
+            << grown->points.size() << " grid point(s)";
+  if (!growth.continued.empty())
+    std::cerr << " (" << growth.continued.size()
+              << " point(s) continued to a longer alpha from their final weights)";
+  std::cerr << "\n";
 }
 
 }  // namespace

@@ -75,6 +75,53 @@ TEST(Grow, MoreSeedsAndGridPointsReuseEveryRunAndEqualAFreshRun) {
   fs::remove_all(dir);
 }
 
+TEST(Grow, ALongerAlphaContinuesEveryRunFromItsFinalWeights) {
+  // Record times that do not depend on alpha (spacing "decades": 0.05 10^(k/4))
+  // and the final weights stored: alpha 1.5 -> 4 continues each run from step 75
+  // (alpha 1.5, between the records at 0.889 and 1.58, N = 50), and every result
+  // file equals a fresh run's with alpha 4, bit for bit (the draws of step t are
+  // at (seed, t): nothing of the first part is computed again, nothing differs).
+  // With every record's order parameters and with only the last (whose state
+  // at the old end is then not a record of the grown schedule).
+  const std::string dir = temp_dir("grow_alpha");
+  json config = small_config();
+  for (const bool all_states : {true, false}) {
+    const std::string grown = dir + "/grown" + (all_states ? "_all" : "_last");
+    config["record"] = {{"spacing", "decades"},
+                        {"per_decade", 4},
+                        {"alpha_min", 0.05},
+                        {"final_weights", true},
+                        {"order_parameters", all_states}};
+    config["training"]["alpha"] = 1.5;
+    config["training"]["lr"] = 0.8;  // far from the plateau's end at alpha 1.5
+    run_config(dir, config, grown);
+    config["training"]["alpha"] = 4;
+    const std::string err = run_config(dir, config, grown);
+    EXPECT_NE(err.find("2 point(s) continued to a longer alpha"), std::string::npos) << err;
+    EXPECT_NE(err.find("resuming a batch of 20 runs from its checkpoint at step 75"),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("checkpoint(s) of batches cut otherwise"), std::string::npos) << err;
+    fs::remove_all(dir + "/fresh");
+    run_config(dir, config, dir + "/fresh");
+    expect_identical_result_files(dir + "/fresh", grown);
+    expect_same_results(dir + "/fresh", grown);
+  }
+  config["record"]["order_parameters"] = true;
+  // Without the final weights a longer alpha is refused, naming what it needs.
+  config["record"].erase("final_weights");
+  run_config(dir, config, dir + "/plain");
+  config["training"]["alpha"] = 8;
+  int status = 0;
+  const std::string refused = run_config(dir, config, dir + "/plain", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(refused.find("training.alpha: 4 of the existing results is not in this configuration "
+                         "(runs continue to a longer alpha only with record.final_weights"),
+            std::string::npos)
+      << refused;
+  fs::remove_all(dir);
+}
+
 TEST(Grow, AnyOtherChangeIsRefusedByNameAndChangesNothing) {
   const std::string dir = temp_dir("grow_refused");
   const json config = small_config();
