@@ -50,11 +50,10 @@ static_assert(sizeof(RunParams<double>) <= 256, "update cuda_bytes_per_run");
 constexpr std::size_t kCublasWorkspaceBytes = 32u << 20;
 // Steps per CUDA graph of the cuBLAS path (each step is 4 or 5 nodes).
 constexpr std::int64_t kGraphSteps = 32;
-// Automatic path choice: per step the fused path works through the B
-// samples' coefficients on one warp (and draws the inputs twice where they do
-// not fit in shared memory), so beyond a few samples per step the cuBLAS
-// path's GEMMs are expected to win (an estimate: bench_gpu's mini-batch cases
-// measure it).
+// Automatic path choice: per step the fused path works through the B samples'
+// coefficients on one warp (and draws the inputs twice where they do not fit in
+// shared memory), so beyond a few samples per step the cuBLAS path's GEMMs are
+// expected to win (an estimate: bench_gpu's mini-batch cases measure it).
 constexpr int kFusedAutoMaxBatch = 8;
 
 int use_device(int device) {

@@ -95,8 +95,8 @@ SeedSettings parse_seeds(const json& doc, std::size_t grid, json& resolved) {
 RecordSettings parse_record(const json& doc, const std::vector<PointParams>& points,
                             json& resolved) {
   Section s(doc, "record",
-            {"points", "spacing", "per_decade", "order_parameters", "alpha_min", "escape_eg", "jsonl",
-             "runs_csv", "hdf5_precision", "final_weights", "train_error_samples"},
+            {"points", "spacing", "per_decade", "order_parameters", "alpha_min", "escape_eg",
+             "jsonl", "runs_csv", "hdf5_precision", "final_weights", "train_error_samples"},
             resolved);
   RecordSettings r;
   r.spacing = s.choice("spacing", r.spacing);
@@ -105,8 +105,7 @@ RecordSettings parse_record(const json& doc, const std::vector<PointParams>& poi
       fail("record.points", "not used with spacing \"decades\": give record.per_decade");
     r.per_decade = s.integer("per_decade", r.per_decade, 1, 1000);
   } else {
-    if (s.has("per_decade"))
-      fail("record.per_decade", "only with spacing \"decades\"");
+    if (s.has("per_decade")) fail("record.per_decade", "only with spacing \"decades\"");
     r.points = s.integer("points", r.points, 1, 100000);
   }
   r.order_parameters = s.boolean("order_parameters", r.order_parameters);

@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "experiment/config_grid.h"
 #include "experiment/checkpoint.h"
+#include "experiment/config_grid.h"
 #include "experiment/config_reader.h"
 #include "experiment/file_io.h"
 #include "experiment/plan.h"

@@ -18,8 +18,8 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "experiment/config.h"

@@ -86,12 +86,12 @@ void grow_or_refuse(const std::string& dir, const json& existing, const Experime
   try {
     growth = growth_of(existing, *grown, /*continue_alpha=*/true);
   } catch (const std::exception& err) {
-    throw std::runtime_error(dir + " holds results of a different configuration (" + config_path +
-                             "): " + err.what() +
-                             "; an experiment grows only by more seeds or grid points, or by a longer "
-                             "training.alpha with record.final_weights and record.spacing "
-                             "\"decades\"" +
-                             advice);
+    throw std::runtime_error(
+        dir + " holds results of a different configuration (" + config_path + "): " + err.what() +
+        "; an experiment grows only by more seeds or grid points, or by a longer "
+        "training.alpha with record.final_weights and record.spacing "
+        "\"decades\"" +
+        advice);
   }
   const std::size_t kept = grow_output_directory(dir, existing, *grown, resolved, growth);
   std::cerr << "tsgd: growing " << dir << ": " << kept << " runs of "

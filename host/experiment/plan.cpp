@@ -66,7 +66,8 @@ std::vector<std::int64_t> record_steps(const RecordSettings& record, const Point
     // Each record time from its k alone (not accumulated), so a longer alpha
     // gives the same steps below the shorter one's end.
     for (int k = 0;; ++k) {
-      const double alpha = record.alpha_min * std::pow(10.0, static_cast<double>(k) / record.per_decade);
+      const double alpha =
+          record.alpha_min * std::pow(10.0, static_cast<double>(k) / record.per_decade);
       const std::int64_t s = std::max<std::int64_t>(1, std::llround(alpha * p.N));
       if (s >= total) break;
       if (s > steps.back()) steps.push_back(s);

@@ -48,6 +48,21 @@ void save_state(Engine& engine, std::size_t records, std::int64_t step,
   runs = std::move(state.runs);
 }
 
+// The batch just loaded, set to STATE (a checkpoint of it): the engine's runs and
+// the loop's records, live flags and divergence bounds.
+void resume_from(Engine& engine, const BatchState& state, const std::vector<std::int64_t>& steps,
+                 std::vector<RunTrajectory>& out, std::vector<char>& live,
+                 std::vector<double>& bound) {
+  const std::size_t n = out.size();
+  if (state.runs.size() != n || state.weights.size() != n || state.live.size() != n ||
+      state.bound.size() != n || !checkpoint_step(state, steps))
+    throw std::invalid_argument("simulate_batch: resume from the state of another batch");
+  engine.resume(state.step, state.weights, frozen_of(state.live));
+  out = state.runs;
+  live = state.live;
+  bound = state.bound;
+}
+
 }  // namespace
 
 bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
@@ -65,14 +80,7 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
   std::int64_t done = 0;
   std::size_t first_record = 0;
   if (const BatchState* state = control.resume) {
-    if (state->runs.size() != runs.size() || state->weights.size() != runs.size() ||
-        state->live.size() != runs.size() || state->bound.size() != runs.size() ||
-        state->records == 0 || state->records >= steps.size() || !checkpoint_step(*state, steps))
-      throw std::invalid_argument("simulate_batch: resume from the state of another batch");
-    engine.resume(state->step, state->weights, frozen_of(state->live));
-    out = state->runs;
-    live = state->live;
-    bound = state->bound;
+    resume_from(engine, *state, steps, out, live, bound);
     done = state->step;
     first_record = state->records;
     if (control.progress) control.progress(live_runs(live) * static_cast<double>(done), done / N);
