@@ -50,6 +50,10 @@ PHASE_OF_FUNCTION = {
 }
 # Source loops inside the step loop: (regular expression on the `for` line,
 # trip symbol, source stride). bench_gpu evaluates the symbols for a case.
+# A finite training set's sample order (math/permutation.h: taken only with
+# data.train_size): its loops (the Feistel rounds, cycle-walking) are left
+# out with the path.
+FINITE_FUNCTIONS = r"sample_index|epoch_permutation|keyed_permutation|\d+feistel|\d+walkE|\d+permuteE"
 LOOP_RULES = [
     (r"for \(int b = 0; b < th\.B; \+\+b\)", "B", 1),
     (r"for \(int k = 0; k < th\.nwarps; \+\+k\)", "W", 1),
@@ -85,7 +89,7 @@ ROW_LOOP = r"for \(int p = 0; p < P; \+\+p\)"
 ROW_BOUNDS = [(r"if \(p >= th\.rows\) break;", "ROWS"), (r"if \(p >= th\.students\) break;", "STUDENTS")]
 PATH_FUNCTIONS = [(r"gaussian_at", "noise"), (r"fused_update_v", "train_v"),
                   (r"decayed_weight", "decay"), (r"\d+box_muller_fastE", "fast"),
-                  (r"\d+box_mullerE", "exact")]
+                  (r"\d+box_mullerE", "exact"), (FINITE_FUNCTIONS, "finite")]
 # The label noise drawn in phase A by the block's last threads (one warp, not
 # every warp): its own phase, counted once per block-step.
 NOISE_FUNCTION = "fused_label_noise"
@@ -329,9 +333,15 @@ def analyse(kernel, analysis, rows):
                     return file, line, text
         return None
 
+    def finite_path(start, end):
+        return any(re.search(FINITE_FUNCTIONS, analysis.strings.get(func, "") if func else "")
+                   for k in range(start, end + 1) for _, _, func in instructions[k][1])
+
     inner = []
     for a, b, frames in loops:
         if first <= a and b <= last and (a, b) != (first, last):
+            if finite_path(a, b):
+                continue  # counted with its path ("finite"), never in the online cases
             found = source_loop(frames, a, b)
             if found is None:
                 raise SystemExit(f"{kernel.name}: a loop at PTX instructions {a}..{b} has no source line")

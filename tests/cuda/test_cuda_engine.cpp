@@ -116,6 +116,14 @@ class PathChecked final : public CudaEngine {
   void freeze(std::size_t index) override { engine_->freeze(index); }
   CudaPath path() const override { return cuda_.path(); }
   InitialWeights weights(std::size_t index) override { return cuda_.weights(index); }
+  void weights(std::size_t index, InitialWeights& out) override { engine_->weights(index, out); }
+  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
+              const std::vector<char>& frozen) override {
+    engine_->resume(step, weights, frozen);
+  }
+  void training_errors(int samples, std::vector<double>& out) override {
+    engine_->training_errors(samples, out);
+  }
   double timed_advance(std::int64_t steps) override { return cuda_.timed_advance(steps); }
 
  private:
