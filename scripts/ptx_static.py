@@ -340,9 +340,13 @@ def analyse(kernel, analysis, rows):
     inner = []
     for a, b, frames in loops:
         if first <= a and b <= last and (a, b) != (first, last):
-            if finite_path(a, b):
-                continue  # counted with its path ("finite"), never in the online cases
             found = source_loop(frames, a, b)
+            # A finite training set's own loops (the Feistel rounds, cycle-walking in
+            # math/permutation.h) go with its path ("finite"), never in the online
+            # cases; loops that merely inline sample_index (the B loops) stay.
+            if (found is None or analysis.files[found[0]].endswith("permutation.h")) and \
+                    finite_path(a, b):
+                continue
             if found is None:
                 raise SystemExit(f"{kernel.name}: a loop at PTX instructions {a}..{b} has no source line")
             file, line, text = found

@@ -9,7 +9,9 @@ from the kernels the library was built with:
 - the registers it prints for each fused kernel are those of the machine code
   embedded in libtsgd_cuda.a (the cubin's EIATTR_REGCOUNT), and that code has
   the size of the code ptxas made of the PTX the model counted, kernel by
-  kernel (so the PTX counted is the PTX the library was built from).
+  kernel (so the PTX counted is the PTX the library was built from);
+- in the model's table every kernel's draws, dot products and updates are
+  weighted by the B loop (once per sample of a step).
 
     test_static_model.py BENCH_GPU LIBTSGD_CUDA GENERATED_CUBIN
 """
@@ -125,6 +127,26 @@ def main(bench, library, generated_cubin):
             raise SystemExit(f"{key}: the model's PTX compiles to {modelled[key]} (registers, code bytes), "
                              f"the library's kernel is {built[key]}: the model counted other code")
         print(f"{key}: {registers} registers, {code} bytes of code: the model's and the library's agree")
+    check_sample_loops(generated_cubin[: -len(".cubin")])
+
+
+def check_sample_loops(table):
+    """Each kernel's draws, dot products and updates run once per sample of the
+    step: their buckets carry the B loop's weight ("B/u"). A loop the script
+    leaves out (math/permutation.h's, taken only with a finite training set)
+    must not take the B loop with it, as it once did."""
+    with open(table) as f:
+        text = f.read()
+    kernels = re.split(r'\n  \{"(?:float|double)", ', text)[1:]
+    if not kernels:
+        raise SystemExit(f"{table}: no kernel rows")
+    for row in kernels:
+        name = row.split(",", 2)[1].strip().strip('"')
+        for phase in ("draw", "dot", "update"):
+            weights = re.findall(r'\{"' + phase + r'", "([^"]*)"', row)
+            if not any(w.startswith("B/") or "*B/" in w or w.startswith("B^") for w in weights):
+                raise SystemExit(f"{table}: {name}: no {phase} bucket weighted by the B loop ({weights})")
+    print(f"{len(kernels)} kernels: draws, dot products and updates weighted by the samples of a step")
 
 
 if __name__ == "__main__":
