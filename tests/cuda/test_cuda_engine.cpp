@@ -2,12 +2,9 @@
 // the GPU's random draws against the host's, CPU vs GPU after 1000 steps in
 // both precisions and eps_g curves over 64 seeds to alpha = 300, bitwise batch invariance in a
 // batch of 1000 runs, the fused path against the cuBLAS path (mini-batches, mixed shapes), frozen
-// runs, the CUDA graph, path selection. Without a usable GPU every test skips, or fails when
-// TSGD_REQUIRE_GPU=1 (scripts/gpu_check.sh sets it).
-//
-// CudaSanitize.* is the small, quick suite that scripts/gpu_check.sh runs
-// under compute-sanitizer (memcheck, racecheck): every kernel, both paths,
-// both precisions, an N that is not a multiple of 4.
+// runs, the CUDA graph, launch splitting. Without a usable GPU every test skips, or fails when
+// TSGD_REQUIRE_GPU=1 (scripts/gpu_check.sh sets it). Path choice and devices:
+// test_cuda_paths.cpp; the compute-sanitizer suite: test_cuda_sanitize.cpp.
 #ifdef TSGD_HAVE_CUDA
 
 #include <gtest/gtest.h>
@@ -29,15 +26,19 @@
 #include "experiment/records.h"
 #include "experiment/simulation.h"
 #include "math/gaussian.h"
+#include "tests/support/cuda_test_engine.h"
 #include "tests/support/engine_factories.h"
 #include "tests/support/gpu.h"
 
 namespace tsgd {
 namespace {
 
+using testing::as_cuda;
 using testing::bitwise_equal;
+using testing::cuda_engine;
 using testing::expect_near;
 using testing::make_spec;
+using testing::run_engine;
 
 // A varied set of grid points at N: both training modes, three activations,
 // label noise, weight decay, mini-batch 4.
@@ -86,67 +87,6 @@ std::vector<RunSpec> varied_runs(int n) {
     runs.push_back(r);
   }
   return runs;
-}
-
-CudaEngine& as_cuda(Engine& engine) { return dynamic_cast<CudaEngine&>(engine); }
-
-// A CUDA engine whose every load checks that the batch runs on the path it
-// was asked for: a comparison of two paths must never compare one with itself
-// (an override in the environment, a refactor of the path choice).
-class PathChecked final : public CudaEngine {
- public:
-  PathChecked(std::unique_ptr<Engine> engine, CudaPath expected)
-      : engine_(std::move(engine)),
-        cuda_(dynamic_cast<CudaEngine&>(*engine_)),
-        expected_(expected) {}
-  std::string name() const override { return engine_->name(); }
-  Precision precision() const override { return engine_->precision(); }
-  RngTransform rng_transform() const override { return engine_->rng_transform(); }
-  void load(const std::vector<RunSpec>& runs) override {
-    engine_->load(runs);
-    if (expected_ != CudaPath::automatic && cuda_.path() != expected_)
-      throw std::logic_error(std::string("the batch runs on the ") +
-                             (cuda_.path() == CudaPath::fused ? "fused" : "cublas") +
-                             " path, not the one the test asked for");
-  }
-  void advance(std::int64_t steps) override { engine_->advance(steps); }
-  void order_parameters(std::vector<OrderParameters>& out) override {
-    engine_->order_parameters(out);
-  }
-  void freeze(std::size_t index) override { engine_->freeze(index); }
-  CudaPath path() const override { return cuda_.path(); }
-  InitialWeights weights(std::size_t index) override { return cuda_.weights(index); }
-  void weights(std::size_t index, InitialWeights& out) override { engine_->weights(index, out); }
-  void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
-              const std::vector<char>& frozen) override {
-    engine_->resume(step, weights, frozen);
-  }
-  void training_errors(int samples, std::vector<double>& out) override {
-    engine_->training_errors(samples, out);
-  }
-  double timed_advance(std::int64_t steps) override { return cuda_.timed_advance(steps); }
-
- private:
-  std::unique_ptr<Engine> engine_;
-  CudaEngine& cuda_;
-  const CudaPath expected_;
-};
-
-std::unique_ptr<Engine> cuda_engine(Precision precision, CudaPath path, bool graph = true) {
-  CudaOptions options;
-  options.path = path;
-  options.use_graph = graph;
-  return std::make_unique<PathChecked>(make_cuda_engine(precision, options), path);
-}
-
-std::vector<OrderParameters> run_engine(Engine& engine, const std::vector<RunSpec>& runs,
-                                        std::int64_t steps) {
-  engine.load(runs);
-  engine.advance(steps / 3);
-  engine.advance(steps - steps / 3);  // the step counter carries over between calls
-  std::vector<OrderParameters> out;
-  engine.order_parameters(out);
-  return out;
 }
 
 // float32, 1000 steps at N = 500: each local field is a 500-term float dot
@@ -441,165 +381,6 @@ TEST(CudaEngine, FusedLaunchSplitAndKeptInputsDoNotChangeResults) {
       EXPECT_TRUE(bitwise_equal(a[r], b[r])) << what << ": launch split";
       EXPECT_TRUE(bitwise_equal(a[r], c[r])) << what << ": inputs drawn again";
     }
-  }
-}
-
-TEST(CudaEngine, PathSelection) {
-  TSGD_SKIP_WITHOUT_GPU();
-  auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
-  engine->load({make_spec(0, 1, 784, 4, 4)});
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::fused);
-  engine->load({make_spec(0, 1, 5000, 4, 4)});  // N beyond the fused path
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
-  RunSpec wide = make_spec(0, 1, 100, 12, 8);  // K + M beyond the fused path
-  engine->load({wide});
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
-  RunSpec batched = make_spec(0, 1, 100, 2, 2);
-  batched.params.batch_size = 64;
-  engine->load({batched});
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
-
-  auto forced = cuda_engine(Precision::float32, CudaPath::fused);
-  EXPECT_THROW(forced->load({make_spec(0, 1, 5000, 2, 2)}), std::invalid_argument);
-
-  // More runs than cuBLAS's batched kernels take: refused on the cuBLAS path
-  // (tiny runs, N = 4), held by the fused path.
-  std::vector<RunSpec> many(kCublasMaxRuns + 1, make_spec(0, 1, 4, 1, 1));
-  for (std::size_t i = 0; i < many.size(); ++i) many[i].seed = i;
-  auto cublas = cuda_engine(Precision::float32, CudaPath::cublas);
-  try {
-    cublas->load(many);
-    ADD_FAILURE() << "the cuBLAS path took " << many.size() << " runs";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("at most 65535 runs"), std::string::npos) << e.what();
-  }
-  auto fused = cuda_engine(Precision::float32, CudaPath::fused);
-  EXPECT_NO_THROW(fused->load(many));
-  // The automatic choice takes the fused path for them even with B = 12.
-  for (RunSpec& r : many) r.params.batch_size = 12;
-  engine->load(many);
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::fused);
-}
-
-TEST(CudaEngine, PathFromEnvironment) {
-  TSGD_SKIP_WITHOUT_GPU();
-  const char* saved = std::getenv("TSGD_CUDA_PATH");
-  const std::string previous = saved ? saved : "";
-  setenv("TSGD_CUDA_PATH", "cublas", 1);
-  auto engine = make_cuda_engine(Precision::float32);
-  engine->load({make_spec(0, 1, 100, 2, 2)});
-  EXPECT_EQ(as_cuda(*engine).path(), CudaPath::cublas);
-  setenv("TSGD_CUDA_PATH", "sideways", 1);
-  EXPECT_THROW(make_cuda_engine(Precision::float32), std::invalid_argument);
-  if (saved) {
-    setenv("TSGD_CUDA_PATH", previous.c_str(), 1);
-  } else {
-    unsetenv("TSGD_CUDA_PATH");
-  }
-}
-
-TEST(CudaEngine, ListsGpusWithoutThrowing) {
-  std::string why;
-  const std::vector<GpuInfo> gpus = list_gpus(&why);
-  EXPECT_EQ(cuda_available(), !gpus.empty());
-  if (gpus.empty()) {
-    EXPECT_FALSE(why.empty());
-    if (::tsgd::testing::gpu_required()) FAIL() << "TSGD_REQUIRE_GPU=1: " << why;
-  } else {
-    EXPECT_GT(gpus[0].memory_bytes, 0u);
-    EXPECT_GT(gpus[0].multiprocessors, 0);
-  }
-}
-
-TEST(CudaEngine, WithoutAGpuTheFactoryThrowsCudaError) {
-  if (!list_gpus(nullptr).empty())
-    GTEST_SKIP() << "a GPU is usable: the failure without one cannot be provoked";
-  try {
-    make_cuda_engine(Precision::float32);
-    FAIL() << "make_cuda_engine succeeded without a usable GPU";
-  } catch (const CudaError& e) {
-    // The failed call, the error text and file:line.
-    const std::string what = e.what();
-    EXPECT_NE(what.find("cudaSetDevice"), std::string::npos) << what;
-    EXPECT_NE(what.find("cuda_engine.cu:"), std::string::npos) << what;
-  }
-}
-
-TEST(CudaSanitize, EveryKernelOnASmallBatch) {
-  TSGD_SKIP_WITHOUT_GPU();
-  // N = 133: 34 groups of 4 coordinates, so two warps per fused block (the
-  // cross-warp sums), the second one partly idle, and a last group past N.
-  constexpr int kN = 133;
-  std::vector<RunSpec> runs;
-  for (int i = 0; i < 6; ++i) {
-    RunSpec r = make_spec(i, 3 + i / 3, kN, 1 + i % 3, 1 + i % 2);
-    r.params.batch_size = i % 2 == 0 ? 1 : 3;
-    r.params.train = i % 3 == 0 ? TrainMode::both_layers : TrainMode::first_layer;
-    r.params.weight_decay = i == 4 ? 0.1 : 0.0;
-    r.params.sigma = 0.1;
-    runs.push_back(r);
-  }
-  // Three grid points of one seed and teacher, K = 3, M = 2: one task of 11
-  // rows (the teacher held once) in the float 16-row kernel, alone in its
-  // launch with B = 1, so that it draws the next sample during phase B
-  // (fused_overlaps_draws); in double a task of 8 rows and one of 5.
-  for (int i = 0; i < 3; ++i) {
-    RunSpec r = make_spec(6 + i, 77, kN, 3, 2);
-    r.params.lr = 0.1 * (i + 1);
-    r.params.train = i == 1 ? TrainMode::both_layers : TrainMode::first_layer;
-    runs.push_back(r);
-  }
-  for (Precision precision : {Precision::float32, Precision::float64}) {
-    for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
-      auto engine = cuda_engine(precision, path);
-      engine->load(runs);
-      engine->advance(5);
-      engine->freeze(2);
-      engine->advance(40);  // cuBLAS path: 1 step outside capture, a 32-step graph, 7 direct
-      std::vector<OrderParameters> out;
-      engine->order_parameters(out);
-      ASSERT_EQ(out.size(), runs.size());
-      for (const OrderParameters& op : out) EXPECT_TRUE(op.finite());
-      const InitialWeights w = as_cuda(*engine).weights(5);
-      EXPECT_EQ(w.w.size(), static_cast<std::size_t>(runs[5].params.K) * kN);
-      engine->load({});
-      engine->advance(3);
-      engine->order_parameters(out);
-      EXPECT_TRUE(out.empty());
-    }
-  }
-}
-
-TEST(CudaSanitize, FusedKernelWhereMiniBatchInputsDoNotFitInSharedMemory) {
-  TSGD_SKIP_WITHOUT_GPU();
-  // Double, N = 784, B = 8: 57 KB of inputs, over the 48 KB a block may use,
-  // so the kernel draws them twice (its smaller shared memory under memcheck).
-  ASSERT_FALSE((fused_launch_shape<double, 4>(784, 8, true).keep_inputs));
-  std::vector<RunSpec> runs;
-  for (int i = 0; i < 3; ++i) {
-    RunSpec r = make_spec(i, 5, 784, 2, 1 + i % 2);
-    r.params.batch_size = 8;
-    r.params.train = i == 1 ? TrainMode::both_layers : TrainMode::first_layer;
-    runs.push_back(r);
-  }
-  auto engine = cuda_engine(Precision::float64, CudaPath::fused);
-  for (const OrderParameters& op : run_engine(*engine, runs, 6)) EXPECT_TRUE(op.finite());
-}
-
-TEST(CudaSanitize, InitialWeightsArriveUnchanged) {
-  TSGD_SKIP_WITHOUT_GPU();
-  // The device layout holds exactly the host's initial weights (in float32,
-  // rounded once).
-  std::vector<RunSpec> runs = {make_spec(0, 5, 37, 3, 2), make_spec(1, 6, 37, 1, 4)};
-  runs[1].params.train = TrainMode::both_layers;
-  runs[1].params.init = InitKind::small;
-  auto engine = cuda_engine(Precision::float32, CudaPath::automatic);
-  engine->load(runs);
-  for (std::size_t r = 0; r < runs.size(); ++r) {
-    InitialWeights expected = initial_weights(runs[r]);
-    for (auto* values : {&expected.w, &expected.wstar, &expected.v, &expected.vstar})
-      for (double& x : *values) x = static_cast<float>(x);
-    EXPECT_TRUE(bitwise_equal(as_cuda(*engine).weights(r), expected)) << "run " + std::to_string(r);
   }
 }
 
