@@ -97,6 +97,8 @@ void sparsify_rows(std::vector<double>& rows, int M, int N, double sparsity, std
   }
 }
 
+}  // namespace
+
 // The teacher's w* and v* (initial_weights.h).
 void teacher_weights(const RunSpec& run, InitialWeights& out) {
   const PointParams& p = run.params;
@@ -120,8 +122,6 @@ void teacher_weights(const RunSpec& run, InitialWeights& out) {
                                                                      seed, Stream::teacher_v, m, M);
   if (p.teacher_sparsity > 0.0) sparsify_rows(out.wstar, M, N, p.teacher_sparsity, seed);
 }
-
-}  // namespace
 
 double output_scale(OutputScaling scaling, int units) {
   switch (scaling) {

@@ -38,6 +38,10 @@ struct InitialWeights {
 
 InitialWeights initial_weights(const RunSpec& run);
 
+// The teacher's part of initial_weights (w* and v* of OUT; w and v untouched):
+// what a run's teacher is without building its student.
+void teacher_weights(const RunSpec& run, InitialWeights& out);
+
 // Order parameters of a run's initial weights (exact, double precision): the
 // ODE's "measured" initial state.
 OrderParameters initial_order_parameters(const RunSpec& run);

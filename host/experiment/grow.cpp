@@ -209,6 +209,12 @@ std::size_t continue_unit(const std::string& staging, const std::string& file, c
   state.step = end;
   while (state.records < steps.size() && steps[state.records] <= end) ++state.records;
   const bool end_recorded = steps[state.records - 1] == end;
+  // In the order the SGD stage gives a batch's runs (by seed, then grid point):
+  // the grown numbering may have reordered a seed's points.
+  std::stable_sort(records.begin(), records.end(), [](const json& a, const json& b) {
+    const auto sa = a.at("seed").get<std::uint64_t>(), sb = b.at("seed").get<std::uint64_t>();
+    return sa != sb ? sa < sb : a.at("point_id").get<int>() < b.at("point_id").get<int>();
+  });
   std::vector<RunSpec> batch;
   for (json& j : records) {
     RunTrajectory t = trajectory_from_json(j, grown, file);

@@ -223,8 +223,10 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
   std::vector<Part> parts = read_parts(dirs);
   std::vector<json> configs;
   for (const Part& p : parts) configs.push_back(p.config);
-  const Experiment joined =
+  Experiment joined =
       config ? load_experiment(*config) : parse_experiment(joined_configuration(configs, dirs));
+  // As merge_shards: final/wstar of a file teacher needs the file.
+  if (!config && joined.record.final_weights) load_weight_files(joined, dirs.at(0));
   for (Part& p : parts) {
     try {
       p.growth = growth_of(p.config, joined);

@@ -95,7 +95,10 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   int count = 0;
   const std::map<int, std::string> shards = find_shards(dir, &count);
   const json reference = common_configuration(shards);
-  const Experiment e = parse_experiment(reference);
+  Experiment e = parse_experiment(reference);
+  // final/wstar of a file teacher needs the file (its path is absolute in a
+  // resolved configuration).
+  if (e.record.final_weights) load_weight_files(e, dir);
   // DIR itself may hold another experiment's results (and work units that a
   // later `tsgd run` there would resume from): refused, or replaced with --force.
   // First, since the runs' table is a scratch file in DIR.

@@ -279,7 +279,8 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
 }
 
 // final/w from the runs (RunTrajectory::final_w) and final/wstar, the
-// teacher of each run's seed, from its identity (initial_weights.h).
+// teacher of each run's seed, from its identity (teacher_weights: the student,
+// perhaps from a file, is not built).
 void ResultsH5::Impl::write_weights(const std::vector<RunTrajectory>& runs, hsize_t first) {
   const PointParams& params = e->points.at(static_cast<std::size_t>(point));
   const std::size_t n = runs.size(), N = static_cast<std::size_t>(params.N);
@@ -289,7 +290,8 @@ void ResultsH5::Impl::write_weights(const std::vector<RunTrajectory>& runs, hsiz
     if (runs[i].final_w.size() != kn)
       throw std::logic_error("ResultsH5::add_runs: a run without its final weights");
     std::copy(runs[i].final_w.begin(), runs[i].final_w.end(), w.begin() + i * kn);
-    const InitialWeights teacher = initial_weights(RunSpec{point, runs[i].seed, params});
+    InitialWeights teacher;
+    teacher_weights(RunSpec{point, runs[i].seed, params}, teacher);
     std::copy(teacher.wstar.begin(), teacher.wstar.end(), wstar.begin() + i * mn);
   }
   write_rows("final/w", H5T_NATIVE_DOUBLE, w.data(), first, n);

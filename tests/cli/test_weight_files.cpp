@@ -134,3 +134,29 @@ TEST(Pipeline, GrowingKeepsTheSparsityAndTheTeacherSeed) {
   EXPECT_NE(err.find("growing"), std::string::npos) << err;
   fs::remove_all(dir);
 }
+
+TEST(Pipeline, ShardsWithFinalWeightsAndFileWeightsMergeToTheUnshardedResults) {
+  // record.final_weights writes each run's teacher (final/wstar), rebuilt from its
+  // identity; with a file teacher and a file student the merge, which reads the
+  // resolved configuration, loads the teacher's file and never builds a student.
+  const std::string dir = temp_dir("weight_files_merge");
+  write_teacher(dir, R"({"w": [[1, 0, 1, 0], [0, 1, 0, -1]], "v": [1, 1]})");
+  std::ofstream(dir + "/student.json") << R"({"w": [[0.5, 0, 0, 0], [0, 0, 0.5, 0]]})";
+  json config = teacher_config();
+  config["training"]["init"] = "file";
+  config["training"]["init_file"] = "student.json";
+  config["seeds"]["count"] = 4;
+  config["record"] = {{"points", 4}, {"final_weights", true}};
+  config["ode"] = {{"enabled", false}};
+  const std::string path = write_config(dir, config);
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", path, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
+  for (const char* shard : {"0/2", "1/2"})
+    ASSERT_EQ(
+        run_tsgd({"run", path, "--output", dir + "/sharded", "--quiet", "--shard", shard}, &err), 0)
+        << err;
+  ASSERT_EQ(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0) << err;
+  for (const char* f : {"results.h5", "runs.csv", "points.csv", "final_order_parameters.jsonl"})
+    EXPECT_TRUE(read_file(dir + "/plain/" + f) == read_file(dir + "/sharded/" + f)) << f;
+  fs::remove_all(dir);
+}
