@@ -39,6 +39,29 @@ struct FileWeights {
   std::string source;     // the file, for messages
 };
 
+// Real inputs (data.inputs; experiment/dataset.h reads them): training and
+// test samples as float rows of N values, standardised, read once and shared
+// by every run. A run with inputs trains on the training rows in the order of
+// its training set (train_size = P <= train_count: rows 0 .. P - 1, each epoch
+// permuted as for Gaussian samples) instead of drawing them.
+struct InputSet {
+  int N = 0;
+  std::size_t train_count = 0;
+  std::size_t test_count = 0;
+  std::vector<float> train;  // train_count x N, row-major
+  std::vector<float> test;   // test_count x N
+  // Labels from files (data.inputs.labels: classes mapped to +-1 by a task):
+  // one per sample, or both empty when the labels are the teacher's outputs.
+  // A run trains on label + sigma zeta (the label noise as for a teacher's
+  // label), and the teacher is then unused.
+  std::vector<float> train_labels;  // train_count, or empty
+  std::vector<float> test_labels;   // test_count, or empty
+  std::string source;               // the files, for messages
+  bool labelled() const { return !train_labels.empty(); }
+  const float* train_row(std::size_t i) const { return train.data() + i * std::size_t(N); }
+  const float* test_row(std::size_t i) const { return test.data() + i * std::size_t(N); }
+};
+
 // Every model and training parameter of one grid point (docs/config.md,
 // Sweeps: any scalar under "model" or "training" may be swept).
 struct PointParams {
@@ -77,6 +100,9 @@ struct PointParams {
   // P (data.train_size): 0 is online learning, a fresh sample every step;
   // else multi-pass SGD over samples 0 .. P - 1 (math/permutation.h: sample_index).
   std::uint64_t train_size = 0;
+  // Real inputs (null: Gaussian samples drawn at (seed, sample)); with them
+  // train_size is set and at most inputs->train_count.
+  std::shared_ptr<const InputSet> inputs;
 
   std::int64_t total_steps() const;
 };

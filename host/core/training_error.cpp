@@ -45,18 +45,26 @@ double network_output(const std::vector<double>& w, const std::vector<double>& v
   return out;
 }
 
+using DataKey = std::tuple<std::uint64_t, int, std::uint64_t, const InputSet*>;
+
+// The runs on a finite training set by (seed, N, P, inputs): those of one key
+// see the same samples, one draw each.
+std::map<DataKey, std::vector<std::size_t>> data_groups(const std::vector<RunSpec>& runs) {
+  std::map<DataKey, std::vector<std::size_t>> by_data;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    const PointParams& p = runs[r].params;
+    if (p.train_size > 0) by_data[{runs[r].seed, p.N, p.train_size, p.inputs.get()}].push_back(r);
+  }
+  return by_data;
+}
+
 }  // namespace
 
 void training_errors(const std::vector<RunSpec>& runs, const std::vector<InitialWeights>& weights,
                      int samples, RngTransform transform, InputDraw draw, int threads,
                      std::vector<double>& out, TrainingErrorCache* cache) {
   out.assign(runs.size(), std::numeric_limits<double>::quiet_NaN());
-  // Runs of one (seed, N, P) see the same samples: one draw each.
-  using Key = std::tuple<std::uint64_t, int, std::uint64_t>;
-  std::map<Key, std::vector<std::size_t>> by_data;
-  for (std::size_t r = 0; r < runs.size(); ++r)
-    if (runs[r].params.train_size > 0)
-      by_data[{runs[r].seed, runs[r].params.N, runs[r].params.train_size}].push_back(r);
+  auto by_data = data_groups(runs);
   std::vector<std::vector<std::size_t>> groups;
   // Each group's cached inputs (filled by this call where `fill`), or none.
   std::vector<std::vector<float>*> stored;
@@ -99,7 +107,11 @@ void training_errors(const std::vector<RunSpec>& runs, const std::vector<Initial
     std::vector<double> x(n), sum(groups[g].size(), 0.0);
     for (std::uint64_t i = 0; i < count; ++i) {
       const float* input = reuse ? stored[g]->data() + i * n : drawn.data();
-      if (!reuse) draw(first.seed, i, N, drawn.data(), transform);
+      if (!reuse && first.params.inputs)
+        std::copy(first.params.inputs->train_row(i), first.params.inputs->train_row(i) + N,
+                  drawn.begin());
+      else if (!reuse)
+        draw(first.seed, i, N, drawn.data(), transform);
       if (fill[g]) std::copy(drawn.begin(), drawn.begin() + N, stored[g]->begin() + i * n);
       std::copy(input, input + N, x.begin());
       const double zeta =

@@ -3,7 +3,8 @@
 // (S = min(P, record.train_error_samples)), of (student output - label)^2, the
 // label being the teacher's output plus the label noise sigma zeta^i the student
 // trains on. Sample i's input and noise are those of math/permutation.h's
-// sample_index: the counter-based draws at (seed, i). Evaluated in double from
+// sample_index: the counter-based draws at (seed, i), or with real inputs
+// (PointParams::inputs) training row i and the noise drawn at (seed, i). Evaluated in double from
 // the current weights (any engine's, promoted), so every engine's et is the same
 // function of its weights.
 #pragma once
@@ -36,7 +37,9 @@ void draw_input_blocks(std::uint64_t seed, std::uint64_t mu, int n, float* out,
 // numbers are the same either way.
 struct TrainingErrorCache {
   static constexpr std::size_t kBudgetBytes = std::size_t{256} << 20;
-  std::map<std::tuple<std::uint64_t, int, std::uint64_t>, std::vector<float>> inputs;  // S x N
+  // By (seed, N, P, real inputs or null): S x N.
+  std::map<std::tuple<std::uint64_t, int, std::uint64_t, const InputSet*>, std::vector<float>>
+      inputs;
   std::vector<std::vector<double>> labels;  // per run of the batch: S labels, or none
   std::size_t bytes = 0;
   int samples = -1;  // the SAMPLES of the calls the above belong to

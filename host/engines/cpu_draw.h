@@ -5,8 +5,12 @@
 // the transform on every radius and every angle the bits can give).
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
+#include "core/model.h"
 #include "math/gaussian.h"
 
 namespace tsgd {
@@ -27,6 +31,24 @@ void draw_label_noise(std::uint64_t seed, std::uint64_t first_mu, int count, flo
 // draw uses it: (z0[l], z1[l]) = detail::box_muller(a[l], b[l]) (tests).
 void box_muller_lanes(const std::uint32_t a[16], const std::uint32_t b[16], float z0[16],
                       float z1[16]);
+
+// The input x^mu in the engine's precision, zero from N to `padded` (the
+// rows' padding must stay zero through the updates): training row mu of
+// INPUTS (real inputs, float then Real as a draw), else drawn at (seed, mu).
+template <typename Real>
+void draw_sample(std::uint64_t seed, std::uint64_t mu, int N, std::size_t padded,
+                 RngTransform transform, const InputSet* inputs, float* scratch, Real* x) {
+  if (inputs) {
+    const float* row = inputs->train_row(mu);
+    for (int i = 0; i < N; ++i) x[i] = static_cast<Real>(row[i]);
+  } else if constexpr (std::is_same_v<Real, float>) {
+    draw_input(seed, mu, N, x, transform);  // writes up to N rounded to 4 <= padded
+  } else {
+    draw_input(seed, mu, N, scratch, transform);
+    for (int i = 0; i < N; ++i) x[i] = static_cast<Real>(scratch[i]);
+  }
+  std::fill(x + N, x + padded, Real(0));
+}
 
 // The instruction set of the lanes ("avx512", "avx2", "portable").
 const char* cpu_simd_isa();

@@ -42,24 +42,11 @@ std::vector<double> unpadded_rows(const std::vector<Real>& w, std::size_t n, std
   return out;
 }
 
-// The input x^mu in the engine's precision, zero from N to `padded` (the
-// rows' padding must stay zero through the updates).
-template <typename Real>
-void draw_sample(std::uint64_t seed, std::uint64_t mu, int N, std::size_t padded,
-                 RngTransform transform, float* scratch, Real* x) {
-  if constexpr (std::is_same_v<Real, float>) {
-    draw_input(seed, mu, N, x, transform);  // writes up to N rounded to 4 <= padded
-  } else {
-    draw_input(seed, mu, N, scratch, transform);
-    for (int i = 0; i < N; ++i) x[i] = static_cast<Real>(scratch[i]);
-  }
-  std::fill(x + N, x + padded, Real(0));
-}
-
 template <typename Real>
 struct CpuRun {
   std::uint64_t seed = 0;
-  std::uint64_t train_size = 0;  // P (0: online)
+  std::uint64_t train_size = 0;      // P (0: online)
+  const InputSet* inputs = nullptr;  // real inputs (data.inputs): rows instead of draws
   int N = 0, K = 0, M = 0, B = 1;
   // What teacher row m depends on besides m and N (initial_weights.h): the
   // runs of a group share it, and so the rows of one member.
@@ -221,6 +208,7 @@ class CpuEngine final : public Engine {
     CpuRun<Real> run;
     run.seed = spec.seed;
     run.train_size = p.train_size;
+    run.inputs = p.inputs.get();
     run.N = p.N;
     run.K = p.K;
     run.M = p.M;
@@ -240,16 +228,18 @@ class CpuEngine final : public Engine {
     return run;
   }
 
-  // Groups by (seed, B, teacher, P), then splits groups of more than
+  // Groups by (seed, B, teacher, P, inputs), then splits groups of more than
   // runs / threads runs, so that every thread has work: one draw serves a
   // whole group, so a group is split no further than that. The teacher rows of a group are those of
   // its member with the largest M, so its members must share teacher rows: rows m < M depend only
   // on (N, teacher) (initial_weights.h), and the batch shares N.
   void build_groups() {
-    using Key = std::tuple<std::uint64_t, int, decltype(CpuRun<Real>::teacher), std::uint64_t>;
+    using Key = std::tuple<std::uint64_t, int, decltype(CpuRun<Real>::teacher), std::uint64_t,
+                           const InputSet*>;
     std::map<Key, std::vector<std::size_t>> by_key;
     for (std::size_t r = 0; r < runs_.size(); ++r)
-      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher, runs_[r].train_size}].push_back(r);
+      by_key[{runs_[r].seed, runs_[r].B, runs_[r].teacher, runs_[r].train_size, runs_[r].inputs}]
+          .push_back(r);
     const std::size_t threads = static_cast<std::size_t>(threads_);
     const std::size_t target = std::max<std::size_t>(1, (runs_.size() + threads - 1) / threads);
     groups_.clear();
@@ -324,8 +314,8 @@ class CpuEngine final : public Engine {
     const std::size_t padded = teacher.padded;
     for (int b = 0; b < teacher.B; ++b) {
       const std::uint64_t mu = work.order(static_cast<std::uint64_t>(step) * teacher.B + b);
-      draw_sample(teacher.seed, mu, teacher.N, padded, transform_, work.scratch.data(),
-                  &work.x[set][b * teacher.stride]);
+      draw_sample(teacher.seed, mu, teacher.N, padded, transform_, teacher.inputs,
+                  work.scratch.data(), &work.x[set][b * teacher.stride]);
     }
   }
 

@@ -20,8 +20,8 @@ FileIdentity identity_of(const std::string& path, const std::string& key) {
 
 // The first KEEP labels of PATH (a one-dimensional IDX file of SAMPLES integer
 // classes 0..255, one per sample of its inputs' file) under TASK.
-std::vector<double> read_labels(const std::string& path, const std::string& key,
-                                std::size_t samples, std::size_t keep, const LabelTask& task) {
+std::vector<float> read_labels(const std::string& path, const std::string& key, std::size_t samples,
+                               std::size_t keep, const LabelTask& task) {
   const IdxArray labels = read_idx(path, key);
   if (labels.dims.size() != 1)
     throw ConfigError(key, path + ": a label file has one dimension, this one " +
@@ -29,12 +29,12 @@ std::vector<double> read_labels(const std::string& path, const std::string& key,
   if (labels.count() != samples)
     throw ConfigError(key, path + ": " + std::to_string(labels.count()) + " labels for " +
                                std::to_string(samples) + " samples");
-  std::vector<double> out(keep);
+  std::vector<float> out(keep);
   for (std::size_t i = 0; i < keep; ++i) {
     const double c = labels.values[i];
     if (!(c >= 0 && c <= 255) || c != std::floor(c))
       throw ConfigError(key, path + ": label " + std::to_string(i) + " is not a class 0..255");
-    out[i] = task_label(task, static_cast<int>(c));
+    out[i] = static_cast<float>(task_label(task, static_cast<int>(c)));
   }
   return out;
 }
@@ -83,22 +83,24 @@ std::shared_ptr<const Dataset> load_dataset(const DataFilesSpec& spec) {
   standardise(train, test, spec.standardise, spec.key + ".standardise");
 
   auto data = std::make_shared<Dataset>();
-  data->N = static_cast<int>(train.sample_size());
-  data->train_count = train.count();
-  data->test_count = spec.test_size > 0 ? std::min(spec.test_size, test.count()) : test.count();
-  data->train.assign(train.values.begin(), train.values.end());
-  data->test.assign(
+  auto in = std::make_shared<InputSet>();
+  in->N = static_cast<int>(train.sample_size());
+  in->train_count = train.count();
+  in->test_count = spec.test_size > 0 ? std::min(spec.test_size, test.count()) : test.count();
+  in->train.assign(train.values.begin(), train.values.end());
+  in->test.assign(
       test.values.begin(),
-      test.values.begin() + static_cast<std::ptrdiff_t>(data->test_count * std::size_t(data->N)));
+      test.values.begin() + static_cast<std::ptrdiff_t>(in->test_count * std::size_t(in->N)));
+  in->source = spec.train;
+  data->inputs = in;
   data->files.push_back(identity_of(spec.train, train_key));
   data->files.push_back(identity_of(spec.test, test_key));
   if (spec.labelled) {
     const std::string labels_key = spec.key + ".labels";
-    data->labelled = true;
-    data->train_labels = read_labels(spec.train_labels, labels_key + ".train", data->train_count,
-                                     data->train_count, spec.task);
-    data->test_labels = read_labels(spec.test_labels, labels_key + ".test", test.count(),
-                                    data->test_count, spec.task);
+    in->train_labels = read_labels(spec.train_labels, labels_key + ".train", in->train_count,
+                                   in->train_count, spec.task);
+    in->test_labels = read_labels(spec.test_labels, labels_key + ".test", test.count(),
+                                  in->test_count, spec.task);
     data->files.push_back(identity_of(spec.train_labels, labels_key + ".train"));
     data->files.push_back(identity_of(spec.test_labels, labels_key + ".test"));
   }

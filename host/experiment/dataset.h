@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model.h"
 #include "experiment/idx_file.h"
 
 namespace tsgd {
@@ -50,19 +51,11 @@ struct FileIdentity {
 };
 
 struct Dataset {
-  int N = 0;                    // values per sample (784 for 28 x 28 images)
-  std::size_t train_count = 0;  // P_file: training samples
-  std::size_t test_count = 0;   // test samples kept (data.test_size)
-  // Standardised in double, then stored as float (the images' 8 bits survive it;
-  // 60,000 x 784 values are 188 MB): both precisions and both engines read these.
-  std::vector<float> train;          // train_count x N, row-major
-  std::vector<float> test;           // test_count x N
-  bool labelled = false;             // the labels below are the task's +-1
-  std::vector<double> train_labels;  // train_count (labelled only)
-  std::vector<double> test_labels;   // test_count (labelled only)
-  std::vector<FileIdentity> files;   // every file read, in the order train, test, labels
-  const float* train_row(std::size_t i) const { return train.data() + i * std::size_t(N); }
-  const float* test_row(std::size_t i) const { return test.data() + i * std::size_t(N); }
+  // The samples the engines read (core/model.h), standardised in double, then
+  // stored as float (the images' 8 bits survive it; 60,000 x 784 values are 188 MB).
+  std::shared_ptr<InputSet> inputs;
+  // (inputs->train_labels / test_labels: the task's +-1 where labelled)
+  std::vector<FileIdentity> files;  // every file read, in the order train, test, labels
 };
 
 // Reads and checks every file of SPEC: each one a readable IDX file (idx_file.h's

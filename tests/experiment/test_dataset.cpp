@@ -80,21 +80,21 @@ TEST(Dataset, LoadsStandardisesLabelsAndIdentifiesFiles) {
   spec.task = parse_label_task("one_vs_rest:7", "k");
   spec.test_size = 2;
   const auto data = load_dataset(spec);
-  ASSERT_EQ(data->N, 4);
-  EXPECT_EQ(data->train_count, 4u);
-  EXPECT_EQ(data->test_count, 2u);  // data.test_size
-  ASSERT_EQ(data->train.size(), 16u);
-  ASSERT_EQ(data->test.size(), 8u);
+  ASSERT_EQ(data->inputs->N, 4);
+  EXPECT_EQ(data->inputs->train_count, 4u);
+  EXPECT_EQ(data->inputs->test_count, 2u);  // data.test_size
+  ASSERT_EQ(data->inputs->train.size(), 16u);
+  ASSERT_EQ(data->inputs->test.size(), 8u);
   // Global standardisation of 0..15: mean 7.5, variance 21.25 (population). The
   // stored floats carry float rounding: 1e-6 relative.
   double mean = 0, square = 0;
-  for (float x : data->train) mean += x / 16.0;
-  for (float x : data->train) square += x * x / 16.0;
+  for (float x : data->inputs->train) mean += x / 16.0;
+  for (float x : data->inputs->train) square += x * x / 16.0;
   EXPECT_NEAR(mean, 0, 1e-6);
   EXPECT_NEAR(square, 1, 1e-6);
-  EXPECT_NEAR(data->test_row(1)[0], (2 - 7.5) / std::sqrt(21.25), 1e-6);
-  EXPECT_EQ(data->train_labels, (std::vector<double>{-1, -1, -1, 1}));
-  EXPECT_EQ(data->test_labels, (std::vector<double>{1, -1}));
+  EXPECT_NEAR(data->inputs->test_row(1)[0], (2 - 7.5) / std::sqrt(21.25), 1e-6);
+  EXPECT_EQ(data->inputs->train_labels, (std::vector<float>{-1, -1, -1, 1}));
+  EXPECT_EQ(data->inputs->test_labels, (std::vector<float>{1, -1}));
   ASSERT_EQ(data->files.size(), 4u);
   EXPECT_EQ(data->files[0].path, spec.train);
   EXPECT_EQ(data->files[0].bytes, 16u + 16u);  // header of 3 dimensions + 16 pixels
@@ -157,22 +157,22 @@ TEST(Dataset, FashionMnistPerPixel) {
   spec.task = parse_label_task("one_vs_rest:9", "k");  // ankle boots
   spec.test_size = 1000;
   const auto data = load_dataset(spec);
-  EXPECT_EQ(data->N, 784);
-  EXPECT_EQ(data->train_count, 60000u);
-  EXPECT_EQ(data->test_count, 1000u);
+  EXPECT_EQ(data->inputs->N, 784);
+  EXPECT_EQ(data->inputs->train_count, 60000u);
+  EXPECT_EQ(data->inputs->test_count, 1000u);
   // Per pixel: every pixel's training mean 0 and variance 1, or all 0 where the
   // pixel never varies. Sums of 60,000 floats in double: 1e-4 absolute is far
   // above their rounding (float storage, 6e-8 relative a value).
   int constant = 0;
-  for (int j = 0; j < data->N; ++j) {
+  for (int j = 0; j < data->inputs->N; ++j) {
     double mean = 0, square = 0;
-    for (std::size_t i = 0; i < data->train_count; ++i) {
-      const double x = data->train_row(i)[j];
+    for (std::size_t i = 0; i < data->inputs->train_count; ++i) {
+      const double x = data->inputs->train_row(i)[j];
       mean += x;
       square += x * x;
     }
-    mean /= static_cast<double>(data->train_count);
-    square /= static_cast<double>(data->train_count);
+    mean /= static_cast<double>(data->inputs->train_count);
+    square /= static_cast<double>(data->inputs->train_count);
     EXPECT_NEAR(mean, 0, 1e-4) << "pixel " << j;
     if (square == 0)
       ++constant;
@@ -182,6 +182,6 @@ TEST(Dataset, FashionMnistPerPixel) {
   EXPECT_LT(constant, 784 / 10);
   // Ten balanced classes: one class against the rest is +1 for a tenth of them.
   double positive = 0;
-  for (double y : data->train_labels) positive += y > 0;
+  for (float y : data->inputs->train_labels) positive += y > 0;
   EXPECT_EQ(positive, 6000);
 }
