@@ -26,6 +26,10 @@ For each results directory (the output of `tsgd run` or `tsgd ode`):
                         tail average lie in each other's 95% intervals). A lower bar
                         reaching 0 on a log axis ends in a triangle on the axis.
                         --runs: each seed's value as a dot beside its point.
+  NAME_errors_final.png (a finite training set, data.train_size: summary.json's
+                        et_final) eps_g and the training error eps_t at the end of
+                        training side by side, series as in eg_final; the eps_t panel
+                        draws the label noise's floor sigma^2/2 (dashed).
   NAME_overlaps_pP_sS.png
                         heat maps of the final order parameters Q and R (and v when
                         the second layer is trained) of one run: by default the first
@@ -64,6 +68,7 @@ if _HERE not in sys.path:
 from plot import style
 from plot.compare import plot_compare
 from plot.eg_alpha import plot_eg_alpha
+from plot.errors_final import has_training_error, plot_errors_final
 from plot.final import plot_eg_final
 from plot.grid import primary_key
 from plot.labels import ERROR_BARS, STATISTICS
@@ -76,6 +81,8 @@ def plot_results(res, opts, args, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     key = primary_key(res, opts.x)
     written = [plot_eg_alpha(res, key, opts, out_dir), plot_eg_final(res, key, opts, out_dir)]
+    if has_training_error(res):
+        written.append(plot_errors_final(res, key, opts, out_dir))
     records = res.final_order_parameters()
     run = tuple(args.run) if args.run else None
     if not records:

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from plot import style  # noqa: E402
 from plot.compare import compare_figure  # noqa: E402
 from plot.eg_alpha import eg_alpha_figure  # noqa: E402
+from plot.errors_final import errors_final_figure  # noqa: E402
 from plot.final import eg_final_figure, log_x_wanted  # noqa: E402
 from plot.options import Options  # noqa: E402
 from plot.results import Results, UsageError, parse_where  # noqa: E402
@@ -73,6 +74,16 @@ LINEAR = {
     "record": {"points": 16, "spacing": "log", "alpha_min": 0.05},
     "ode": {"enabled": True},
 }  # converged: the ODE flat (< 1%) from alpha ~ 20
+FINITE = {
+    "name": "figs_finite",
+    "model": {"teacher_activation": "erf", "student_activation": "erf",
+              "N": 20, "M": 1, "K": [1, 2], "train": "first_layer"},
+    "training": {"lr": 0.5, "sigma": 0.2, "alpha": 20, "init": "small"},
+    "data": {"train_size": [10, 200]},
+    "seeds": {"count": 2},
+    "record": {"points": 6, "spacing": "log", "alpha_min": 0.5},
+    "ode": {"enabled": False},
+}  # P = N / 2 is fitted to eps_t ~ 0, far below sigma^2 / 2 = 0.02
 
 
 def run_tsgd(tsgd, work, config):
@@ -107,6 +118,29 @@ def check_final(sweep):
     check("averaged over" in fig.axes[0].get_ylabel(),
           f"--at-end tail labelled {fig.axes[0].get_ylabel()!r}")
     check(len(legend(fig, "series")) == 3, "eg_final --x K: one entry per lr")
+
+
+def check_training_error(finite, work):
+    """A finite training set: eps_g and eps_t side by side, the label noise's floor
+    sigma^2/2 drawn on the eps_t panel, values below the axis marked; plot.py writes it
+    only where summary.json has et_final."""
+    res = Results(finite)
+    fig = errors_final_figure(res, "K", Options(x="K"))
+    check(len(fig.axes) == 2, f"errors_final: {len(fig.axes)} axes, expected 2")
+    right = fig.axes[1]
+    check(r"\epsilon_t" in right.get_ylabel(), f"errors_final: right panel {right.get_ylabel()!r}")
+    floors = [l.get_ydata()[0] for l in right.get_lines() if l.get_gid() == "label_noise"]
+    check(len(floors) == 1 and abs(floors[0] - 0.02) < 1e-12,  # 0.2^2/2 in double rounding
+          f"errors_final: sigma^2/2 line at {floors}, expected [0.02]")
+    et = [p["et_final"]["mean"] for p in res.points]
+    check(min(et) < 0.02 < max(et), f"errors_final: the test's eps_t {et} do not straddle 0.02")
+    check(legend(fig, "series") == ["train_size = 10", "train_size = 200"],
+          f"errors_final: series {legend(fig, 'series')}")
+    p = subprocess.run([sys.executable, os.path.join(SOURCE, "scripts", "plot.py"), finite,
+                        "--out", os.path.join(work, "finite_plots")], capture_output=True,
+                       text=True)
+    names = {os.path.basename(x) for x in p.stdout.split()}
+    check("figs_finite_errors_final.png" in names, f"plot.py on a finite set: {sorted(names)}")
 
 
 def check_seeds(sweep):
@@ -205,6 +239,8 @@ def check_cli(sweep, linear, work):
         names = {os.path.basename(x) for x in paths}
         for stem in ("figs_eg_alpha", "figs_eg_final", "compare_eg_final"):
             check(f"{stem}.{fmt}" in names, f"plot.py {' '.join(option)}: no {stem}.{fmt}")
+        check(not any("errors_final" in n for n in names),
+              f"plot.py {' '.join(option)}: errors_final without a training set")
         for path in paths:
             with open(path, "rb") as f:
                 head = f.read(8)
@@ -228,6 +264,7 @@ def main():
         check_where_compare(sweep, linear)
         check_paper(sweep)
         check_cli(sweep, linear, work)
+        check_training_error(run_tsgd(sys.argv[1], work, FINITE), work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if failures:
