@@ -57,6 +57,12 @@ const json* at_path(const json& j, const std::string& path) {
 json fixed_part(const json& resolved) {
   json j = without_run_neutral_keys(resolved);
   for (const char* key : {"name", "description", "model", "training", "zip", "seeds"}) j.erase(key);
+  // data.train_size is a grid key (each point's train_size is compared below); the
+  // rest of the data section (its files) is one value for every run.
+  if (j.contains("data")) {
+    j["data"].erase("train_size");
+    if (j["data"].empty()) j.erase("data");
+  }
   // Their keys that no grid point or seed lists, one value for every run (a changed
   // sparsity, weight file or teacher seed changes every run): compared here.
   std::vector<std::pair<std::string, std::string>> fixed = {{"seeds", "teacher"}};
@@ -113,6 +119,7 @@ void check_seeds(const json& existing, const Experiment& grown) {
     for (const json& g : grown_points) found |= g.contains(it.key()) && g[it.key()] == it.value();
     if (found) continue;
     const std::string key = it.key() == "alpha"                       ? "training.alpha"
+                            : it.key() == "train_size"                ? "data.train_size"
                             : existing.at("model").contains(it.key()) ? "model." + it.key()
                                                                       : "training." + it.key();
     refuse(key, text_of(it.value()) + " of the existing results is not in this configuration" +

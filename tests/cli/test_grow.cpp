@@ -203,3 +203,30 @@ TEST(Grow, ANewKeyWhoseValuesIncludeItsDefaultGrows) {
   expect_identical_result_files(dir + "/fresh", dir + "/grown");
   fs::remove_all(dir);
 }
+
+TEST(Grow, ATrainingSetSizeSweepGrowsByAValue) {
+  // data.train_size is a grid key like model.K: online -> [null, 60] (the data
+  // section added) -> [null, 60, 150] keeps every existing run, and the files
+  // equal a fresh run's; a dropped value is refused naming data.train_size.
+  const std::string dir = temp_dir("grow_train_size");
+  json config = small_config();
+  config["seeds"]["count"] = 3;
+  config["ode"] = {{"enabled", false}};
+  run_config(dir, config, dir + "/grown");
+  config["data"]["train_size"] = {nullptr, 60};
+  std::string err = run_config(dir, config, dir + "/grown");
+  EXPECT_NE(err.find("6 runs of 3 seed(s) x 2 grid point(s) kept"), std::string::npos) << err;
+  config["data"]["train_size"] = {nullptr, 60, 150};
+  err = run_config(dir, config, dir + "/grown");
+  EXPECT_NE(err.find("12 runs of 3 seed(s) x 4 grid point(s) kept"), std::string::npos) << err;
+  run_config(dir, config, dir + "/fresh");
+  expect_same_results(dir + "/fresh", dir + "/grown");  // (no ODE: no ode.csv)
+  config["data"]["train_size"] = {nullptr, 150};
+  int status = 0;
+  err = run_config(dir, config, dir + "/grown", &status);
+  EXPECT_NE(status, 0);
+  EXPECT_NE(err.find("data.train_size: 60 of the existing results is not in this configuration"),
+            std::string::npos)
+      << err;
+  fs::remove_all(dir);
+}
