@@ -22,6 +22,7 @@
 #include "experiment/config.h"
 #include "experiment/pipeline.h"
 #include "experiment/plan.h"
+#include "experiment/resources.h"
 #include "experiment/simulation.h"
 #include "experiment/work_units.h"
 #include "tests/support/result_files.h"
@@ -202,6 +203,28 @@ TEST(TestSetFiles, TrajectoryJsonCarriesTheClassError) {
   EXPECT_TRUE(std::isnan(back.class_err[1]));
   t.class_err.clear();  // none: no key
   EXPECT_FALSE(trajectory_json(t, false).contains("class_err"));
+}
+
+// The time estimate counts the test set's forward passes at every record
+// (test_count of them, as many SGD steps each) beside the training error's
+// (min(P, record.train_error_samples) = 30): the estimates with and without the
+// test rows differ by records x 12 of the run's steps (a ratio of sums of
+// integers: 1e-12 relative).
+TEST(TestSetFiles, TheTimeEstimateCountsTheTestSet) {
+  Experiment e = experiment("unused");
+  const PointParams point0 = e.points[0];
+  e.points[0].inputs = nullptr;
+  e.points[1].inputs = nullptr;
+  const std::vector<double> without = estimate_run_seconds(e, 0, 1);
+  e.points[0].inputs = input_set(true);
+  const std::vector<double> with = estimate_run_seconds(e, 0, 1);
+  const double records = static_cast<double>(record_steps(e.record, point0).size());
+  const double steps = static_cast<double>(point0.total_steps()) + records * kTrain;
+  ASSERT_EQ(with.size(), without.size());
+  for (std::size_t i = 0; i < with.size(); ++i) {
+    const double added = plan_runs(e)[i].point_id == 0 ? records * kTest / steps : 0.0;
+    EXPECT_NEAR(with[i] / without[i] - 1.0, added, 1e-12) << "run " << i;
+  }
 }
 
 }  // namespace
