@@ -132,5 +132,33 @@ TEST(TestSetEg, TheDivergenceBoundAppliesToTheTestSetEg) {
   }
 }
 
+// A batch resumed from its state at a record (what a checkpoint holds; here in
+// memory, its JSON form is TestSetFiles.TrajectoryJsonCarriesTheClassError's)
+// goes on to the same eg and class_err, bit for bit.
+TEST(TestSetEg, ResumedFromACheckpointTheClassErrorGoesOn) {
+  const std::vector<RunSpec> runs = {run(5, input_set(false)), run(6, input_set(true))};
+  const std::vector<std::int64_t> steps = {0, 20, 40, 80};
+  std::vector<BatchState> states;
+  SimulationControl control;
+  control.threads = 2;
+  control.checkpoint_due = [] { return true; };
+  control.checkpoint = [&](const BatchState& s) { states.push_back(s); };
+  std::vector<RunTrajectory> want, got;
+  auto engine = make_cpu_engine(Precision::float64, 1);
+  ASSERT_TRUE(simulate_batch(*engine, runs, steps, control, want));
+  ASSERT_EQ(states.size(), 3u);
+  SimulationControl again;
+  again.threads = 1;  // another thread count, too
+  again.resume = &states[1];
+  auto fresh = make_cpu_engine(Precision::float64, 1);
+  ASSERT_TRUE(simulate_batch(*fresh, runs, steps, again, got));
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_EQ(want[r].eg, got[r].eg) << "run " << r;
+    EXPECT_EQ(want[r].class_err, got[r].class_err) << "run " << r;
+  }
+  EXPECT_EQ(got[1].class_err.size(), steps.size());
+  EXPECT_TRUE(got[0].class_err.empty());
+}
+
 }  // namespace
 }  // namespace tsgd
