@@ -30,6 +30,23 @@ double training_error_steps(const Experiment& e, const PointParams& p) {
   return static_cast<double>(record_steps(e.record, p).size()) * samples;
 }
 
+// A test set's error at every record (core/test_error.h, real inputs): test_count
+// forward passes of the student (and the teacher: K + M dot products of length N
+// at most, in double) per record, counted, like the training error's, as that
+// many SGD steps: the same order (N = 784, K = 2, M = 1, 10^4 rows: 6.4 us a row
+// on one thread of a 2-core VM at load 7; the rule's step is 3.3 us on a quiet one).
+double test_error_steps(const Experiment& e, const PointParams& p) {
+  if (!test_set_eg(p)) return 0.0;
+  return static_cast<double>(record_steps(e.record, p).size()) *
+         static_cast<double>(p.inputs->test_count);
+}
+
+// What is measured on the host at the records, whatever the engine: the
+// training error and the test-set error, in SGD steps.
+double host_measure_steps(const Experiment& e, const PointParams& p) {
+  return training_error_steps(e, p) + test_error_steps(e, p);
+}
+
 // What the CUDA engine allocates for a batch: its N and largest K, M and B.
 struct BatchShape {
   int n = 1, kmax = 1, mmax = 1, max_batch = 1;
@@ -181,13 +198,16 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
             ? 0.0
             : std::min(static_cast<double>(TrainingErrorCache::kBudgetBytes),
                        batch * training_error_steps(e, p) / records * (4.0 * N + 8.0));
+    // A test set's error: every run's weights (w and w*), promoted to double, at each record.
+    const double test_weights = test_set_eg(p) ? 8.0 * (K + M) * N : 0.0;
     r.batch_bytes = std::max(
-        r.batch_bytes, batch * (records * 60.0 + kept * state + final_weights) + training_set);
+        r.batch_bytes,
+        batch * (records * 60.0 + kept * state + final_weights + test_weights) + training_set);
     // An ODE curve per seed (measured initial conditions) or one per point.
     const double ode_curves = ode ? (e.ode.init == OdeInit::measured ? e.seeds.count : 1.0) : 0.0;
     r.point_bytes = std::max(r.point_bytes, runs * (records * 60.0 + state));
     r.ode_bytes += ode_curves * (records * 60.0 + kept * state);
-    r.cpu_seconds += runs * (static_cast<double>(p.total_steps()) + training_error_steps(e, p)) *
+    r.cpu_seconds += runs * (static_cast<double>(p.total_steps()) + host_measure_steps(e, p)) *
                      calibrated_cpu_seconds_per_run_step(p);
   }
   r.cpu_seconds /= std::max(1, threads);
@@ -205,10 +225,11 @@ std::vector<double> estimate_run_seconds(const Experiment& e, int gpus, int thre
     // The GPU's target scales the uncalibrated rule (its reference is the rule's shape).
     const double per_step =
         gpus > 0 ? cpu_seconds_per_run_step(p) : calibrated_cpu_seconds_per_run_step(p);
-    // The training error is measured on the host, whatever the engine (Engine::training_errors).
+    // The training and test-set errors are measured on the host, whatever the engine
+    // (Engine::training_errors, core/test_error.h).
     seconds[i] =
         static_cast<double>(p.total_steps()) * per_step / speed +
-        training_error_steps(e, p) * calibrated_cpu_seconds_per_run_step(p) / std::max(1, threads);
+        host_measure_steps(e, p) * calibrated_cpu_seconds_per_run_step(p) / std::max(1, threads);
   }
   return seconds;
 }
