@@ -49,7 +49,11 @@ class DeviceInputSets {
 
   Held take_or_upload(const std::shared_ptr<const InputSet>& set, cudaStream_t stream) {
     const auto kept = held_.find(set.get());
-    if (kept != held_.end()) return std::move(kept->second);
+    if (kept != held_.end()) {  // out of held_, so that a failed bind leaves no hollow entry
+      Held taken = std::move(kept->second);
+      held_.erase(kept);
+      return taken;
+    }
     Held held{set, DeviceBuffer<float>(set->train.size()),
               DeviceBuffer<float>(set->train_labels.size())};
     held.rows.upload_async(set->train.data(), stream);

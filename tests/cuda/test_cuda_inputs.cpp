@@ -49,16 +49,22 @@ TEST(CudaInputs, BothPathsAgreeWithCpuEngine) {
   for (auto [precision, tolerance] :
        {std::pair{Precision::float32, 1e-3}, std::pair{Precision::float64, 1e-9}}) {
     auto cpu = make_cpu_engine(precision, 2);
-    const std::vector<OrderParameters> expected = testing::run_engine(*cpu, runs, 300);
     std::vector<OrderParameters> start;
     cpu->load(runs);
     cpu->order_parameters(start);
+    const std::vector<OrderParameters> expected = testing::run_engine(*cpu, runs, 300);
+    std::vector<double> et_cpu, et_gpu;
+    cpu->training_errors(100, et_cpu);
     for (CudaPath path : {CudaPath::fused, CudaPath::cublas}) {
       auto gpu = cuda_engine(precision, path);
       const std::vector<OrderParameters> got = testing::run_engine(*gpu, runs, 300);
+      // The training error from the GPU's weights, on the same rows and labels
+      // (core/training_error through the engine's specs).
+      gpu->training_errors(100, et_gpu);
       for (std::size_t r = 0; r < runs.size(); ++r) {
         EXPECT_LT(max_difference(got[r], expected[r]), tolerance) << "run " << r;
         EXPECT_GT(max_difference(expected[r], start[r]), 10 * tolerance) << "run " << r;
+        if (runs[r].params.train_size > 0) EXPECT_NEAR(et_gpu[r], et_cpu[r], tolerance) << r;
       }
     }
   }
