@@ -59,6 +59,14 @@ inline void check_cuda_batch(const std::vector<RunSpec>& runs) {
       throw std::invalid_argument("cuda engine: all runs of a batch must have the same N");
     if (p.N < 1 || p.K < 1 || p.M < 1 || p.batch_size < 1)
       throw std::invalid_argument("cuda engine: N, K, M and batch_size must be positive");
+    // The kernels read rows 0 .. P - 1 of N values: out of bounds otherwise.
+    if (p.inputs &&
+        (p.inputs->N != p.N || p.train_size < 1 || p.train_size > p.inputs->train_count ||
+         (p.inputs->labelled() && p.inputs->train_labels.size() < p.train_size)))
+      throw std::invalid_argument(
+          "cuda engine: real inputs need N = the rows' length and "
+          "1 <= train_size <= the training rows (" +
+          p.inputs->source + ")");
   }
   if (runs.size() > static_cast<std::size_t>(std::numeric_limits<int>::max() / 2))
     throw std::invalid_argument("cuda engine: too many runs in one batch");
@@ -142,6 +150,11 @@ HostBatch<Real> prepare_host_batch(const std::vector<RunSpec>& runs) {
     params.seed = run.seed;
     params.step = 0;
     params.train_size = run.params.train_size;
+    // Host memory (the emulator reads it there); the CUDA engine points these
+    // at its device copies (device_inputs.cuh).
+    const InputSet* inputs = run.params.inputs.get();
+    params.inputs = inputs ? inputs->train.data() : nullptr;
+    params.labels = inputs && inputs->labelled() ? inputs->train_labels.data() : nullptr;
     params.batch = run.params.batch_size;
     params.train_v = run.params.train == TrainMode::both_layers;
     params.frozen = 0;

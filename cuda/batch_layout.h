@@ -28,6 +28,14 @@ struct RunParams {
   // P (0: online): sample counter mu draws training sample sample_index(seed, P, mu)
   // (math/permutation.h).
   std::uint64_t train_size;
+  // Real inputs (PointParams::inputs): training sample i is row i of these
+  // train_count x n floats (InputSet::train, where the engine's kernels read
+  // it: device memory on a GPU, shared by the runs of the set), converted to
+  // Real as the CPU engine converts it; null: drawn at (seed, i).
+  const float* inputs;
+  // Labels from files (InputSet::train_labels, beside `inputs`): sample i's
+  // label is labels[i] + sigma zeta_i, the teacher unused; null: the teacher's.
+  const float* labels;
   int batch;    // B
   int train_v;  // 1 when the second layer is trained
   int frozen;   // 1: never moves again

@@ -18,7 +18,8 @@ namespace tsgd {
 // for the CUDA library's kernels of the same name by the linker.
 namespace {
 
-// X: thread per (run, sample b, block of 4 coordinates).
+// X: thread per (run, sample b, block of 4 coordinates): drawn, or with real
+// inputs (RunParams::inputs) gathered from the training rows, float to Real.
 template <typename Real>
 __global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_batch,
                                    std::int64_t t) {
@@ -37,8 +38,13 @@ __global__ void fill_inputs_kernel(BatchLayout<Real> batch, Real* x, int max_bat
         sample_index(params.seed, params.train_size,
                      static_cast<std::uint64_t>(params.step + t) * params.batch + b);
     float z[4];
-    gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z,
-              batch.rng_transform);
+    if (params.inputs != nullptr) {
+      const float* const source = params.inputs + mu * static_cast<std::uint64_t>(n);
+      for (int j = 0; j < 4; ++j) z[j] = 4 * group + j < n ? source[4 * group + j] : 0.0f;
+    } else {
+      gaussian4(random_block(params.seed, Stream::input, mu, static_cast<std::uint32_t>(group)), z,
+                batch.rng_transform);
+    }
     Real* const row = x + sample_row * n;
 #pragma unroll
     for (int j = 0; j < 4; ++j)
@@ -77,8 +83,10 @@ __global__ void sgd_coefficients_kernel(BatchLayout<Real> batch, CublasWorkspace
                         ? static_cast<Real>(gaussian_at(params.seed, Stream::label_noise, mu, 0,
                                                         batch.rng_transform))
                         : Real(0);
+  // Labels from files stand where the teacher's output goes (sample_error).
+  const Real label = params.labels != nullptr ? static_cast<Real>(params.labels[mu]) : Real(0);
   accumulate_sample(c, field, v, field + batch.teacher_offset, v + batch.teacher_offset, zeta, coef,
-                    dv);
+                    dv, params.labels != nullptr ? &label : nullptr);
 }
 
 // Thread per run: v_k <- v_keep v_k + sum_b dv_b[k], the samples in order

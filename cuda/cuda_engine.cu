@@ -5,8 +5,6 @@
 // frozen, order_parameters hands back Q, R, T, v, v* in double.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,6 +16,8 @@
 #include "cuda/cuda_check.cuh"
 #include "cuda/cuda_engine.h"
 #include "cuda/device_buffer.cuh"
+#include "cuda/device_inputs.cuh"
+#include "cuda/engine_options.h"
 #include "cuda/fused_sgd.cuh"
 #include "cuda/order_parameters.cuh"
 
@@ -99,6 +99,7 @@ class CudaEngineImpl final : public CudaEngine {
                           out, &et_cache_);
   }
   CudaPath path() const override { return fused_ ? CudaPath::fused : CudaPath::cublas; }
+  std::size_t input_uploads() const override { return inputs_.uploads(); }
   InitialWeights weights(std::size_t index) override;
   void weights(std::size_t index, InitialWeights& out) override { out = weights(index); }
   void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
@@ -143,6 +144,7 @@ class CudaEngineImpl final : public CudaEngine {
   HostBatch<Real> host_;
   std::vector<RunSpec> specs_;   // the batch's identities (training_errors)
   TrainingErrorCache et_cache_;  // its training sets' inputs and labels
+  DeviceInputSets inputs_;       // the real inputs of the batch, kept for the next load
   bool fused_ = true;
   DeviceBuffer<RunParams<Real>> runs_;
   DeviceBuffer<Real> weights_;  // nruns x units x n (batch_layout.cuh)
@@ -209,6 +211,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::load_batch(const std::vector<RunSpec>& runs) {
   host_ = prepare_host_batch<Real>(runs);
   specs_ = runs;
+  inputs_.bind(runs, host_.params, stream_.get());  // before the parameters go up
 
   const bool fits = fused_path_fits<Real>(host_.n, host_.max_batch, host_.params);
   switch (options_.path) {
@@ -459,29 +462,10 @@ void CudaEngineImpl<Real>::resume(std::int64_t step, const std::vector<InitialWe
   tasks_stale_ = true;  // the fused plan leaves out the frozen runs
 }
 
-CudaPath path_from_environment(CudaPath requested) {
-  const char* value = std::getenv("TSGD_CUDA_PATH");
-  if (requested != CudaPath::automatic || value == nullptr || *value == '\0') return requested;
-  if (std::strcmp(value, "fused") == 0) return CudaPath::fused;
-  if (std::strcmp(value, "cublas") == 0) return CudaPath::cublas;
-  if (std::strcmp(value, "auto") == 0) return CudaPath::automatic;
-  throw std::invalid_argument(std::string("TSGD_CUDA_PATH: expected fused, cublas or auto, not '") +
-                              value + "'");
-}
-
-bool switched_off(const char* variable) {
-  const char* value = std::getenv(variable);
-  return value != nullptr && std::strcmp(value, "0") == 0;
-}
-
 }  // namespace
 
 std::unique_ptr<Engine> make_cuda_engine(Precision precision, const CudaOptions& options) {
-  CudaOptions resolved = options;
-  resolved.path = path_from_environment(options.path);
-  if (switched_off("TSGD_CUDA_GROUP")) resolved.group_by_seed = false;
-  if (switched_off("TSGD_CUDA_GRAPH")) resolved.use_graph = false;
-  if (switched_off("TSGD_CUDA_KEEP_INPUTS")) resolved.keep_inputs = false;
+  const CudaOptions resolved = options_from_environment(options);
   if (precision == Precision::float32) return std::make_unique<CudaEngineImpl<float>>(resolved);
   return std::make_unique<CudaEngineImpl<double>>(resolved);
 }

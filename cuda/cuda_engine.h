@@ -67,6 +67,10 @@ class CudaEngine : public Engine {
   using Engine::weights;
   // The path the loaded batch runs on (fused or cublas, never automatic).
   virtual CudaPath path() const = 0;
+  // Real-input sets (PointParams::inputs) uploaded to the device since the
+  // engine was made: a set is uploaded once, not again when the next batch
+  // loads it too (cuda/device_inputs.cuh).
+  virtual std::size_t input_uploads() const = 0;
   // Run `index`'s weights as the engine holds them, promoted to double, in the
   // layout of InitialWeights (w K x N, w* M x N, v, v*): for bitwise checks.
   virtual InitialWeights weights(std::size_t index) = 0;

@@ -8,9 +8,11 @@
 // Per step, for a task with `rows` rows (the students of its runs and their
 // teachers, each teacher once) and B samples:
 //   A. the last B threads (idle past N where N leaves such) draw the label
-//      noise zeta^b of the step's samples (when a run has sigma != 0);
+//      noise zeta^b of the step's samples (when a run has sigma != 0) and
+//      read their labels from files (real inputs with labels);
 //      for b < B: every thread draws its 4 coordinates of x^b (Philox block
-//      `thread` of sample mu = t B + b), forms the P partial dot products
+//      `thread` of sample mu = t B + b; with real inputs it reads them from
+//      the training row, in device memory), forms the P partial dot products
 //      w_p . x over them, and the warp reduces them; lane 0.. of each warp
 //      writes the warp's sums to shared memory.                 __syncthreads
 //   B. warp 0, the stages of math/fused_step.h: fields = sum over warps /
@@ -56,12 +58,21 @@ __device__ __forceinline__ double fused_fma(double a, double b, double c) {
 // (0 past N): training sample sample_index(seed, train_size, mu), which is mu
 // online (train_size 0; math/permutation.h), with the launch's transform (a
 // kernel parameter: the branch is uniform, as is train_size's over a task).
+// With real inputs (ROWS, RunParams::inputs) the coordinates are read from
+// row `sample` instead, float to Real as the CPU engine converts them.
 template <typename Real>
-__device__ __forceinline__ void draw_inputs(std::uint64_t seed, std::uint64_t train_size,
-                                            std::uint64_t mu, int group, int n,
-                                            RngTransform transform, Real (&x)[4]) {
+__device__ __forceinline__ void draw_inputs(const float* rows, std::uint64_t seed,
+                                            std::uint64_t train_size, std::uint64_t mu, int group,
+                                            int n, RngTransform transform, Real (&x)[4]) {
   float z[4];
   const std::uint64_t sample = sample_index(seed, train_size, mu);
+  if (rows != nullptr) {
+    const float* const row = rows + sample * static_cast<std::uint64_t>(n);
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      x[j] = 4 * group + j < n ? static_cast<Real>(row[4 * group + j]) : Real(0);
+    return;
+  }
   gaussian4(random_block(seed, Stream::input, sample, static_cast<std::uint32_t>(group)), z,
             transform);
 #pragma unroll
@@ -113,6 +124,8 @@ __device__ __forceinline__ void fused_load_task(const FusedArgs<Real>& a, const 
     if (r == 0) {
       task.seed = params.seed;
       task.train_size = params.train_size;
+      task.inputs = params.inputs;
+      task.labels = params.labels;
       task.step = params.step;
       task.batch = params.batch;
     }
@@ -225,7 +238,8 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   // for the next sample's draw once phase A has kept x^mu there.
   th.overlap = fused_overlaps_draws<Real, P>() && a.max_batch == 1 && th.nwarps > 1;
   th.keep_inputs = (a.keep_inputs && B > 1) || th.overlap;
-  th.s_inputs = scratch.zeta + B;
+  scratch.label = scratch.zeta + B;  // [B]
+  th.s_inputs = scratch.label + B;
   th.nthreads = blockDim.x;
   return th;
 }
@@ -263,9 +277,12 @@ __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real
   const int noise_sample = th.nthreads - 1 - static_cast<int>(threadIdx.x);
   if (th.noise && noise_sample < th.B)
     fused_label_noise(task, th.scratch, first_sample, noise_sample, th.transform);
+  if (task.labels != nullptr && noise_sample < th.B)
+    fused_sample_label(task, th.scratch, first_sample, noise_sample);
   for (int b = 0; b < th.B; ++b) {
     if (!th.overlap && th.owner) {  // else x^mu came from phase B of the step before
-      draw_inputs(th.seed, task.train_size, first_sample + b, th.group, th.n, th.transform, x);
+      draw_inputs(task.inputs, th.seed, task.train_size, first_sample + b, th.group, th.n,
+                  th.transform, x);
     }
     if (th.keep_inputs) {
 #pragma unroll
@@ -320,7 +337,7 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
 template <typename Real, int P>
 __device__ __forceinline__ void fused_draw_next(Real (&x)[4], const FusedTaskState<Real, P>& task,
                                                 const FusedThread<Real> th, std::uint64_t sample) {
-  draw_inputs(th.seed, task.train_size, sample, th.group, th.n, th.transform, x);
+  draw_inputs(task.inputs, th.seed, task.train_size, sample, th.group, th.n, th.transform, x);
 }
 
 // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
@@ -351,7 +368,8 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
 #pragma unroll
       for (int j = 0; j < 4; ++j) xb[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
     } else if (th.B > 1 && th.owner) {
-      draw_inputs(th.seed, task.train_size, first_sample + b, th.group, th.n, th.transform, xb);
+      draw_inputs(task.inputs, th.seed, task.train_size, first_sample + b, th.group, th.n,
+                  th.transform, xb);
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
@@ -401,8 +419,8 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
   fused_load_weights(a.batch, task, th, w);
   Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
   if (th.overlap && th.owner)  // the first sample's inputs (th.B = 1)
-    draw_inputs(th.seed, task.train_size, static_cast<std::uint64_t>(th.first_step), th.group, th.n,
-                th.transform, x);
+    draw_inputs(task.inputs, th.seed, task.train_size, static_cast<std::uint64_t>(th.first_step),
+                th.group, th.n, th.transform, x);
   for (std::int64_t t = 0; t < a.steps; ++t) {
     const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
     const bool next = th.overlap && t + 1 < a.steps;

@@ -83,12 +83,13 @@ inline int fused_threads(int n) {
 }
 
 // Dynamic shared memory of one block: [B][nwarps][P] partial fields, five
-// [B][P] arrays, [B][runs] errors and [B] label noises (the kernel's layout).
+// [B][P] arrays, [B][runs] errors, [B] label noises and [B] file labels (the
+// kernel's layout).
 template <typename Real>
 std::size_t fused_shared_bytes(int n, int max_batch, int row_class) {
   const int nwarps = fused_threads(n) / 32;
   return static_cast<std::size_t>(max_batch) *
-         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask + 1) *
+         (static_cast<std::size_t>(row_class) * (nwarps + 5) + kFusedMaxRunsPerTask + 2) *
          sizeof(Real);
 }
 
@@ -194,9 +195,10 @@ bool fused_path_fits(int n, int max_batch, const std::vector<RunParams<Real>>& p
 
 // The tasks of a batch's runs that are not frozen, grouped by row class:
 // tasks[class_first[c] ..  + class_count[c]) have at most kFusedRowClasses[c]
-// rows. Runs that share seed, batch size, step counter and training-set size
-// (so they see the same inputs) are packed greedily into tasks of at most fused_max_rows rows
-// and kFusedMaxRunsPerTask runs; within a seed, runs of one teacher
+// rows. Runs that share seed, batch size, step counter, training-set size,
+// real inputs and file labels (so they see the same samples and labels) are packed greedily into
+// tasks of at most fused_max_rows rows and kFusedMaxRunsPerTask runs; within a seed, runs of one
+// teacher
 // (`teachers[r]`: the first run of the batch with run r's teacher,
 // HostBatch::teachers) are adjacent and their teacher's M rows counted once
 // (the kernel holds them once, fused_kernel.cuh): so at K = M = 4 a float
@@ -221,7 +223,8 @@ FusedPlan plan_fused_tasks(const std::vector<RunParams<Real>>& params,
   for (int r = 0; r < static_cast<int>(params.size()); ++r)
     if (!params[r].frozen) order.push_back(r);
   auto key = [&](int r) {
-    return std::make_tuple(params[r].seed, params[r].batch, params[r].step, params[r].train_size);
+    return std::make_tuple(params[r].seed, params[r].batch, params[r].step, params[r].train_size,
+                           params[r].inputs, params[r].labels);
   };
   if (group_by_seed)
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) {

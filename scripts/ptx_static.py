@@ -75,6 +75,8 @@ PATH_CONDITIONS = [
     (r"if \(th\.decay\)", "decay"),
     (r"if \(!th\.overlap && th\.owner\)", "serial"),
     (r"if \(next && th\.owner\)", "overlap"),
+    (r"if \(rows != nullptr\)", "rows"),  # real inputs: the row read instead of the draw
+    (r"if \(task\.labels != nullptr", "labels"),  # labels from files, read in phase A
 ]
 # A function on the inline chain names a branch; an instruction inside several
 # (the exact transform of the label noise) carries all of them, joined by "+",
@@ -89,7 +91,8 @@ ROW_LOOP = r"for \(int p = 0; p < P; \+\+p\)"
 ROW_BOUNDS = [(r"if \(p >= th\.rows\) break;", "ROWS"), (r"if \(p >= th\.students\) break;", "STUDENTS")]
 PATH_FUNCTIONS = [(r"gaussian_at", "noise"), (r"fused_update_v", "train_v"),
                   (r"decayed_weight", "decay"), (r"\d+box_muller_fastE", "fast"),
-                  (r"\d+box_mullerE", "exact"), (FINITE_FUNCTIONS, "finite")]
+                  (r"\d+box_mullerE", "exact"), (FINITE_FUNCTIONS, "finite"),
+                  (r"fused_sample_label", "labels")]
 # The label noise drawn in phase A by the block's last threads (one warp, not
 # every warp): its own phase, counted once per block-step.
 NOISE_FUNCTION = "fused_label_noise"

@@ -161,7 +161,9 @@ inline bool branch_taken(const std::string& path, const PointParams& p, const Ca
   if (path == "keep") return kept;
   if (path == "redraw") return p.batch_size > 1 && !kept;
   if (path == "train_v") return p.train == TrainMode::both_layers;
-  if (path == "finite") return p.train_size > 0;  // a finite training set's sample order
+  if (path == "finite") return p.train_size > 0;   // a finite training set's sample order
+  if (path == "rows") return p.inputs != nullptr;  // real inputs: rows read, not drawn
+  if (path == "labels") return p.inputs != nullptr && p.inputs->labelled();
   if (path == "exact") return c.transform == RngTransform::exact;
   if (path == "fast") return c.transform == RngTransform::fast;
   if (path == "overlap") return c.overlap;

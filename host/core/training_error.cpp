@@ -121,10 +121,15 @@ void training_errors(const std::vector<RunSpec>& runs, const std::vector<Initial
         const PointParams& p = runs[r].params;
         const InitialWeights& wt = weights[r];
         // The teacher and the noise do not train: a run's labels are computed once.
+        // Labels from files stand where the teacher's output goes (float, as trained on).
+        const InputSet* in = p.inputs.get();
         const double label =
-            reuse ? cache->labels[r][i]
-                  : network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n) +
-                        p.sigma * zeta;
+            reuse
+                ? cache->labels[r][i]
+                : (in && in->labelled()
+                       ? static_cast<double>(in->train_labels[i])
+                       : network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n)) +
+                      p.sigma * zeta;
         if (fill[g]) cache->labels[r][i] = label;
         const double error =
             network_output(wt.w, wt.v, p.student_activation, x, inv_sqrt_n) - label;

@@ -1,7 +1,8 @@
 // The training error et of a run on a finite training set (data.train_size = P,
 // docs/config.md): half the mean, over samples i = 0 .. S - 1 of its training set
 // (S = min(P, record.train_error_samples)), of (student output - label)^2, the
-// label being the teacher's output plus the label noise sigma zeta^i the student
+// label being the teacher's output (or, with labels from files, InputSet::labelled,
+// the file's label of sample i) plus the label noise sigma zeta^i the student
 // trains on. Sample i's input and noise are those of math/permutation.h's
 // sample_index: the counter-based draws at (seed, i), or with real inputs
 // (PointParams::inputs) training row i and the noise drawn at (seed, i). Evaluated in double from

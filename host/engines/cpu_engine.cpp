@@ -77,8 +77,9 @@ struct GroupWork {
   std::vector<Real> g, dg;                // K: the student's g and g' of the current sample
   std::vector<float> scratch;             // one draw (float64 engines)
   // Two samples' scratch (advance_single: the current one and the next).
-  std::vector<Real> x[2], zeta[2], rho[2];  // B x stride, B, B x M
-  std::vector<float> noise;                 // label noise of samples noise_first ..
+  std::vector<Real> x[2], zeta[2], rho[2], label[2];  // B x stride, B, B x M, B
+  bool labelled = false;  // labels from files (InputSet::labelled) in `label`, the teacher unused
+  std::vector<float> noise;  // label noise of samples noise_first ..
   std::uint64_t noise_first = 0;
   SampleOrder order;  // sample counter -> training-set sample (finite P; math/permutation.h)
   std::vector<Real> lambda, coef, v_change;  // B x rows, rows x B, rows
@@ -90,17 +91,20 @@ struct GroupWork {
 // and each student activation once (accumulate_sample evaluates g twice):
 //   coef[k * stride] = 0 - w_rate v_k g'(lambda_k) Delta,
 //   v_change[k]     -= v_rate g(lambda_k) Delta   (trained second layer only).
+// LABEL (labels from files): the label in the teacher's output's place (sample_error).
 template <typename Real>
 void sample_coefficients(const CpuRun<Real>& run, const Real* lambda, const Real* g_teacher,
-                         Real zeta, Real* g, Real* dg, Real* coef, int stride, Real* v_change) {
+                         Real zeta, const Real* label, Real* g, Real* dg, Real* coef, int stride,
+                         Real* v_change) {
   const SgdConstants<Real>& c = run.constants;
   Real student = Real(0);
   for (int k = 0; k < c.K; ++k) {
     g[k] = activation(c.student, lambda[k]);
     student = add_output_term(student, run.v[k], g[k]);
   }
-  Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m) teacher = add_output_term(teacher, run.vstar[m], g_teacher[m]);
+  Real teacher = label != nullptr ? *label : Real(0);
+  for (int m = 0; label == nullptr && m < c.M; ++m)
+    teacher = add_output_term(teacher, run.vstar[m], g_teacher[m]);
   const Real delta = error_from_outputs(student, teacher, c.sigma, zeta);
   for (int k = 0; k < c.K; ++k) {
     dg[k] = activation_derivative(c.student, lambda[k]);
@@ -282,11 +286,13 @@ class CpuEngine final : public Engine {
     for (int m = 0; m < teacher.M; ++m) work.teacher_rows.push_back(&teacher.wstar[m * stride]);
     work.order.seed = teacher.seed;
     work.order.size = teacher.train_size;
+    work.labelled = teacher.inputs != nullptr && teacher.inputs->labelled();
     work.scratch.resize(stride);
     for (int set = 0; set < 2; ++set) {
       work.x[set].resize(B * stride);
       work.zeta[set].resize(B);
       work.rho[set].resize(B * teacher.M);
+      work.label[set].resize(B);
     }
     work.lambda.resize(B * work.rows.size());
     work.coef.resize(work.rows.size() * B);
@@ -332,7 +338,9 @@ class CpuEngine final : public Engine {
                               ? label_noise(teacher.seed, mu, work)
                               : static_cast<Real>(gaussian_at(teacher.seed, Stream::label_noise,
                                                               work.order(mu), 0, transform_));
-      if (fields)
+      if (work.labelled)
+        work.label[set][b] = static_cast<Real>(teacher.inputs->train_labels[work.order(mu)]);
+      else if (fields)
         row_fields(work.teacher_rows.data(), M, &work.x[set][b * teacher.stride], padded,
                    inv_sqrt_n, &work.rho[set][b * M]);
     }
@@ -354,8 +362,8 @@ class CpuEngine final : public Engine {
         const int first = work.first_row[i];
         sample_coefficients(*work.live[i], &work.lambda[b * rows + first],
                             &work.g_teacher[work.teacher_kind[i] * M_max], work.zeta[set][b],
-                            work.g.data(), work.dg.data(), &work.coef[first * B + b], B,
-                            &work.v_change[first]);
+                            work.labelled ? &work.label[set][b] : nullptr, work.g.data(),
+                            work.dg.data(), &work.coef[first * B + b], B, &work.v_change[first]);
       }
     }
     for (std::size_t i = 0; i < work.live.size(); ++i) {

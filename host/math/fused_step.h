@@ -11,7 +11,8 @@
 //   0. per sample:         the label noise zeta (drawn in the kernel's phase A,
 //                          on lanes that draw no inputs where there are such);
 //   1. per (sample, row):  g = activation(field), g' for student rows;
-//   2. per (run, sample):  Delta = sum_k v_k g_k - sum_m v*_m g*_m - sigma zeta;
+//   2. per (run, sample):  Delta = sum_k v_k g_k - sum_m v*_m g*_m - sigma zeta
+//                          (with labels from files: the label for the v* sum);
 //   3. per (sample, row):  student rows: coef = -w_rate v g' Delta,
 //                          dv = -v_rate g Delta;
 //   4. per row:            trained v: v <- v_keep v + sum_b dv_b.
@@ -48,6 +49,8 @@ struct FusedTaskState {
   Real v_keep[P];
   std::uint64_t seed;
   std::uint64_t train_size;  // P (0: online), shared by the task's runs
+  const float* inputs;       // real inputs (RunParams::inputs), shared by the task's runs, or null
+  const float* labels;       // labels from files (RunParams::labels), shared, or null
   long long step;            // SGD steps done (all runs of a task share it)
   int batch;                 // B, shared by the task's runs
   int nruns;
@@ -72,6 +75,7 @@ struct FusedScratch {
   Real* coef;
   Real* dv;
   Real* zeta;
+  Real* label;  // [B]: the samples' labels from files (task.labels), else unused
 };
 
 // 0. b < B, when task.noise: the label noise of the step's sample b, zeta^mu
@@ -84,6 +88,16 @@ TSGD_HD TSGD_FORCEINLINE void fused_label_noise(const FusedTaskState<Real, P>& t
   s.zeta[b] = static_cast<Real>(
       gaussian_at(task.seed, Stream::label_noise,
                   sample_index(task.seed, task.train_size, first_sample + b), 0, transform));
+}
+
+// 0'. b < B, when task.labels: the file label of the step's sample b, read
+// as the CPU engine reads it (float to Real).
+template <typename Real, int P>
+TSGD_HD TSGD_FORCEINLINE void fused_sample_label(const FusedTaskState<Real, P>& task,
+                                                 const FusedScratch<Real>& s,
+                                                 std::uint64_t first_sample, int b) {
+  s.label[b] =
+      static_cast<Real>(task.labels[sample_index(task.seed, task.train_size, first_sample + b)]);
 }
 
 // 1. q = b * P + p, q < B * P: row p's activation and derivative at its field
@@ -127,6 +141,10 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   const int teacher = task.teacher_start[r] - start;
   Real output = Real(0);
   for (int m = 0; m < c.M; ++m) output = add_output_term(output, v[teacher + m], g[teacher + m]);
+  // Labels from files stand where the teacher's output goes (sample_error);
+  // the teacher's sum above is then unused (a select: the Gaussian runs' code
+  // stays that of the loop alone).
+  if (task.labels != nullptr) output = s.label[b];
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta = c.sigma != Real(0) ? s.zeta[b] : Real(0);
   s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, output, c.sigma, zeta);

@@ -53,16 +53,19 @@ TSGD_HD TSGD_FORCEINLINE Real error_from_outputs(Real student, Real teacher, Rea
   return rn_sub(rn_sub(student, teacher), rn_mul(sigma, zeta));
 }
 
-// Error Delta of one sample from its local fields and label noise zeta.
+// Error Delta of one sample from its local fields and label noise zeta; with
+// a LABEL (real inputs with labels from files, core/model.h: InputSet), that
+// label stands where the teacher's output goes and the teacher is unused.
 template <typename Real>
 TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Real* lambda,
                                            const Real* v, const Real* rho, const Real* vstar,
-                                           Real zeta) {
+                                           Real zeta, const Real* label = nullptr) {
   Real student = Real(0);
   for (int k = 0; k < c.K; ++k)
     student = add_output_term(student, v[k], activation(c.student, lambda[k]));
   Real teacher = Real(0);
-  for (int m = 0; m < c.M; ++m)
+  if (label != nullptr) teacher = *label;
+  for (int m = 0; label == nullptr && m < c.M; ++m)
     teacher = add_output_term(teacher, vstar[m], activation(c.teacher, rho[m]));
   return error_from_outputs(student, teacher, c.sigma, zeta);
 }
@@ -115,12 +118,13 @@ TSGD_HD TSGD_FORCEINLINE Real decayed_weight(Real w_keep, Real w) {
 // Accumulates one sample's contribution to the step:
 //   w_coefficient[k] += -w_rate v_k g'(lambda_k) Delta   (multiplies x in the rank-1 update)
 //   v_change[k]      += -v_rate g(lambda_k) Delta
-// Returns Delta.
+// Returns Delta. LABEL: as for sample_error.
 template <typename Real>
 TSGD_HD TSGD_FORCEINLINE Real accumulate_sample(const SgdConstants<Real>& c, const Real* lambda,
                                                 const Real* v, const Real* rho, const Real* vstar,
-                                                Real zeta, Real* w_coefficient, Real* v_change) {
-  const Real delta = sample_error(c, lambda, v, rho, vstar, zeta);
+                                                Real zeta, Real* w_coefficient, Real* v_change,
+                                                const Real* label = nullptr) {
+  const Real delta = sample_error(c, lambda, v, rho, vstar, zeta, label);
   for (int k = 0; k < c.K; ++k) {
     const Real dg = activation_derivative(c.student, lambda[k]);
     w_coefficient[k] = rn_sub(w_coefficient[k], w_coefficient_term(c.w_rate, v[k], dg, delta));

@@ -181,5 +181,40 @@ TEST(FusedPlan, RunsOfOneTeacherHoldItOnce) {
   EXPECT_THROW(plan_fused_tasks(params, std::vector<int>(2), true), std::invalid_argument);
 }
 
+// Real inputs and file labels (RunParams::inputs, ::labels): runs of one seed
+// share a task only when they read the same rows and labels.
+TEST(FusedPlan, RunsOnOtherDataShareNoTask) {
+  const float rows_a[1] = {0.0f}, rows_b[1] = {0.0f}, labels_a[1] = {0.0f};
+  std::vector<RunParams<float>> params;
+  auto add = [&](const float* inputs, const float* labels) {
+    RunParams<float> p{};
+    p.c.K = 1;
+    p.c.M = 1;
+    p.seed = 4;
+    p.batch = 1;
+    p.train_size = 1;
+    p.inputs = inputs;
+    p.labels = labels;
+    params.push_back(p);
+  };
+  // Interleaved: sorting must bring each data set's runs together.
+  for (int i = 0; i < 2; ++i) {
+    add(nullptr, nullptr);
+    add(rows_a, labels_a);
+    add(rows_a, nullptr);
+    add(rows_b, nullptr);
+  }
+  const std::vector<int> teachers = teachers_by_seed_and_m(params);
+  const FusedPlan plan = plan_fused_tasks(params, teachers, true);
+  ASSERT_EQ(plan.ntasks(), 4);
+  for (const FusedTask& task : plan.tasks) {
+    EXPECT_EQ(task.count, 2);
+    const RunParams<float>& first = params[plan.task_runs[task.first]];
+    const RunParams<float>& second = params[plan.task_runs[task.first + 1]];
+    EXPECT_EQ(first.inputs, second.inputs);
+    EXPECT_EQ(first.labels, second.labels);
+  }
+}
+
 }  // namespace
 }  // namespace tsgd

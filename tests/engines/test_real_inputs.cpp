@@ -3,7 +3,8 @@
 // 0 .. P - 1 is the finite-training-set run of P Gaussian samples, bit for bit
 // (the rows are read in the same permuted order and converted as the draws
 // are), in both precisions, with the training error; other rows give another
-// run. The CUDA engine does not read real inputs yet.
+// run. Labels from files: test_file_labels.cpp; the CUDA engine:
+// tests/cuda/test_emulated_inputs.cpp and test_cuda_inputs.cpp.
 #include <gtest/gtest.h>
 
 #include <memory>

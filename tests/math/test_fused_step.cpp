@@ -96,8 +96,8 @@ void check_task(const std::vector<RunShape>& shapes, int B, std::uint64_t seed,
   for (int b = 0; b < B; ++b)
     for (int p = 0; p < P; ++p)
       field[b * P + p] = static_cast<Real>(p < rows ? 1.3 * normal(rng) : 0.0);
-  FusedScratch<Real> s{field.data(), g.data(),  dg.data(),  delta.data(),
-                       coef.data(),  dv.data(), zeta.data()};
+  FusedScratch<Real> s{field.data(), g.data(),  dg.data(),   delta.data(),
+                       coef.data(),  dv.data(), zeta.data(), nullptr};  // no file labels
   const FusedTaskState<Real, P> before = task;
 
   // The four stages, each a loop over "lanes" (any order: within a stage,

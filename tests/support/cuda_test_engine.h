@@ -45,6 +45,7 @@ class PathChecked final : public CudaEngine {
   }
   void freeze(std::size_t index) override { engine_->freeze(index); }
   CudaPath path() const override { return cuda_.path(); }
+  std::size_t input_uploads() const override { return cuda_.input_uploads(); }
   InitialWeights weights(std::size_t index) override { return cuda_.weights(index); }
   void weights(std::size_t index, InitialWeights& out) override { engine_->weights(index, out); }
   void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
