@@ -48,15 +48,20 @@ void add_run_statistics(const std::vector<RunTrajectory>& runs, PointStatistics&
   }
 }
 
-// The training error of a finite training set, over the runs that eg averages.
-void add_training_error(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
+// A per-record measurement beside eg (RunTrajectory::et, ::class_err), over
+// the runs that eg averages.
+std::vector<SampleSummary> record_statistics(const std::vector<RunTrajectory>& runs,
+                                             const PointStatistics& s,
+                                             std::vector<double> RunTrajectory::*of) {
+  std::vector<SampleSummary> out;
   std::vector<double> values;
   for (std::size_t j = 0; j < s.alpha.size(); ++j) {
     values.clear();
     for (std::size_t r = s.runs_begin; r < s.runs_end; ++r)
-      if (!runs[r].diverged && j < runs[r].et.size()) values.push_back(runs[r].et[j]);
-    s.et.push_back(summarise(values));
+      if (!runs[r].diverged && j < (runs[r].*of).size()) values.push_back((runs[r].*of)[j]);
+    out.push_back(summarise(values));
   }
+  return out;
 }
 
 void add_tail(const std::vector<RunTrajectory>& runs, PointStatistics& s) {
@@ -126,7 +131,9 @@ PointStatistics aggregate_point(const ResultSet& results, std::size_t p, std::si
   s.alpha = record_alphas(e, e.points[p]);
   add_ode_curve(results, static_cast<int>(p), s);
   add_run_statistics(results.runs, s);
-  if (e.points[p].train_size > 0) add_training_error(results.runs, s);
+  if (e.points[p].train_size > 0) s.et = record_statistics(results.runs, s, &RunTrajectory::et);
+  if (records_class_err(e.points[p]))
+    s.class_err = record_statistics(results.runs, s, &RunTrajectory::class_err);
   add_tail(results.runs, s);
   add_escapes(results.runs, e.record.escape_eg, s);
   add_blown_up(results.runs, s);

@@ -27,6 +27,8 @@ struct PointStatistics {
   std::vector<int> n_diverged;
   // A finite training set (data.train_size): the training error over the same runs; else empty.
   std::vector<SampleSummary> et;
+  // File labels (records_class_err): the test set's class error over the same runs; else empty.
+  std::vector<SampleSummary> class_err;
   std::vector<int> n_escaped;     // runs (not diverged) that escaped by then (escapes.h)
   std::size_t runs_diverged = 0;  // runs that diverged at any time
   // The point's ODE curve: the mean over its curves (one per seed, or one), NaN

@@ -239,7 +239,8 @@ std::size_t continue_unit(const std::string& staging, const std::string& file, c
     const std::size_t keep = std::min(t.alpha.size(), state.records);
     t.alpha.resize(keep);
     t.eg.resize(keep);
-    if (!t.et.empty()) t.et.resize(keep);  // a finite training set's training error
+    if (!t.et.empty()) t.et.resize(keep);                // a finite training set's training error
+    if (!t.class_err.empty()) t.class_err.resize(keep);  // file labels' class error
     if (grown.record.order_parameters && t.states.size() > keep) t.states.resize(keep);
     state.runs.push_back(std::move(t));
   }

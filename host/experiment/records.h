@@ -18,10 +18,15 @@ struct RunTrajectory {
   int point_id = 0;
   std::uint64_t seed = 0;
   std::vector<double> alpha;  // record times (step / N)
-  std::vector<double> eg;     // closed-form eps_g at each record time
+  // eps_g at each record time: the closed form from the order parameters, or on
+  // real inputs with test rows the test-set error (experiment/simulation.h: test_set_eg).
+  std::vector<double> eg;
   // The training error at each record time (core/training_error.h): a finite
   // training set (data.train_size) only, else empty.
   std::vector<double> et;
+  // The test set's class error at each record time (core/test_error.h):
+  // records_class_err points only, else empty.
+  std::vector<double> class_err;
   std::vector<OrderParameters> states;  // at each record time, or only the last one
   bool diverged = false;
   double diverged_alpha = std::numeric_limits<double>::quiet_NaN();
@@ -29,6 +34,14 @@ struct RunTrajectory {
   // run, with record.final_weights (else empty); v is the last state's v.
   std::vector<double> final_w;
 };
+
+// Whether a point's recorded eps_g is the test-set error (core/test_error.h):
+// real inputs with at least one test row; else the closed form.
+inline bool test_set_eg(const PointParams& p) { return p.inputs && p.inputs->test_count > 0; }
+// Whether a point records the test set's class error: test_set_eg with file labels.
+inline bool records_class_err(const PointParams& p) {
+  return test_set_eg(p) && p.inputs->labelled();
+}
 
 // An ODE trajectory of a grid point, from one seed's initial weights or (seed
 // empty) from the expected or explicit initial state.

@@ -26,6 +26,16 @@ TheoryReport small_eta_rule_of(const PointParams& p, const OdeCurve* c) {
 
 }  // namespace
 
+bool lists_eg_source(const Experiment& e) {
+  return std::any_of(e.points.begin(), e.points.end(), test_set_eg);
+}
+
+bool lists_class_err(const Experiment& e) {
+  return std::any_of(e.points.begin(), e.points.end(), records_class_err);
+}
+
+const char* eg_source(const PointParams& p) { return test_set_eg(p) ? "test_set" : "closed_form"; }
+
 std::vector<TheoryReport> theory_of_points(const Experiment& e, const std::vector<OdeCurve>& ode,
                                            int threads) {
   std::vector<TheoryReport> out(e.points.size());

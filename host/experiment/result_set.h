@@ -22,6 +22,17 @@ struct ResultSet {
   std::vector<TheoryReport> theory;
 };
 
+// Whether any grid point of E records eps_g on a test set (test_set_eg): the
+// result files then name each point's eg_source; and whether any records the
+// class error (records_class_err): the files then have its columns. Both false
+// for Gaussian inputs, whose files stay as they were before real inputs.
+bool lists_eg_source(const Experiment& e);
+bool lists_class_err(const Experiment& e);
+
+// "closed_form" (from the order parameters) or "test_set" (test_set_eg): where
+// point P's eps_g comes from.
+const char* eg_source(const PointParams& p);
+
 // Sorts ODE and adds each point's theory (on THREADS threads); no runs.
 ResultSet assemble_results(const Experiment& e, std::vector<OdeCurve> ode, int threads);
 

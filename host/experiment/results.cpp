@@ -40,14 +40,19 @@ std::string csv_cell(const json& value) {
 void write_points_csv(const std::string& dir, const Experiment& e) {
   std::ostringstream s;
   const bool teacher_init = lists_teacher_init(e), train_size = lists_train_size(e);
+  // Real inputs: where each point's eps_g comes from, and its number of test rows.
+  const bool source = lists_eg_source(e);
   const json first = point_json(e.points.at(0), teacher_init, train_size);
   s << "point_id";
   for (auto it = first.begin(); it != first.end(); ++it) s << "," << it.key();
-  s << "\n";
+  s << (source ? ",eg_source,test_samples\n" : "\n");
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     s << p;
     for (const json& value : point_json(e.points[p], teacher_init, train_size))
       s << "," << csv_cell(value);
+    if (source)
+      s << "," << eg_source(e.points[p]) << ","
+        << (test_set_eg(e.points[p]) ? std::to_string(e.points[p].inputs->test_count) : "");
     s << "\n";
   }
   write_file_atomic(dir + "/points.csv", s.str());
@@ -80,15 +85,28 @@ std::string curve_cells(const PointStatistics& point, std::size_t j, bool ode) {
 }
 
 // A finite training set's columns after those of the curves (and eg_ode): et's
-// statistics over the runs that eg's are over.
+// statistics over the runs that eg's are over; then with file labels the class
+// error's likewise.
 const char* const kTrainingErrorColumns = ",et_mean,et_std,et_sem,et_lo,et_hi";
+const char* const kClassErrorColumns =
+    ",class_err_mean,class_err_std,class_err_sem,class_err_lo,class_err_hi";
 
-std::string training_error_cells(const PointStatistics& point, std::size_t j) {
-  if (j >= point.et.size()) return ",,,,,";
-  const SampleSummary& t = point.et[j];
+// Which of those columns a file has.
+struct ExtraColumns {
+  bool et = false, class_err = false;
+};
+
+std::string summary_cells(const std::vector<SampleSummary>& of, std::size_t j) {
+  if (j >= of.size()) return ",,,,,";
+  const SampleSummary& t = of[j];
   std::string cells;
   for (double x : {t.mean, t.std, t.sem, t.lo, t.hi}) cells += "," + format_double(x);
   return cells;
+}
+
+std::string extra_header(bool ode, ExtraColumns extra) {
+  return std::string(ode ? ",eg_ode" : "") + (extra.et ? kTrainingErrorColumns : "") +
+         (extra.class_err ? kClassErrorColumns : "");
 }
 
 }  // namespace
@@ -118,15 +136,17 @@ namespace {
 
 // ---- one grid point's rows of each file --------------------------------------------------
 
-// ET: the experiment has a finite training set, and the rows a last column "et"
-// (empty for an online point's runs).
-std::string runs_csv_rows(const ResultSet& results, bool et) {
+// EXTRA.et: the experiment has a finite training set, and the rows a column "et"
+// (empty for an online point's runs); EXTRA.class_err likewise a last column "class_err".
+std::string runs_csv_rows(const ResultSet& results, ExtraColumns extra) {
   std::ostringstream s;
   for (const RunTrajectory& t : results.runs)
     for (std::size_t j = 0; j < t.alpha.size(); ++j) {
       s << t.point_id << "," << t.seed << "," << format_double(t.alpha[j]) << ","
         << format_double(t.eg[j]) << "," << (t.diverged ? 1 : 0);
-      if (et) s << "," << (j < t.et.size() ? format_double(t.et[j]) : std::string());
+      if (extra.et) s << "," << (j < t.et.size() ? format_double(t.et[j]) : std::string());
+      if (extra.class_err)
+        s << "," << (j < t.class_err.size() ? format_double(t.class_err[j]) : std::string());
       s << "\n";
     }
   return s.str();
@@ -154,13 +174,15 @@ std::string final_order_parameter_lines(const ResultSet& results) {
   return lines;
 }
 
-// ET: the columns kTrainingErrorColumns last (empty cells for an online point).
-std::string curves_rows(std::size_t p, const PointStatistics& point, bool ode, bool et,
+// EXTRA: the columns kTrainingErrorColumns, kClassErrorColumns last (empty cells
+// for a point without them).
+std::string curves_rows(std::size_t p, const PointStatistics& point, bool ode, ExtraColumns extra,
                         const std::string& params = "") {
   std::string rows;
   for (std::size_t j = 0; j < point.alpha.size(); ++j)
     rows += std::to_string(p) + params + "," + curve_cells(point, j, ode) +
-            (et ? training_error_cells(point, j) : std::string()) + "\n";
+            (extra.et ? summary_cells(point.et, j) : std::string()) +
+            (extra.class_err ? summary_cells(point.class_err, j) : std::string()) + "\n";
   return rows;
 }
 
@@ -182,19 +204,19 @@ struct PointFiles {
   ResultsH5 h5;
   nlohmann::json summary = nlohmann::json::array();
 
-  PointFiles(const std::string& dir, const Experiment& e, bool ode, bool et)
+  PointFiles(const std::string& dir, const Experiment& e, bool ode, ExtraColumns extra)
       : finals(dir + "/final_order_parameters.jsonl"),
         curves(dir + "/curves.csv"),
         table(dir + "/table.csv"),
         escapes(dir + "/escapes.csv"),
         h5(dir, e) {
     if (e.record.runs_csv)
-      runs.emplace(dir + "/runs.csv")
-          << std::string("point_id,seed,alpha,eg,diverged") + (et ? ",et" : "") + "\n";
+      runs.emplace(dir + "/runs.csv") << std::string("point_id,seed,alpha,eg,diverged") +
+                                             (extra.et ? ",et" : "") +
+                                             (extra.class_err ? ",class_err" : "") + "\n";
     if (e.record.jsonl && e.record.order_parameters)
       states.emplace(dir + "/order_parameters.jsonl");
-    const std::string ode_column =
-        std::string(ode ? ",eg_ode" : "") + (et ? kTrainingErrorColumns : "");
+    const std::string ode_column = extra_header(ode, extra);
     curves << "point_id," + std::string(kCurveColumns) + ode_column + "\n";
     // The point's training length is training_alpha here: "alpha" is the record time.
     std::string header = "point_id";
@@ -247,7 +269,8 @@ std::vector<PointStatistics> write_results(const std::string& dir, ResultSet& re
   const Experiment& e = *results.experiment;
   const bool ode = !results.ode.empty();
   const bool teacher_init = lists_teacher_init(e), et = lists_train_size(e);
-  PointFiles files(dir, e, ode, et);
+  const ExtraColumns extra{et, lists_class_err(e)};
+  PointFiles files(dir, e, ode, extra);
   std::vector<PointStatistics> statistics;
   for (std::size_t p = 0; p < e.points.size(); ++p) {
     load_point(runs, static_cast<int>(p), files, results);
@@ -255,10 +278,10 @@ std::vector<PointStatistics> write_results(const std::string& dir, ResultSet& re
     std::string params;
     for (const json& value : point_json(e.points[p], teacher_init, et))
       params += "," + csv_cell(value);
-    if (files.runs) *files.runs << runs_csv_rows(results, et);
+    if (files.runs) *files.runs << runs_csv_rows(results, extra);
     files.finals << final_order_parameter_lines(results);
-    files.curves << curves_rows(p, s, ode, et);
-    files.table << curves_rows(p, s, ode, et, params);
+    files.curves << curves_rows(p, s, ode, extra);
+    files.table << curves_rows(p, s, ode, extra, params);
     files.escapes << escapes_rows(results, p, s);
     files.summary.push_back(summary_point(results, p, s, teacher_init));
     s.escape_alpha.clear();  // per run: the point's alone

@@ -14,6 +14,7 @@
 #include "core/initial_weights.h"
 #include "experiment/file_io.h"
 #include "experiment/plan.h"
+#include "experiment/result_set.h"
 #include "experiment/run_table.h"
 
 namespace tsgd {
@@ -89,7 +90,8 @@ struct ResultsH5::Impl {
   std::map<std::string, Handle> datasets;
   std::size_t runs = 0, rows_done = 0, block_seeds = 1, records = 0;
   int K = 0, M = 0, point = 0;
-  bool et = false;  // the point has a finite training set: dataset "et" beside "eg"
+  bool et = false;         // the point has a finite training set: dataset "et" beside "eg"
+  bool class_err = false;  // file labels (records_class_err): dataset "class_err" too
 
   void check(herr_t status, const std::string& what) const {
     if (status < 0) throw std::runtime_error(path + ": cannot write (HDF5: " + what + ")");
@@ -241,6 +243,10 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.attribute(m.group.get(), "point_id", p);
   const json attributes = point_json(params, lists_teacher_init(*m.e), lists_train_size(*m.e));
   for (const auto& [key, value] : attributes.items()) m.attribute(m.group.get(), key, value);
+  if (lists_eg_source(*m.e)) {  // real inputs: where eps_g comes from
+    m.attribute(m.group.get(), "eg_source", eg_source(params));
+    if (test_set_eg(params)) m.attribute(m.group.get(), "test_samples", params.inputs->test_count);
+  }
   m.runs = runs;
   m.rows_done = 0;
   m.block_seeds = block_seeds;
@@ -260,6 +266,8 @@ void ResultsH5::begin_point(int p, std::size_t runs, std::size_t block_seeds) {
   m.et = params.train_size > 0;  // a finite training set: its training error beside eg
   // Noise in its mantissas as eg's: stored as it is.
   if (m.et) m.dataset(g, "et", m.float_type, {S, R}, /*compress=*/false);
+  m.class_err = records_class_err(params);
+  if (m.class_err) m.dataset(g, "class_err", m.float_type, {S, R}, /*compress=*/false);
   Handle final_group = m.group_in(g, "final");
   for (const Part& part : kParts) {
     std::vector<hsize_t> dims = part_dims(part.name, m.K, m.M);
@@ -305,7 +313,8 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
   std::vector<std::uint64_t> seed(n);
   std::vector<std::int32_t> records(n);
   std::vector<std::uint8_t> diverged(n);
-  std::vector<double> diverged_alpha(n), eg(n * R, kNaN), et(m.et ? n * R : 0, kNaN);
+  std::vector<double> diverged_alpha(n), eg(n * R, kNaN), et(m.et ? n * R : 0, kNaN),
+      class_err(m.class_err ? n * R : 0, kNaN);
   for (std::size_t i = 0; i < n; ++i) {
     const RunTrajectory& t = runs[i];
     seed[i] = t.seed;
@@ -314,6 +323,9 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
     diverged_alpha[i] = t.diverged ? t.diverged_alpha : kNaN;
     std::copy(t.eg.begin(), t.eg.end(), eg.begin() + static_cast<std::ptrdiff_t>(i * R));
     if (m.et) std::copy(t.et.begin(), t.et.end(), et.begin() + static_cast<std::ptrdiff_t>(i * R));
+    if (m.class_err)
+      std::copy(t.class_err.begin(), t.class_err.end(),
+                class_err.begin() + static_cast<std::ptrdiff_t>(i * R));
   }
   const hsize_t first = m.rows_done;
   m.write_rows("seed", H5T_NATIVE_UINT64, seed.data(), first, n);
@@ -322,6 +334,7 @@ void ResultsH5::add_runs(const std::vector<RunTrajectory>& runs) {
   m.write_rows("diverged_alpha", H5T_NATIVE_DOUBLE, diverged_alpha.data(), first, n);
   m.write_rows("eg", H5T_NATIVE_DOUBLE, eg.data(), first, n);
   if (m.et) m.write_rows("et", H5T_NATIVE_DOUBLE, et.data(), first, n);
+  if (m.class_err) m.write_rows("class_err", H5T_NATIVE_DOUBLE, class_err.data(), first, n);
   std::vector<double> values;
   for (const Part& part : kParts) {
     std::size_t size = 1;

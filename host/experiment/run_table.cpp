@@ -18,8 +18,8 @@ namespace tsgd {
 namespace {
 
 // A slot: diverged, diverged_alpha, records, states, then alpha[records],
-// eg[records], for a finite training set et[records], and the states (Q, R,
-// T, v, v* each) packed.
+// eg[records], for a finite training set et[records], for file labels
+// class_err[records], and the states (Q, R, T, v, v* each) packed.
 constexpr std::size_t kHeader = 4;
 
 void append_state(const OrderParameters& op, double* out) {
@@ -70,7 +70,9 @@ RunTable::RunTable(const Experiment& e, const std::string& directory)
     s.states = e.record.order_parameters ? s.records : 1;
     s.weights = e.record.final_weights ? static_cast<std::size_t>(p.K) * p.N : 0;
     s.et = p.train_size > 0;
-    s.states_at = kHeader + (s.et ? 3 : 2) * s.records;
+    s.class_err = records_class_err(p);
+    s.class_err_at = kHeader + (s.et ? 3 : 2) * s.records;
+    s.states_at = kHeader + (2 + (s.et ? 1 : 0) + (s.class_err ? 1 : 0)) * s.records;
     s.doubles = s.states_at + s.states * state_doubles(p.K, p.M) + s.weights;
     s.offset = offset;
     offset += s.doubles * seeds_;
@@ -110,7 +112,8 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
   const Shape& s = shapes_[static_cast<std::size_t>(t.point_id)];
   bool shaped = t.alpha.size() == t.eg.size() && t.alpha.size() <= s.records && !t.alpha.empty() &&
                 !t.states.empty() && t.states.size() <= s.states &&
-                t.et.size() == (s.et ? t.alpha.size() : 0);
+                t.et.size() == (s.et ? t.alpha.size() : 0) &&
+                t.class_err.size() == (s.class_err ? t.alpha.size() : 0);
   for (const OrderParameters& op : t.states)
     shaped = shaped && op.K == s.K && op.M == s.M &&
              op.Q.size() + op.R.size() + op.T.size() + op.v.size() + op.vstar.size() ==
@@ -132,6 +135,7 @@ void RunTable::add(const RunTrajectory& t, const std::string& where) {
   std::copy(t.alpha.begin(), t.alpha.end(), slot.begin() + kHeader);
   std::copy(t.eg.begin(), t.eg.end(), slot.begin() + kHeader + s.records);
   std::copy(t.et.begin(), t.et.end(), slot.begin() + kHeader + 2 * s.records);
+  std::copy(t.class_err.begin(), t.class_err.end(), slot.begin() + s.class_err_at);
   const std::size_t d = state_doubles(s.K, s.M);
   for (std::size_t j = 0; j < t.states.size(); ++j)
     append_state(t.states[j], slot.data() + s.states_at + j * d);
@@ -187,6 +191,7 @@ std::vector<RunTrajectory> RunTable::load(int point, std::size_t begin, std::siz
     t.alpha.assign(slot + kHeader, slot + kHeader + records);
     t.eg.assign(slot + kHeader + s.records, slot + kHeader + s.records + records);
     if (s.et) t.et.assign(slot + kHeader + 2 * s.records, slot + kHeader + 2 * s.records + records);
+    if (s.class_err) t.class_err.assign(slot + s.class_err_at, slot + s.class_err_at + records);
     for (std::size_t j = final_only ? states - 1 : 0; j < states; ++j)
       t.states.push_back(state_from(slot + s.states_at + j * d, s.K, s.M));
     t.final_w.assign(slot + s.doubles - s.weights, slot + s.doubles);

@@ -60,6 +60,8 @@ class RunTable {
     std::size_t weights = 0;              // final w (K x N) with record.final_weights, else 0
     std::size_t doubles = 0;              // per slot
     bool et = false;                      // a finite training set: et[records] after eg
+    bool class_err = false;               // file labels: class_err[records] after those
+    std::size_t class_err_at = 0;         // where class_err begins in a slot
     std::size_t states_at = 0;            // where the states begin in a slot
     std::uint64_t offset = 0;             // of the point's first slot, in doubles
   };

@@ -108,6 +108,7 @@ bool run_sgd_stage(const SgdStage& stage, const EngineChoice& choice, RunTable& 
   control.keep_all_states = e.record.order_parameters;
   control.diverge_eg = e.simulate.diverge_eg;
   control.train_error_samples = e.record.train_error_samples;
+  control.threads = stage.threads;
   control.stop = stage.stop;
   control.progress = [&](double run_steps, double alpha) { progress.add(run_steps, alpha); };
   control.final_weights = e.record.final_weights;

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
+#include "core/test_error.h"
 #include "theory/generalisation_error.h"
 
 namespace tsgd {
@@ -63,6 +65,37 @@ void resume_from(Engine& engine, const BatchState& state, const std::vector<std:
   bound = state.bound;
 }
 
+// What is measured at a record time, per run of the batch.
+struct Measures {
+  std::vector<OrderParameters> states;
+  // The training error (finite training sets), and the test set's eg and class
+  // error (core/test_error.h: runs on real inputs), NaN for the other runs.
+  std::vector<double> et, test_eg, class_err;
+
+  // Run R's eps_g: the test set's, or the closed form of its order parameters.
+  double eg(const PointParams& p, std::size_t r) const {
+    if (test_set_eg(p)) return test_eg[r];
+    const OrderParameters& op = states[r];
+    return op.finite() ? generalisation_error(op, p.student_activation, p.teacher_activation)
+                       : std::numeric_limits<double>::quiet_NaN();
+  }
+};
+
+// The measures of every run at the engine's current weights.
+void measure(Engine& engine, const std::vector<RunSpec>& runs, const SimulationControl& control,
+             Measures& m) {
+  engine.order_parameters(m.states);
+  if (std::any_of(runs.begin(), runs.end(), [](const RunSpec& r) { return r.params.train_size; }))
+    engine.training_errors(control.train_error_samples, m.et);
+  if (std::none_of(runs.begin(), runs.end(),
+                   [](const RunSpec& r) { return test_set_eg(r.params); }))
+    return;
+  std::vector<InitialWeights> current(runs.size());
+  for (std::size_t r = 0; r < runs.size(); ++r)
+    if (test_set_eg(runs[r].params)) engine.weights(r, current[r]);
+  test_errors(runs, current, control.threads, m.test_eg, m.class_err);
+}
+
 }  // namespace
 
 bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
@@ -70,10 +103,7 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
                     std::vector<RunTrajectory>& out) {
   out.assign(runs.size(), RunTrajectory{});
   engine.load(runs);
-  std::vector<OrderParameters> states;
-  std::vector<double> et;
-  const bool finite_data = std::any_of(runs.begin(), runs.end(),
-                                       [](const RunSpec& r) { return r.params.train_size > 0; });
+  Measures m;
   std::vector<double> bound(runs.size(), 0.0);
   std::vector<char> live(runs.size(), 1);
   const double N = runs.empty() ? 1.0 : runs[0].params.N;
@@ -102,23 +132,21 @@ bool simulate_batch(Engine& engine, const std::vector<RunSpec>& runs,
                          static_cast<double>(done) / N);
       }
     }
-    engine.order_parameters(states);
-    if (finite_data) engine.training_errors(control.train_error_samples, et);
+    measure(engine, runs, control, m);
     const double alpha = static_cast<double>(steps[j]) / N;
     for (std::size_t r = 0; r < runs.size(); ++r) {
       if (!live[r]) continue;
       RunTrajectory& t = out[r];
       const PointParams& p = runs[r].params;
-      const OrderParameters& op = states[r];
-      const double eg = op.finite()
-                            ? generalisation_error(op, p.student_activation, p.teacher_activation)
-                            : std::numeric_limits<double>::quiet_NaN();
+      const OrderParameters& op = m.states[r];
+      const double eg = m.eg(p, r);
       if (j == 0) bound[r] = control.diverge_eg ? *control.diverge_eg : 1e4 * std::max(1.0, eg);
       t.point_id = runs[r].point_id;
       t.seed = runs[r].seed;
       t.alpha.push_back(alpha);
       t.eg.push_back(eg);
-      if (p.train_size > 0) t.et.push_back(et[r]);
+      if (p.train_size > 0) t.et.push_back(m.et[r]);
+      if (records_class_err(p)) t.class_err.push_back(m.class_err[r]);
       if (control.keep_all_states || t.states.empty())
         t.states.push_back(op);
       else

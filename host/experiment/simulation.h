@@ -1,7 +1,9 @@
 // The simulation loop: drives any engine (core/engine.h) through a batch's
-// record steps and keeps, per run, eps_g (closed form from the order
-// parameters) and the order parameters at each record (docs/architecture.md contract 2),
-// flagging runs that diverge.
+// record steps and keeps, per run, eps_g and the order parameters at each
+// record (docs/architecture.md contract 2), flagging runs that diverge. eps_g is
+// the closed form from the order parameters, or for a run on real inputs with
+// test rows (test_set_eg) the error on the test set (core/test_error.h), which
+// then also bounds divergence; file labels add the test set's class error.
 #pragma once
 
 #include <atomic>
@@ -35,7 +37,8 @@ struct SimulationControl {
   std::optional<double> diverge_eg;           // empty: 1e4 * max(1, eps_g at alpha = 0)
   std::int64_t max_steps_per_call = 1 << 16;  // granularity of progress and interruption
   int train_error_samples = 10000;            // record.train_error_samples
-  const std::atomic<bool>* stop = nullptr;    // set asynchronously: abandon the batch
+  int threads = 0;  // threads of the test-set error (core/test_error.h); 0: all cores
+  const std::atomic<bool>* stop = nullptr;  // set asynchronously: abandon the batch
   // Called after every advance with the number of run-steps done (all runs).
   std::function<void(double run_steps, double alpha)> progress;
   // Each run's final first-layer weights into RunTrajectory::final_w.

@@ -94,6 +94,13 @@ json summary_point(const ResultSet& results, std::size_t p, const PointStatistic
         results.experiment->points[p].train_size,
         static_cast<std::uint64_t>(results.experiment->record.train_error_samples));
   }
+  if (!s.class_err.empty())  // file labels: the test set's class error
+    point["class_err_final"] = interval_json(s.class_err.back());
+  if (lists_eg_source(*results.experiment)) {  // real inputs: where eps_g comes from
+    const PointParams& params = results.experiment->points[p];
+    point["eg_source"] = eg_source(params);
+    if (test_set_eg(params)) point["test_samples"] = params.inputs->test_count;
+  }
   point.update(theory_json(results.theory.at(p)));
   return point;
 }

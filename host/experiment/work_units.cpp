@@ -180,7 +180,8 @@ json trajectory_json(const RunTrajectory& t, bool all_states) {
          {"alpha", t.alpha},
          {"eg", t.eg},
          {"all_states", all_states}};
-  if (!t.et.empty()) j["et"] = t.et;  // a finite training set only
+  if (!t.et.empty()) j["et"] = t.et;                       // a finite training set only
+  if (!t.class_err.empty()) j["class_err"] = t.class_err;  // file labels only
   json states = json::array();
   for (const auto& op : t.states) states.push_back(state_json(op));
   j["states"] = std::move(states);
@@ -202,6 +203,8 @@ RunTrajectory trajectory_from_json(const json& j, const Experiment& e, const std
   for (const auto& g : j.at("eg")) t.eg.push_back(number_or_nan(g));
   if (j.contains("et"))
     for (const auto& g : j.at("et")) t.et.push_back(number_or_nan(g));
+  if (j.contains("class_err"))
+    for (const auto& g : j.at("class_err")) t.class_err.push_back(number_or_nan(g));
   for (const auto& s : j.at("states")) t.states.push_back(state_from_json(s, path));
   if (j.contains("w")) t.final_w = doubles_from_base64(j["w"].get<std::string>(), path);
   return t;
