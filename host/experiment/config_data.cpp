@@ -181,11 +181,18 @@ void load_data_files(Experiment& e, const std::string& config_dir) {
   e.resolved["model"]["N"] = in.N;
   if (!d.train_size_given) e.resolved["data"]["train_size"] = in.train_count;
   e.resolved["data"]["test_size"] = in.test_count;
+  // A resolved configuration read back (merge, join) records the files its runs
+  // read: a file changed since then is refused, never mixed with them.
+  const json recorded = e.resolved.value("data_files", json::object());
   json record = json::object();
   const std::vector<std::string> keys = file_keys(spec);
   for (std::size_t f = 0; f < keys.size(); ++f) {
     const FileIdentity& file = d.dataset->files.at(f);
     record[keys[f]] = {{"path", file.path}, {"bytes", file.bytes}, {"fnv1a", file.fnv1a}};
+    if (recorded.contains(keys[f]) && (recorded[keys[f]].value("fnv1a", "") != file.fnv1a ||
+                                       recorded[keys[f]].value("bytes", 0) != file.bytes))
+      fail("data_files." + keys[f], file.path + " is not the file the runs read (" +
+                                        recorded[keys[f]].dump() + "): it changed since");
   }
   e.resolved["data_files"] = record;
 }

@@ -1,7 +1,8 @@
 // tsgd run with real inputs from IDX files (data.inputs, issue 16): N and the
 // training set's size from the files, each file's path, size and hash in
 // config.json (so the work units' fingerprint) and manifest.json, an edited
-// file refused in the old directory; resume, shards and merge unchanged; and
+// file refused in the old directory and by merge; resume, shards and merge
+// unchanged (with the test-set columns: eg_source, class_err); and
 // every bad data file refused in one line naming the key and the file, exit
 // status 2, nothing written.
 #include <gtest/gtest.h>
@@ -133,6 +134,11 @@ TEST(Pipeline, RealInputsResumeShardAndMergeUnchanged) {
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
   EXPECT_EQ(runs_computed(dir + "/plain"), computed);  // none again
   expect_same_results(dir + "/sharded", dir + "/plain");
+  // The merge reads the files too (the points' test sets): one edited since the
+  // runs is refused, naming its record.
+  write_idx(dir + "/test_labels.idx", {6}, {0, 0, 0, 0, 0, 0});
+  EXPECT_NE(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0);
+  EXPECT_NE(err.find("data_files.data.inputs.labels.test"), std::string::npos) << err;
   fs::remove_all(dir);
 }
 
