@@ -159,16 +159,18 @@ SimulateSettings parse_simulate(const json& doc, json& resolved) {
   return sim;
 }
 
-// FINITE_DATA: some grid point trains on a finite training set (data.train_size),
-// where the ODE has no theory: ode.enabled defaults to false and true is refused.
+// FINITE_DATA: some grid point trains on a finite training set (data.train_size,
+// or real inputs: data.inputs), where the ODE has no theory: ode.enabled defaults
+// to false and true is refused.
 OdeSettings parse_ode(const json& doc, bool finite_data, json& resolved) {
   Section s(doc, "ode", {"enabled", "method", "rtol", "atol", "dt", "init", "diverge_eg"},
             resolved);
   OdeSettings ode;
   if (finite_data && s.has("enabled") && get_bool(s.given("enabled"), "ode.enabled"))
     fail("ode.enabled",
-         "must be false with data.train_size: the ODE describes online learning (a fresh "
-         "sample every step), not multi-pass SGD over a finite training set");
+         "must be false with data.train_size or data.inputs files: the ODE describes online "
+         "learning (a fresh Gaussian sample every step), not multi-pass SGD over a finite "
+         "training set");
   ode.enabled = s.boolean("enabled", finite_data ? false : ode.enabled);
   ode.method = s.choice("method", ode.method);
   ode.rtol = s.positive_number("rtol", ode.rtol);
@@ -265,19 +267,21 @@ const char* to_string(Backend b) { return enum_name(b); }
 Experiment parse_experiment(const json& doc) {
   check_keys(doc, "",
              {"name", "description", "model", "training", "data", "zip", "seeds", "record",
-              "simulate", "ode", "fixed_point", "output", "weight_files"});
+              "simulate", "ode", "fixed_point", "output", "weight_files", "data_files"});
   Experiment e;
   json resolved = json::object();
   parse_name(doc, e, resolved);
   parse_grid(doc, e, resolved);
   e.seeds = parse_seeds(doc, e.points.size(), resolved);
   parse_weight_keys(doc, e, resolved);
+  parse_data_keys(doc, e, resolved);
   e.record = parse_record(doc, e.points, resolved);
   e.simulate = parse_simulate(doc, resolved);
-  e.ode = parse_ode(doc,
-                    std::any_of(e.points.begin(), e.points.end(),
-                                [](const PointParams& p) { return p.train_size > 0; }),
-                    resolved);
+  e.ode =
+      parse_ode(doc,
+                e.data.files || std::any_of(e.points.begin(), e.points.end(),
+                                            [](const PointParams& p) { return p.train_size > 0; }),
+                resolved);
   e.fixed_point_start = parse_fixed_point(doc, resolved);
   e.output = parse_output(doc, e.name, resolved);
   if (!e.simulate.enabled && !e.ode.enabled)
@@ -324,7 +328,9 @@ Experiment load_experiment(const std::string& path) {
                       path + ": " + duplicate + ": given twice (JSON keeps only the last)");
   try {
     Experiment e = parse_experiment(doc);
-    load_weight_files(e, std::filesystem::path(path).parent_path().string());
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    load_data_files(e, dir);  // first: the weight files' shapes need N from the files
+    load_weight_files(e, dir);
     return e;
   } catch (const ConfigError& err) {
     throw ConfigError(err.key_path(), path + ": " + err.what());

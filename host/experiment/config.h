@@ -14,6 +14,7 @@
 #include "core/enum_names.h"
 #include "core/model.h"
 #include "experiment/config_error.h"
+#include "experiment/dataset.h"
 #include "theory/ode_settings.h"
 
 namespace tsgd {
@@ -112,6 +113,17 @@ struct EnumNames<FixedPointStart> {
                                                         {FixedPointStart::denoise, "denoise"}};
 };
 
+// data.inputs from IDX files (docs/config.md, dataset.h): what the configuration
+// names and, once load_data_files has read the files, the dataset whose inputs
+// every grid point shares (PointParams::inputs).
+struct DataInputSettings {
+  bool files = false;             // false: Gaussian inputs (the default)
+  DataFilesSpec spec;             // paths as given; absolute once loaded
+  bool n_given = false;           // model.N given: it must agree with the files
+  bool train_size_given = false;  // data.train_size given; else the training file's count
+  std::shared_ptr<const Dataset> dataset;
+};
+
 struct Experiment {
   std::string name;
   std::string description;
@@ -124,26 +136,36 @@ struct Experiment {
   FixedPointStart fixed_point_start = FixedPointStart::ode_end;  // fixed_point.start
   std::string output;                                            // output directory
   std::vector<WeightFileRecord> weight_files;                    // loaded: load_weight_files
+  DataInputSettings data;                                        // loaded: load_data_files
   // The configuration with every default filled in, except keys added after results
   // existed, which appear only when given (zip, fixed_point) or away from their
   // default (model.teacher_init), so older configurations keep their fingerprint.
   nlohmann::json resolved;
 };
 
-// Reads and checks a configuration file and the weight files it names
-// (load_weight_files, relative paths from the file's directory); throws
+// Reads and checks a configuration file and the data and weight files it names
+// (load_data_files, load_weight_files, relative paths from the file's directory); throws
 // ConfigError (key path and reason; the message starts with the file name) or
 // std::runtime_error when the file cannot be read or is not JSON.
 Experiment load_experiment(const std::string& path);
-// The same from an already parsed document, without reading weight files: the
-// points that start from one have none attached (initial_weights throws), as
-// for merging or growing results, which never start a run.
+// The same from an already parsed document, without reading weight or data
+// files: the points that start from one have none attached (initial_weights
+// throws), and no point has real inputs, as for merging or growing results,
+// which never start a run.
 Experiment parse_experiment(const nlohmann::json& document);
 // Reads the weight files of E (paths relative to CONFIG_DIR; empty: the working
 // directory), checks their shapes against each grid point that uses them and
 // attaches them; records in E.resolved their absolute paths and, under
 // "weight_files", their sizes and hashes (config_weights.cpp).
 void load_weight_files(Experiment& e, const std::string& config_dir);
+// Reads the data files of E (data.inputs; paths relative to CONFIG_DIR) once and
+// puts their inputs on every grid point, with N (checked against a given
+// model.N) and the training set's size (data.train_size: at most the training
+// file's count, by default all of it) from the files; records in E.resolved
+// their absolute paths, N, train_size, test_size and, under "data_files", each
+// file's path, size and hash (config_data.cpp). Before load_weight_files, whose
+// shapes need N.
+void load_data_files(Experiment& e, const std::string& config_dir);
 
 // The precision of the engine: simulate.precision, or for "auto" float32 on a
 // GPU and float64 on the CPU.

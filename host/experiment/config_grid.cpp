@@ -286,7 +286,7 @@ void parse_grid(const json& doc, Experiment& e, json& resolved) {
   for (const char* section : {"model", "training", "data"}) {
     std::set<std::string> allowed = std::string(section) == "model"      ? fixed_model_keys()
                                     : std::string(section) == "training" ? fixed_training_keys()
-                                                                         : std::set<std::string>{};
+                                                                         : fixed_data_keys();
     for (const auto& k : keys)
       if (std::string(k.section) == section) allowed.insert(k.name);
     if (doc.contains(section)) check_keys(doc[section], section, allowed);

@@ -25,4 +25,12 @@ const std::set<std::string>& fixed_training_keys();
 // sparsity with a teacher from a file (config_weights.cpp).
 void parse_weight_keys(const nlohmann::json& doc, Experiment& e, nlohmann::json& resolved);
 
+// The keys of "data" that are not swept: inputs and test_size.
+const std::set<std::string>& fixed_data_keys();
+
+// Reads data.inputs and data.test_size into E.data (no file is read: load_data_files),
+// and carries a resolved configuration's "data_files" record; refuses test_size
+// without files and null (online) training sets with them (config_data.cpp).
+void parse_data_keys(const nlohmann::json& doc, Experiment& e, nlohmann::json& resolved);
+
 }  // namespace tsgd

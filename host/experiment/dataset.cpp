@@ -12,9 +12,13 @@ namespace tsgd {
 
 namespace {
 
+[[noreturn]] void refuse(const std::string& key, const std::string& path, const std::string& why) {
+  throw ConfigError(key, key + ": " + path + ": " + why);
+}
+
 FileIdentity identity_of(const std::string& path, const std::string& key) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw ConfigError(key, path + ": cannot read the file");
+  if (::stat(path.c_str(), &st) != 0) refuse(key, path, "cannot read the file");
   return FileIdentity{path, static_cast<std::uint64_t>(st.st_size), fnv1a_file_hex(path)};
 }
 
@@ -24,16 +28,16 @@ std::vector<float> read_labels(const std::string& path, const std::string& key, 
                                std::size_t keep, const LabelTask& task) {
   const IdxArray labels = read_idx(path, key);
   if (labels.dims.size() != 1)
-    throw ConfigError(key, path + ": a label file has one dimension, this one " +
-                               std::to_string(labels.dims.size()));
+    refuse(key, path,
+           "a label file has one dimension, this one " + std::to_string(labels.dims.size()));
   if (labels.count() != samples)
-    throw ConfigError(key, path + ": " + std::to_string(labels.count()) + " labels for " +
-                               std::to_string(samples) + " samples");
+    refuse(key, path,
+           std::to_string(labels.count()) + " labels for " + std::to_string(samples) + " samples");
   std::vector<float> out(keep);
   for (std::size_t i = 0; i < keep; ++i) {
     const double c = labels.values[i];
     if (!(c >= 0 && c <= 255) || c != std::floor(c))
-      throw ConfigError(key, path + ": label " + std::to_string(i) + " is not a class 0..255");
+      refuse(key, path, "label " + std::to_string(i) + " is not a class 0..255");
     out[i] = static_cast<float>(task_label(task, static_cast<int>(c)));
   }
   return out;
@@ -56,8 +60,8 @@ LabelTask parse_label_task(const std::string& text, const std::string& key) {
     }
   }
   throw ConfigError(
-      key,
-      "expected \"parity\" or \"one_vs_rest:C\" with a class C in 0..255, got \"" + text + "\"");
+      key, key + ": expected \"parity\" or \"one_vs_rest:C\" with a class C in 0..255, got \"" +
+               text + "\"");
 }
 
 double task_label(const LabelTask& task, int label) {
@@ -70,23 +74,27 @@ std::shared_ptr<const Dataset> load_dataset(const DataFilesSpec& spec) {
   IdxArray train = read_idx(spec.train, train_key);
   IdxArray test = read_idx(spec.test, test_key);
   if (train.dims.size() < 2)
-    throw ConfigError(train_key, spec.train +
-                                     ": a file of inputs has at least two dimensions "
-                                     "(samples x values), this one 1");
+    refuse(train_key, spec.train,
+           "a file of inputs has at least two dimensions "
+           "(samples x values), this one 1");
   const std::vector<std::uint32_t> shape(train.dims.begin() + 1, train.dims.end());
   if (std::vector<std::uint32_t>(test.dims.begin() + (test.dims.empty() ? 0 : 1),
                                  test.dims.end()) != shape)
-    throw ConfigError(test_key, spec.test + ": its samples have " +
-                                    std::to_string(test.sample_size()) +
-                                    " values in another shape than the training file's " +
-                                    std::to_string(train.sample_size()));
-  standardise(train, test, spec.standardise, spec.key + ".standardise");
+    refuse(test_key, spec.test,
+           "its samples have " + std::to_string(test.sample_size()) +
+               " values in another shape than the training file's " +
+               std::to_string(train.sample_size()));
+  if (spec.test_size > test.count())
+    refuse("data.test_size", spec.test,
+           "data.test_size = " + std::to_string(spec.test_size) + ", but the test file holds " +
+               std::to_string(test.count()) + " samples");
+  standardise(train, test, spec.standardise, spec.key + ".standardise", spec.train, spec.test);
 
   auto data = std::make_shared<Dataset>();
   auto in = std::make_shared<InputSet>();
   in->N = static_cast<int>(train.sample_size());
   in->train_count = train.count();
-  in->test_count = spec.test_size > 0 ? std::min(spec.test_size, test.count()) : test.count();
+  in->test_count = spec.test_size > 0 ? spec.test_size : test.count();
   in->train.assign(train.values.begin(), train.values.end());
   in->test.assign(
       test.values.begin(),

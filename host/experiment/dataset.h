@@ -39,7 +39,7 @@ struct DataFilesSpec {
   bool labelled = false;  // data.inputs.labels given: the files' classes, not a teacher
   std::string train_labels, test_labels;
   LabelTask task;
-  std::size_t test_size = 0;        // data.test_size: at most this many test samples (0: all)
+  std::size_t test_size = 0;        // data.test_size: the first this many test samples (0: all)
   std::string key = "data.inputs";  // the key path errors name
 };
 
@@ -61,8 +61,9 @@ struct Dataset {
 // Reads and checks every file of SPEC: each one a readable IDX file (idx_file.h's
 // errors), training and test samples of the same shape, label files
 // one-dimensional with one label per sample, values finite after
-// standardisation. Throws ConfigError naming the key (SPEC.key + ".train",
-// ".test", ".labels.train", ...) and the file.
+// standardisation, test_size at most the test file's count. Throws ConfigError
+// naming the key (SPEC.key + ".train", ".test", ".labels.train", ...,
+// "data.test_size") and the file; its message starts with the key.
 std::shared_ptr<const Dataset> load_dataset(const DataFilesSpec& spec);
 
 }  // namespace tsgd

@@ -19,7 +19,7 @@ struct GzCloser {
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
 [[noreturn]] void fail(const std::string& key, const std::string& path, const std::string& why) {
-  throw ConfigError(key, path + ": " + why);
+  throw ConfigError(key, key + ": " + path + ": " + why);
 }
 
 // Reads exactly BYTES bytes; false at the end of the file (or an error).
@@ -121,10 +121,11 @@ IdxArray read_idx(const std::string& path, const std::string& key) {
   return a;
 }
 
-void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std::string& key) {
+void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std::string& key,
+                 const std::string& train_file, const std::string& test_file) {
   const std::size_t n = train.sample_size(), count = train.count();
   if (test.sample_size() != n)
-    throw ConfigError(key, "the test inputs have " + std::to_string(test.sample_size()) +
+    throw ConfigError(key, key + ": the test inputs have " + std::to_string(test.sample_size()) +
                                " values per sample, the training inputs " + std::to_string(n));
   // Per coordinate (per_pixel) or one group (global): mean and variance over the training set.
   const std::size_t groups = how == Standardisation::per_pixel ? n : 1;
@@ -148,7 +149,8 @@ void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std
       else
         x = (x - mean[g]) / std::sqrt(var[g]);
       if (!std::isfinite(x))
-        throw ConfigError(key, std::string(a == &train ? "the training" : "the test") +
+        throw ConfigError(key, key + ": " + (a == &train ? train_file : test_file) + ": the " +
+                                   (a == &train ? "training" : "test") +
                                    " inputs are not finite after standardisation (a constant "
                                    "training file under global standardisation?)");
     }

@@ -28,8 +28,10 @@ enum class Standardisation { global, per_pixel };
 // Standardises TRAIN and TEST in place with the training set's statistics:
 // global: one mean and standard deviation over every value; per_pixel: each
 // coordinate its own, a coordinate of zero variance in the training set (MNIST's
-// always-blank borders) becoming 0 in both. Throws ConfigError naming KEY when a
-// value is not finite afterwards (a constant file under global standardisation).
-void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std::string& key);
+// always-blank borders) becoming 0 in both. Throws ConfigError naming KEY and the
+// file (TRAIN_FILE or TEST_FILE) when a value is not finite afterwards (a
+// constant file under global standardisation, a non-finite value of a float file).
+void standardise(IdxArray& train, IdxArray& test, Standardisation how, const std::string& key,
+                 const std::string& train_file = "", const std::string& test_file = "");
 
 }  // namespace tsgd

@@ -227,6 +227,8 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
       config ? load_experiment(*config) : parse_experiment(joined_configuration(configs, dirs));
   // As merge_shards: final/wstar of a file teacher needs the file.
   if (!config && joined.record.final_weights) load_weight_files(joined, dirs.at(0));
+  // As merge_shards: real inputs' test sets (eg_source, class_err) as the runs had them.
+  if (!config) load_data_files(joined, dirs.at(0));
   for (Part& p : parts) {
     try {
       p.growth = growth_of(p.config, joined);

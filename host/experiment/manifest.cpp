@@ -41,6 +41,14 @@ json weight_files(const std::string& dir) {
   return out;
 }
 
+// The data files of data.inputs (config_data.cpp) as config.json records them:
+// each key's path, size and hash.
+json data_files(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!fs::exists(path)) return json::object();
+  return json::parse(read_file(path)).value("data_files", json::object());
+}
+
 }  // namespace
 
 void write_manifest(const std::string& dir, const Manifest& m) {
@@ -70,6 +78,8 @@ void write_manifest(const std::string& dir, const Manifest& m) {
          {"files", files}};
   const json weights = weight_files(dir);
   if (!weights.empty()) j["weight_files"] = weights;
+  const json data = data_files(dir);
+  if (!data.empty()) j["data_files"] = data;
   write_file_atomic(dir + "/manifest.json", j.dump(2) + "\n");
 }
 

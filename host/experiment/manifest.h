@@ -3,7 +3,8 @@
 // engine over every session and shard) and the size and FNV-1a hash of every
 // other file there, so that a changed file is noticed; and the path, size and
 // hash of each weight file the runs started from ("weight_files", from
-// config.json: model.teacher_file, training.init_file).
+// config.json: model.teacher_file, training.init_file) and each data file
+// ("data_files": data.inputs' IDX files).
 #pragma once
 
 #include <map>

@@ -96,6 +96,8 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   const std::map<int, std::string> shards = find_shards(dir, &count);
   const json reference = common_configuration(shards);
   Experiment e = parse_experiment(reference);
+  // Real inputs: the points' test sets (eg_source, class_err) as the runs had them.
+  load_data_files(e, dir);
   // final/wstar of a file teacher needs the file (its path is absolute in a
   // resolved configuration).
   if (e.record.final_weights) load_weight_files(e, dir);

@@ -1,0 +1,210 @@
+// tsgd run with real inputs from IDX files (data.inputs, issue 16): N and the
+// training set's size from the files, each file's path, size and hash in
+// config.json (so the work units' fingerprint) and manifest.json, an edited
+// file refused in the old directory and by merge; resume, shards and merge
+// unchanged (with the test-set columns: eg_source, class_err); and
+// every bad data file refused in one line naming the key and the file, exit
+// status 2, nothing written.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "experiment/file_io.h"
+#include "tests/support/result_files.h"
+#include "tests/support/test_util.h"
+
+using namespace tsgd;
+using namespace tsgd::testing;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// An IDX file of unsigned bytes: the header of DIMS, then VALUES (as many as
+// given: fewer than the header promises makes a truncated file).
+void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims,
+               const std::vector<unsigned char>& values) {
+  std::vector<unsigned char> b{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  b.insert(b.end(), values.begin(), values.end());
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+// COUNT samples of 2 x 2 pixels, a fixed pseudo-random pattern from FIRST.
+std::vector<unsigned char> pixels(int count, unsigned first) {
+  std::vector<unsigned char> v;
+  unsigned x = first;
+  for (int i = 0; i < 4 * count; ++i)
+    v.push_back(static_cast<unsigned char>((x = x * 69069 + 1) >> 24));
+  return v;
+}
+
+// 16 training and 6 test samples of N = 4, and labels 0..9.
+void write_files(const std::string& dir) {
+  write_idx(dir + "/train.idx", {16, 2, 2}, pixels(16, 1));
+  write_idx(dir + "/test.idx", {6, 2, 2}, pixels(6, 2));
+  write_idx(dir + "/train_labels.idx", {16}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5});
+  write_idx(dir + "/test_labels.idx", {6}, {9, 8, 7, 6, 5, 4});
+}
+
+json real_config() {
+  return {{"name", "real_inputs"},
+          {"model", {{"M", 1}, {"K", 2}}},
+          {"training", {{"lr", 0.5}, {"sigma", 0.1}, {"alpha", 5}}},
+          {"data", {{"inputs", {{"train", "train.idx"}, {"test", "test.idx"}}}}},
+          {"seeds", {{"count", 4}}},
+          {"record", {{"points", 4}, {"train_error_samples", 8}}},
+          {"simulate", {{"backend", "cpu"}}}};
+}
+
+}  // namespace
+
+TEST(Pipeline, RealInputsTakeNAndTheTrainingSetFromTheFilesAndRecordThem) {
+  const std::string dir = temp_dir("data_inputs_cli");
+  write_files(dir);
+  const std::string config = write_config(dir, real_config());
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  const json written = json::parse(read_file(dir + "/out/config.json"));
+  const std::string train = dir + "/train.idx", test = dir + "/test.idx";
+  EXPECT_EQ(written["model"]["N"], 4);                   // from the files
+  EXPECT_EQ(written["data"]["train_size"], 16);          // the whole training file
+  EXPECT_EQ(written["data"]["test_size"], 6);            // the whole test file
+  EXPECT_EQ(written["data"]["inputs"]["train"], train);  // absolute
+  EXPECT_EQ(written["data"]["inputs"]["standardise"], "global");
+  EXPECT_FALSE(written["ode"]["enabled"].get<bool>());
+  const json record = {
+      {"path", train}, {"bytes", fs::file_size(train)}, {"fnv1a", fnv1a_file_hex(train)}};
+  EXPECT_EQ(written["data_files"]["data.inputs.train"], record);
+  EXPECT_EQ(written["data_files"]["data.inputs.test"]["fnv1a"], fnv1a_file_hex(test));
+  const json manifest = json::parse(read_file(dir + "/out/manifest.json"));
+  EXPECT_EQ(manifest["data_files"]["data.inputs.train"], record);
+  // runs.csv lists the training error (a finite training set); no theory entry.
+  EXPECT_EQ(read_csv(dir + "/out/runs.csv").at(0).back(), "et");
+  const json summary = json::parse(read_file(dir + "/out/summary.json"));
+  EXPECT_TRUE(summary["points"][0]["theory"].empty());
+
+  // The same files: the same experiment (resumed, nothing computed).
+  ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
+  // An edited test file: refused naming its record, then recomputed with --force.
+  write_idx(test, {6, 2, 2}, pixels(6, 3));
+  EXPECT_NE(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0);
+  EXPECT_NE(err.find("data_files.data.inputs.test"), std::string::npos) << err;
+  ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet", "--force"}, &err), 0)
+      << err;
+  EXPECT_EQ(
+      json::parse(read_file(dir + "/out/config.json"))["data_files"]["data.inputs.test"]["fnv1a"],
+      fnv1a_file_hex(test));
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, RealInputsResumeShardAndMergeUnchanged) {
+  // A sweep of train_size with file labels: two shards merged give the unsharded
+  // files byte for byte, and a rerun reads every run back from its work units.
+  const std::string dir = temp_dir("data_inputs_shards");
+  write_files(dir);
+  json c = real_config();
+  c["data"]["train_size"] = {8, 16};
+  c["data"]["test_size"] = 4;
+  c["data"]["inputs"]["standardise"] = "per_pixel";
+  c["data"]["inputs"]["labels"] = {
+      {"train", "train_labels.idx"}, {"test", "test_labels.idx"}, {"task", "parity"}};
+  const std::string config = write_config(dir, c);
+  std::string err;
+  ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
+  EXPECT_EQ(json::parse(read_file(dir + "/plain/config.json"))["data_files"].size(), 4u);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/sharded", "--quiet", "--shard",
+                        std::to_string(i) + "/2"},
+                       &err),
+              0)
+        << err;
+  ASSERT_EQ(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0) << err;
+  expect_same_results(dir + "/plain", dir + "/sharded");
+  const std::size_t computed = runs_computed(dir + "/plain");
+  fs::remove(dir + "/plain/summary.json");
+  fs::remove(dir + "/plain/runs.csv");
+  ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
+  EXPECT_EQ(runs_computed(dir + "/plain"), computed);  // none again
+  expect_same_results(dir + "/sharded", dir + "/plain");
+  // The merge reads the files too (the points' test sets): one edited since the
+  // runs is refused, naming its record.
+  write_idx(dir + "/test_labels.idx", {6}, {0, 0, 0, 0, 0, 0});
+  EXPECT_NE(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0);
+  EXPECT_NE(err.find("data_files.data.inputs.labels.test"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
+TEST(Pipeline, BadDataFilesAreRefusedInOneLineBeforeAnythingIsWritten) {
+  const std::string dir = temp_dir("data_inputs_bad");
+  write_files(dir);
+  write_idx(dir + "/flat.idx", {4, 2, 2}, std::vector<unsigned char>(16, 7));
+  write_idx(dir + "/truncated.idx", {6, 2, 2}, pixels(5, 2));  // a sample short
+  std::ofstream(dir + "/empty.idx").close();
+  std::ofstream(dir + "/magic.idx", std::ios::binary) << "P5\n2 2\n255\nabcd";  // a PGM image
+  write_idx(dir + "/wide.idx", {6, 3, 2}, std::vector<unsigned char>(36, 1));
+  struct Case {
+    const char* what;
+    json change;  // merged into the configuration
+    std::string key, file;
+  };
+  const std::vector<Case> cases = {
+      {"missing file",
+       {{"data", {{"inputs", {{"train", "none.idx"}}}}}},
+       "data.inputs.train",
+       "none.idx"},
+      {"wrong magic",
+       {{"data", {{"inputs", {{"train", "magic.idx"}}}}}},
+       "data.inputs.train",
+       "magic.idx"},
+      {"truncated",
+       {{"data", {{"inputs", {{"test", "truncated.idx"}}}}}},
+       "data.inputs.test",
+       "truncated.idx"},
+      {"empty file",
+       {{"data", {{"inputs", {{"test", "empty.idx"}}}}}},
+       "data.inputs.test",
+       "empty.idx"},
+      {"test samples of another size",
+       {{"data", {{"inputs", {{"test", "wide.idx"}}}}}},
+       "data.inputs.test",
+       "wide.idx"},
+      {"dimension != model.N", {{"model", {{"N", 5}}}}, "model.N", "train.idx"},
+      {"not finite after standardisation",
+       {{"data", {{"inputs", {{"train", "flat.idx"}}}}}},
+       "data.inputs.standardise",
+       "flat.idx"},
+      {"train_size above the file's",
+       {{"data", {{"train_size", 17}}}},
+       "data.train_size",
+       "train.idx"},
+      {"test_size above the file's", {{"data", {{"test_size", 7}}}}, "data.test_size", "test.idx"},
+      {"labels of another count",
+       {{"data",
+         {{"inputs",
+           {{"labels",
+             {{"train", "test_labels.idx"}, {"test", "test_labels.idx"}, {"task", "parity"}}}}}}}},
+       "data.inputs.labels.train",
+       "test_labels.idx"},
+  };
+  for (const Case& c : cases) {
+    json config = real_config();
+    config.merge_patch(c.change);
+    std::string err;
+    EXPECT_EQ(
+        run_tsgd({"run", write_config(dir, config), "--output", dir + "/out", "--quiet"}, &err), 2)
+        << c.what;
+    EXPECT_NE(err.find(c.key + ": "), std::string::npos) << c.what << ": " << err;
+    EXPECT_NE(err.find(dir + "/" + c.file), std::string::npos) << c.what << ": " << err;
+    EXPECT_EQ(err.find('\n'), err.size() - 1) << c.what << ": " << err;  // one line
+    EXPECT_FALSE(fs::exists(dir + "/out")) << c.what;
+  }
+  fs::remove_all(dir);
+}
