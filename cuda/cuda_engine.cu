@@ -56,7 +56,10 @@ constexpr std::int64_t kGraphSteps = 32;
 // expected to win (an estimate: bench_gpu's mini-batch cases measure it).
 constexpr int kFusedAutoMaxBatch = 8;
 
-int use_device(int device) {
+// DEVICE made current for the engine's members, the caller's device saved in
+// CALLER first (the constructor restores it once they are built).
+int use_device(CallerDevice& caller, int device) {
+  caller.save();
   TSGD_CUDA_CHECK(cudaSetDevice(device));
   return device;
 }
@@ -66,8 +69,10 @@ class CudaEngineImpl final : public CudaEngine {
  public:
   explicit CudaEngineImpl(const CudaOptions& options)
       : options_(options),
-        device_(use_device(options.device)),
-        cublas_(stream_.get(), kCublasWorkspaceBytes) {}
+        device_(use_device(caller_device_, options.device)),
+        cublas_(stream_.get(), kCublasWorkspaceBytes) {
+    caller_device_.restore();  // the engine's calls make device_ current themselves
+  }
 
   ~CudaEngineImpl() override {
     // The members are released on this engine's device; the caller's
@@ -105,7 +110,7 @@ class CudaEngineImpl final : public CudaEngine {
   void resume(std::int64_t step, const std::vector<InitialWeights>& weights,
               const std::vector<char>& frozen) override;
   double timed_advance(std::int64_t steps) override {
-    use_device(device_);
+    const DeviceScope scope(device_);
     CudaEvent start, stop;
     start.record(stream_.get());
     advance(steps);
@@ -132,7 +137,8 @@ class CudaEngineImpl final : public CudaEngine {
   void cublas_steps(std::int64_t count);
 
   // First member, so destroyed last: restores the device that was current
-  // when the destructor began, after every other member is released.
+  // when the destructor began, after every other member is released (and,
+  // in the constructor, the caller's device once the members are built).
   CallerDevice caller_device_;
   const CudaOptions options_;
   const int device_;
@@ -173,7 +179,7 @@ class CudaEngineImpl final : public CudaEngine {
 
 template <typename Real>
 void CudaEngineImpl<Real>::load(const std::vector<RunSpec>& runs) {
-  use_device(device_);
+  const DeviceScope scope(device_);
   stream_.synchronize();
   check_cuda_batch(runs);
 
@@ -261,7 +267,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::advance(std::int64_t steps) {
   if (steps < 0) throw std::invalid_argument("cuda engine: advance by a negative number of steps");
   if (steps == 0 || host_.params.empty()) return;
-  use_device(device_);
+  const DeviceScope scope(device_);
   // Each path counts its steps on the host (HostBatch::count_steps) as it
   // enqueues the device's counter updates, launch by launch.
   if (fused_) {
@@ -394,7 +400,7 @@ template <typename Real>
 void CudaEngineImpl<Real>::order_parameters(std::vector<OrderParameters>& out) {
   out.resize(host_.params.size());
   if (host_.params.empty()) return;
-  use_device(device_);
+  const DeviceScope scope(device_);
   const std::size_t run_gram = static_cast<std::size_t>(host_.units) * host_.units;
   if (gram_.size() != host_.params.size() * run_gram) {
     gram_ = DeviceBuffer<double>(host_.params.size() * run_gram);
@@ -415,7 +421,7 @@ void CudaEngineImpl<Real>::freeze(std::size_t index) {
   if (index >= host_.params.size())
     throw std::out_of_range("cuda engine: freeze of a run not in the batch");
   if (host_.params[index].frozen) return;
-  use_device(device_);
+  const DeviceScope scope(device_);
   host_.params[index].frozen = 1;
   // Only the flag: the device's step counter of this run is the current one.
   TSGD_CUDA_CHECK(cudaMemcpyAsync(&runs_.data()[index].frozen, &host_.params[index].frozen,
@@ -428,7 +434,7 @@ template <typename Real>
 InitialWeights CudaEngineImpl<Real>::weights(std::size_t index) {
   if (index >= host_.params.size())
     throw std::out_of_range("cuda engine: weights of a run not in the batch");
-  use_device(device_);
+  const DeviceScope scope(device_);
   const std::size_t run_weights = static_cast<std::size_t>(host_.units) * host_.n;
   std::vector<Real> w(run_weights), v(host_.units);
   TSGD_CUDA_CHECK(cudaMemcpyAsync(w.data(), weights_.data() + index * run_weights,
@@ -449,7 +455,7 @@ void CudaEngineImpl<Real>::resume(std::int64_t step, const std::vector<InitialWe
                                   const std::vector<char>& frozen) {
   if (host_.params.empty())
     return resume_host_batch<Real>(host_, step, weights, frozen, nullptr, nullptr);
-  use_device(device_);
+  const DeviceScope scope(device_);
   std::vector<Real> w(weights_.size()), v(v_.size());
   weights_.download_async(w.data(), stream_.get());
   v_.download_async(v.data(), stream_.get());

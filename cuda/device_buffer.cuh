@@ -163,9 +163,29 @@ class CallerDevice {
       cudaGetLastError();
     }
   }
+  // Makes the saved device current again now (the constructor's caller's).
+  void restore() const {
+    if (saved_ >= 0) cudaSetDevice(saved_);
+  }
 
  private:
   int saved_ = -1;
+};
+
+// DEVICE current for the scope, the caller's device current again after it
+// (also when it ends by an exception): an engine's calls leave the caller's
+// current device as they found it.
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    saved_.save();
+    TSGD_CUDA_CHECK(cudaSetDevice(device));
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  CallerDevice saved_;  // restores on destruction
 };
 
 class CudaGraphExec {

@@ -4,6 +4,7 @@
 // TSGD_REQUIRE_GPU=1), except where the missing GPU is the point.
 #ifdef TSGD_HAVE_CUDA
 
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -88,6 +89,30 @@ TEST(CudaEngine, ListsGpusWithoutThrowing) {
     EXPECT_GT(gpus[0].memory_bytes, 0u);
     EXPECT_GT(gpus[0].multiprocessors, 0);
   }
+}
+
+TEST(CudaEngine, LeavesTheCallersDeviceCurrent) {
+  // An engine on device 1 built, used and destroyed while device 0 is current:
+  // device 0 stays current throughout (each call makes its device current for
+  // its own scope only).
+  TSGD_SKIP_WITHOUT_GPU();
+  if (list_gpus(nullptr).size() < 2) GTEST_SKIP() << "one GPU: the engine's device is the caller's";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  const auto current = [] {
+    int device = -1;
+    EXPECT_EQ(cudaGetDevice(&device), cudaSuccess);
+    return device;
+  };
+  {
+    auto engine = make_cuda_engine(Precision::float32, 1);
+    EXPECT_EQ(current(), 0) << "after the constructor";
+    engine->load({make_spec(0, 1, 100, 2, 2)});
+    engine->advance(10);
+    std::vector<OrderParameters> op;
+    engine->order_parameters(op);
+    EXPECT_EQ(current(), 0) << "after load, advance and order_parameters";
+  }
+  EXPECT_EQ(current(), 0) << "after the destructor";
 }
 
 TEST(CudaEngine, WithoutAGpuTheFactoryThrowsCudaError) {
