@@ -41,6 +41,11 @@ void print_size(const Experiment& e, const Shard& shard) {
       "  memory        %.3g MB of weights per run in float64 (largest point); %.3g MB of records "
       "at once\n",
       r.weights_bytes / 1e6, r.results_bytes / 1e6);
+  if (r.data_bytes > 0)
+    std::printf(
+        "  data          %.3g MB of real inputs (data.inputs), held once; about 3x that "
+        "while the files are read\n",
+        r.data_bytes / 1e6);
   if (!e.simulate.enabled) {
     std::printf("  SGD time      no SGD runs (simulate.enabled is false); the ODE's below\n");
     return;

@@ -210,6 +210,13 @@ ResourceEstimate estimate_resources(const Experiment& e, int threads, int shard_
     r.cpu_seconds += runs * (static_cast<double>(p.total_steps()) + host_measure_steps(e, p)) *
                      calibrated_cpu_seconds_per_run_step(p);
   }
+  for (const PointParams& p : e.points)
+    if (p.inputs) {  // one set for every point (experiment/config_data.cpp)
+      const InputSet& in = *p.inputs;
+      r.data_bytes = 4.0 * static_cast<double>(in.train.size() + in.test.size() +
+                                               in.train_labels.size() + in.test_labels.size());
+      break;
+    }
   r.cpu_seconds /= std::max(1, threads);
   r.results_bytes = r.batch_bytes + r.point_bytes + r.ode_bytes + 2 * RunTable::kBlockBytes;
   return r;

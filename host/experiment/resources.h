@@ -23,6 +23,10 @@ struct ResourceEstimate {
   // experiment's: the runs wait in the work units and the run table's scratch file.
   double batch_bytes = 0, point_bytes = 0, ode_bytes = 0;
   double results_bytes = 0;
+  // Real inputs (data.inputs): the rows and labels as float, held once on the
+  // host (and, on the CUDA engine, once per GPU); reading and standardising
+  // them briefly takes about three times as much (the files' values in double).
+  double data_bytes = 0;
   double cpu_seconds = 0;   // SGD on the CPU engine with `threads` threads
   double memory_bytes = 0;  // this machine's physical memory
 };

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -202,4 +203,27 @@ TEST(Resources, TheProbeMeasuresEveryRecordClassItIsGiven) {
   config["simulate"] = {{"enabled", false}};
   config["ode"] = {{"enabled", true}};
   EXPECT_EQ(calibrate_cpu_rule(parse_experiment(config)).shapes, 0);
+}
+
+TEST(Resources, RealInputsCountTheirRowsAndLabelsOnce) {
+  // 50 training rows and 7 test rows of N = 12 with labels, shared by both grid
+  // points: 4 bytes a value, counted once (the set is held once, not per point).
+  Experiment e = parse_experiment(json{{"name", "data"},
+                                       {"model", {{"N", 12}, {"K", {1, 2}}, {"M", 1}}},
+                                       {"training", {{"alpha", 2}}},
+                                       {"ode", {{"enabled", false}}}});
+  EXPECT_EQ(estimate_resources(e, 1).data_bytes, 0.0);  // Gaussian inputs
+  auto set = std::make_shared<InputSet>();
+  set->N = 12;
+  set->train_count = 50;
+  set->test_count = 7;
+  set->train.assign(50 * 12, 0.5f);
+  set->test.assign(7 * 12, 0.5f);
+  set->train_labels.assign(50, 1.0f);
+  set->test_labels.assign(7, -1.0f);
+  for (PointParams& p : e.points) {
+    p.inputs = set;
+    p.train_size = 50;
+  }
+  EXPECT_EQ(estimate_resources(e, 1).data_bytes, 4.0 * (57 * 12 + 57));
 }
