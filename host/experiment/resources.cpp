@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "core/training_error.h"
@@ -147,13 +148,22 @@ GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_byt
     c.shape.add(p);
     c.runs += e.seeds.count;
   }
+  // The real inputs' device copy (one set for every point): out of each GPU's free memory.
+  std::vector<double> free_after_data = free_bytes;
+  for (const PointParams& p : e.points)
+    if (p.inputs) {
+      const double data =
+          4.0 * static_cast<double>(p.inputs->train.size() + p.inputs->train_labels.size());
+      for (double& f : free_after_data) f = std::max(0.0, f - data);
+      break;
+    }
   GpuWaves w;
   for (const auto& [key, c] : classes) {
     const double bytes = c.shape.gpu_bytes_per_run(precision);
     w.run_bytes = std::max(w.run_bytes, bytes);
     if (free_bytes.empty()) continue;
     const double capacity =
-        static_cast<double>(gpu_batch_capacity(bytes, free_bytes, host_memory_bytes()));
+        static_cast<double>(gpu_batch_capacity(bytes, free_after_data, host_memory_bytes()));
     w.waves += static_cast<std::size_t>(std::ceil(c.runs / capacity));
     w.largest_wave = std::max(w.largest_wave, static_cast<std::size_t>(std::min(c.runs, capacity)));
   }
@@ -298,10 +308,22 @@ void check_resources(const Experiment& e, int threads, const std::vector<double>
 std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpec>& runs,
                                   int threads, const std::vector<double>& gpus) {
   BatchShape shape;
-  for (const RunSpec& r : runs) shape.add(r.params);
-  if (engine.name() == "cuda")
-    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), gpus,
+  std::set<const InputSet*> sets;
+  for (const RunSpec& r : runs) {
+    shape.add(r.params);
+    if (r.params.inputs) sets.insert(r.params.inputs.get());
+  }
+  if (engine.name() == "cuda") {
+    // The real inputs' device copies (training rows and labels, once per set)
+    // come out of each GPU's free memory before the runs.
+    double data = 0;
+    for (const InputSet* set : sets)
+      data += 4.0 * static_cast<double>(set->train.size() + set->train_labels.size());
+    std::vector<double> free_bytes = gpus;
+    for (double& f : free_bytes) f = std::max(0.0, f - data);
+    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), free_bytes,
                               host_memory_bytes());
+  }
   const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
                        (static_cast<double>(shape.kmax) + shape.mmax) * shape.n;
   const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));

@@ -227,3 +227,30 @@ TEST(Resources, RealInputsCountTheirRowsAndLabelsOnce) {
   }
   EXPECT_EQ(estimate_resources(e, 1).data_bytes, 4.0 * (57 * 12 + 57));
 }
+
+TEST(GpuWaves, RealInputsComeOutOfTheGpusFreeMemoryFirst) {
+  // 100,000 training rows of N = 12 with labels on the device (4.8 MB) beside
+  // 0.8 MB for runs: a wave holds the runs that fit the 0.8 MB, not the 5.6 MB.
+  Experiment e = parse_experiment(json{{"name", "data"},
+                                       {"model", {{"N", 12}, {"K", 2}, {"M", 1}}},
+                                       {"training", {{"alpha", 2}}},
+                                       {"seeds", {{"count", 100000}}},
+                                       {"ode", {{"enabled", false}}}});
+  auto set = std::make_shared<InputSet>();
+  set->N = 12;
+  set->train_count = 100000;
+  set->train.assign(100000 * 12, 0.5f);
+  set->train_labels.assign(100000, 1.0f);
+  const double data = 4.0 * (100000 * 12 + 100000);
+  const double run = cuda_bytes_per_run(12, 2, 1, 1, Precision::float32);
+  const std::vector<double> free_bytes = {data + 0.8e6};
+  const std::size_t without = plan_gpu_waves(e, free_bytes, Precision::float32).largest_wave;
+  EXPECT_EQ(without, gpu_batch_capacity(run, free_bytes, host_memory_bytes()));
+  for (PointParams& p : e.points) {
+    p.inputs = set;
+    p.train_size = 100000;
+  }
+  const std::size_t with = plan_gpu_waves(e, free_bytes, Precision::float32).largest_wave;
+  EXPECT_EQ(with, gpu_batch_capacity(run, {0.8e6}, host_memory_bytes()));
+  EXPECT_LT(with, without / 5);
+}
