@@ -3,7 +3,8 @@ generalisation error eps_g (left) and the training error eps_t (right) at the en
 training against the primary swept parameter, one colour and marker per series as in
 NAME_eg_final, error bars as --error-bars says. The right panel draws the label noise's
 floor sigma^2/2 (dashed): a training error below it is the student fitting the noise,
-which a generalisation error above the online value goes with (overfitting)."""
+which a generalisation error above the online value goes with (overfitting). Not with
+labels from files (data.inputs.labels): those are no teacher's outputs plus noise."""
 
 import numpy as np
 
@@ -69,8 +70,12 @@ def errors_final_figure(res, key, opts):
         where = r"at $\alpha$ = " + fmt_value(alphas[0]) if len(alphas) == 1 else "at the end"
         ax.set_ylabel(f"${name}$ {where}")
         ax.grid(True, alpha=0.3)
-    sigmas = sorted({res.param(p, "sigma") for p in res.points})
-    note = r"dashed: $\sigma^2/2$ (below it the student fits the label noise)"
+    # The floor holds for a teacher's labels; with the files' class labels (+-1, the
+    # points that record class_err) the labels are no function plus noise: none drawn.
+    labelled = any(p.get("class_err_final") for p in res.points)
+    sigmas = [] if labelled else sorted({res.param(p, "sigma") for p in res.points})
+    note = (r"labels from files: no $\sigma^2/2$ floor" if labelled else
+            r"dashed: $\sigma^2/2$ (below it the student fits the label noise)")
     for sigma in sigmas:
         if sigma > 0:
             axes[1].axhline(sigma * sigma / 2, color="0.3", linestyle="--", linewidth=1,

@@ -136,6 +136,18 @@ def check_training_error(finite, work):
     check(min(et) < 0.02 < max(et), f"errors_final: the test's eps_t {et} do not straddle 0.02")
     check(legend(fig, "series") == ["train_size = 10", "train_size = 200"],
           f"errors_final: series {legend(fig, 'series')}")
+    # With the files' class labels (points with class_err_final) there is no floor.
+    labelled = os.path.join(work, "finite_labelled")
+    shutil.copytree(finite, labelled)
+    with open(os.path.join(labelled, "summary.json")) as f:
+        summary = json.load(f)
+    for point in summary["points"]:
+        point["class_err_final"] = {"mean": 0.1, "lo": 0.05, "hi": 0.15}
+    with open(os.path.join(labelled, "summary.json"), "w") as f:
+        json.dump(summary, f)
+    fig = errors_final_figure(Results(labelled), "K", Options(x="K"))
+    floors = [l for l in fig.axes[1].get_lines() if l.get_gid() == "label_noise"]
+    check(not floors, "errors_final: a sigma^2/2 floor drawn with labels from files")
     p = subprocess.run([sys.executable, os.path.join(SOURCE, "scripts", "plot.py"), finite,
                         "--out", os.path.join(work, "finite_plots")], capture_output=True,
                        text=True)
