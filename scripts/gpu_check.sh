@@ -32,7 +32,7 @@ declare -A LIMIT=([info]=10 [gpu-tests]=80 [bench]=55 [probe]=20 [memcheck]=45 [
   [synccheck]=20 [initcheck]=20 [ncu]=30)
 # The GPU tests: the CUDA engine's own suites and the shared engine tests of
 # the CUDA engines (not the emulated ones, which run anywhere).
-GPU_FILTER='CudaEngine*.*:CudaSanitize.*:*/cuda_float*:*/split_cuda_float*'
+GPU_FILTER='CudaEngine*.*:CudaInputs.*:CudaSanitize.*:*/cuda_float*:*/split_cuda_float*'
 SANITIZE_FILTER='CudaSanitize.*'
 NCU_CASE='K=M=4 16896 auto'
 
