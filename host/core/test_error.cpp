@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/threads.h"
+#include "core/training_error.h"
 #include "math/activation.h"
 
 namespace tsgd {
@@ -16,27 +17,6 @@ namespace {
 
 // Rows per block: each block's sums are kept apart and added in block order.
 constexpr std::size_t kBlockRows = 64;
-
-// a . b in eight interleaved sums added in a fixed tree (as core/training_error.cpp).
-double dot(const double* a, const double* b, std::size_t n) {
-  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) s[j] += a[i + j] * b[i + j];
-  double tail = 0.0;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + tail;
-}
-
-// Sum over units of v_u g(w_u . x / sqrt(N)), in double.
-double output(const std::vector<double>& w, const std::vector<double>& v, Activation g,
-              const std::vector<double>& x, double inv_sqrt_n) {
-  const std::size_t n = x.size();
-  double out = 0.0;
-  for (std::size_t u = 0; u < v.size(); ++u)
-    out += v[u] * activation(g, dot(&w[u * n], x.data(), n) * inv_sqrt_n);
-  return out;
-}
 
 double sign(double y) { return y > 0 ? 1.0 : (y < 0 ? -1.0 : 0.0); }
 
@@ -56,10 +36,10 @@ BlockSums block_sums(const RunSpec& run, const InitialWeights& wt, std::size_t f
   BlockSums s;
   for (std::size_t i = first; i < last; ++i) {
     std::copy(set.test_row(i), set.test_row(i) + n, x.begin());
-    const double y = output(wt.w, wt.v, p.student_activation, x, inv_sqrt_n);
-    const double label = set.labelled()
-                             ? static_cast<double>(set.test_labels[i])
-                             : output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n);
+    const double y = network_output(wt.w, wt.v, p.student_activation, x, inv_sqrt_n);
+    const double label =
+        set.labelled() ? static_cast<double>(set.test_labels[i])
+                       : network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n);
     s.squares += (y - label) * (y - label);
     if (set.labelled() && sign(y) != label) s.wrong += 1.0;
   }

@@ -35,7 +35,8 @@ double dot(const double* a, const double* b, std::size_t n) {
   return (((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))) + tail;
 }
 
-// Sum over units of v_u g(w_u . x / sqrt(N)), in double.
+}  // namespace
+
 double network_output(const std::vector<double>& w, const std::vector<double>& v, Activation g,
                       const std::vector<double>& x, double inv_sqrt_n) {
   const std::size_t n = x.size();
@@ -44,6 +45,8 @@ double network_output(const std::vector<double>& w, const std::vector<double>& v
     out += v[u] * activation(g, dot(&w[u * n], x.data(), n) * inv_sqrt_n);
   return out;
 }
+
+namespace {
 
 using DataKey = std::tuple<std::uint64_t, int, std::uint64_t, const InputSet*>;
 

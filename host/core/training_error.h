@@ -47,6 +47,12 @@ struct TrainingErrorCache {
   void clear() { *this = TrainingErrorCache(); }
 };
 
+// Sum over units u of v_u g(w_u . x / sqrt(N)), in double (W row-major, a row of
+// x.size() values per unit): a network's output as the training and test errors
+// evaluate it, the dot products in a fixed order (the same on every machine).
+double network_output(const std::vector<double>& w, const std::vector<double>& v, Activation g,
+                      const std::vector<double>& x, double inv_sqrt_n);
+
 // out[r]: et of RUNS[r] at WEIGHTS[r] over its first min(P, SAMPLES) samples; NaN for
 // an online run (train_size 0). Runs of one seed, N and P share each sample's draw.
 // THREADS <= 0: all cores. CACHE (may be null): kept between calls on the same RUNS
