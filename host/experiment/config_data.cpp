@@ -140,8 +140,16 @@ void parse_data_keys(const json& doc, Experiment& e, json& resolved) {
     const std::vector<std::string> keys = file_keys(d.spec);
     for (auto it = files.begin(); it != files.end(); ++it)
       if (std::find(keys.begin(), keys.end(), it.key()) == keys.end() || !it.value().is_object() ||
-          !it.value().contains("bytes") || !it.value().contains("fnv1a"))
+          !it.value().contains("bytes") || !it.value()["bytes"].is_number_unsigned() ||
+          !it.value().contains("fnv1a") || !it.value()["fnv1a"].is_string())
         fail("data_files." + it.key(), "not a data file of this configuration");
+    // Every file is recorded: one without its record would be read unchecked.
+    const std::vector<std::string> paths = {d.spec.train, d.spec.test, d.spec.train_labels,
+                                            d.spec.test_labels};
+    for (std::size_t f = 0; f < keys.size(); ++f)
+      if (!files.contains(keys[f]))
+        fail("data_files." + keys[f], "missing: the record of " + paths[f] + " (" + keys[f] +
+                                          ") that the runs read (written by tsgd)");
     resolved["data_files"] = files;
   }
 }
@@ -172,10 +180,9 @@ void load_data_files(Experiment& e, const std::string& config_dir) {
       fail("data.train_size", "data.train_size = " + std::to_string(p.train_size) + ", but " +
                                   spec.train + " holds " + std::to_string(in.train_count) +
                                   " training samples" + where);
-    if (p.alpha * p.N < 1.0)
-      fail("training.alpha", "alpha * N = " + format_double(p.alpha * p.N) +
-                                 " is less than one SGD step (N = " + std::to_string(p.N) +
-                                 " from data.inputs.train)" + where);
+    // parse_grid checked the point with the default (or given) N: again with the files'.
+    check_point(
+        p, " (N = " + std::to_string(p.N) + " from " + spec.train + ", data.inputs.train)" + where);
     p.inputs = d.dataset->inputs;
   }
   e.resolved["model"]["N"] = in.N;

@@ -137,7 +137,8 @@ const std::vector<SweepKey>& sweep_keys() {
   return keys;
 }
 
-// Cross-key checks of one grid point; `where` describes the point.
+}  // namespace
+
 void check_point(PointParams& q, const std::string& where) {
   if (q.lr2 < 0) q.lr2 = q.lr;
   if (q.weight_decay2 < 0) q.weight_decay2 = q.weight_decay;
@@ -170,6 +171,8 @@ std::string point_description(const PointParams& q) {
     << ", train=" << to_string(q.train) << ", init=" << to_string(q.init) << ")";
   return s.str();
 }
+
+namespace {
 
 // One sweep key's values: a scalar, or a list of them (a swept key, added to SWEPT).
 std::vector<json> key_values(const json& doc, const SweepKey& key, std::vector<std::string>& swept,

@@ -14,6 +14,14 @@ namespace tsgd {
 // their resolved values in RESOLVED; refuses a swept key no grid point uses.
 void parse_grid(const nlohmann::json& doc, Experiment& e, nlohmann::json& resolved);
 
+// The cross-key checks of one grid point Q (fills lr2 and weight_decay2 when
+// they follow lr and weight_decay); WHERE, appended to an error, says which point.
+// Run by parse_grid, and again by load_data_files once the files set N.
+void check_point(PointParams& q, const std::string& where);
+
+// " (grid point N=..., M=..., K=..., train=..., init=...)": a point in an error.
+std::string point_description(const PointParams& q);
+
 // The keys of "model" and "training" that are not swept (one value for every
 // grid point): the names allowed besides the sweep keys.
 const std::set<std::string>& fixed_model_keys();

@@ -3,13 +3,17 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "experiment/config_error.h"
 
 namespace tsgd {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -85,6 +89,29 @@ double element_value(unsigned char code, const unsigned char* b) {
   }
 }
 
+// The number of values the header DIMS promises, refusing a dimension of 0, a
+// sample of more than kMaxSampleSize values and a file of more than kMaxValues
+// (no product can overflow: each is checked against its limit first).
+std::size_t checked_total(const std::vector<std::uint32_t>& dims, const std::string& key,
+                          const std::string& path) {
+  for (std::uint32_t d : dims)
+    if (d == 0) fail(key, path, "holds no sample (a dimension is 0)");
+  std::size_t sample = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) {
+    if (sample > kMaxSampleSize / dims[i])
+      fail(key, path,
+           "its header gives samples of more than " + std::to_string(kMaxSampleSize) +
+               " values (model.N's limit): not an input file, or a corrupt header");
+    sample *= dims[i];
+  }
+  if (dims[0] > kMaxValues / sample)
+    fail(key, path,
+         "its header promises " + std::to_string(dims[0]) + " samples of " +
+             std::to_string(sample) + " values, more than " + std::to_string(kMaxValues) +
+             " values in all: a corrupt header?");
+  return dims[0] * sample;
+}
+
 }  // namespace
 
 std::size_t IdxArray::sample_size() const {
@@ -98,26 +125,57 @@ IdxArray read_idx(const std::string& path, const std::string& key) {
   if (!f) fail(key, path, std::string("cannot open: ") + std::strerror(errno));
   unsigned char magic[4];
   if (!read_bytes(f.get(), magic, 4)) fail(key, path, "empty or unreadable (no IDX header)");
-  const int bytes = element_bytes(magic[2]);
+  const std::size_t bytes = element_bytes(magic[2]);
   if (magic[0] != 0 || magic[1] != 0 || bytes == 0 || magic[3] == 0)
     fail(key, path, "not an IDX file (its first bytes are not 00 00 <type> <dimensions>)");
   IdxArray a;
-  std::size_t total = 1;
   for (int d = 0; d < magic[3]; ++d) {
     unsigned char b[4];
     if (!read_bytes(f.get(), b, 4)) fail(key, path, "truncated in its header");
     a.dims.push_back(big_endian_u32(b));
-    total *= a.dims.back();
   }
-  if (total == 0) fail(key, path, "holds no sample (a dimension is 0)");
-  std::vector<unsigned char> raw(total * static_cast<std::size_t>(bytes));
-  if (!read_bytes(f.get(), raw.data(), raw.size()))
+  const std::size_t total = checked_total(a.dims, key, path);
+  const std::string promise = "the header promises " + std::to_string(total) + " values of " +
+                              std::to_string(bytes) + " byte(s)";
+  // Compared with the file's size before anything is allocated: a corrupt header
+  // is refused at once, never first allocated. Deflate shrinks data at most
+  // 1032:1, which bounds what a gzip file of its size can hold.
+  std::error_code error;
+  const std::uintmax_t file_bytes = fs::file_size(path, error);
+  const std::uintmax_t header_bytes = 4 + 4 * std::uintmax_t{magic[3]};
+  const std::uintmax_t data_bytes = total * bytes;
+  const bool plain = gzdirect(f.get()) != 0;
+  if (!error && plain && file_bytes < header_bytes + data_bytes)
     fail(key, path,
-         "truncated: the header promises " + std::to_string(total) + " values of " +
-             std::to_string(bytes) + " byte(s)");
-  a.values.resize(total);
-  for (std::size_t i = 0; i < total; ++i)
-    a.values[i] = element_value(magic[2], raw.data() + i * static_cast<std::size_t>(bytes));
+         "truncated: " + promise + ", the file holds " + std::to_string(file_bytes - header_bytes) +
+             " bytes after the header");
+  if (!error && plain && file_bytes > header_bytes + data_bytes)
+    fail(key, path,
+         "has " + std::to_string(file_bytes - header_bytes - data_bytes) + " bytes beyond the " +
+             std::to_string(total) + " values its header promises");
+  if (!error && !plain && data_bytes / 1032 > file_bytes)
+    fail(key, path,
+         "truncated: " + promise + ", more than a gzip file of " + std::to_string(file_bytes) +
+             " bytes can hold");
+  // Read and converted in chunks: memory grows with the data actually read.
+  std::size_t reserve = total;
+  if (!plain) reserve = std::min<std::uintmax_t>(total, file_bytes * 1032 / bytes);
+  if (error) reserve = std::min<std::size_t>(total, std::size_t{1} << 20);  // size unknown
+  a.values.reserve(reserve);
+  std::vector<unsigned char> raw;
+  for (std::size_t done = 0; done < total;) {
+    const std::size_t n = std::min<std::size_t>(total - done, std::size_t{1} << 20);
+    raw.resize(n * bytes);
+    if (!read_bytes(f.get(), raw.data(), raw.size()))
+      fail(key, path, "truncated: " + promise + ", the file ends before the last of them");
+    for (std::size_t i = 0; i < n; ++i)
+      a.values.push_back(element_value(magic[2], &raw[i * bytes]));
+    done += n;
+  }
+  unsigned char extra;
+  if (gzread(f.get(), &extra, 1) > 0)
+    fail(key, path,
+         "has bytes beyond the " + std::to_string(total) + " values its header promises");
   return a;
 }
 

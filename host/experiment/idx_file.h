@@ -4,6 +4,7 @@
 // follow, row-major), plain or gzip-compressed, and their standardisation.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,9 +19,18 @@ struct IdxArray {
   std::size_t sample_size() const;  // the product of dims[1..] (1 for a label file)
 };
 
+// The most values one sample may have (model.N's limit) and one file may hold
+// (2^32: 32 GiB as double, beyond what a run could use).
+constexpr std::size_t kMaxSampleSize = 10000000;
+constexpr std::size_t kMaxValues = std::size_t{1} << 32;
+
 // Reads PATH (gzip or plain). Throws ConfigError naming KEY and the file: a file
 // that is missing or unreadable, not IDX (magic), of an unknown element type,
-// truncated (fewer values than the header promises), or empty (no sample).
+// truncated (fewer values than the header promises), with bytes beyond them, or
+// empty (no sample), or whose header promises samples of more than
+// kMaxSampleSize values or more than kMaxValues values in all. Nothing is
+// allocated for values a file does not hold: a plain file's header is compared
+// with its size first, a gzip file is read in chunks.
 IdxArray read_idx(const std::string& path, const std::string& key);
 
 enum class Standardisation { global, per_pixel };

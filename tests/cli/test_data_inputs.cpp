@@ -150,6 +150,13 @@ TEST(Pipeline, BadDataFilesAreRefusedInOneLineBeforeAnythingIsWritten) {
   std::ofstream(dir + "/empty.idx").close();
   std::ofstream(dir + "/magic.idx", std::ios::binary) << "P5\n2 2\n255\nabcd";  // a PGM image
   write_idx(dir + "/wide.idx", {6, 3, 2}, std::vector<unsigned char>(36, 1));
+  // Review finding 1: a corrupt header (4e9 samples of 4000 x 4000) gave
+  // std::bad_alloc; bytes beyond the header's promise were ignored.
+  write_idx(dir + "/huge.idx", {4000000000u, 4000, 4000}, pixels(1, 1));
+  write_idx(dir + "/long.idx", {6, 2, 2}, pixels(7, 2));  // a sample too many
+  const json train_record = {{"path", dir + "/train.idx"},
+                             {"bytes", fs::file_size(dir + "/train.idx")},
+                             {"fnv1a", fnv1a_file_hex(dir + "/train.idx")}};
   struct Case {
     const char* what;
     json change;  // merged into the configuration
@@ -177,6 +184,27 @@ TEST(Pipeline, BadDataFilesAreRefusedInOneLineBeforeAnythingIsWritten) {
        "data.inputs.test",
        "wide.idx"},
       {"dimension != model.N", {{"model", {{"N", 5}}}}, "model.N", "train.idx"},
+      {"corrupt header",
+       {{"data", {{"inputs", {{"train", "huge.idx"}}}}}},
+       "data.inputs.train",
+       "huge.idx"},
+      {"bytes beyond the header's promise",
+       {{"data", {{"inputs", {{"test", "long.idx"}}}}}},
+       "data.inputs.test",
+       "long.idx"},
+      // Review finding 2: checked against the default N = 500 only, M = 5 > N = 4
+      // ended in std::terminate inside the engine (exit 134, config.json written).
+      {"orthonormal teacher with M above the files' N",
+       {{"model", {{"M", 5}, {"teacher_init", "orthonormal"}}}},
+       "model.teacher_init",
+       "train.idx"},
+      // Review finding 10: a data_files record without the test file's entry was
+      // accepted (and the test file read unchecked).
+      {"data_files record missing an entry",
+       {{"data", {{"inputs", {{"train", dir + "/train.idx"}, {"test", dir + "/test.idx"}}}}},
+        {"data_files", {{"data.inputs.train", train_record}}}},
+       "data_files.data.inputs.test",
+       "test.idx"},
       {"not finite after standardisation",
        {{"data", {{"inputs", {{"train", "flat.idx"}}}}}},
        "data.inputs.standardise",
@@ -205,6 +233,7 @@ TEST(Pipeline, BadDataFilesAreRefusedInOneLineBeforeAnythingIsWritten) {
     EXPECT_NE(err.find(dir + "/" + c.file), std::string::npos) << c.what << ": " << err;
     EXPECT_EQ(err.find('\n'), err.size() - 1) << c.what << ": " << err;  // one line
     EXPECT_FALSE(fs::exists(dir + "/out")) << c.what;
+    fs::remove_all(dir + "/out");  // each case on its own, whatever the one before left
   }
   fs::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 // IDX input files (experiment/idx_file.h): plain and gzip, every element type
 // the format has, the bad files of issue 16 by name, standardisation.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <cmath>
@@ -53,6 +54,13 @@ std::string error_of(const std::string& path) {
     return e.what();
   }
   return "";
+}
+
+// The process's peak resident memory in MiB (Linux: ru_maxrss in KiB).
+double peak_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
 }  // namespace
@@ -164,4 +172,56 @@ TEST(IdxFile, StandardisationGlobalAndPerPixel) {
   IdxArray ok = t2;
   EXPECT_THROW(standardise(ok, wrong, Standardisation::global, "data.inputs.standardise"),
                ConfigError);
+}
+
+// Review finding 1: header dimensions were multiplied unchecked and their product
+// allocated before reading: a corrupt header gave std::bad_alloc (no key, no
+// file), wrapped to 0 ("no sample") or allocated 4 GiB before "truncated".
+TEST(IdxFile, CorruptHeadersAreRefusedBeforeAllocating) {
+  const std::string dir = tsgd::testing::temp_dir("idx_header");
+  const std::vector<unsigned char> some(16, 1);
+  auto file = [&](const std::string& name, const std::vector<std::uint32_t>& dims, bool gz) {
+    std::vector<unsigned char> b = header(0x08, dims);
+    b.insert(b.end(), some.begin(), some.end());
+    write(dir + "/" + name, b, gz);
+    return dir + "/" + name;
+  };
+  for (bool gz : {false, true}) {
+    SCOPED_TRACE(gz ? "gzip" : "plain");
+    // 4e9 samples of 4000 x 4000: a sample beyond model.N's limit of 10^7.
+    std::string e = error_of(file("huge.idx", {4000000000u, 4000, 4000}, gz));
+    EXPECT_NE(e.find("huge.idx: its header gives samples of more than 10000000 values"),
+              std::string::npos)
+        << e;
+    // 65536^4 wraps to 0 in 64 bits: still the sample's size, not "no sample".
+    e = error_of(file("wrap.idx", {65536, 65536, 65536, 65536}, gz));
+    EXPECT_NE(e.find("wrap.idx: its header gives samples of more than"), std::string::npos) << e;
+    // 2^32 - 1 samples of 100: more than kMaxValues in all.
+    e = error_of(file("many.idx", {4294967295u, 10, 10}, gz));
+    EXPECT_NE(e.find("many.idx: its header promises 4294967295 samples of 100 values"),
+              std::string::npos)
+        << e;
+    // 65536 x 65536 one-value samples (4 GiB promised, 16 bytes held): truncated,
+    // refused before allocating. Tolerance: the peak resident memory may grow by
+    // 64 MiB (the old reader grew it by 4 GiB).
+    const double before = peak_mib();
+    e = error_of(file("big.idx", {65536, 65536, 1}, gz));
+    EXPECT_NE(e.find("big.idx: truncated"), std::string::npos) << e;
+    EXPECT_LT(peak_mib() - before, 64.0);
+  }
+}
+
+// Review finding 1: bytes beyond the values the header promises were ignored.
+TEST(IdxFile, BytesBeyondTheHeadersPromiseAreRefused) {
+  const std::string dir = tsgd::testing::temp_dir("idx_trailing");
+  for (bool gz : {false, true}) {
+    SCOPED_TRACE(gz ? "gzip" : "plain");
+    write(dir + "/long.idx", ubyte_file(3, 2, 2, std::vector<unsigned char>(13, 1)), gz);
+    const std::string e = error_of(dir + "/long.idx");
+    EXPECT_NE(e.find("long.idx: has "), std::string::npos) << e;
+    EXPECT_NE(e.find("beyond the 12 values its header promises"), std::string::npos) << e;
+    // The same file without the extra byte reads.
+    write(dir + "/exact.idx", ubyte_file(3, 2, 2, std::vector<unsigned char>(12, 1)), gz);
+    EXPECT_EQ(read_idx(dir + "/exact.idx", "data.inputs.train").values.size(), 12u);
+  }
 }
