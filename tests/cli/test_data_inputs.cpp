@@ -1,7 +1,7 @@
 // tsgd run with real inputs from IDX files (data.inputs, issue 16): N and the
 // training set's size from the files, each file's path, size and hash in
 // config.json (so the work units' fingerprint) and manifest.json, an edited
-// file refused in the old directory and by merge; resume, shards and merge
+// file refused in the old directory (naming both hashes) and by merge; resume, shards and merge
 // unchanged (with the test-set columns: eg_source, class_err); and
 // every bad data file refused in one line naming the key and the file, exit
 // status 2, nothing written.
@@ -93,10 +93,16 @@ TEST(Pipeline, RealInputsTakeNAndTheTrainingSetFromTheFilesAndRecordThem) {
 
   // The same files: the same experiment (resumed, nothing computed).
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
-  // An edited test file: refused naming its record, then recomputed with --force.
+  // An edited test file: refused naming its record and both hashes (the record's
+  // key holds dots: once read as a path of keys, "changed from absent to absent"),
+  // then recomputed with --force.
+  const std::string old_hash = fnv1a_file_hex(test);
   write_idx(test, {6, 2, 2}, pixels(6, 3));
   EXPECT_NE(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0);
-  EXPECT_NE(err.find("data_files.data.inputs.test"), std::string::npos) << err;
+  EXPECT_NE(err.find("data_files.data.inputs.test.fnv1a: changed from \"" + old_hash + "\" to \"" +
+                     fnv1a_file_hex(test) + "\""),
+            std::string::npos)
+      << err;
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet", "--force"}, &err), 0)
       << err;
   EXPECT_EQ(
