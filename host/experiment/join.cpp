@@ -1,6 +1,4 @@
 // See join.h.
-#include "experiment/join.h"
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -11,10 +9,12 @@
 #include "experiment/config.h"
 #include "experiment/file_io.h"
 #include "experiment/grow.h"
+#include "experiment/join.h"
 #include "experiment/merge.h"
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
 #include "experiment/progress.h"
+#include "experiment/recorded_inputs.h"
 #include "experiment/summary.h"
 #include "experiment/work_units.h"
 
@@ -227,8 +227,9 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
       config ? load_experiment(*config) : parse_experiment(joined_configuration(configs, dirs));
   // As merge_shards: final/wstar of a file teacher needs the file.
   if (!config && joined.record.final_weights) load_weight_files(joined, dirs.at(0));
-  // As merge_shards: real inputs' test sets (eg_source, class_err) as the runs had them.
-  if (!config) load_data_files(joined, dirs.at(0));
+  // As merge_shards: real inputs' test sets (eg_source, class_err) as the runs had
+  // them, from the configurations (the data files need not be there).
+  if (!config) describe_recorded_inputs(joined);
   for (Part& p : parts) {
     try {
       p.growth = growth_of(p.config, joined);
