@@ -1,4 +1,6 @@
 // See join.h.
+#include "experiment/join.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -9,7 +11,6 @@
 #include "experiment/config.h"
 #include "experiment/file_io.h"
 #include "experiment/grow.h"
-#include "experiment/join.h"
 #include "experiment/merge.h"
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
@@ -33,13 +34,19 @@ json comparable(const json& resolved) {
   return j;
 }
 
-// The "section.key" paths of model and training where A and B differ; "" for
-// any other difference (returned alone).
+// Whether KEY ("section.key") may take a list of values: the keys of model and
+// training, and data.train_size (the rest of data is one set of files for every run).
+bool grid_key(const std::string& key) {
+  return key.rfind("model.", 0) == 0 || key.rfind("training.", 0) == 0 || key == "data.train_size";
+}
+
+// The "section.key" paths of model, training and data where A and B differ; a
+// section's name for any other difference (returned alone).
 std::vector<std::string> differing_keys(const json& a, const json& b) {
   std::vector<std::string> out;
   for (auto it = a.begin(); it != a.end(); ++it) {
     if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
-    const bool grid = it.key() == "model" || it.key() == "training";
+    const bool grid = it.key() == "model" || it.key() == "training" || it.key() == "data";
     if (!grid || !b.contains(it.key())) return {it.key()};
     for (auto k = it.value().begin(); k != it.value().end(); ++k)
       if (!b[it.key()].contains(k.key()) || b[it.key()][k.key()] != k.value())
@@ -89,8 +96,7 @@ json joined_configuration(const std::vector<json>& configs, const std::vector<st
     seeds_differ |= configs[i]["seeds"] != configs[0]["seeds"];
     const std::vector<std::string> keys = differing_keys(base, comparable(configs[i]));
     if (keys.empty()) continue;
-    if (keys.size() > 1 || keys[0].find('.') == std::string::npos ||
-        (!varying.empty() && keys[0] != varying))
+    if (keys.size() > 1 || !grid_key(keys[0]) || (!varying.empty() && keys[0] != varying))
       throw std::runtime_error(
           dirs[i] + " and " + dirs[0] + " differ in " +
           (varying.empty() || varying == keys[0] ? keys[0] : varying + " and " + keys[0]) +

@@ -2,8 +2,8 @@
 // training set's size from the files, each file's path, size and hash in
 // config.json (so the work units' fingerprint) and manifest.json, an edited
 // file refused in the old directory naming both hashes; resume, shards and merge
-// unchanged (with the test-set columns: eg_source, class_err), also without the
-// data files; and
+// unchanged (with the test-set columns: eg_source, class_err); merge and join
+// (of directories that differ in data.train_size) without the data files; and
 // every bad data file refused in one line naming the key and the file, exit
 // status 2, nothing written.
 #include <gtest/gtest.h>
@@ -160,6 +160,30 @@ TEST(Pipeline, RealInputsResumeShardAndMergeUnchanged) {
   move_files_away(dir);
   ASSERT_EQ(run_tsgd({"merge", dir + "/sharded", "--quiet", "--force"}, &err), 0) << err;
   expect_same_results(dir + "/plain", dir + "/sharded");
+  fs::remove_all(dir);
+}
+
+TEST(Join, DirectoriesOfRealInputsThatDifferInTrainSizeJoinWithoutTheFiles) {
+  // data.train_size is a grid key: directories of train_size 8 and 16 join into the
+  // files of one run of [8, 16] (with file labels: class_err), the files there or not.
+  const std::string dir = temp_dir("data_inputs_join");
+  write_files(dir);
+  json c = labelled_config();
+  std::string err;
+  for (const json& size : {json(8), json(16), json({8, 16})}) {
+    c["data"]["train_size"] = size;
+    const std::string out = dir + "/p" + (size.is_array() ? "all" : size.dump());
+    ASSERT_EQ(run_tsgd({"run", write_config(dir, c), "--output", out, "--quiet"}, &err), 0) << err;
+  }
+  const std::vector<std::string> join = {"merge", dir + "/joined", dir + "/p8", dir + "/p16",
+                                         "--quiet"};
+  ASSERT_EQ(run_tsgd(join, &err), 0) << err;
+  expect_same_results(dir + "/pall", dir + "/joined");
+  EXPECT_EQ(read_csv(dir + "/joined/runs.csv").at(0).back(), "class_err");
+  move_files_away(dir);
+  fs::remove_all(dir + "/joined");
+  ASSERT_EQ(run_tsgd(join, &err), 0) << err;
+  expect_same_results(dir + "/pall", dir + "/joined");
   fs::remove_all(dir);
 }
 
