@@ -57,7 +57,11 @@ struct InputSet {
   std::vector<float> train_labels;  // train_count, or empty
   std::vector<float> test_labels;   // test_count, or empty
   std::string source;               // the files, for messages
-  bool labelled() const { return !train_labels.empty(); }
+  // A set described without its rows (experiment/recorded_inputs.h: merge and
+  // join read no file, config.json says whether the files have labels): its
+  // rows and labels are empty and no engine ever sees it.
+  bool described_labels = false;
+  bool labelled() const { return described_labels || !train_labels.empty(); }
   const float* train_row(std::size_t i) const { return train.data() + i * std::size_t(N); }
   const float* test_row(std::size_t i) const { return test.data() + i * std::size_t(N); }
 };

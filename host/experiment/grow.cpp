@@ -23,33 +23,36 @@ using nlohmann::json;
 
 namespace {
 
-// The first path (a.b.c) where A and B differ, empty when they are equal.
-std::string first_difference(const json& a, const json& b, const std::string& path) {
-  if (a.is_object() && b.is_object()) {
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      const std::string key = path.empty() ? it.key() : path + "." + it.key();
-      if (!b.contains(it.key())) return key;
-      const std::string d = first_difference(it.value(), b[it.key()], key);
-      if (!d.empty()) return d;
-    }
-    for (auto it = b.begin(); it != b.end(); ++it)
-      if (!a.contains(it.key())) return path.empty() ? it.key() : path + "." + it.key();
-    return "";
+// Whether A and B differ; if so, PATH ends with the keys down to their first
+// difference (keys may hold dots themselves: data_files' "data.inputs.train").
+bool first_difference(const json& a, const json& b, std::vector<std::string>& path) {
+  if (!a.is_object() || !b.is_object()) return a != b;  // numbers by value: 2 == 2.0
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    path.push_back(it.key());
+    if (!b.contains(it.key()) || first_difference(it.value(), b[it.key()], path)) return true;
+    path.pop_back();
   }
-  return a == b ? "" : path;  // numbers by value: 2 == 2.0
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (!a.contains(it.key())) {
+      path.push_back(it.key());
+      return true;
+    }
+  return false;
 }
 
-const json* at_path(const json& j, const std::string& path) {
+const json* at_path(const json& j, const std::vector<std::string>& path) {
   const json* node = &j;
-  std::size_t begin = 0;
-  while (begin <= path.size()) {
-    const std::size_t end = std::min(path.find('.', begin), path.size());
-    const std::string key = path.substr(begin, end - begin);
+  for (const std::string& key : path) {
     if (!node->is_object() || !node->contains(key)) return nullptr;
     node = &(*node)[key];
-    begin = end + 1;
   }
   return node;
+}
+
+std::string dotted(const std::vector<std::string>& path) {
+  std::string out;
+  for (const std::string& key : path) out += (out.empty() ? "" : ".") + key;
+  return out;
 }
 
 // The keys that may differ between an experiment and its growth: those of the
@@ -85,12 +88,12 @@ std::string text_of(const json& value) {
 
 void check_fixed_part(const json& existing, const json& grown) {
   const json a = fixed_part(existing), b = fixed_part(grown);
-  const std::string key = first_difference(a, b, "");
-  if (key.empty()) return;
-  const json* was = at_path(a, key);
-  const json* is = at_path(b, key);
-  refuse(key, "changed from " + (was ? text_of(*was) : std::string("absent")) + " to " +
-                  (is ? text_of(*is) : std::string("absent")));
+  std::vector<std::string> path;
+  if (!first_difference(a, b, path)) return;
+  const json* was = at_path(a, path);
+  const json* is = at_path(b, path);
+  refuse(dotted(path), "changed from " + (was ? text_of(*was) : std::string("absent")) + " to " +
+                           (is ? text_of(*is) : std::string("absent")));
 }
 
 // The existing seeds [first, first + count) must all be in the grown range.

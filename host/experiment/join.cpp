@@ -15,6 +15,7 @@
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
 #include "experiment/progress.h"
+#include "experiment/recorded_inputs.h"
 #include "experiment/summary.h"
 #include "experiment/work_units.h"
 
@@ -33,13 +34,19 @@ json comparable(const json& resolved) {
   return j;
 }
 
-// The "section.key" paths of model and training where A and B differ; "" for
-// any other difference (returned alone).
+// Whether KEY ("section.key") may take a list of values: the keys of model and
+// training, and data.train_size (the rest of data is one set of files for every run).
+bool grid_key(const std::string& key) {
+  return key.rfind("model.", 0) == 0 || key.rfind("training.", 0) == 0 || key == "data.train_size";
+}
+
+// The "section.key" paths of model, training and data where A and B differ; a
+// section's name for any other difference (returned alone).
 std::vector<std::string> differing_keys(const json& a, const json& b) {
   std::vector<std::string> out;
   for (auto it = a.begin(); it != a.end(); ++it) {
     if (b.contains(it.key()) && b[it.key()] == it.value()) continue;
-    const bool grid = it.key() == "model" || it.key() == "training";
+    const bool grid = it.key() == "model" || it.key() == "training" || it.key() == "data";
     if (!grid || !b.contains(it.key())) return {it.key()};
     for (auto k = it.value().begin(); k != it.value().end(); ++k)
       if (!b[it.key()].contains(k.key()) || b[it.key()][k.key()] != k.value())
@@ -89,8 +96,7 @@ json joined_configuration(const std::vector<json>& configs, const std::vector<st
     seeds_differ |= configs[i]["seeds"] != configs[0]["seeds"];
     const std::vector<std::string> keys = differing_keys(base, comparable(configs[i]));
     if (keys.empty()) continue;
-    if (keys.size() > 1 || keys[0].find('.') == std::string::npos ||
-        (!varying.empty() && keys[0] != varying))
+    if (keys.size() > 1 || !grid_key(keys[0]) || (!varying.empty() && keys[0] != varying))
       throw std::runtime_error(
           dirs[i] + " and " + dirs[0] + " differ in " +
           (varying.empty() || varying == keys[0] ? keys[0] : varying + " and " + keys[0]) +
@@ -227,8 +233,9 @@ int join_directories(const std::string& out_dir, const std::vector<std::string>&
       config ? load_experiment(*config) : parse_experiment(joined_configuration(configs, dirs));
   // As merge_shards: final/wstar of a file teacher needs the file.
   if (!config && joined.record.final_weights) load_weight_files(joined, dirs.at(0));
-  // As merge_shards: real inputs' test sets (eg_source, class_err) as the runs had them.
-  if (!config) load_data_files(joined, dirs.at(0));
+  // As merge_shards: real inputs' test sets (eg_source, class_err) as the runs had
+  // them, from the configurations (the data files need not be there).
+  if (!config) describe_recorded_inputs(joined);
   for (Part& p : parts) {
     try {
       p.growth = growth_of(p.config, joined);

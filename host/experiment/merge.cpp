@@ -14,6 +14,7 @@
 #include "experiment/output_directory.h"
 #include "experiment/pipeline.h"
 #include "experiment/progress.h"
+#include "experiment/recorded_inputs.h"
 #include "experiment/summary.h"
 #include "experiment/work_units.h"
 
@@ -96,8 +97,10 @@ int merge_shards(const std::string& dir, bool force, bool quiet, const std::stri
   const std::map<int, std::string> shards = find_shards(dir, &count);
   const json reference = common_configuration(shards);
   Experiment e = parse_experiment(reference);
-  // Real inputs: the points' test sets (eg_source, class_err) as the runs had them.
-  load_data_files(e, dir);
+  // Real inputs: the points' test sets (eg_source, class_err) as the runs had them,
+  // from config.json: the data files need not be there (their hashes are in the
+  // units' fingerprint, checked as each unit is read).
+  describe_recorded_inputs(e);
   // final/wstar of a file teacher needs the file (its path is absolute in a
   // resolved configuration).
   if (e.record.final_weights) load_weight_files(e, dir);

@@ -1,8 +1,9 @@
 // tsgd run with real inputs from IDX files (data.inputs, issue 16): N and the
 // training set's size from the files, each file's path, size and hash in
 // config.json (so the work units' fingerprint) and manifest.json, an edited
-// file refused in the old directory and by merge; resume, shards and merge
-// unchanged (with the test-set columns: eg_source, class_err); and
+// file refused in the old directory naming both hashes; resume, shards and merge
+// unchanged (with the test-set columns: eg_source, class_err); merge and join
+// (of directories that differ in data.train_size) without the data files; and
 // every bad data file refused in one line naming the key and the file, exit
 // status 2, nothing written.
 #include <gtest/gtest.h>
@@ -64,6 +65,23 @@ json real_config() {
           {"simulate", {{"backend", "cpu"}}}};
 }
 
+// With file labels (parity) and the first 4 test samples.
+json labelled_config() {
+  json c = real_config();
+  c["data"]["test_size"] = 4;
+  c["data"]["inputs"]["standardise"] = "per_pixel";
+  c["data"]["inputs"]["labels"] = {
+      {"train", "train_labels.idx"}, {"test", "test_labels.idx"}, {"task", "parity"}};
+  return c;
+}
+
+// The files of write_files moved out of reach (as results copied elsewhere).
+void move_files_away(const std::string& dir) {
+  fs::create_directories(dir + "/away");
+  for (const char* f : {"train.idx", "test.idx", "train_labels.idx", "test_labels.idx"})
+    fs::rename(dir + "/" + f, dir + "/away/" + f);
+}
+
 }  // namespace
 
 TEST(Pipeline, RealInputsTakeNAndTheTrainingSetFromTheFilesAndRecordThem) {
@@ -93,10 +111,16 @@ TEST(Pipeline, RealInputsTakeNAndTheTrainingSetFromTheFilesAndRecordThem) {
 
   // The same files: the same experiment (resumed, nothing computed).
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
-  // An edited test file: refused naming its record, then recomputed with --force.
+  // An edited test file: refused naming its record and both hashes (the record's
+  // key holds dots: once read as a path of keys, "changed from absent to absent"),
+  // then recomputed with --force.
+  const std::string old_hash = fnv1a_file_hex(test);
   write_idx(test, {6, 2, 2}, pixels(6, 3));
   EXPECT_NE(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0);
-  EXPECT_NE(err.find("data_files.data.inputs.test"), std::string::npos) << err;
+  EXPECT_NE(err.find("data_files.data.inputs.test.fnv1a: changed from \"" + old_hash + "\" to \"" +
+                     fnv1a_file_hex(test) + "\""),
+            std::string::npos)
+      << err;
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet", "--force"}, &err), 0)
       << err;
   EXPECT_EQ(
@@ -110,12 +134,8 @@ TEST(Pipeline, RealInputsResumeShardAndMergeUnchanged) {
   // files byte for byte, and a rerun reads every run back from its work units.
   const std::string dir = temp_dir("data_inputs_shards");
   write_files(dir);
-  json c = real_config();
+  json c = labelled_config();
   c["data"]["train_size"] = {8, 16};
-  c["data"]["test_size"] = 4;
-  c["data"]["inputs"]["standardise"] = "per_pixel";
-  c["data"]["inputs"]["labels"] = {
-      {"train", "train_labels.idx"}, {"test", "test_labels.idx"}, {"task", "parity"}};
   const std::string config = write_config(dir, c);
   std::string err;
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
@@ -134,11 +154,36 @@ TEST(Pipeline, RealInputsResumeShardAndMergeUnchanged) {
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/plain", "--quiet"}, &err), 0) << err;
   EXPECT_EQ(runs_computed(dir + "/plain"), computed);  // none again
   expect_same_results(dir + "/sharded", dir + "/plain");
-  // The merge reads the files too (the points' test sets): one edited since the
-  // runs is refused, naming its record.
-  write_idx(dir + "/test_labels.idx", {6}, {0, 0, 0, 0, 0, 0});
-  EXPECT_NE(run_tsgd({"merge", dir + "/sharded", "--quiet"}, &err), 0);
-  EXPECT_NE(err.find("data_files.data.inputs.labels.test"), std::string::npos) << err;
+  // The merge reads no data file (config.json has the test sets' sizes and whether
+  // there are labels; the units' fingerprints carry the files' hashes): with every
+  // file moved away, the same files as before.
+  move_files_away(dir);
+  ASSERT_EQ(run_tsgd({"merge", dir + "/sharded", "--quiet", "--force"}, &err), 0) << err;
+  expect_same_results(dir + "/plain", dir + "/sharded");
+  fs::remove_all(dir);
+}
+
+TEST(Join, DirectoriesOfRealInputsThatDifferInTrainSizeJoinWithoutTheFiles) {
+  // data.train_size is a grid key: directories of train_size 8 and 16 join into the
+  // files of one run of [8, 16] (with file labels: class_err), the files there or not.
+  const std::string dir = temp_dir("data_inputs_join");
+  write_files(dir);
+  json c = labelled_config();
+  std::string err;
+  for (const json& size : {json(8), json(16), json({8, 16})}) {
+    c["data"]["train_size"] = size;
+    const std::string out = dir + "/p" + (size.is_array() ? "all" : size.dump());
+    ASSERT_EQ(run_tsgd({"run", write_config(dir, c), "--output", out, "--quiet"}, &err), 0) << err;
+  }
+  const std::vector<std::string> join = {"merge", dir + "/joined", dir + "/p8", dir + "/p16",
+                                         "--quiet"};
+  ASSERT_EQ(run_tsgd(join, &err), 0) << err;
+  expect_same_results(dir + "/pall", dir + "/joined");
+  EXPECT_EQ(read_csv(dir + "/joined/runs.csv").at(0).back(), "class_err");
+  move_files_away(dir);
+  fs::remove_all(dir + "/joined");
+  ASSERT_EQ(run_tsgd(join, &err), 0) << err;
+  expect_same_results(dir + "/pall", dir + "/joined");
   fs::remove_all(dir);
 }
 

@@ -68,11 +68,16 @@ TEST(Pipeline, AnEditedWeightFileIsNeverMixedWithOldRuns) {
   }
   // The same file again: the same experiment (resumed: nothing to do).
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0) << err;
-  // Edited: refused naming the record, then recomputed with --force.
+  // Edited: refused naming the record and both hashes (its key holds a dot: once
+  // read as a path of keys, "changed from absent to absent"), then recomputed
+  // with --force. The same size: the hash is the first difference.
   const std::string second = R"({"w": [[1, 0, 1, 0], [0, 1, 0, -1]], "v": [1, 2]})";
   write_teacher(dir, second);
   EXPECT_NE(run_tsgd({"run", config, "--output", dir + "/out", "--quiet"}, &err), 0);
-  EXPECT_NE(err.find("weight_files.model.teacher_file"), std::string::npos) << err;
+  EXPECT_NE(err.find("weight_files.model.teacher_file.fnv1a: changed from \"" + fnv1a_hex(first) +
+                     "\" to \"" + fnv1a_hex(second) + "\""),
+            std::string::npos)
+      << err;
   ASSERT_EQ(run_tsgd({"run", config, "--output", dir + "/out", "--quiet", "--force"}, &err), 0)
       << err;
   EXPECT_EQ(json::parse(
