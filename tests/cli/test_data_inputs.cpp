@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "experiment/file_io.h"
+#include "tests/support/idx_files.h"
 #include "tests/support/result_files.h"
 #include "tests/support/test_util.h"
 
@@ -25,18 +26,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-// An IDX file of unsigned bytes: the header of DIMS, then VALUES (as many as
-// given: fewer than the header promises makes a truncated file).
-void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims,
-               const std::vector<unsigned char>& values) {
-  std::vector<unsigned char> b{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
-  b.insert(b.end(), values.begin(), values.end());
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 // COUNT samples of 2 x 2 pixels, a fixed pseudo-random pattern from FIRST.
 std::vector<unsigned char> pixels(int count, unsigned first) {

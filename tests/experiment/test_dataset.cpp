@@ -13,22 +13,14 @@
 #include "experiment/config_error.h"
 #include "experiment/dataset.h"
 #include "experiment/file_io.h"
+#include "tests/support/idx_files.h"
 #include "tests/support/test_util.h"
 
 using namespace tsgd;
 using tsgd::testing::temp_dir;
+using tsgd::testing::write_idx;
 
 namespace {
-
-void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims,
-               const std::vector<unsigned char>& values) {
-  std::vector<unsigned char> b{0, 0, 0x08, static_cast<unsigned char>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
-  b.insert(b.end(), values.begin(), values.end());
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 // 4 training and 3 test samples of 2 x 2 pixels, labels 0..9.
 DataFilesSpec small_files(const std::string& dir) {
