@@ -19,6 +19,7 @@
 #include "tests/support/engine_factories.h"
 #include "tests/support/gpu.h"
 #include "tests/support/input_sets.h"
+#include "tests/support/order_parameter_diff.h"
 
 namespace tsgd {
 namespace {
@@ -27,20 +28,11 @@ using testing::as_cuda;
 using testing::bitwise_equal;
 using testing::cuda_engine;
 using testing::input_runs;
+using testing::max_difference;
 using testing::random_input_set;
 
 const std::shared_ptr<const InputSet> kSetA = random_input_set(133, testing::kInputRows, 1, true);
 const std::shared_ptr<const InputSet> kSetB = random_input_set(133, testing::kInputRows, 2, false);
-
-double max_difference(const OrderParameters& a, const OrderParameters& b) {
-  double d = 0;
-  for (auto [x, y] : {std::pair{&a.Q, &b.Q}, std::pair{&a.R, &b.R}, std::pair{&a.v, &b.v}})
-    for (std::size_t i = 0; i < x->size(); ++i) {
-      const double e = std::abs((*x)[i] - (*y)[i]);
-      d = std::isnan(e) ? HUGE_VAL : std::max(d, e);
-    }
-  return d;
-}
 
 TEST(CudaInputs, BothPathsAgreeWithCpuEngine) {
   TSGD_SKIP_WITHOUT_GPU();

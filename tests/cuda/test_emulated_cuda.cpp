@@ -26,6 +26,7 @@
 #include "engines/cpu_engine.h"
 #include "tests/engines/emulated_cuda_engine.h"
 #include "tests/support/engine_factories.h"
+#include "tests/support/order_parameter_diff.h"
 
 namespace tsgd {
 namespace {
@@ -35,6 +36,7 @@ using testing::emulated_weights;
 using testing::EmulatedCudaOptions;
 using testing::make_emulated_cuda_engine;
 using testing::make_spec;
+using testing::max_difference;
 
 // N = 133: two warps per block, the second partly idle, and a last Philox
 // group (coordinates 132..135) that reaches past N. Shapes up to
@@ -75,23 +77,6 @@ std::vector<RunSpec> mixed_runs(int max_rows) {
     runs[9].params.batch_size = runs[8].params.batch_size;
   }
   return runs;
-}
-
-double max_difference(const OrderParameters& a, const OrderParameters& b) {
-  double d = 0;
-  auto cmp = [&](const std::vector<double>& x, const std::vector<double>& y) {
-    EXPECT_EQ(x.size(), y.size());
-    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      const double e = std::abs(x[i] - y[i]);
-      d = std::isnan(e) ? HUGE_VAL : std::max(d, e);  // a NaN is no agreement
-    }
-  };
-  cmp(a.Q, b.Q);
-  cmp(a.R, b.R);
-  cmp(a.T, b.T);
-  cmp(a.v, b.v);
-  cmp(a.vstar, b.vstar);
-  return d;
 }
 
 // Emulated fused or cuBLAS path vs the CPU engine, same run identities and

@@ -18,6 +18,7 @@
 #include "tests/engines/emulated_cuda_engine.h"
 #include "tests/support/engine_factories.h"
 #include "tests/support/input_sets.h"
+#include "tests/support/order_parameter_diff.h"
 
 namespace tsgd {
 namespace {
@@ -27,23 +28,8 @@ using testing::emulated_weights;
 using testing::EmulatedCudaOptions;
 using testing::input_runs;
 using testing::make_emulated_cuda_engine;
+using testing::max_difference;
 using testing::random_input_set;
-
-double max_difference(const OrderParameters& a, const OrderParameters& b) {
-  double d = 0;
-  auto cmp = [&](const std::vector<double>& x, const std::vector<double>& y) {
-    EXPECT_EQ(x.size(), y.size());
-    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      const double e = std::abs(x[i] - y[i]);
-      d = std::isnan(e) ? HUGE_VAL : std::max(d, e);  // a NaN is no agreement
-    }
-  };
-  cmp(a.Q, b.Q);
-  cmp(a.R, b.R);
-  cmp(a.T, b.T);
-  cmp(a.v, b.v);
-  return d;
-}
 
 std::vector<RunSpec> mixed_runs() {
   return input_runs(random_input_set(133, testing::kInputRows, 1, true),
