@@ -61,6 +61,7 @@ LOOP_RULES = [
     (r"for \(int q = lane; q < th\.nruns \* B; q \+= 32\)", "QRUNS", 32),
     (r"for \(int k = 0; k < c\.K; \+\+k\)", "K", 1),
     (r"for \(int m = 0; m < c\.M; \+\+m\)", "M", 1),
+    (r"for \(int m = 0; m < M; \+\+m\)", "M", 1),  # math/sgd_update.h: target_output
     (r"for \(int b = 0; b < batch; \+\+b\)", "B", 1),
 ]
 # The next sample's draws during phase B (fused_draw_next, B = 1): a phase

@@ -102,9 +102,7 @@ void sample_coefficients(const CpuRun<Real>& run, const Real* lambda, const Real
     g[k] = activation(c.student, lambda[k]);
     student = add_output_term(student, run.v[k], g[k]);
   }
-  Real teacher = label != nullptr ? *label : Real(0);
-  for (int m = 0; label == nullptr && m < c.M; ++m)
-    teacher = add_output_term(teacher, run.vstar[m], g_teacher[m]);
+  const Real teacher = target_output(c.M, run.vstar.data(), g_teacher, label);
   const Real delta = error_from_outputs(student, teacher, c.sigma, zeta);
   for (int k = 0; k < c.K; ++k) {
     dg[k] = activation_derivative(c.student, lambda[k]);

@@ -91,6 +91,17 @@ double gpu_speedup_over_cpu_thread() {
   return kGpuTargetRunStepsPerSecond * cpu_seconds_per_run_step(reference);
 }
 
+// The real inputs' device copy (cuda/device_inputs.cuh): the training rows and
+// labels as float, taken out of each GPU's free memory FREE_BYTES before the runs.
+std::vector<double> free_after_data(std::vector<double> free_bytes,
+                                    const std::set<const InputSet*>& sets) {
+  double data = 0;
+  for (const InputSet* set : sets)
+    data += 4.0 * static_cast<double>(set->train.size() + set->train_labels.size());
+  for (double& f : free_bytes) f = std::max(0.0, f - data);
+  return free_bytes;
+}
+
 }  // namespace
 
 std::string cpu_shape_key(const PointParams& p) {
@@ -148,22 +159,17 @@ GpuWaves plan_gpu_waves(const Experiment& e, const std::vector<double>& free_byt
     c.shape.add(p);
     c.runs += e.seeds.count;
   }
-  // The real inputs' device copy (one set for every point): out of each GPU's free memory.
-  std::vector<double> free_after_data = free_bytes;
+  std::set<const InputSet*> sets;
   for (const PointParams& p : e.points)
-    if (p.inputs) {
-      const double data =
-          4.0 * static_cast<double>(p.inputs->train.size() + p.inputs->train_labels.size());
-      for (double& f : free_after_data) f = std::max(0.0, f - data);
-      break;
-    }
+    if (p.inputs) sets.insert(p.inputs.get());
+  const std::vector<double> free_for_runs = free_after_data(free_bytes, sets);
   GpuWaves w;
   for (const auto& [key, c] : classes) {
     const double bytes = c.shape.gpu_bytes_per_run(precision);
     w.run_bytes = std::max(w.run_bytes, bytes);
     if (free_bytes.empty()) continue;
     const double capacity =
-        static_cast<double>(gpu_batch_capacity(bytes, free_after_data, host_memory_bytes()));
+        static_cast<double>(gpu_batch_capacity(bytes, free_for_runs, host_memory_bytes()));
     w.waves += static_cast<std::size_t>(std::ceil(c.runs / capacity));
     w.largest_wave = std::max(w.largest_wave, static_cast<std::size_t>(std::min(c.runs, capacity)));
   }
@@ -313,17 +319,9 @@ std::size_t engine_batch_capacity(const Engine& engine, const std::vector<RunSpe
     shape.add(r.params);
     if (r.params.inputs) sets.insert(r.params.inputs.get());
   }
-  if (engine.name() == "cuda") {
-    // The real inputs' device copies (training rows and labels, once per set)
-    // come out of each GPU's free memory before the runs.
-    double data = 0;
-    for (const InputSet* set : sets)
-      data += 4.0 * static_cast<double>(set->train.size() + set->train_labels.size());
-    std::vector<double> free_bytes = gpus;
-    for (double& f : free_bytes) f = std::max(0.0, f - data);
-    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()), free_bytes,
-                              host_memory_bytes());
-  }
+  if (engine.name() == "cuda")
+    return gpu_batch_capacity(shape.gpu_bytes_per_run(engine.precision()),
+                              free_after_data(gpus, sets), host_memory_bytes());
   const double bytes = (engine.precision() == Precision::float32 ? 4.0 : 8.0) *
                        (static_cast<double>(shape.kmax) + shape.mmax) * shape.n;
   const double by_memory = std::max(1.0, 2e9 / std::max(bytes, 1.0));

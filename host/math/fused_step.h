@@ -139,12 +139,9 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_error(const FusedTaskState<Real, P>& 
   // Indexed from the run's first student row (as v and g), which keeps the
   // double kernels free of spills (ptxas 13.0; separate bases spilled).
   const int teacher = task.teacher_start[r] - start;
-  Real output = Real(0);
-  for (int m = 0; m < c.M; ++m) output = add_output_term(output, v[teacher + m], g[teacher + m]);
-  // Labels from files stand where the teacher's output goes (sample_error);
-  // the teacher's sum above is then unused (a select: the Gaussian runs' code
-  // stays that of the loop alone).
-  if (task.labels != nullptr) output = s.label[b];
+  // Labels from files stand where the teacher's output goes (math/sgd_update.h).
+  const Real output =
+      target_output(c.M, v + teacher, g + teacher, task.labels != nullptr ? &s.label[b] : nullptr);
   // zeta is addressed by (seed, mu): not drawing it when sigma = 0 shifts nothing.
   const Real zeta = c.sigma != Real(0) ? s.zeta[b] : Real(0);
   s.delta[b * kFusedMaxRunsPerTask + r] = error_from_outputs(student, output, c.sigma, zeta);

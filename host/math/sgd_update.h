@@ -46,6 +46,19 @@ TSGD_HD TSGD_FORCEINLINE Real add_output_term(Real sum, Real v, Real g) {
   return rn_add(sum, rn_mul(v, g));
 }
 
+// The output a sample trains towards, before its noise: the teacher's,
+// sum_m v*_m g*_m over the teacher's activations G_TEACHER, or LABEL where a
+// file gives one (real inputs with labels, core/model.h: InputSet; the
+// teacher's sum is then discarded: a select, so that the teacher-label code
+// is the loop alone). The CPU engine and the fused kernel both call it.
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE Real target_output(int M, const Real* vstar, const Real* g_teacher,
+                                            const Real* label) {
+  Real out = Real(0);
+  for (int m = 0; m < M; ++m) out = add_output_term(out, vstar[m], g_teacher[m]);
+  return label != nullptr ? *label : out;
+}
+
 // Delta from the student's and the teacher's outputs and the label noise.
 template <typename Real>
 TSGD_HD TSGD_FORCEINLINE Real error_from_outputs(Real student, Real teacher, Real sigma,
