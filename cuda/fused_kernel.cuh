@@ -220,6 +220,7 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   th.group = threadIdx.x;
   th.owner = 4 * th.group < th.n;
   th.nwarps = blockDim.x / 32;
+  TSGD_ASSUME(th.nwarps >= 1);
   th.inv_sqrt_n = Real(1) / math_sqrt(static_cast<Real>(th.n));
   const int B = th.B;
   th.s_partial = reinterpret_cast<Real*>(dynamic_shared);

@@ -22,3 +22,13 @@
 #elif !defined(TSGD_SIMT_EMULATION)
 #error "kernel headers: compile with nvcc, or include tests/simt_emulator.h first"
 #endif
+
+// TSGD_ASSUME(cond): what the launch guarantees (fused_launch_shape: a block
+// is whole warps), told to nvcc so that it compiles no code for the other
+// case (without it, nvcc kept a never-taken copy of phase B for a block of no
+// warps, which the static model counted). Nothing on the host (the emulator).
+#if defined(__CUDA_ARCH__)
+#define TSGD_ASSUME(cond) __builtin_assume(cond)
+#else
+#define TSGD_ASSUME(cond) ((void)0)
+#endif

@@ -46,4 +46,31 @@ TSGD_HD TSGD_FORCEINLINE Real activation_derivative(Activation g, Real x) {
   return Real(0);
 }
 
+// g and g' of one unit with one dispatch on G (the fused kernel's stage 1,
+// math/fused_step.h, where a switch per function cost a warp twice the
+// branches): each case calls the two functions above with a constant kind,
+// so the formulas are theirs and their own switches fold away.
+template <Activation A, typename Real>
+TSGD_HD TSGD_FORCEINLINE void activation_pair_of(Real x, Real* g, Real* dg) {
+  *g = activation(A, x);
+  *dg = activation_derivative(A, x);
+}
+template <typename Real>
+TSGD_HD TSGD_FORCEINLINE void activation_pair(Activation g, Real x, Real* value, Real* derivative) {
+  switch (g) {
+    case Activation::erf:
+      return activation_pair_of<Activation::erf>(x, value, derivative);
+    case Activation::relu:
+      return activation_pair_of<Activation::relu>(x, value, derivative);
+    case Activation::linear:
+      return activation_pair_of<Activation::linear>(x, value, derivative);
+    case Activation::quad:
+      return activation_pair_of<Activation::quad>(x, value, derivative);
+    case Activation::sign:
+      return activation_pair_of<Activation::sign>(x, value, derivative);
+  }
+  *value = Real(0);
+  *derivative = Real(0);
+}
+
 }  // namespace tsgd

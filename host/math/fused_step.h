@@ -101,10 +101,12 @@ TSGD_HD TSGD_FORCEINLINE void fused_sample_label(const FusedTaskState<Real, P>& 
 }
 
 // 1. q = b * P + p, q < B * P: row p's activation and derivative at its field
-// of sample b (0 for the rows past the task's own); clears coef and dv. One
-// call of g for student and teacher rows alike: lanes whose rows have the same
-// activation (erf students and teachers) take one path through it, where a
-// branch per layer made a warp issue g twice.
+// of sample b (0 for the rows past the task's own; 0 derivative for teacher
+// rows); clears coef and dv. One call of g for student and teacher rows alike:
+// lanes whose rows have the same activation (erf students and teachers) take
+// one path through it, where a branch per layer made a warp issue g twice; in
+// float one dispatch on the activation for g and g' (activation_pair), where
+// a dispatch per function made the warp issue both switches.
 template <typename Real, int P>
 TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>& task,
                                                    const FusedScratch<Real>& s, int q) {
@@ -114,8 +116,13 @@ TSGD_HD TSGD_FORCEINLINE void fused_row_activation(const FusedTaskState<Real, P>
     const SgdConstants<Real>& c = task.c[task.row_run[p]];
     const Real field = s.field[q];
     const bool student = ((task.student_mask >> p) & 1u) != 0;
-    g = activation(student ? c.student : c.teacher, field);
-    if (student) dg = activation_derivative(c.student, field);
+    if constexpr (sizeof(Real) == 4) {
+      activation_pair(student ? c.student : c.teacher, field, &g, &dg);
+      if (!student) dg = Real(0);
+    } else {  // with one dispatch ptxas 13.0 spills in the double 8-row kernel
+      g = activation(student ? c.student : c.teacher, field);
+      if (student) dg = activation_derivative(c.student, field);
+    }
   }
   s.g[q] = g;
   s.dg[q] = dg;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -204,4 +205,28 @@ TEST(FusedStep, RunsSharingOneTeacherMatchAccumulateSampleBitwise) {
       {3, 2, Activation::linear, Activation::relu, false, 0.0, 0.995, 1.0}};
   check_task<float, 8>(eight, 2, 13, 0, false, true);
   check_task<double, 8>(eight, 1, 14, 3, true, true);
+}
+
+// Stage 1's single dispatch (activation_pair, math/activation.h) gives the
+// bits of the two functions the CPU engine calls, for every activation, in
+// both precisions, at ordinary and edge values (exact: the same expressions).
+template <typename Real>
+void check_activation_pair() {
+  const Real values[] = {
+      Real(0),   -Real(0),   Real(1e-30), Real(-0.7),  Real(0.3),
+      Real(2.5), Real(-4.0), Real(40),    Real(-1e30), std::numeric_limits<Real>::infinity()};
+  for (Activation a :
+       {Activation::erf, Activation::relu, Activation::linear, Activation::quad, Activation::sign})
+    for (Real x : values) {
+      Real g = Real(-7), dg = Real(-7);
+      activation_pair(a, x, &g, &dg);
+      EXPECT_TRUE(same_bits(g, activation(a, x))) << static_cast<int>(a) << " g at " << x;
+      EXPECT_TRUE(same_bits(dg, activation_derivative(a, x)))
+          << static_cast<int>(a) << " g' at " << x;
+    }
+}
+
+TEST(FusedStep, ActivationPairIsBothFunctionsBitwise) {
+  check_activation_pair<float>();
+  check_activation_pair<double>();
 }
