@@ -64,8 +64,7 @@ bool keeps_inputs(const Case& c) {
 int runs_sharing_draws(const Case& c) {
   const int max_rows =
       c.precision == Precision::float64 ? fused_max_rows<double>() : fused_max_rows<float>();
-  return std::max(
-      1, std::min({c.points_per_seed, (max_rows - c.params.M) / c.params.K, kFusedMaxRunsPerTask}));
+  return bench::runs_per_task(c.params, c.points_per_seed, max_rows);
 }
 
 PointParams erf_784() {
@@ -152,7 +151,11 @@ void run_case(const Case& c, double seconds) {
   // A block shares its draws among the runs of its task (runs_per_task: at
   // most 16 rows in float, 8 in double), not among all points of the seed.
   const bool fused = cuda.path() == CudaPath::fused;
-  const int sharing = fused && c.group_by_seed ? runs_sharing_draws(c) : 1;
+  // Runs per draw: per task on average (a seed's last task may hold fewer).
+  const double sharing =
+      fused && c.group_by_seed
+          ? c.runs / bench::fused_task_count(c.runs, c.points_per_seed, runs_sharing_draws(c))
+          : 1.0;
   const bool twice = fused && c.params.batch_size > 1 && !keeps_inputs(c);
   const double draws =
       4.0 * ((c.params.N + 3) / 4) * c.params.batch_size * (twice ? 2 : 1) / sharing;
@@ -255,7 +258,8 @@ int profile_launch(const std::string& only) {
     if (!selected(c, only)) continue;
     const std::unique_ptr<Engine> engine = load_case(c);
     if (dynamic_cast<CudaEngine&>(*engine).path() != CudaPath::fused) continue;
-    const int tasks = (c.runs + runs_sharing_draws(c) - 1) / runs_sharing_draws(c);
+    const int tasks =
+        static_cast<int>(bench::fused_task_count(c.runs, c.points_per_seed, runs_sharing_draws(c)));
     const std::int64_t steps = fused_steps_per_launch(0, tasks, c.params.batch_size, c.params.N);
     engine->advance(steps);
     engine->advance(steps);

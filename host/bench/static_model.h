@@ -101,9 +101,16 @@ struct StaticCase {
 // Runs of one seed that one block advances (and that share its draws):
 // fused_plan.h's grouping, at most fused_max_rows rows (the students of each
 // run and their one teacher) and kFusedMaxRunsPerTask runs.
-inline int runs_per_task(const PointParams& p, int points_per_seed) {
-  return std::max(
-      1, std::min({points_per_seed, (fused_max_rows<float>() - p.M) / p.K, kFusedMaxRunsPerTask}));
+inline int runs_per_task(const PointParams& p, int points_per_seed,
+                         int max_rows = fused_max_rows<float>()) {
+  return std::max(1, std::min({points_per_seed, (max_rows - p.M) / p.K, kFusedMaxRunsPerTask}));
+}
+// The tasks of `runs` runs, points_per_seed grid points to a seed: the plan
+// fills each seed's points into tasks of up to `sharing` runs, so a seed of
+// 8 points at 3 runs a task takes 3 tasks (3 + 3 + 2).
+inline double fused_task_count(int runs, int points_per_seed, int sharing) {
+  const double seeds = std::ceil(static_cast<double>(runs) / points_per_seed);
+  return seeds * std::ceil(static_cast<double>(points_per_seed) / sharing);
 }
 
 // The loops' trip counts of a case, per block-step.
@@ -273,14 +280,17 @@ inline bool print_static_case(const StaticCase& c) {
       blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);
   const StaticRound r = static_round(n, warps, blocks);
   const double round = std::max(r.issue, r.path);
-  const double tasks = std::ceil(static_cast<double>(c.runs) / sharing);
+  // A block-step advances runs / tasks runs on average, not `sharing` (a
+  // seed's last task may hold fewer; it is counted at a full task's cost).
+  const double tasks = fused_task_count(c.runs, c.points_per_seed, sharing);
+  const double runs_per_block_step = c.runs / tasks;
   const double waves = tasks / (kSms * blocks);
   const double fill = waves / std::ceil(waves);
-  const double predicted = kSms * blocks * sharing * kClock / round * fill;
+  const double predicted = kSms * blocks * runs_per_block_step * kClock / round * fill;
   // Bounds: only the draws issued (all warps, all schedulers busy), and only
   // the FMAs of the dot products and updates on every FP32 lane.
   const double draws = warps * (n.draw + n.next);
-  const double draw_bound = kSms * kSchedulers * kClock * sharing / draws;
+  const double draw_bound = kSms * kSchedulers * kClock * runs_per_block_step / draws;
   const double fma_bound =
       kSms * kFp32LanesPerSm * kClock / (static_cast<double>(2 * p.K + p.M) * p.N * p.batch_size);
   std::printf(
