@@ -7,12 +7,14 @@
 //
 // Per step, for a task with `rows` rows (the students of its runs and their
 // teachers, each teacher once) and B samples:
-//   A. the last B threads (idle past N where N leaves such) draw the label
-//      noise zeta^b of the step's samples (when a run has sigma != 0) and
-//      read their labels from files (real inputs with labels);
-//      for b < B: every thread draws its 4 coordinates of x^b (Philox block
-//      `thread` of sample mu = t B + b; with real inputs it reads them from
-//      the training row, in device memory), forms the P partial dot products
+//   A. the last B threads read the step's labels from files (real inputs
+//      with labels); for b < B: every thread draws its 4 coordinates of x^b
+//      (Philox block `thread` of sample mu = t B + b; with real inputs it
+//      reads them from the training row, in device memory) and, when a run
+//      has sigma != 0, the block's last thread, past N, draws the label noise
+//      zeta^b in the same pass (or, where the last thread owns coordinates or
+//      the inputs are read, the last B threads draw it apart first); every
+//      thread forms the P partial dot products
 //      w_p . x over them, and the warp reduces them; lane 0.. of each warp
 //      writes the warp's sums to shared memory.                 __syncthreads
 //   B. warp 0, the stages of math/fused_step.h: fields = sum over warps /
@@ -60,10 +62,16 @@ __device__ __forceinline__ double fused_fma(double a, double b, double c) {
 // kernel parameter: the branch is uniform, as is train_size's over a task).
 // With real inputs (ROWS, RunParams::inputs) the coordinates are read from
 // row `sample` instead, float to Real as the CPU engine converts them.
+// NOISE (a thread past N, draws_inputs: its x stays 0): the same
+// instructions on another counter, the label-noise stream's block 0 of the
+// sample, whose first Gaussian is zeta^mu as fused_label_noise draws it,
+// returned; so the warp issues one draw for the inputs and the noise, where
+// a noise drawn apart is a second pass of the whole warp. Returns 0 elsewhere.
 template <typename Real>
-__device__ __forceinline__ void draw_inputs(const float* rows, std::uint64_t seed,
+__device__ __forceinline__ Real draw_inputs(const float* rows, std::uint64_t seed,
                                             std::uint64_t train_size, std::uint64_t mu, int group,
-                                            int n, RngTransform transform, Real (&x)[4]) {
+                                            int n, RngTransform transform, bool noise,
+                                            Real (&x)[4]) {
   float z[4];
   const std::uint64_t sample = sample_index(seed, train_size, mu);
   if (rows != nullptr) {
@@ -71,12 +79,14 @@ __device__ __forceinline__ void draw_inputs(const float* rows, std::uint64_t see
 #pragma unroll
     for (int j = 0; j < 4; ++j)
       x[j] = 4 * group + j < n ? static_cast<Real>(row[4 * group + j]) : Real(0);
-    return;
+    return Real(0);
   }
-  gaussian4(random_block(seed, Stream::input, sample, static_cast<std::uint32_t>(group)), z,
-            transform);
+  gaussian4(random_block(seed, noise ? Stream::label_noise : Stream::input, sample,
+                         noise ? 0u : static_cast<std::uint32_t>(group)),
+            z, transform);
 #pragma unroll
   for (int j = 0; j < 4; ++j) x[j] = 4 * group + j < n ? static_cast<Real>(z[j]) : Real(0);
+  return static_cast<Real>(z[0]);
 }
 
 // Warp sums of P values at once ("transposed" butterfly): at offset 16 a lane
@@ -181,7 +191,8 @@ struct FusedThread {
   int rows;
   int students;  // rows 0 .. students - 1 are the students (fused_load_task)
   bool decay;
-  bool noise;  // the task draws label noise
+  bool noise;        // the task draws label noise
+  bool noise_apart;  // ... in a pass of its own (fused_label_noise), not with the inputs
   RngTransform transform;
   int nruns;
   int B;  // shared by the task's runs
@@ -219,6 +230,11 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   th.n = a.batch.n;
   th.group = threadIdx.x;
   th.owner = 4 * th.group < th.n;
+  // The label noise rides on the inputs' draw in the block's last thread
+  // where that thread is past N (owns no coordinates) and the inputs are
+  // drawn, not read; else the last B threads draw it apart (phase A).
+  const bool last_idle = 4 * (static_cast<int>(blockDim.x) - 1) >= th.n;
+  th.noise_apart = th.noise && (task.inputs != nullptr || !last_idle);
   th.nwarps = blockDim.x / 32;
   TSGD_ASSUME(th.nwarps >= 1);
   th.inv_sqrt_n = Real(1) / math_sqrt(static_cast<Real>(th.n));
@@ -245,6 +261,34 @@ __device__ __forceinline__ FusedThread<Real> fused_thread(const FusedArgs<Real>&
   return th;
 }
 
+// Whether the label noise rides on the inputs' draw (uniform over the block),
+// whether this thread draws in a step's draw pass (its coordinates, or, past N
+// where the noise rides, the noise: every such thread of the last warp, which
+// issues the draw anyway for its owners, so no extra instruction), and
+// whether it is the one that keeps the noise.
+template <typename Real>
+__device__ __forceinline__ bool noise_rides(const FusedThread<Real>& th) {
+  return th.noise && !th.noise_apart;
+}
+template <typename Real>
+__device__ __forceinline__ bool draws_inputs(const FusedThread<Real>& th) {
+  return th.owner || noise_rides(th);
+}
+template <typename Real>
+__device__ __forceinline__ bool keeps_noise(const FusedThread<Real>& th) {
+  return noise_rides(th) && static_cast<int>(threadIdx.x) == th.nthreads - 1;
+}
+
+// This thread's draw of the sample of counter mu (draws_inputs): the noise
+// past N where it rides (returned; 0 elsewhere), else its coordinates.
+template <typename Real, int P>
+__device__ __forceinline__ Real draw_sample(const FusedTaskState<Real, P>& task,
+                                            const FusedThread<Real>& th, std::uint64_t mu,
+                                            Real (&x)[4]) {
+  return draw_inputs(task.inputs, th.seed, task.train_size, mu, th.group, th.n, th.transform,
+                     !th.owner, x);
+}
+
 // The weights of this thread's coordinates (0 past N and past the rows).
 template <typename Real, int P>
 __device__ __forceinline__ void fused_load_weights(const BatchLayout<Real>& batch,
@@ -260,9 +304,11 @@ __device__ __forceinline__ void fused_load_weights(const BatchLayout<Real>& batc
   }
 }
 
-// A. The label noise of the step's samples, drawn by the block's last
-// threads (past N, idle in the draws below, where N leaves some); for each
-// sample: the inputs (kept in shared memory where phase C reads them back),
+// A. The label noise of the step's samples, drawn apart by the block's last
+// threads where it cannot ride on the inputs' draw (th.noise_apart), or, where
+// it rides and the next sample was drawn in phase B (th.overlap), stored from
+// there; for each sample: the inputs (with the noise where it rides:
+// draw_sample; kept in shared memory where phase C reads them back),
 // the partial dot products of the task's rows over this thread's coordinates
 // (the same fma chain for every row; all P rows: those past the task's have
 // zero weights and their sums are never read, docs/gpu.md), their warp sums to shared
@@ -271,19 +317,21 @@ template <typename Real, int P>
 __device__ __forceinline__ void fused_partial_fields(const Real (&w)[P][4], Real (&x)[4],
                                                      const FusedTaskState<Real, P>& task,
                                                      const FusedThread<Real> th,
-                                                     std::uint64_t first_sample) {
+                                                     std::uint64_t first_sample, Real zeta_next) {
   constexpr int kLanesPerValue = 32 / P;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int noise_sample = th.nthreads - 1 - static_cast<int>(threadIdx.x);
-  if (th.noise && noise_sample < th.B)
+  if (th.noise_apart && noise_sample < th.B)
     fused_label_noise(task, th.scratch, first_sample, noise_sample, th.transform);
+  if (th.overlap && keeps_noise(th))
+    th.scratch.zeta[0] = zeta_next;  // drawn with x^mu in phase B of the step before
   if (task.labels != nullptr && noise_sample < th.B)
     fused_sample_label(task, th.scratch, first_sample, noise_sample);
   for (int b = 0; b < th.B; ++b) {
-    if (!th.overlap && th.owner) {  // else x^mu came from phase B of the step before
-      draw_inputs(task.inputs, th.seed, task.train_size, first_sample + b, th.group, th.n,
-                  th.transform, x);
+    if (!th.overlap && draws_inputs(th)) {  // else x^mu came from phase B of the step before
+      const Real zeta = draw_sample(task, th, first_sample + b, x);
+      if (keeps_noise(th)) th.scratch.zeta[b] = zeta;
     }
     if (th.keep_inputs) {
 #pragma unroll
@@ -336,9 +384,9 @@ __device__ __forceinline__ void fused_coefficients(FusedTaskState<Real, P>& task
 // coefficients, warp 0 after them. Phase A left x^mu in shared memory for
 // phase C.
 template <typename Real, int P>
-__device__ __forceinline__ void fused_draw_next(Real (&x)[4], const FusedTaskState<Real, P>& task,
+__device__ __forceinline__ Real fused_draw_next(Real (&x)[4], const FusedTaskState<Real, P>& task,
                                                 const FusedThread<Real> th, std::uint64_t sample) {
-  draw_inputs(task.inputs, th.seed, task.train_size, sample, th.group, th.n, th.transform, x);
+  return draw_sample(task, th, sample, x);
 }
 
 // C. w_k <- w_keep w_k + sum_b coef_b[k] x^b on this thread's coordinates
@@ -370,7 +418,7 @@ __device__ __forceinline__ void fused_update_weights(Real (&w)[P][4], Real (&x)[
       for (int j = 0; j < 4; ++j) xb[j] = th.s_inputs[(b * 4 + j) * th.nthreads + th.group];
     } else if (th.B > 1 && th.owner) {
       draw_inputs(task.inputs, th.seed, task.train_size, first_sample + b, th.group, th.n,
-                  th.transform, xb);
+                  th.transform, false, xb);
     }
 #pragma unroll
     for (int p = 0; p < P; ++p) {
@@ -419,17 +467,17 @@ __global__ void TSGD_REGISTER_BUDGET(kFusedMaxThreads, (fused_max_registers<Real
   Real w[P][4];  // this thread's coordinates of every row, for the whole call
   fused_load_weights(a.batch, task, th, w);
   Real x[4] = {Real(0), Real(0), Real(0), Real(0)};
-  if (th.overlap && th.owner)  // the first sample's inputs (th.B = 1)
-    draw_inputs(task.inputs, th.seed, task.train_size, static_cast<std::uint64_t>(th.first_step),
-                th.group, th.n, th.transform, x);
+  Real zeta_next = Real(0);            // th.overlap, the noise lane: zeta of the sample x holds
+  if (th.overlap && draws_inputs(th))  // the first sample's inputs (th.B = 1)
+    zeta_next = draw_sample(task, th, static_cast<std::uint64_t>(th.first_step), x);
   for (std::int64_t t = 0; t < a.steps; ++t) {
     const std::uint64_t first_sample = static_cast<std::uint64_t>(th.first_step + t) * th.B;
     const bool next = th.overlap && t + 1 < a.steps;
-    fused_partial_fields(w, x, task, th, first_sample);
+    fused_partial_fields(w, x, task, th, first_sample, zeta_next);
     __syncthreads();
     if (threadIdx.x / 32 == 0) fused_coefficients(task, th);
-    if (next && th.owner) {
-      fused_draw_next(x, task, th, first_sample + 1);
+    if (next && draws_inputs(th)) {
+      zeta_next = fused_draw_next(x, task, th, first_sample + 1);
     }
     __syncthreads();
     fused_update_weights(w, x, task, th, first_sample);

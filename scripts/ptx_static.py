@@ -74,10 +74,11 @@ PATH_CONDITIONS = [
     (r"if \(th\.keep_inputs\)", "keep"),
     (r"else if \(th\.B > 1 && th\.owner\)", "redraw"),
     (r"if \(th\.decay\)", "decay"),
-    (r"if \(!th\.overlap && th\.owner\)", "serial"),
-    (r"if \(next && th\.owner\)", "overlap"),
+    (r"if \(!th\.overlap && draws_inputs\(th\)\)", "serial"),
+    (r"if \(next && draws_inputs\(th\)\)", "overlap"),
     (r"if \(rows != nullptr\)", "rows"),  # real inputs: the row read instead of the draw
     (r"if \(task\.labels != nullptr", "labels"),  # labels from files, read in phase A
+    (r"if \(th\.noise_apart && ", "apart"),  # label noise in a pass of its own, not with the inputs
 ]
 # A function on the inline chain names a branch; an instruction inside several
 # (the exact transform of the label noise) carries all of them, joined by "+",

@@ -12,7 +12,7 @@
 //
 // Model, per block-step (one SGD step of one task):
 //   every warp issues the draws, dot products, reduction, update and step
-//   bookkeeping; one warp the label noise (phase A, the block's last
+//   bookkeeping; one warp the label noise where it is drawn apart (phase A, the block's last
 //   threads); warp 0 alone issues phase B (the coefficients);
 //   issue time of a multiprocessor's round (each resident block one step) =
 //     blocks x warp-instructions / (4 schedulers x 1 instruction per cycle);
@@ -156,6 +156,7 @@ struct CaseBranches {
   bool kept;               // the launch keeps its mini-batch inputs in shared memory
   RngTransform transform;  // the draws' transform
   bool overlap;            // B = 1, several warps: the next inputs drawn during phase B
+  bool noise_apart;        // the label noise drawn in a pass of its own (FusedThread::noise_apart)
 };
 
 inline bool branch_taken(const std::string& path, const PointParams& p, const CaseBranches& c) {
@@ -175,6 +176,7 @@ inline bool branch_taken(const std::string& path, const PointParams& p, const Ca
   if (path == "fast") return c.transform == RngTransform::fast;
   if (path == "overlap") return c.overlap;
   if (path == "serial") return !c.overlap;
+  if (path == "apart") return c.noise_apart;
   std::fprintf(stderr, "static model: unknown path %s\n", path.c_str());
   std::abort();
 }
@@ -274,7 +276,10 @@ inline bool print_static_case(const StaticCase& c) {
                          sharing * p.K + p.M,
                          sharing * p.K};
   // With the overlap, phase A keeps x^mu in shared memory for phase C.
-  const CaseBranches branches{shape.keep_inputs || overlap, c.transform, overlap};
+  // The label noise rides on the draw of the block's last thread where that
+  // thread is past N and the inputs are drawn (the kernel's th.noise_apart).
+  const bool noise_apart = p.inputs != nullptr || 4 * (shape.threads - 1) < p.N;
+  const CaseBranches branches{shape.keep_inputs || overlap, c.transform, overlap, noise_apart};
   const PhaseCounts n = phase_counts(*k, trips, p, branches);
   const int blocks =
       blocks_per_sm(k->registers, shape.threads, shape.shared_bytes + k->static_smem);

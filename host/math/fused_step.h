@@ -8,8 +8,8 @@
 // (fused_plan.h) read one set of teacher rows; the fields are the same bits
 // whichever row computes them. Given the local fields
 // of every row for the B samples of a step (field[b * P + p]), the stage is
-//   0. per sample:         the label noise zeta (drawn in the kernel's phase A,
-//                          on lanes that draw no inputs where there are such);
+//   0. per sample:         the label noise zeta (drawn in the kernel's phase A
+//                          with the inputs by a thread past N, or apart);
 //   1. per (sample, row):  g = activation(field), g' for student rows;
 //   2. per (run, sample):  Delta = sum_k v_k g_k - sum_m v*_m g*_m - sigma zeta
 //                          (with labels from files: the label for the v* sum);
