@@ -164,14 +164,21 @@ def function_ranges(source):
 
 
 def path_lines(source):
-    """1-based line -> path tag, for the blocks of PATH_CONDITIONS."""
-    tags = {}
+    """1-based line -> path tag, for the blocks of PATH_CONDITIONS. A pattern
+    that matches no line stops the script: the kernel's condition was edited,
+    and its branch would otherwise count for every case."""
+    tags, matched = {}, set()
     for i, line in enumerate(source):
         for pattern, tag in PATH_CONDITIONS:
             m = re.search(pattern, line)
             if m:
+                matched.add(pattern)
                 for k in range(i + 2, block_end(source, i, m.start()) + 2):
                     tags.setdefault(k, tag)
+    missing = [tag for pattern, tag in PATH_CONDITIONS if pattern not in matched]
+    if source and missing:
+        raise SystemExit(f"{KERNEL_FILE}: no line matches the condition of path(s) {', '.join(missing)} "
+                         "(scripts/ptx_static.py PATH_CONDITIONS)")
     return tags
 
 

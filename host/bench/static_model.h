@@ -12,8 +12,8 @@
 //
 // Model, per block-step (one SGD step of one task):
 //   every warp issues the draws, dot products, reduction, update and step
-//   bookkeeping; one warp the label noise where it is drawn apart (phase A, the block's last
-//   threads); warp 0 alone issues phase B (the coefficients);
+//   bookkeeping; one warp the label noise where it is drawn apart (phase A,
+//   the block's last threads); warp 0 alone issues phase B (the coefficients);
 //   issue time of a multiprocessor's round (each resident block one step) =
 //     blocks x warp-instructions / (4 schedulers x 1 instruction per cycle);
 //   critical path of one block = (instructions per warp) x ceil(warps / 4)
