@@ -335,6 +335,13 @@ def analyse(kernel, analysis, rows):
     if not step:
         raise SystemExit(f"{kernel.name}: no loop holds the step's barriers")
     first, last = min(step, key=lambda ab: ab[1] - ab[0])
+    # Between the step's first two barriers run only phase B (warp 0) and,
+    # under the overlap, the next sample's draws: an instruction there that
+    # line information puts in phase A or C (nvcc gives a common
+    # subexpression, lane = threadIdx.x % 32, the line of its first use in
+    # fused_partial_fields) is phase B's.
+    step_bars = [x for x in bars if first <= x <= last]
+    phase_b_region = (step_bars[0], step_bars[1])
 
     def source_loop(frames, start, end):
         candidates = [frames] + [instructions[k][1] for k in range(start, end + 1)]
@@ -406,6 +413,9 @@ def analyse(kernel, analysis, rows):
         last_phase = phase
         if noise and phase in ("draw", "dot"):
             phase = "noise"
+        if phase_b_region[0] < i < phase_b_region[1] and phase in ("draw", "dot", "reduction", "update",
+                                                                   "noise"):
+            phase = "phase_b"
         if any(file == analysis.kernel_file and analysis.function_at(line) == NEXT_FUNCTION
                for file, line, _ in frames):
             phase = "next"
