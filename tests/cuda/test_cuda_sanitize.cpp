@@ -45,11 +45,14 @@ TEST(CudaSanitize, EveryKernelOnASmallBatch) {
   // Three grid points of one seed and teacher, K = 3, M = 2: one task of 11
   // rows (the teacher held once) in the float 16-row kernel, alone in its
   // launch with B = 1, so that it draws the next sample during phase B
-  // (fused_overlaps_draws); in double a task of 8 rows and one of 5.
+  // (fused_overlaps_draws), and with it the label noise of two of them (the
+  // block's last thread keeps it across the barriers); in double a task of 8
+  // rows and one of 5.
   for (int i = 0; i < 3; ++i) {
     RunSpec r = make_spec(6 + i, 77, kN, 3, 2);
     r.params.lr = 0.1 * (i + 1);
     r.params.train = i == 1 ? TrainMode::both_layers : TrainMode::first_layer;
+    r.params.sigma = i == 1 ? 0.0 : 0.05;
     runs.push_back(r);
   }
   for (Precision precision : {Precision::float32, Precision::float64}) {
