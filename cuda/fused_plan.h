@@ -118,9 +118,10 @@ template <typename Real, int P>
 FusedLaunchShape fused_launch_shape(int n, int max_batch, bool may_keep_inputs) {
   FusedLaunchShape shape{fused_threads(n), fused_shared_bytes<Real>(n, max_batch, P), false};
   // B = 1 in a kernel that overlaps: x^mu kept for phase C (x takes the next
-  // sample's inputs during phase B), where a mini-batch's inputs are kept.
+  // sample's inputs during phase B), where a mini-batch's inputs are kept,
+  // then warp 0's next inputs, [4][32], which the last warp draws for it.
   if (fused_overlaps_draws<Real, P>() && max_batch == 1)
-    shape.shared_bytes += fused_input_bytes<Real>(n, 1);
+    shape.shared_bytes += fused_input_bytes<Real>(n, 1) + 4 * 32 * sizeof(Real);
   if (may_keep_inputs && max_batch > 1) {
     const std::size_t kept = shape.shared_bytes + fused_input_bytes<Real>(n, max_batch);
     if (kept + sizeof(FusedTaskState<Real, P>) <= kFusedSharedLimit) {

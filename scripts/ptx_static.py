@@ -67,6 +67,9 @@ LOOP_RULES = [
 # The next sample's draws during phase B (fused_draw_next, B = 1): a phase
 # of their own, whatever they inline.
 NEXT_FUNCTION = "fused_draw_next"
+# Warp 0's next inputs, drawn by the last warp and taken by warp 0: one
+# warp's worth per block-step.
+NEXT0_FUNCTIONS = ("fused_draw_next_of_warp0", "fused_take_next_of_warp0")
 STEP_LOOP = r"for \(std::int64_t t = 0; t < a\.steps; \+\+t\)"
 # Branches of the source, by the condition of an `if` in the kernel file or
 # by a function on the inline chain.
@@ -75,7 +78,9 @@ PATH_CONDITIONS = [
     (r"else if \(th\.B > 1 && th\.owner\)", "redraw"),
     (r"if \(th\.decay\)", "decay"),
     (r"if \(!th\.overlap && draws_inputs\(th\)\)", "serial"),
-    (r"if \(next && draws_inputs\(th\)\)", "overlap"),
+    (r"if \(next && warp > 0 && draws_inputs\(th\)\)", "overlap"),
+    (r"if \(next && warp == th\.nwarps - 1\)", "overlap"),  # warp 0's next inputs, by the last warp
+    (r"if \(next && warp == 0\)", "overlap"),  # ... taken by warp 0
     (r"if \(rows != nullptr\)", "rows"),  # real inputs: the row read instead of the draw
     (r"if \(task\.labels != nullptr", "labels"),  # labels from files, read in phase A
     (r"if \(th\.noise_apart && ", "apart"),  # label noise in a pass of its own, not with the inputs
@@ -419,6 +424,9 @@ def analyse(kernel, analysis, rows):
         if any(file == analysis.kernel_file and analysis.function_at(line) == NEXT_FUNCTION
                for file, line, _ in frames):
             phase = "next"
+        if any(file == analysis.kernel_file and analysis.function_at(line) in NEXT0_FUNCTIONS
+               for file, line, _ in frames):
+            phase = "next0"
         weight = []
         for a, b, sym, unroll, _, loop_phase, kind in inner:
             if a <= i <= b:

@@ -198,6 +198,7 @@ inline bool path_taken(const std::string& path, const PointParams& p, const Case
 // during phase B included: of each warp).
 struct PhaseCounts {
   double draw = 0, dot = 0, reduction = 0, noise = 0, phase_b = 0, update = 0, step = 0, next = 0;
+  double next0 = 0;  // warp 0's next inputs: drawn by the last warp, taken by warp 0
   double per_warp() const { return draw + dot + reduction + update + step; }
 };
 
@@ -215,6 +216,7 @@ inline PhaseCounts phase_counts(const StaticKernel& k, const TripCounts& trips,
      : phase == "phase_b"   ? c.phase_b
      : phase == "update"    ? c.update
      : phase == "next"      ? c.next
+     : phase == "next0"     ? c.next0
                             : c.step) += n;
   }
   return c;
@@ -230,19 +232,25 @@ inline int blocks_per_sm(int registers, int threads, std::size_t shared_bytes) {
 }
 
 // A case's round on one SM: the issue time and the critical path, cycles.
-// With the overlap (fused_overlaps_draws, B = 1, several warps) every warp
-// draws the next sample during phase B: warps 1.. beside warp 0's
-// coefficients, warp 0 after them.
+// With the overlap (fused_overlaps_draws, B = 1, several warps) warps 1..
+// draw the next sample during phase B, beside warp 0's coefficients, and
+// the last warp draws warp 0's too (next0, which warp 0 takes after the
+// barrier): the path takes the longer of warp 0's phase B and the draws on
+// the last warp's scheduler. (A kernel without next0 had warp 0 draw its own
+// after its coefficients.)
 struct StaticRound {
   double issue, path;
 };
 inline StaticRound static_round(const PhaseCounts& n, int warps, int blocks) {
+  const bool by_last_warp = n.next0 > 0;
+  const double drawing_next = by_last_warp ? warps - 1 : warps;
   const double issue =
-      blocks * (warps * (n.per_warp() + n.next) + n.noise + n.phase_b) / kSchedulers;
+      blocks * (warps * n.per_warp() + drawing_next * n.next + n.next0 + n.noise + n.phase_b) /
+      kSchedulers;
   const double per_scheduler = std::ceil(warps / static_cast<double>(kSchedulers));
+  const double warp0 = n.phase_b * kDependentCycles + (by_last_warp ? 0 : n.next);
   const double path = n.per_warp() * per_scheduler + n.noise +
-                      std::max(n.phase_b * kDependentCycles + n.next, n.next * per_scheduler) +
-                      2 * kBarrierCycles;
+                      std::max(warp0, n.next * per_scheduler + n.next0) + 2 * kBarrierCycles;
   return {issue, path};
 }
 
@@ -294,7 +302,7 @@ inline bool print_static_case(const StaticCase& c) {
   const double predicted = kSms * blocks * runs_per_block_step * kClock / round * fill;
   // Bounds: only the draws issued (all warps, all schedulers busy), and only
   // the FMAs of the dot products and updates on every FP32 lane.
-  const double draws = warps * (n.draw + n.next);
+  const double draws = warps * n.draw + (n.next0 > 0 ? warps - 1 : warps) * n.next + n.next0;
   const double draw_bound = kSms * kSchedulers * kClock * runs_per_block_step / draws;
   const double fma_bound =
       kSms * kFp32LanesPerSm * kClock / (static_cast<double>(2 * p.K + p.M) * p.N * p.batch_size);
@@ -302,13 +310,14 @@ inline bool print_static_case(const StaticCase& c) {
       "%s %s, %s transform: kernel <float, %d>, %d runs per task, %d threads, %d registers, "
       "%d/%d spill bytes, %zu+%d B smem, %d blocks/SM; warp-instructions per block-step: draw "
       "%.0f, dot %.0f, reduction %.0f, update %.0f, step %.0f, next sample's draw %.0f (%s) per "
-      "warp x %d warps, label noise %.0f (one warp), phase B %.0f (warp 0); critical path %.0f, "
+      "warp x %d warps, warp 0's next drawn by the last warp %.0f, label noise %.0f (one warp), "
+      "phase B %.0f (warp 0); critical path %.0f, "
       "issue %.0f cycles/round; predicted %.3g run-steps/s (model) | draw-only bound %.3g, FMA "
       "bound %.3g, target %.3g\n",
       c.label, c.name.c_str(), enum_name(c.transform), rows, sharing, shape.threads, k->registers,
       k->spill_stores, k->spill_loads, shape.shared_bytes, k->static_smem, blocks, n.draw, n.dot,
-      n.reduction, n.update, n.step, n.next, overlap ? "during phase B" : "none", warps, n.noise,
-      n.phase_b, r.path, r.issue, predicted, draw_bound, fma_bound, c.target);
+      n.reduction, n.update, n.step, n.next, overlap ? "during phase B" : "none", warps, n.next0,
+      n.noise, n.phase_b, r.path, r.issue, predicted, draw_bound, fma_bound, c.target);
   return true;
 }
 

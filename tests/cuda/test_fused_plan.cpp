@@ -22,12 +22,13 @@ TEST(FusedPlan, MiniBatchInputsAreKeptWhereTheyFit) {
   EXPECT_EQ(one.threads, 224);
   EXPECT_EQ(one.shared_bytes, fused_shared_bytes<float>(784, 1, 8));
   // The 16-row kernel keeps x^0 for phase C (x takes the next sample's
-  // inputs during phase B): 4 x 224 floats.
+  // inputs during phase B): 4 x 224 floats, then warp 0's next inputs, which
+  // the last warp draws for it: 4 x 32 floats.
   EXPECT_FALSE((fused_overlaps_draws<float, 8>()));
   ASSERT_TRUE((fused_overlaps_draws<float, 16>()));
   EXPECT_EQ(fused_input_bytes<float>(784, 1), 3584u);
   EXPECT_EQ((fused_launch_shape<float, 16>(784, 1, true).shared_bytes),
-            fused_shared_bytes<float>(784, 1, 16) + 3584u);
+            fused_shared_bytes<float>(784, 1, 16) + 3584u + 512u);
   EXPECT_EQ((fused_launch_shape<float, 16>(784, 2, false).shared_bytes),
             fused_shared_bytes<float>(784, 2, 16));  // B > 1: no overlap
 
