@@ -26,9 +26,11 @@
 // TSGD_ASSUME(cond): what the launch guarantees (fused_launch_shape: a block
 // is whole warps), told to nvcc so that it compiles no code for the other
 // case (without it, nvcc kept a never-taken copy of phase B for a block of no
-// warps, which the static model counted). Nothing on the host (the emulator).
+// warps, which the static model counted). On the host (the emulator) an
+// assert: the emulated launches check what nvcc is told.
 #if defined(__CUDA_ARCH__)
 #define TSGD_ASSUME(cond) __builtin_assume(cond)
 #else
-#define TSGD_ASSUME(cond) ((void)0)
+#include <cassert>
+#define TSGD_ASSUME(cond) assert(cond)
 #endif

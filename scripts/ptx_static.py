@@ -42,6 +42,7 @@ import sys
 KERNEL_FILE = "cuda/fused_kernel.cuh"
 PHASE_OF_FUNCTION = {
     "draw_inputs": "draw",
+    "draw_sample": "draw",
     "transposed_warp_sum": "reduction",
     "fused_partial_fields": "dot",
     "fused_coefficients": "phase_b",

@@ -258,8 +258,11 @@ int profile_launch(const std::string& only) {
     if (!selected(c, only)) continue;
     const std::unique_ptr<Engine> engine = load_case(c);
     if (dynamic_cast<CudaEngine&>(*engine).path() != CudaPath::fused) continue;
-    const int tasks =
-        static_cast<int>(bench::fused_task_count(c.runs, c.points_per_seed, runs_sharing_draws(c)));
+    // The plan's tasks: a seed's points grouped (fused_task_count), or one run
+    // a task where the case does not group by seed.
+    const int tasks = c.group_by_seed ? static_cast<int>(bench::fused_task_count(
+                                            c.runs, c.points_per_seed, runs_sharing_draws(c)))
+                                      : c.runs;
     const std::int64_t steps = fused_steps_per_launch(0, tasks, c.params.batch_size, c.params.N);
     engine->advance(steps);
     engine->advance(steps);

@@ -105,9 +105,10 @@ inline int runs_per_task(const PointParams& p, int points_per_seed,
                          int max_rows = fused_max_rows<float>()) {
   return std::max(1, std::min({points_per_seed, (max_rows - p.M) / p.K, kFusedMaxRunsPerTask}));
 }
-// The tasks of `runs` runs, points_per_seed grid points to a seed: the plan
-// fills each seed's points into tasks of up to `sharing` runs, so a seed of
-// 8 points at 3 runs a task takes 3 tasks (3 + 3 + 2).
+// The tasks of `runs` runs, points_per_seed grid points to a seed (every
+// seed full: runs a multiple of points_per_seed, as in every bench case): the
+// plan fills each seed's points into tasks of up to `sharing` runs, so a
+// seed of 8 points at 3 runs a task takes 3 tasks (3 + 3 + 2).
 inline double fused_task_count(int runs, int points_per_seed, int sharing) {
   const double seeds = std::ceil(static_cast<double>(runs) / points_per_seed);
   return seeds * std::ceil(static_cast<double>(points_per_seed) / sharing);
@@ -286,7 +287,7 @@ inline bool print_static_case(const StaticCase& c) {
   // With the overlap, phase A keeps x^mu in shared memory for phase C.
   // The label noise rides on the draw of the block's last thread where that
   // thread is past N and the inputs are drawn (the kernel's th.noise_apart).
-  const bool noise_apart = p.inputs != nullptr || 4 * (shape.threads - 1) < p.N;
+  const bool noise_apart = p.sigma != 0 && (p.inputs != nullptr || 4 * (shape.threads - 1) < p.N);
   const CaseBranches branches{shape.keep_inputs || overlap, c.transform, overlap, noise_apart};
   const PhaseCounts n = phase_counts(*k, trips, p, branches);
   const int blocks =

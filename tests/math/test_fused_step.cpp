@@ -210,6 +210,8 @@ TEST(FusedStep, RunsSharingOneTeacherMatchAccumulateSampleBitwise) {
 // Stage 1's single dispatch (activation_pair, math/activation.h) gives the
 // bits of the two functions the CPU engine calls, for every activation, in
 // both precisions, at ordinary and edge values (exact: the same expressions).
+// This is the host's compile, which the emulated kernel runs; nvcc's is
+// checked by the GPU tests' agreement with the CPU engine (test_cuda_engine.cpp).
 template <typename Real>
 void check_activation_pair() {
   const Real values[] = {
