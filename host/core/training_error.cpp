@@ -80,15 +80,17 @@ void training_errors(const std::vector<RunSpec>& runs, const std::vector<Initial
   for (auto& [key, members] : by_data) {
     const std::uint64_t count =
         std::min<std::uint64_t>(std::get<2>(key), static_cast<std::uint64_t>(samples));
+    // Real inputs are in memory already (InputSet): only drawn ones are kept.
+    const std::size_t row_floats = std::get<3>(key) ? 0 : std::get<1>(key);
     const std::size_t bytes = static_cast<std::size_t>(count) *
-                              (sizeof(float) * std::get<1>(key) + sizeof(double) * members.size());
+                              (sizeof(float) * row_floats + sizeof(double) * members.size());
     std::vector<float>* inputs = nullptr;
     bool filling = false;
     if (cache && cache->inputs.count(key)) {
       inputs = &cache->inputs[key];
     } else if (cache && cache->bytes + bytes <= TrainingErrorCache::kBudgetBytes) {
       inputs = &cache->inputs[key];
-      inputs->resize(static_cast<std::size_t>(count) * std::get<1>(key));
+      inputs->resize(static_cast<std::size_t>(count) * row_floats);
       for (std::size_t r : members) cache->labels[r].resize(count);
       cache->bytes += bytes;
       filling = true;
@@ -108,14 +110,12 @@ void training_errors(const std::vector<RunSpec>& runs, const std::vector<Initial
     const bool reuse = stored[g] && !fill[g];
     std::vector<float> drawn((n + 3) / 4 * 4);
     std::vector<double> x(n), sum(groups[g].size(), 0.0);
+    const InputSet* real = first.params.inputs.get();
     for (std::uint64_t i = 0; i < count; ++i) {
-      const float* input = reuse ? stored[g]->data() + i * n : drawn.data();
-      if (!reuse && first.params.inputs)
-        std::copy(first.params.inputs->train_row(i), first.params.inputs->train_row(i) + N,
-                  drawn.begin());
-      else if (!reuse)
-        draw(first.seed, i, N, drawn.data(), transform);
-      if (fill[g]) std::copy(drawn.begin(), drawn.begin() + N, stored[g]->begin() + i * n);
+      const float* input =
+          real ? real->train_row(i) : (reuse ? stored[g]->data() + i * n : drawn.data());
+      if (!real && !reuse) draw(first.seed, i, N, drawn.data(), transform);
+      if (fill[g] && !real) std::copy(drawn.begin(), drawn.begin() + N, stored[g]->begin() + i * n);
       std::copy(input, input + N, x.begin());
       const double zeta =
           reuse ? 0.0 : gaussian_at(first.seed, Stream::label_noise, i, 0, transform);
@@ -125,12 +125,11 @@ void training_errors(const std::vector<RunSpec>& runs, const std::vector<Initial
         const InitialWeights& wt = weights[r];
         // The teacher and the noise do not train: a run's labels are computed once.
         // Labels from files stand where the teacher's output goes (float, as trained on).
-        const InputSet* in = p.inputs.get();
         const double label =
             reuse
                 ? cache->labels[r][i]
-                : (in && in->labelled()
-                       ? static_cast<double>(in->train_labels[i])
+                : (real && real->labelled()
+                       ? static_cast<double>(real->train_labels[i])
                        : network_output(wt.wstar, wt.vstar, p.teacher_activation, x, inv_sqrt_n)) +
                       p.sigma * zeta;
         if (fill[g]) cache->labels[r][i] = label;

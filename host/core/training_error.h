@@ -38,7 +38,8 @@ void draw_input_blocks(std::uint64_t seed, std::uint64_t mu, int n, float* out,
 // numbers are the same either way.
 struct TrainingErrorCache {
   static constexpr std::size_t kBudgetBytes = std::size_t{256} << 20;
-  // By (seed, N, P, real inputs or null): S x N.
+  // By (seed, N, P, real inputs or null): S x N drawn inputs (none for real
+  // inputs: their rows are read where they are; the entry marks the labels).
   std::map<std::tuple<std::uint64_t, int, std::uint64_t, const InputSet*>, std::vector<float>>
       inputs;
   std::vector<std::vector<double>> labels;  // per run of the batch: S labels, or none

@@ -102,7 +102,9 @@ void sample_coefficients(const CpuRun<Real>& run, const Real* lambda, const Real
     g[k] = activation(c.student, lambda[k]);
     student = add_output_term(student, run.v[k], g[k]);
   }
-  const Real teacher = target_output(c.M, run.vstar.data(), g_teacher, label);
+  // With a label the teacher's activations are not computed (coefficients()).
+  const Real teacher =
+      target_output(label != nullptr ? 0 : c.M, run.vstar.data(), g_teacher, label);
   const Real delta = error_from_outputs(student, teacher, c.sigma, zeta);
   for (int k = 0; k < c.K; ++k) {
     dg[k] = activation_derivative(c.student, lambda[k]);
@@ -351,8 +353,9 @@ class CpuEngine final : public Engine {
     const std::size_t rows = work.rows.size();
     std::fill(work.v_change.begin(), work.v_change.end(), Real(0));
     for (int b = 0; b < B; ++b) {
-      // The teacher's activations, once per sample for all runs of the group.
-      for (std::size_t t = 0; t < work.teacher_kinds.size(); ++t)
+      // The teacher's activations, once per sample for all runs of the group
+      // (none with labels from files: the teacher is unused).
+      for (std::size_t t = 0; !work.labelled && t < work.teacher_kinds.size(); ++t)
         for (int m = 0; m < M_max; ++m)
           work.g_teacher[t * M_max + m] =
               activation(work.teacher_kinds[t], work.rho[set][b * M_max + m]);

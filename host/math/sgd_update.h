@@ -46,13 +46,24 @@ TSGD_HD TSGD_FORCEINLINE Real add_output_term(Real sum, Real v, Real g) {
   return rn_add(sum, rn_mul(v, g));
 }
 
-// The output a sample trains towards, before its noise: the teacher's,
-// sum_m v*_m g*_m over the teacher's activations G_TEACHER, or LABEL where a
-// file gives one (real inputs with labels, core/model.h: InputSet; the
-// teacher's sum is then discarded: a select, so that the teacher-label code
-// is the loop alone). The CPU engine and the fused kernel both call it.
+// The teacher's activations g*_m = g*(rho_m), computed where they are read
+// (sample_error: the cuBLAS path keeps the fields, not the activations).
 template <typename Real>
-TSGD_HD TSGD_FORCEINLINE Real target_output(int M, const Real* vstar, const Real* g_teacher,
+struct TeacherActivations {
+  Activation g;
+  const Real* rho;
+  TSGD_HD TSGD_FORCEINLINE Real operator[](int m) const { return activation(g, rho[m]); }
+};
+
+// The output a sample trains towards, before its noise: the teacher's, sum_m
+// v*_m g*_m over G_TEACHER[m] (activations already computed: the CPU engine,
+// the fused kernel; or computed as they are read: TeacherActivations), or
+// LABEL where a file gives one (real inputs with labels, core/model.h:
+// InputSet; the teacher's sum is then discarded: a select, so that the
+// teacher-label code is the loop alone — a caller that would compute the
+// activations only for this sum passes M = 0 then). Every engine calls it.
+template <typename Real, typename Activations>
+TSGD_HD TSGD_FORCEINLINE Real target_output(int M, const Real* vstar, const Activations& g_teacher,
                                             const Real* label) {
   Real out = Real(0);
   for (int m = 0; m < M; ++m) out = add_output_term(out, vstar[m], g_teacher[m]);
@@ -76,10 +87,8 @@ TSGD_HD TSGD_FORCEINLINE Real sample_error(const SgdConstants<Real>& c, const Re
   Real student = Real(0);
   for (int k = 0; k < c.K; ++k)
     student = add_output_term(student, v[k], activation(c.student, lambda[k]));
-  Real teacher = Real(0);
-  if (label != nullptr) teacher = *label;
-  for (int m = 0; label == nullptr && m < c.M; ++m)
-    teacher = add_output_term(teacher, vstar[m], activation(c.teacher, rho[m]));
+  const Real teacher = target_output(label != nullptr ? 0 : c.M, vstar,
+                                     TeacherActivations<Real>{c.teacher, rho}, label);
   return error_from_outputs(student, teacher, c.sigma, zeta);
 }
 

@@ -56,7 +56,9 @@ TEST(CudaInputs, BothPathsAgreeWithCpuEngine) {
       for (std::size_t r = 0; r < runs.size(); ++r) {
         EXPECT_LT(max_difference(got[r], expected[r]), tolerance) << "run " << r;
         EXPECT_GT(max_difference(expected[r], start[r]), 10 * tolerance) << "run " << r;
-        if (runs[r].params.train_size > 0) EXPECT_NEAR(et_gpu[r], et_cpu[r], tolerance) << r;
+        if (runs[r].params.train_size > 0) {
+          EXPECT_NEAR(et_gpu[r], et_cpu[r], tolerance) << r;
+        }
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/engine.h"
@@ -31,24 +32,9 @@ constexpr std::uint64_t kSeed = 23;
 constexpr std::size_t kRows = 48;
 constexpr int kN = 40;
 
+// K = 2 (first layer) and K = 3 (both layers) on the first kRows rows of INPUTS.
 std::vector<RunSpec> runs(std::shared_ptr<const InputSet> inputs) {
-  std::vector<RunSpec> out;
-  for (int K : {2, 3}) {
-    RunSpec r;
-    r.point_id = K;
-    r.seed = kSeed;
-    r.params.N = kN;
-    r.params.K = K;
-    r.params.M = 2;
-    r.params.lr = 0.5;
-    r.params.lr2 = 0.5;
-    r.params.sigma = 0.1;
-    r.params.train = K == 3 ? TrainMode::both_layers : TrainMode::first_layer;
-    r.params.train_size = kRows;
-    r.params.inputs = inputs;
-    out.push_back(r);
-  }
-  return out;
+  return testing::two_runs_on(kSeed, kN, kRows, std::move(inputs), TrainMode::both_layers);
 }
 
 // The output of network (w, v, g) on row x, in double.

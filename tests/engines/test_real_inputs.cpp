@@ -8,11 +8,14 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "core/engine.h"
+#include "core/initial_weights.h"
 #include "core/training_error.h"
 #include "engines/cpu_engine.h"
+#include "tests/support/input_sets.h"
 
 namespace tsgd {
 namespace {
@@ -23,35 +26,11 @@ constexpr int kN = 40;
 
 // Rows 0 .. kRows - 1: the seed's own input draws, times SCALE.
 std::shared_ptr<const InputSet> drawn_rows(float scale) {
-  auto set = std::make_shared<InputSet>();
-  set->N = kN;
-  set->train_count = kRows;
-  set->train.resize(kRows * kN);
-  std::vector<float> x((kN + 3) / 4 * 4);
-  for (std::uint64_t i = 0; i < kRows; ++i) {
-    draw_input_blocks(kSeed, i, kN, x.data(), RngTransform::exact);
-    for (int j = 0; j < kN; ++j) set->train[i * kN + j] = scale * x[j];
-  }
-  return set;
+  return testing::drawn_input_set(kSeed, kN, kRows, 0, scale);
 }
 
 std::vector<RunSpec> runs(std::shared_ptr<const InputSet> inputs) {
-  std::vector<RunSpec> out;
-  for (int K : {2, 3}) {
-    RunSpec r;
-    r.point_id = K;
-    r.seed = kSeed;
-    r.params.N = kN;
-    r.params.K = K;
-    r.params.M = 2;
-    r.params.lr = 0.5;
-    r.params.lr2 = 0.5;
-    r.params.sigma = 0.1;
-    r.params.train_size = kRows;
-    r.params.inputs = inputs;
-    out.push_back(r);
-  }
-  return out;
+  return testing::two_runs_on(kSeed, kN, kRows, std::move(inputs));
 }
 
 struct Result {
@@ -84,6 +63,24 @@ TEST(RealInputs, RowsEqualToTheDrawsGiveTheGaussianTrainingSetRunBitForBit) {
     const Result other = train(precision, runs(drawn_rows(2.0f)));
     EXPECT_NE(gaussian.op[0].Q, other.op[0].Q);
     EXPECT_NE(gaussian.et, other.et);
+  }
+}
+
+TEST(RealInputs, TrainingErrorCacheKeepsLabelsNotTheRows) {
+  // Real rows are in memory already: the cache holds each run's labels (8
+  // bytes a sample), no copy of the rows, and a call that reuses it gives the
+  // first call's numbers bit for bit, for real and drawn inputs alike.
+  for (const bool real : {true, false}) {
+    const std::vector<RunSpec> specs = runs(real ? drawn_rows(1.0f) : nullptr);
+    std::vector<InitialWeights> weights;
+    for (const RunSpec& s : specs) weights.push_back(initial_weights(s));
+    TrainingErrorCache cache;
+    std::vector<double> first, again;
+    training_errors(specs, weights, 30, RngTransform::exact, draw_input_blocks, 1, first, &cache);
+    training_errors(specs, weights, 30, RngTransform::exact, draw_input_blocks, 1, again, &cache);
+    EXPECT_EQ(first, again);
+    const std::size_t labels = 30 * sizeof(double) * specs.size();
+    EXPECT_EQ(cache.bytes, labels + (real ? 0 : 30 * sizeof(float) * kN)) << "real " << real;
   }
 }
 

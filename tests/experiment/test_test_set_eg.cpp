@@ -13,6 +13,7 @@
 #include "engines/cpu_engine.h"
 #include "experiment/simulation.h"
 #include "math/activation.h"
+#include "tests/support/input_sets.h"
 #include "theory/generalisation_error.h"
 
 namespace tsgd {
@@ -24,18 +25,9 @@ constexpr std::size_t kTrain = 32, kTest = 20;
 // Rows drawn from the Gaussian stream of seed 99 (train, then test); with LABELLED
 // the labels are the sign of the first coordinate.
 std::shared_ptr<const InputSet> input_set(bool labelled) {
-  auto set = std::make_shared<InputSet>();
-  set->N = kN;
-  set->train_count = kTrain;
-  set->test_count = kTest;
-  std::vector<float> x((kN + 3) / 4 * 4);
-  for (std::size_t i = 0; i < kTrain + kTest; ++i) {
-    draw_input_blocks(99, i, kN, x.data(), RngTransform::exact);
-    auto& rows = i < kTrain ? set->train : set->test;
-    rows.insert(rows.end(), x.begin(), x.begin() + kN);
-    if (labelled) (i < kTrain ? set->train_labels : set->test_labels).push_back(x[0] > 0 ? 1 : -1);
-  }
-  return set;
+  if (!labelled) return testing::drawn_input_set(99, kN, kTrain, kTest);
+  return testing::drawn_input_set(99, kN, kTrain, kTest, 1.0f,
+                                  [](const float* x) { return x[0] > 0 ? 1.0f : -1.0f; });
 }
 
 RunSpec run(std::uint64_t seed, std::shared_ptr<const InputSet> inputs) {

@@ -25,6 +25,7 @@
 #include "experiment/resources.h"
 #include "experiment/simulation.h"
 #include "experiment/work_units.h"
+#include "tests/support/input_sets.h"
 #include "tests/support/result_files.h"
 #include "tests/support/test_util.h"
 
@@ -45,19 +46,9 @@ std::string cell(const std::vector<std::string>& row, std::size_t k) {
 // Rows from the Gaussian stream of seed 7; with LABELLED the labels are the sign
 // of the sum of the first two coordinates.
 std::shared_ptr<const InputSet> input_set(bool labelled) {
-  auto set = std::make_shared<InputSet>();
-  set->N = kN;
-  set->train_count = kTrain;
-  set->test_count = kTest;
-  std::vector<float> x((kN + 3) / 4 * 4);
-  for (std::size_t i = 0; i < kTrain + kTest; ++i) {
-    draw_input_blocks(7, i, kN, x.data(), RngTransform::exact);
-    auto& rows = i < kTrain ? set->train : set->test;
-    rows.insert(rows.end(), x.begin(), x.begin() + kN);
-    if (labelled)
-      (i < kTrain ? set->train_labels : set->test_labels).push_back(x[0] + x[1] > 0 ? 1 : -1);
-  }
-  return set;
+  if (!labelled) return testing::drawn_input_set(7, kN, kTrain, kTest);
+  return testing::drawn_input_set(7, kN, kTrain, kTest, 1.0f,
+                                  [](const float* x) { return x[0] + x[1] > 0 ? 1.0f : -1.0f; });
 }
 
 // Point 0 (K = 2): file labels; point 1 (K = 3): teacher labels.

@@ -5,12 +5,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "core/model.h"
+#include "core/training_error.h"
 
 namespace tsgd::testing {
 
@@ -29,6 +31,52 @@ inline std::shared_ptr<InputSet> random_input_set(int n, std::size_t rows, std::
     for (float& y : set->train_labels) y = (rng() & 1u) ? 1.0f : -1.0f;
   }
   return set;
+}
+
+// Rows that are SEED's own input draws (exact transform) of samples 0 ..
+// train + test - 1, times SCALE: the first TRAIN the training rows, the rest
+// the test rows; with LABEL, each row's label is LABEL(row).
+inline std::shared_ptr<InputSet> drawn_input_set(
+    std::uint64_t seed, int n, std::size_t train, std::size_t test, float scale = 1.0f,
+    const std::function<float(const float*)>& label = nullptr) {
+  auto set = std::make_shared<InputSet>();
+  set->N = n;
+  set->train_count = train;
+  set->test_count = test;
+  std::vector<float> x((n + 3) / 4 * 4);
+  for (std::size_t i = 0; i < train + test; ++i) {
+    draw_input_blocks(seed, i, n, x.data(), RngTransform::exact);
+    for (int j = 0; j < n; ++j) x[j] *= scale;
+    auto& rows = i < train ? set->train : set->test;
+    rows.insert(rows.end(), x.begin(), x.begin() + n);
+    if (label) (i < train ? set->train_labels : set->test_labels).push_back(label(x.data()));
+  }
+  return set;
+}
+
+// Two runs of SEED on P = ROWS samples of INPUTS (null: Gaussian) of
+// dimension N: K = 2 and 3 (point ids 2 and 3), M = 2, eta = eta_2 = 0.5,
+// sigma = 0.1; the K = 3 run trains TRAIN_K3.
+inline std::vector<RunSpec> two_runs_on(std::uint64_t seed, int n, std::uint64_t rows,
+                                        std::shared_ptr<const InputSet> inputs,
+                                        TrainMode train_k3 = TrainMode::first_layer) {
+  std::vector<RunSpec> out;
+  for (int K : {2, 3}) {
+    RunSpec r;
+    r.point_id = K;
+    r.seed = seed;
+    r.params.N = n;
+    r.params.K = K;
+    r.params.M = 2;
+    r.params.lr = 0.5;
+    r.params.lr2 = 0.5;
+    r.params.sigma = 0.1;
+    r.params.train = K == 3 ? train_k3 : TrainMode::first_layer;
+    r.params.train_size = rows;
+    r.params.inputs = inputs;
+    out.push_back(r);
+  }
+  return out;
 }
 
 // Runs of N = 133 on data set A (labelled) and B (unlabelled), both of
